@@ -1,0 +1,38 @@
+/**
+ * Error classes whose names the workflow's retry policies list as non-retryable.
+ * Temporal records an activity error as ApplicationFailure with type = the class name.
+ */
+export class AccessDeniedError extends Error {
+  name = 'AccessDeniedError';
+}
+export class InvalidInputError extends Error {
+  name = 'InvalidInputError';
+}
+export class StagingFullError extends Error {
+  name = 'StagingFullError';
+}
+export class S5cmdBatchError extends Error {
+  name = 'S5cmdBatchError';
+}
+
+export const NON_RETRYABLE_ERRORS = ['AccessDeniedError', 'InvalidInputError'];
+
+const ACCESS_DENIED = /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AllAccessDisabled|Forbidden|\b403\b/i;
+
+export function isAccessDenied(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.$metadata?.httpStatusCode === 403 || ACCESS_DENIED.test(`${e?.name ?? ''} ${e?.Code ?? ''} ${e?.message ?? ''}`);
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.$metadata?.httpStatusCode === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound';
+}
+
+/** Turns an S3 access error into the non-retryable kind, with what to fix. */
+export function classifyS3Error(err: unknown, what: string): Error {
+  if (isAccessDenied(err)) {
+    return new AccessDeniedError(`${what}: access denied (${(err as Error).message}). Check the worker's credentials and the bucket policy.`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

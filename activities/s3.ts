@@ -1,0 +1,51 @@
+/** S3 clients for source and destination, with a per-activity count of the requests they send. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Endpoint } from '../worker/config';
+
+interface RequestCounter {
+  requests: number;
+}
+const counters = new AsyncLocalStorage<RequestCounter>();
+
+/** Runs fn and returns what it returned with the number of S3 requests it made. */
+export async function countingRequests<T>(fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
+  const counter = { requests: 0 };
+  const value = await counters.run(counter, fn);
+  return { value, requests: counter.requests };
+}
+
+export function addRequests(n: number): void {
+  const c = counters.getStore();
+  if (c) c.requests += n;
+}
+
+export function createS3Client(e: S3Endpoint, maxSockets = 64): S3Client {
+  const client = new S3Client({
+    region: e.region,
+    endpoint: e.endpoint,
+    forcePathStyle: Boolean(e.endpoint),
+    // Anonymous: static empty credentials keep the SDK from searching for any, and the signing step is removed below.
+    credentials: e.anonymous ? { accessKeyId: '', secretAccessKey: '' } : e.credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+    requestHandler: { httpsAgent: { maxSockets }, httpAgent: { maxSockets } } as never,
+  });
+  if (e.anonymous) client.middlewareStack.remove('httpSigningMiddleware');
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      addRequests(1);
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'countS3Requests' },
+  );
+  return client;
+}
+
+/** Identity of an endpoint for "do both sides share one endpoint" questions. */
+export function endpointIdentity(e: S3Endpoint): string {
+  if (!e.endpoint) return 'aws';
+  const u = new URL(e.endpoint);
+  return `${u.protocol}//${u.host.toLowerCase()}`;
+}

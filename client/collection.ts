@@ -1,0 +1,58 @@
+/** Starting a collection and following it: shared by the command-line client, the demo and the tests. */
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { collectArchive, progressQuery } from '../workflows';
+import { parseCollectionRequest, resolvePeriods, type CollectionRequestInput } from '../workflows/request';
+import type { CollectionReport, Progress } from '../workflows/types';
+
+export class InvalidRequestError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid collection request:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+/** `collect-spot-klines-BTCUSDT-2025-01-01..2025-01-07`: the same collection gets the same ID. */
+export function collectionWorkflowId(input: CollectionRequestInput, now = new Date()): string {
+  const parsed = parseCollectionRequest(input);
+  if (!parsed.ok) throw new InvalidRequestError(parsed.problems);
+  const r = parsed.request;
+  const range = resolvePeriods(r, r.asOf ? new Date(r.asOf) : now);
+  const part = (xs: string[]) => (xs.length > 3 ? `${xs.slice(0, 3).join('+')}+${xs.length - 3}more` : xs.join('+'));
+  const id = ['collect', part(r.markets.map((m) => m.replace('/', '-'))), part(r.dataTypes), part(r.symbols), r.granularity, `${range.first}..${range.last}`].join('-');
+  return r.destination.prefix !== undefined || r.destination.bucket ? `${id}-${r.destination.bucket ?? ''}${(r.destination.prefix ?? '').replace(/\/$/, '')}` : id;
+}
+
+export interface StartOptions {
+  taskQueue: string;
+  workflowId?: string;
+}
+
+export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<WorkflowHandle<typeof collectArchive>> {
+  const workflowId = opts.workflowId ?? collectionWorkflowId(input);
+  return client.workflow.start(collectArchive, {
+    taskQueue: opts.taskQueue,
+    workflowId,
+    args: [input],
+    // The same collection never runs twice at once: a second start joins the running one.
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+}
+
+export async function followCollection(
+  handle: WorkflowHandle<typeof collectArchive>,
+  onProgress: (p: Progress) => void,
+  everyMs = 1_000,
+): Promise<CollectionReport> {
+  const result = handle.result();
+  let done = false;
+  result.finally(() => { done = true; }).catch(() => undefined);
+  while (!done) {
+    try {
+      onProgress(await handle.query(progressQuery));
+    } catch {
+      // not queryable yet (no worker picked it up) or just finished
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, everyMs))]);
+  }
+  return result;
+}

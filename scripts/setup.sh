@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, idempotent: npm packages, the pinned Go-built tools, the workflow bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+bash scripts/install-tools.sh

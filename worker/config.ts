@@ -1,0 +1,121 @@
+/** Worker configuration: parsed once from the environment with zod. Credentials live only here. */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bundledS5cmd = path.join(PROJECT_ROOT, '.tools/bin/s5cmd');
+
+const optionalUrl = z.string().url().optional();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const bytes = z.coerce.number().int().positive();
+
+export const WorkerEnv = z
+  .object({
+    TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('archive-collection'),
+
+    SOURCE_BUCKET: z.string().default('data.binance.vision'),
+    SOURCE_REGION: z.string().default('ap-northeast-1'),
+    SOURCE_ENDPOINT: optionalUrl,
+    SOURCE_ACCESS_KEY_ID: z.string().optional(),
+    SOURCE_SECRET_ACCESS_KEY: z.string().optional(),
+    /** Download through plain HTTP(S) GETs from this base URL (`<base>/<key>`), e.g. https://data.binance.vision. */
+    SOURCE_HTTP_URL: optionalUrl,
+
+    DEST_ENDPOINT: optionalUrl,
+    DEST_REGION: z.string().default('us-east-1'),
+    DEST_ACCESS_KEY_ID: z.string().optional(),
+    DEST_SECRET_ACCESS_KEY: z.string().optional(),
+    DEST_BUCKET: z.string().default('bronze'),
+    DEST_PREFIX: z.string().regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/').default('binance/'),
+
+    S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
+    S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
+    STAGING_DIR: z.string().default(path.join(os.tmpdir(), 'archive-collector-staging')),
+    STAGING_MAX_BYTES: bytes.default(4 * 1024 ** 3),
+    TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    MULTIPART_THRESHOLD_BYTES: bytes.default(16 * 1024 ** 2),
+    MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    DEBUG_KEEP_STAGING: bool.default('false'),
+    /** The namespace has ArchiveMarkets, ArchiveDataTypes, ArchiveSymbols, ArchiveMode, ArchiveOutcome registered. */
+    TEMPORAL_SEARCH_ATTRIBUTES: bool.default('false'),
+  })
+  .superRefine((e, ctx) => {
+    if (Boolean(e.SOURCE_ACCESS_KEY_ID) !== Boolean(e.SOURCE_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['SOURCE_SECRET_ACCESS_KEY'], message: 'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither for anonymous reads' });
+    }
+    if (Boolean(e.DEST_ACCESS_KEY_ID) !== Boolean(e.DEST_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['DEST_SECRET_ACCESS_KEY'], message: 'set DEST_ACCESS_KEY_ID and DEST_SECRET_ACCESS_KEY together, or neither to use the AWS default credential chain' });
+    }
+  });
+
+export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+export interface S3Endpoint {
+  endpoint?: string;
+  region: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  anonymous: boolean;
+}
+
+export interface WorkerConfig {
+  temporal: { address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
+  source: S3Endpoint & { bucket: string; httpUrl?: string };
+  destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string };
+  s5cmd: { path: string; numWorkers: number };
+  staging: { dir: string; maxBytes: number; keep: boolean };
+  transferConcurrency: number;
+  multipartThresholdBytes: number;
+  maxConcurrentActivities: number;
+  shutdownGraceMs: number;
+  metricsPort?: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`worker configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = WorkerEnv.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const creds = (id?: string, secret?: string) => (id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined);
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES },
+    source: {
+      bucket: e.SOURCE_BUCKET,
+      region: e.SOURCE_REGION,
+      endpoint: e.SOURCE_ENDPOINT,
+      credentials: creds(e.SOURCE_ACCESS_KEY_ID, e.SOURCE_SECRET_ACCESS_KEY),
+      anonymous: !e.SOURCE_ACCESS_KEY_ID,
+      httpUrl: e.SOURCE_HTTP_URL,
+    },
+    destination: {
+      endpoint: e.DEST_ENDPOINT,
+      region: e.DEST_REGION,
+      credentials: creds(e.DEST_ACCESS_KEY_ID, e.DEST_SECRET_ACCESS_KEY),
+      anonymous: false,
+      defaultBucket: e.DEST_BUCKET,
+      defaultPrefix: e.DEST_PREFIX,
+    },
+    s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS },
+    staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
+    transferConcurrency: e.TRANSFER_CONCURRENCY,
+    multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,
+    maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    metricsPort: e.METRICS_PORT,
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * One worker process = two Temporal workers sharing one set of activities: one on the shared task
+ * queue (workflows and activities), one on a queue only this process polls, for the traditional
+ * steps that must run where the staged files are (the samples' worker-specific task queues).
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createS3Client } from '../activities/s3';
+import { runningS5cmd } from '../activities/s5cmd-run';
+import { StagingArea } from '../activities/staging';
+import type { WorkerConfig } from './config';
+import { workflowSource } from './workflow-source';
+
+export interface CollectorWorker {
+  workerTaskQueue: string;
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createCollectorWorker(config: WorkerConfig, connection?: NativeConnection): Promise<CollectorWorker> {
+  const conn = connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const activities = createActivities({
+    config,
+    source: createS3Client(config.source, config.transferConcurrency * 2),
+    destination: createS3Client(config.destination, config.transferConcurrency * 2),
+    staging: new StagingArea(config.staging.dir, config.staging.maxBytes),
+    workerTaskQueue,
+  });
+  const common: Partial<WorkerOptions> = {
+    connection: conn,
+    namespace: config.temporal.namespace,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    shutdownGraceTime: config.shutdownGraceMs,
+  };
+  const shared = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, ...(await workflowSource()) });
+  const pinned = await Worker.create({ ...common, taskQueue: workerTaskQueue });
+  return {
+    workerTaskQueue,
+    async run() {
+      try {
+        await Promise.all([shared.run(), pinned.run()]);
+      } finally {
+        for (const child of runningS5cmd) child.kill('SIGKILL');
+        if (!connection) await conn.close();
+      }
+    },
+    shutdown() {
+      for (const w of [shared, pinned]) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}

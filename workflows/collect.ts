@@ -1,0 +1,311 @@
+/**
+ * collectArchive: validate → probe → select mode → list → copy batches (direct sync, verify,
+ * traditional fallback) with bounded parallelism → manifest and report.
+ * Long collections continue as new every `batchesPerRun` batches, carrying a small state.
+ */
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew, defineQuery, isCancellation,
+  proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ManifestSummary } from '../activities/manifest';
+import { collectionStatePrefix } from './keys';
+import { selectMode } from './mode';
+import { parseCollectionRequest, resolvePeriods, summarize, type ActivityKind, type CollectionRequest, type ResolvedRange } from './request';
+import { retryPolicyFor } from './retry';
+import type { CollectionReport, EnvironmentProbe, ListResult, ModeDecision, Progress, StateRef } from './types';
+
+export const progressQuery = defineQuery<Progress>('progress');
+
+/** What one run hands the next when it continues as new. */
+export interface CarriedState {
+  request: CollectionRequest;
+  range: ResolvedRange;
+  collectionId: string;
+  state: StateRef;
+  probe: EnvironmentProbe;
+  decision: ModeDecision;
+  list: ListResult;
+  searchAttributes: boolean;
+  nextBatch: number;
+  tally: Tally;
+  batchFailures: Record<number, string>;
+  phaseMs: Record<string, number>;
+  runs: number;
+}
+
+interface Tally {
+  batchesDone: number;
+  copied: number;
+  failed: number;
+  fallbackBatches: number;
+  fallbackFiles: number;
+  bytesCopied: number;
+  bytesThroughWorker: number;
+  s3Requests: number;
+  peakLocalDiskBytes: number;
+}
+
+const MAX_RECORDED_BATCH_FAILURES = 1_000;
+const MAX_PIPELINE_WORKERS = 3;
+
+function activitiesFor(kind: ActivityKind, request: CollectionRequest, options: Parameters<typeof proxyActivities>[0]) {
+  return proxyActivities<Activities>({ ...options, retry: retryPolicyFor(kind, request.retry) });
+}
+
+function describeFailure(err: unknown): string {
+  let e = err as Error & { cause?: unknown };
+  const parts: string[] = [];
+  while (e) {
+    if (e.message && !parts.includes(e.message)) parts.push(e.message);
+    e = e.cause as Error & { cause?: unknown };
+  }
+  return parts.join(': ').slice(0, 1_000);
+}
+
+function workerLost(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+}
+
+function safeId(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.=-]/g, '_').slice(0, 120);
+}
+
+function asOfInstant(request: CollectionRequest): Date {
+  if (request.asOf) return new Date(request.asOf);
+  // Schedules record the time a run was scheduled for: a late or backfilled run collects its own period.
+  const scheduled = workflowInfo().searchAttributes?.TemporalScheduledStartTime?.[0] as Date | string | undefined;
+  if (scheduled) return new Date(scheduled);
+  return workflowInfo().startTime;
+}
+
+export async function collectArchive(input?: unknown, carried?: CarriedState): Promise<CollectionReport> {
+  const progress: Progress = {
+    phase: 'validating', mode: null, batches: { total: 0, done: 0 },
+    files: { planned: 0, copied: 0, skipped: 0, failed: 0, fallback: 0, notPublished: 0 }, bytes: 0,
+  };
+  setHandler(progressQuery, () => progress);
+
+  const s = carried ?? (await prepare(input, progress));
+  const { request, state } = s;
+  const mode = s.decision.mode;
+  progress.mode = mode;
+  progress.phase = 'copying';
+  progress.batches.total = s.list.batchCount;
+  const refreshProgress = () => {
+    progress.batches.done = s.tally.batchesDone;
+    progress.files = {
+      planned: s.list.planned, copied: s.tally.copied, skipped: s.list.alreadyPresent, failed: s.tally.failed + s.list.missingChecksum,
+      fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
+    };
+    progress.bytes = s.tally.bytesCopied;
+  };
+  refreshProgress();
+
+  const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout: '30s' });
+  const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout: '30s' });
+  const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
+
+  async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
+    for (let pipeline = 1; pipeline <= MAX_PIPELINE_WORKERS; pipeline++) {
+      // The four steps share one worker's disk: pin them to the queue only that worker polls.
+      const taskQueue = await shared.getWorkerTaskQueue();
+      const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout: '30s' } as const;
+      const download = activitiesFor('download', request, pinned);
+      const upload = activitiesFor('upload', request, pinned);
+      const ref = { state, batch, verification: request.verification, only, stagingId: `${safeId(s.collectionId)}-b${batch}-p${pipeline}` };
+      let lost = false;
+      try {
+        const d = await download.downloadBatch(ref);
+        s.tally.bytesThroughWorker += d.bytes;
+        s.tally.s3Requests += d.s3Requests;
+        s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
+        await download.verifyStaged(ref);
+        const u = await upload.uploadStaged(ref);
+        s.tally.copied += u.copied;
+        s.tally.failed += u.failed + u.mismatched;
+        s.tally.bytesCopied += u.bytesUploaded;
+        s.tally.bytesThroughWorker += u.bytesUploaded;
+        s.tally.s3Requests += u.s3Requests;
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        lost = workerLost(err);
+        if (lost && pipeline < MAX_PIPELINE_WORKERS) continue; // that worker is gone: start over on another
+        recordBatchFailure(batch, `traditional copy failed: ${describeFailure(err)}`);
+        return;
+      } finally {
+        if (!lost) {
+          await CancellationScope.nonCancellable(() => download.cleanupStaging(ref)).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  function recordBatchFailure(batch: number, message: string) {
+    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message;
+    else s.batchFailures[batch] = 'failed (see the first recorded batch failures for the reason)';
+  }
+
+  async function processBatch(batch: number): Promise<void> {
+    const ref = { state, batch, verification: request.verification };
+    if (mode === 'traditional') {
+      await runTraditional(batch, undefined);
+      return;
+    }
+    let fallback: number[] | undefined;
+    try {
+      const r = await direct.directSyncBatch(ref);
+      s.tally.s3Requests += r.s3Requests;
+      fallback = r.fallback;
+      if (request.verification !== 'none' && r.copied.length) {
+        try {
+          const v = await verify.verifyCopied({ ...ref, only: r.copied });
+          s.tally.copied += v.verified;
+          s.tally.failed += v.mismatched + v.failed;
+          s.tally.bytesThroughWorker += v.bytesRead;
+          s.tally.s3Requests += v.s3Requests;
+          s.tally.bytesCopied += r.bytes;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          s.tally.failed += r.copied.length;
+          recordBatchFailure(batch, `verification failed: ${describeFailure(err)}`);
+        }
+      } else {
+        s.tally.copied += r.copied.length;
+        s.tally.bytesCopied += r.bytes;
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
+      s.tally.fallbackBatches++;
+      s.tally.fallbackFiles += Math.min(request.batchSize, s.list.planned - batch * request.batchSize);
+      await runTraditional(batch, undefined);
+      return;
+    }
+    if (fallback.length) {
+      s.tally.fallbackBatches++;
+      s.tally.fallbackFiles += fallback.length;
+      await runTraditional(batch, fallback);
+    }
+  }
+
+  const copyStarted = Date.now();
+  const lastBatchThisRun = Math.min(s.list.batchCount, s.nextBatch + request.batchesPerRun);
+  const running = new Set<Promise<void>>();
+  while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
+    if (running.size >= request.parallelBatches) await Promise.race(running);
+    const batch = s.nextBatch++;
+    const p: Promise<void> = processBatch(batch).finally(() => {
+      running.delete(p);
+      s.tally.batchesDone++;
+      refreshProgress();
+    });
+    running.add(p);
+  }
+  await Promise.all(running);
+  s.phaseMs.copying = (s.phaseMs.copying ?? 0) + (Date.now() - copyStarted);
+
+  if (s.nextBatch < s.list.batchCount) {
+    await continueAsNew<typeof collectArchive>(input, { ...s, runs: s.runs + 1 });
+  }
+  return finish(s, progress);
+}
+
+async function prepare(input: unknown, progress: Progress): Promise<CarriedState> {
+  const parsed = parseCollectionRequest(input);
+  if (!parsed.ok) {
+    progress.phase = 'failed';
+    throw ApplicationFailure.nonRetryable(
+      `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`,
+      'InvalidCollectionRequest',
+      { problems: parsed.problems },
+    );
+  }
+  const request = parsed.request;
+  const range = resolvePeriods(request, asOfInstant(request));
+  const info = workflowInfo();
+  const collectionId = `${safeId(info.workflowId)}-${info.firstExecutionRunId.slice(0, 8)}`;
+  const phaseMs: Record<string, number> = {};
+
+  progress.phase = 'probing';
+  let t = Date.now();
+  const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
+  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix });
+  phaseMs.probing = Date.now() - t;
+  if (probed.searchAttributes) {
+    upsertSearchAttributes({
+      ArchiveMarkets: request.markets, ArchiveDataTypes: request.dataTypes, ArchiveSymbols: request.symbols.slice(0, 50),
+    });
+  }
+  const selection = selectMode(request.mode, probed.probe);
+  if (!selection.ok) {
+    if (probed.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
+    progress.phase = 'failed';
+    throw ApplicationFailure.nonRetryable(selection.problem, 'ModeUnavailable', { probe: probed.probe });
+  }
+  if (probed.searchAttributes) upsertSearchAttributes({ ArchiveMode: [selection.decision.mode] });
+
+  const state: StateRef = {
+    bucket: probed.destination.bucket,
+    destinationPrefix: probed.destination.prefix,
+    statePrefix: collectionStatePrefix(probed.destination.prefix, collectionId),
+  };
+  progress.phase = 'listing';
+  t = Date.now();
+  const listActs = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
+  const list = await listActs.listSources({ request, range, state });
+  phaseMs.listing = Date.now() - t;
+
+  return {
+    request, range, collectionId, state, probe: probed.probe, decision: selection.decision, list,
+    searchAttributes: probed.searchAttributes, nextBatch: 0, batchFailures: {}, phaseMs, runs: 1,
+    tally: {
+      batchesDone: 0, copied: 0, failed: 0, fallbackBatches: 0, fallbackFiles: 0, bytesCopied: 0, bytesThroughWorker: 0,
+      s3Requests: list.s3Requests, peakLocalDiskBytes: 0,
+    },
+  };
+}
+
+async function finish(s: CarriedState, progress: Progress): Promise<CollectionReport> {
+  progress.phase = 'reporting';
+  const t = Date.now();
+  const acts = activitiesFor('report', s.request, { startToCloseTimeout: '30m' });
+  const manifest: ManifestSummary & { s3Requests: number } = await acts.writeManifest({
+    state: s.state, batchCount: s.list.batchCount, mode: s.decision.mode, batchFailures: s.batchFailures,
+  });
+  const failed = ['failed', 'checksum_mismatch', 'missing_checksum', 'not_found'].reduce((n, k) => n + (manifest.byOutcome[k] ?? 0), 0);
+  const report: CollectionReport = {
+    collectionId: s.collectionId,
+    summary: summarize(s.request, s.range),
+    request: s.request,
+    range: { first: s.range.first, last: s.range.last, asOf: s.range.asOf },
+    decision: s.decision,
+    probe: s.probe,
+    files: {
+      total: manifest.total,
+      copied: manifest.byOutcome.copied ?? 0,
+      skippedIdentical: manifest.byOutcome.skipped_identical ?? 0,
+      notPublished: manifest.byOutcome.not_published ?? 0,
+      failed,
+      byMode: manifest.byMode,
+      byOutcome: manifest.byOutcome,
+    },
+    bytes: { copied: manifest.bytesCopied, throughWorker: s.tally.bytesThroughWorker },
+    fallbacks: { batches: s.tally.fallbackBatches, files: Math.max(0, s.tally.fallbackFiles) },
+    s3Requests: s.tally.s3Requests + manifest.s3Requests,
+    peakLocalDiskBytes: s.tally.peakLocalDiskBytes,
+    phaseMs: { ...s.phaseMs },
+    workflowRuns: s.runs,
+    manifest: { bucket: s.state.bucket, key: manifest.key },
+    reportKey: `${s.state.statePrefix}report.json`,
+    ok: failed === 0,
+  };
+  report.phaseMs.reporting = Date.now() - t;
+  await acts.writeReport({ state: s.state, report });
+  if (s.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: [report.ok ? 'succeeded' : 'completed_with_failures'] });
+  progress.phase = 'done';
+  progress.files.copied = report.files.copied;
+  progress.files.failed = report.files.failed;
+  return report;
+}

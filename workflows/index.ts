@@ -1,0 +1,1 @@
+export { collectArchive, progressQuery } from './collect';

@@ -1,0 +1,54 @@
+/** Key layout of the archive and of this project's objects in the destination. Pure functions. */
+import { hasIntervalFolder, type Granularity, type Market } from './catalog';
+
+export interface Series {
+  market: Market;
+  granularity: Granularity;
+  dataType: string;
+  symbol: string;
+  interval?: string;
+}
+
+/** `data/spot/daily/klines/BTCUSDT/1m/` */
+export function seriesPrefix(s: Series): string {
+  const base = `data/${s.market}/${s.granularity}/${s.dataType}/${s.symbol}/`;
+  return hasIntervalFolder(s.dataType) ? `${base}${s.interval}/` : base;
+}
+
+/** `BTCUSDT-1m-2025-07-17.zip` or `BTCUSDT-aggTrades-2025-07.zip` */
+export function archiveFileName(s: Series, period: string): string {
+  const middle = hasIntervalFolder(s.dataType) ? s.interval : s.dataType;
+  return `${s.symbol}-${middle}-${period}.zip`;
+}
+
+export function archiveKey(s: Series, period: string): string {
+  return seriesPrefix(s) + archiveFileName(s, period);
+}
+
+export function checksumKey(zipKey: string): string {
+  return `${zipKey}.CHECKSUM`;
+}
+
+/** The period (`YYYY-MM-DD` or `YYYY-MM`) a file name of the series holds, or undefined if it is not one of its files. */
+export function periodOf(s: Series, fileName: string): string | undefined {
+  const middle = hasIntervalFolder(s.dataType) ? s.interval : s.dataType;
+  const head = `${s.symbol}-${middle}-`;
+  if (!fileName.startsWith(head) || !fileName.endsWith('.zip')) return undefined;
+  const period = fileName.slice(head.length, -'.zip'.length);
+  const shape = s.granularity === 'daily' ? /^\d{4}-\d{2}-\d{2}$/ : /^\d{4}-\d{2}$/;
+  return shape.test(period) ? period : undefined;
+}
+
+/** Where a source key lands in the destination: the archive layout kept under the prefix. */
+export function destinationKey(prefix: string, sourceKey: string): string {
+  return prefix + sourceKey;
+}
+
+/** Objects this project keeps about one collection, beside the data. */
+export function collectionStatePrefix(prefix: string, collectionId: string): string {
+  return `${prefix}_collections/${collectionId}/`;
+}
+
+export function quarantineKey(prefix: string, sourceKey: string): string {
+  return `${prefix}_quarantine/${sourceKey}`;
+}

@@ -1,0 +1,266 @@
+/**
+ * The collection request: one JSON object, every field optional, validated with zod.
+ * Imported by the workflow (validation happens inside the run, so a bad Web UI input fails fast)
+ * and by the client (so a bad flag fails before anything starts).
+ */
+import { z } from 'zod';
+import {
+  ALL_DATA_TYPES, GRANULARITIES, INTERVALS, MARKETS, dataTypesFor, hasIntervalFolder,
+  type Granularity, type Market,
+} from './catalog';
+import {
+  addDays, addMonths, daysBetween, enumerateDays, enumerateMonths, formatDay, parseDay, parseMonth,
+  startOfUtcDay,
+} from './dates';
+import type { Series } from './keys';
+
+export const MODES = ['auto', 'direct_sync', 'traditional'] as const;
+export type RequestedMode = (typeof MODES)[number];
+export const VERIFICATION_LEVELS = ['checksum', 'size', 'none'] as const;
+export type VerificationLevel = (typeof VERIFICATION_LEVELS)[number];
+
+export const ARCHIVE_START = '2017-01-01';
+export const MAX_SPAN_DAYS = 3_700;
+export const MAX_EXPECTED_FILES = 1_000_000;
+
+const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,39}$/;
+// Destination prefixes reach s5cmd command lines and S3 keys: a plain path of safe characters only.
+const PREFIX = /^(?:[A-Za-z0-9_=.-]+\/)*$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export const RetryOverride = z
+  .object({
+    initialIntervalMs: z.number().int().min(1).max(3_600_000).optional(),
+    backoffCoefficient: z.number().min(1).max(10).optional(),
+    maximumIntervalMs: z.number().int().min(1).max(86_400_000).optional(),
+    maximumAttempts: z.number().int().min(1).max(1_000).optional(),
+  })
+  .strict();
+export type RetryOverride = z.infer<typeof RetryOverride>;
+
+export const ACTIVITY_KINDS = ['probe', 'list', 'directSync', 'verify', 'download', 'upload', 'report'] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+const RetryOverrides = z
+  .object({ default: RetryOverride.optional(), ...Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, RetryOverride.optional()])) })
+  .strict() as z.ZodType<Partial<Record<ActivityKind | 'default', RetryOverride>>>;
+
+const symbolField = z
+  .string()
+  .transform((s) => s.trim().toUpperCase())
+  .refine((s) => SYMBOL.test(s), {
+    message: 'must be an archive symbol such as BTCUSDT: letters, digits, "-" or "_", at most 40 characters',
+  });
+
+const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMonth(s) !== undefined, {
+  message: 'must be a real UTC date YYYY-MM-DD (or a month YYYY-MM)',
+});
+
+const RequestFields = z
+  .object({
+    markets: z.array(z.enum(MARKETS)).min(1).max(4).default(['spot']),
+    dataTypes: z.array(z.string()).min(1).max(20).default(['klines']),
+    symbols: z.array(symbolField).min(1).max(2_000).default(['BTCUSDT']),
+    intervals: z
+      .array(z.string())
+      .min(1)
+      .max(INTERVALS.length)
+      .optional()
+      .describe('kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines'),
+    granularity: z.enum(GRANULARITIES).default('daily'),
+    startDate: dateField.optional(),
+    endDate: dateField.optional(),
+    lastDays: z.number().int().min(1).max(MAX_SPAN_DAYS).optional(),
+    lastMonths: z.number().int().min(1).max(120).optional(),
+    asOf: z.string().datetime({ offset: true }).optional(),
+    destination: z
+      .object({
+        bucket: z.string().regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"').optional(),
+        prefix: z
+          .string()
+          .regex(PREFIX, 'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"')
+          .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
+          .refine((p) => p.length <= 200, 'must be at most 200 characters')
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    mode: z.enum(MODES).default('auto'),
+    batchSize: z.number().int().min(1).max(1_000).default(250),
+    parallelBatches: z.number().int().min(1).max(32).default(4),
+    /** Batches one workflow run starts before it continues as new, keeping each history small. */
+    batchesPerRun: z.number().int().min(1).max(2_000).default(200),
+    verification: z.enum(VERIFICATION_LEVELS).default('checksum'),
+    retry: RetryOverrides.default({}),
+  })
+  .strict();
+
+export const CollectionRequest = RequestFields.superRefine((r, ctx) => checkCatalog(r, ctx));
+
+export type CollectionRequestInput = z.input<typeof CollectionRequest>;
+export type CollectionRequest = z.output<typeof CollectionRequest>;
+
+function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+
+  r.dataTypes.forEach((dt, i) => {
+    if (!ALL_DATA_TYPES.includes(dt)) {
+      issue(['dataTypes', i], `unknown data type "${dt}"; the archive has: ${ALL_DATA_TYPES.join(', ')}`);
+      return;
+    }
+    for (const market of r.markets) {
+      const available = dataTypesFor(market, r.granularity);
+      if (!available.includes(dt)) {
+        issue(
+          ['dataTypes', i],
+          `"${dt}" is not published for ${market} ${r.granularity}; available: ${available.join(', ') || '(none)'}`,
+        );
+      }
+    }
+  });
+
+  const klineTypes = r.dataTypes.filter(hasIntervalFolder);
+  if (r.intervals) {
+    if (klineTypes.length === 0) {
+      issue(['intervals'], 'intervals apply only to klines, indexPriceKlines, markPriceKlines and premiumIndexKlines; remove "intervals"');
+    }
+    r.intervals.forEach((iv, i) => {
+      if (iv === '1M') issue(['intervals', i], 'the monthly interval is "1mo" in the archive, not "1M"');
+      else if (!(INTERVALS as readonly string[]).includes(iv)) {
+        issue(['intervals', i], `unknown interval "${iv}"; use one of ${INTERVALS.join(', ')}`);
+      }
+    });
+  }
+
+  const dateModes = [r.startDate !== undefined || r.endDate !== undefined, r.lastDays !== undefined, r.lastMonths !== undefined];
+  if (dateModes.filter(Boolean).length > 1) {
+    issue(['startDate'], 'give either startDate/endDate, lastDays or lastMonths, not several');
+  }
+  if ((r.startDate === undefined) !== (r.endDate === undefined)) {
+    issue([r.startDate === undefined ? 'startDate' : 'endDate'], 'startDate and endDate go together: give both (inclusive, UTC)');
+  }
+  if (r.granularity === 'daily' && r.lastMonths !== undefined && r.lastMonths > 120) {
+    issue(['lastMonths'], 'at most 120 months');
+  }
+  if (r.startDate && r.endDate) {
+    const start = periodStart(r.startDate);
+    const end = periodStart(r.endDate);
+    if (start && end) {
+      if (start > end) issue(['endDate'], `endDate ${r.endDate} is before startDate ${r.startDate}; the range is inclusive, start first`);
+      if (formatDay(start) < ARCHIVE_START) issue(['startDate'], `the archive starts in 2017; use a startDate on or after ${ARCHIVE_START}`);
+      if (daysBetween(start, end) > MAX_SPAN_DAYS) issue(['endDate'], `the range spans more than ${MAX_SPAN_DAYS} days; split it into several collections`);
+    }
+  }
+  if (!r.symbols.length) return;
+  const intervals = klineTypes.length ? (r.intervals ?? ['1d']).length : 1;
+  const perSeries = r.granularity === 'daily' ? spanDays(r) : Math.ceil(spanDays(r) / 28);
+  const expected = r.markets.length * r.dataTypes.length * r.symbols.length * intervals * perSeries;
+  if (expected > MAX_EXPECTED_FILES) {
+    issue(['symbols'], `this request expands to about ${expected} files, over the ${MAX_EXPECTED_FILES} a collection takes; split it by symbol or date range`);
+  }
+}
+
+function periodStart(s: string): Date | undefined {
+  return parseDay(s) ?? parseMonth(s);
+}
+
+function spanDays(r: { startDate?: string; endDate?: string; lastDays?: number; lastMonths?: number }): number {
+  if (r.startDate && r.endDate) {
+    const a = periodStart(r.startDate);
+    const b = periodStart(r.endDate);
+    return a && b ? Math.max(1, daysBetween(a, b) + 1) : 1;
+  }
+  if (r.lastMonths) return r.lastMonths * 31;
+  return r.lastDays ?? DEFAULT_LAST_DAYS;
+}
+
+export const DEFAULT_LAST_DAYS = 7;
+
+export interface ResolvedRange {
+  /** Inclusive periods (`YYYY-MM-DD` for daily, `YYYY-MM` for monthly). */
+  periods: string[];
+  first: string;
+  last: string;
+  /** The instant relative dates were resolved from. */
+  asOf: string;
+}
+
+/**
+ * Resolves the date range into periods. Relative ranges end with the last complete period before
+ * `asOf` (yesterday; last month), so a scheduled run collects the period it was scheduled for.
+ */
+export function resolvePeriods(r: CollectionRequest, asOf: Date): ResolvedRange {
+  const today = startOfUtcDay(asOf);
+  let start: Date;
+  let end: Date;
+  if (r.startDate && r.endDate) {
+    start = periodStart(r.startDate)!;
+    end = periodStart(r.endDate)!;
+    if (r.granularity === 'daily' && parseMonth(r.endDate)) end = addDays(addMonths(end, 1), -1);
+  } else if (r.lastMonths) {
+    const thisMonth = addMonths(today, 0);
+    start = addMonths(thisMonth, -r.lastMonths);
+    end = addDays(thisMonth, -1);
+  } else {
+    const n = r.lastDays ?? DEFAULT_LAST_DAYS;
+    start = addDays(today, -n);
+    end = addDays(today, -1);
+  }
+  const periods = r.granularity === 'daily' ? enumerateDays(start, end) : enumerateMonths(start, end);
+  return { periods, first: periods[0], last: periods[periods.length - 1], asOf: asOf.toISOString() };
+}
+
+/** Every series (market × data type × symbol × interval) the request names. */
+export function expandSeries(r: CollectionRequest): Series[] {
+  const out: Series[] = [];
+  for (const market of r.markets as Market[]) {
+    for (const dataType of r.dataTypes) {
+      for (const symbol of r.symbols) {
+        if (hasIntervalFolder(dataType)) {
+          for (const interval of r.intervals ?? ['1d']) {
+            out.push({ market, granularity: r.granularity as Granularity, dataType, symbol, interval });
+          }
+        } else {
+          out.push({ market, granularity: r.granularity as Granularity, dataType, symbol });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** One readable line per problem: `field: what is wrong (fix)`. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => {
+    const field = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') : '(request)';
+    if (i.code === 'unrecognized_keys') {
+      return `${field}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${allowedKeys(i.path).join(', ')}`;
+    }
+    if (i.code === 'invalid_type' && i.path.length === 0) {
+      return `(request): must be a JSON object such as {} or {"symbols":["BTCUSDT"]}, got ${i.received}`;
+    }
+    return `${field}: ${i.message}`;
+  });
+}
+
+function allowedKeys(path: (string | number)[]): string[] {
+  if (path.length === 0) return Object.keys(RequestFields.shape);
+  if (path[0] === 'destination') return ['bucket', 'prefix'];
+  if (path[0] === 'retry' && path.length === 1) return ['default', ...ACTIVITY_KINDS];
+  if (path[0] === 'retry') return ['initialIntervalMs', 'backoffCoefficient', 'maximumIntervalMs', 'maximumAttempts'];
+  return [];
+}
+
+export type ParseResult = { ok: true; request: CollectionRequest } | { ok: false; problems: string[] };
+
+export function parseCollectionRequest(input: unknown): ParseResult {
+  const result = CollectionRequest.safeParse(input ?? {});
+  return result.success ? { ok: true, request: result.data } : { ok: false, problems: describeIssues(result.error) };
+}
+
+/** A short human summary, e.g. `spot klines 1d BTCUSDT daily 2025-01-01..2025-01-07`. */
+export function summarize(r: CollectionRequest, range: ResolvedRange): string {
+  const intervals = r.dataTypes.some(hasIntervalFolder) ? ` ${(r.intervals ?? ['1d']).join(',')}` : '';
+  const symbols = r.symbols.length > 3 ? `${r.symbols.slice(0, 3).join(',')}+${r.symbols.length - 3}` : r.symbols.join(',');
+  return `${r.markets.join(',')} ${r.dataTypes.join(',')}${intervals} ${symbols} ${r.granularity} ${range.first}..${range.last}`;
+}
