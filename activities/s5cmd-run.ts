@@ -38,7 +38,7 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
   const ctx = Context.current();
   const file = path.join(os.tmpdir(), `s5cmd-run-${randomUUID()}.txt`);
   await writeFile(file, commandsText, { mode: 0o600 });
-  const args = ['--json', '--log', 'error', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
+  const args = ['--json', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
   if (config.destination.endpoint) args.push('--endpoint-url', config.destination.endpoint);
   args.push('run', file);
   const { env, extendEnv } = s5cmdEnv(config);

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { checksumKey } from '../../workflows/keys';
+import { quarantineKey } from '../../workflows/keys';
+import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
+
+describe('direct sync on the real stack', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  const request = {
+    symbols: ['BTCUSDT', 'ETHUSDT'],
+    intervals: ['1m', '1h'],
+    startDate: '2025-03-01',
+    endDate: '2025-03-10',
+    batchSize: 7,
+    parallelBatches: 3,
+  };
+  let written: Awaited<ReturnType<typeof mirror>>;
+
+  before(async () => {
+    buckets = await freshBuckets('direct');
+    written = await mirror(buckets.source, { ...request, faults: { checksumMismatch: ['2025-03-04'], missingChecksum: ['2025-03-05'], missing: ['2025-03-06'] } });
+    w = await startWorker({ SOURCE_BUCKET: buckets.source });
+  });
+  after(async () => w?.stop());
+
+  it('copies every good file with s5cmd, verifies it, quarantines a bad one and reports the rest', async () => {
+    const { handle, report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
+    assert.equal(report.decision.mode, 'direct_sync');
+    assert.match(report.decision.reason, /auto: direct sync possible.*share endpoint/);
+    const expectedGood = written.filter((f) => !f.fault);
+    assert.equal(report.files.total, 40);
+    assert.equal(report.files.copied, expectedGood.length);
+    assert.equal(report.files.byMode.direct_sync.copied, expectedGood.length);
+    assert.equal(report.files.byOutcome.checksum_mismatch, 4);
+    assert.equal(report.files.byOutcome.missing_checksum, 4);
+    assert.equal(report.files.notPublished, 4);
+    assert.equal(report.ok, false);
+    assert.ok(report.s3Requests > 0);
+    assert.equal(report.peakLocalDiskBytes, 0, 'direct sync must not stage files on local disk');
+
+    for (const f of expectedGood) {
+      assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256, f.key);
+      assert.ok(await exists(buckets.destination, `bronze/${checksumKey(f.key)}`), `verified ${f.key} has its .CHECKSUM`);
+    }
+    for (const f of written.filter((x) => x.fault === 'checksumMismatch')) {
+      assert.equal(await exists(buckets.destination, `bronze/${f.key}`), false, 'a mismatching zip is not left in place');
+      assert.ok(await exists(buckets.destination, quarantineKey('bronze/', f.key)), 'it is quarantined');
+    }
+    for (const f of written.filter((x) => x.fault === 'missingChecksum')) {
+      assert.equal(await exists(buckets.destination, `bronze/${f.key}`), false, 'an unverifiable zip is not copied');
+    }
+
+    const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+    assert.equal(manifest.length, 40);
+    for (const e of manifest.filter((m) => m.outcome === 'copied')) {
+      assert.equal(e.mode, 'direct_sync');
+      assert.equal(e.sha256, written.find((f) => f.key === e.key)!.sha256);
+      assert.ok(e.attempts >= 1);
+    }
+    const bad = manifest.find((m) => m.outcome === 'checksum_mismatch')!;
+    assert.match(bad.error!, /does not match \.CHECKSUM/);
+    assert.ok(await exists(report.manifest.bucket, report.reportKey));
+
+    // Keep a real history for the replay test.
+    const client = await testClient();
+    const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
+    writeFileSync('.build/direct-sync-history.json', JSON.stringify(history));
+  });
+
+  it('a rerun copies nothing already present and identical', async () => {
+    const before = await listKeys(buckets.destination, 'bronze/data/');
+    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
+    assert.equal(report.files.copied, 0);
+    assert.equal(report.files.byOutcome.checksum_mismatch, 4, 'quarantined mismatches are tried again and still fail');
+    assert.equal(report.files.skippedIdentical, written.filter((f) => !f.fault).length);
+    assert.deepEqual(await listKeys(buckets.destination, 'bronze/data/'), before);
+  });
+
+  it('re-copies a source file that changed (a Binance re-upload)', async () => {
+    const changed = await mirror(buckets.source, { ...request, symbols: ['ETHUSDT'], intervals: ['1h'], startDate: '2025-03-01', endDate: '2025-03-02', revision: 1 });
+    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
+    assert.equal(report.files.copied, 2, "only the two changed files are copied");
+    assert.equal(report.files.byOutcome.checksum_mismatch, 4);
+    for (const f of changed) assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256);
+  });
+});

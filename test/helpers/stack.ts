@@ -1,0 +1,113 @@
+/** Test helpers: the running test stack, isolated buckets per test, and in-process workers on their own task queues. */
+import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
+import { startCollection } from '../../client/collection';
+import { adminClient, ensureBucket } from '../../stack/buckets';
+import { minioEndpoint, stackConfig, temporalAddress, workerEnvFor } from '../../stack/local-stack';
+import { fillMirror, type MirrorSpec } from '../../stack/mirror';
+import { loadConfig, type WorkerConfig } from '../../worker/config';
+import { createCollectorWorker, type CollectorWorker } from '../../worker/create-worker';
+import type { CollectionRequestInput } from '../../workflows/request';
+import type { ManifestEntry } from '../../workflows/types';
+
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
+}
+
+export const stack = stackConfig();
+export const s3: S3Client = adminClient(stack);
+
+let clientPromise: Promise<Client> | undefined;
+export function testClient(): Promise<Client> {
+  clientPromise ??= Connection.connect({ address: temporalAddress(stack) }).then((connection) => new Client({ connection }));
+  return clientPromise;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`.toLowerCase();
+}
+
+/** A fresh public mirror bucket and a fresh destination bucket. */
+export async function freshBuckets(label: string): Promise<{ source: string; destination: string }> {
+  const source = uniqueName(`src-${label}`);
+  const destination = uniqueName(`dst-${label}`);
+  await ensureBucket(s3, source, true);
+  await ensureBucket(s3, destination);
+  return { source, destination };
+}
+
+export function mirror(bucket: string, spec: MirrorSpec) {
+  return fillMirror(s3, bucket, spec);
+}
+
+export interface TestWorker {
+  config: WorkerConfig;
+  worker: CollectorWorker;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(env: Record<string, string>, extra?: Partial<WorkerOptions>): Promise<TestWorker> {
+  void extra;
+  const config = loadConfig({
+    ...workerEnvFor(stack),
+    TEMPORAL_TASK_QUEUE: uniqueName('tq'),
+    STAGING_DIR: `${process.cwd()}/.data/test-staging`,
+    ...env,
+  });
+  const worker = await createCollectorWorker(config);
+  const running = worker.run();
+  return {
+    config,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Short retry intervals so that failure paths finish quickly in tests. */
+export const FAST_RETRY = { default: { initialIntervalMs: 100, maximumIntervalMs: 500, backoffCoefficient: 2 } };
+
+export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf')) {
+  const client = await testClient();
+  const handle = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
+  return { handle, report: await handle.result() };
+}
+
+export async function readManifest(bucket: string, key: string): Promise<ManifestEntry[]> {
+  const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export async function sha256Of(bucket: string, key: string): Promise<string> {
+  const body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export async function exists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+export { minioEndpoint };
