@@ -53,7 +53,7 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
     stdin: 'ignore',
   });
   runningS5cmd.add(child);
-  const stopHeartbeat = heartbeatEvery(5_000, () => ({ s5cmdLines: results.length }));
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ s5cmdLines: results.length }));
   try {
     const lines = readline.createInterface({ input: child.stdout! });
     const closed = once(lines, 'close');

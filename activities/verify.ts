@@ -46,7 +46,7 @@ export async function verifyCopied(
   const bucket = ref.state.bucket;
   let bytesRead = 0;
   let done = 0;
-  const stop = heartbeatEvery(5_000, () => ({ verified: done, of: positions.length }));
+  const stop = heartbeatEvery(1_000, () => ({ verified: done, of: positions.length }));
   try {
     const entries = await mapPool(positions, deps.concurrency, async (i): Promise<VerifyEntry> => {
       const file = files[i];

@@ -19,7 +19,11 @@ export interface CollectorWorker {
   shutdown(): void;
 }
 
-export async function createCollectorWorker(config: WorkerConfig, connection?: NativeConnection): Promise<CollectorWorker> {
+export async function createCollectorWorker(
+  config: WorkerConfig,
+  options: { connection?: NativeConnection; workerOptions?: Partial<WorkerOptions> } = {},
+): Promise<CollectorWorker> {
+  const connection = options.connection;
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const activities = createActivities({
@@ -35,6 +39,7 @@ export async function createCollectorWorker(config: WorkerConfig, connection?: N
     activities,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     shutdownGraceTime: config.shutdownGraceMs,
+    ...options.workerOptions,
   };
   const shared = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, ...(await workflowSource()) });
   const pinned = await Worker.create({ ...common, taskQueue: workerTaskQueue });

@@ -52,14 +52,13 @@ export interface TestWorker {
 }
 
 export async function startWorker(env: Record<string, string>, extra?: Partial<WorkerOptions>): Promise<TestWorker> {
-  void extra;
   const config = loadConfig({
     ...workerEnvFor(stack),
     TEMPORAL_TASK_QUEUE: uniqueName('tq'),
     STAGING_DIR: `${process.cwd()}/.data/test-staging`,
     ...env,
   });
-  const worker = await createCollectorWorker(config);
+  const worker = await createCollectorWorker(config, { workerOptions: extra });
   const running = worker.run();
   return {
     config,

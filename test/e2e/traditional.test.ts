@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { checksumKey, quarantineKey } from '../../workflows/keys';
+import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
+
+describe('traditional mode on the real stack', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  const stagingDir = `${process.cwd()}/.data/test-staging-traditional`;
+  const request = {
+    markets: ['futures/um' as const],
+    dataTypes: ['aggTrades', 'klines'],
+    symbols: ['BTCUSDT'],
+    intervals: ['5m'],
+    startDate: '2025-01-01',
+    endDate: '2025-01-08',
+    batchSize: 5,
+    mode: 'traditional' as const,
+  };
+  let written: Awaited<ReturnType<typeof mirror>>;
+
+  before(async () => {
+    buckets = await freshBuckets('trad');
+    written = await mirror(buckets.source, { ...request, faults: { checksumMismatch: ['2025-01-03'], missingChecksum: ['2025-01-04'], missing: ['2025-01-05'] } });
+    // A small multipart threshold so that some uploads go in parts.
+    w = await startWorker({ SOURCE_BUCKET: buckets.source, STAGING_DIR: stagingDir, MULTIPART_THRESHOLD_BYTES: '20000' });
+  });
+  after(async () => w?.stop());
+
+  it('downloads, verifies, uploads and cleans up; a mismatching file is never uploaded', async () => {
+    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+    assert.equal(report.decision.mode, 'traditional');
+    assert.equal(report.decision.reason, 'traditional mode was requested');
+    const good = written.filter((f) => !f.fault);
+    assert.equal(report.files.byMode.traditional.copied, good.length);
+    assert.equal(report.files.byMode.direct_sync.copied, 0);
+    assert.equal(report.files.byOutcome.checksum_mismatch, 2);
+    assert.equal(report.files.byOutcome.missing_checksum, 2);
+    assert.equal(report.files.notPublished, 2);
+    assert.ok(report.peakLocalDiskBytes > 0, 'files were staged');
+    assert.ok(report.bytes.throughWorker >= 2 * good.reduce((n, f) => n + f.size, 0));
+
+    for (const f of good) {
+      assert.equal(await sha256Of(buckets.destination, f.key), f.sha256);
+      assert.ok(await exists(buckets.destination, checksumKey(f.key)));
+    }
+    for (const f of written.filter((x) => x.fault)) {
+      assert.equal(await exists(buckets.destination, f.key), false, `${f.key} (${f.fault}) must not be uploaded`);
+      assert.equal(await exists(buckets.destination, quarantineKey('', f.key)), false);
+    }
+    const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+    const mismatch = manifest.filter((e) => e.outcome === 'checksum_mismatch');
+    assert.equal(mismatch.length, 2);
+    assert.ok(mismatch.every((e) => e.mode === 'traditional' && /not uploaded/.test(e.error!)));
+    assert.ok(manifest.filter((e) => e.outcome === 'copied').every((e) => e.sha256 && e.mode === 'traditional'));
+
+    const leftovers = readdirSync(stagingDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+    assert.deepEqual(leftovers.map((d) => d.name), [], 'staging is cleaned');
+  });
+
+  it('a rerun copies nothing again', async () => {
+    const keys = await listKeys(buckets.destination, 'data/');
+    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+    assert.equal(report.files.copied, 0);
+    assert.equal(report.files.skippedIdentical, written.filter((f) => !f.fault).length);
+    assert.deepEqual(await listKeys(buckets.destination, 'data/'), keys);
+  });
+});
