@@ -4,7 +4,7 @@
  * Long collections continue as new every `batchesPerRun` batches, carrying a small state.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew, defineQuery, isCancellation,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew, defineQuery, isCancellation,
   proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -50,7 +50,12 @@ const MAX_RECORDED_BATCH_FAILURES = 1_000;
 const MAX_PIPELINE_WORKERS = 3;
 
 function activitiesFor(kind: ActivityKind, request: CollectionRequest, options: Parameters<typeof proxyActivities>[0]) {
-  return proxyActivities<Activities>({ ...options, retry: retryPolicyFor(kind, request.retry) });
+  // A cancelled collection ends only once its activities have stopped (s5cmd killed, staging cleaned).
+  return proxyActivities<Activities>({
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    ...options,
+    retry: retryPolicyFor(kind, request.retry),
+  });
 }
 
 function describeFailure(err: unknown): string {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
 import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
@@ -66,7 +67,7 @@ describe('direct sync on the real stack', () => {
     // Keep a real history for the replay test.
     const client = await testClient();
     const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
-    writeFileSync('.build/direct-sync-history.json', JSON.stringify(history));
+    writeFileSync('.build/direct-sync-history.json', historyToJSON(history));
   });
 
   it('a rerun copies nothing already present and identical', async () => {

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { startCollection } from '../../client/collection';
+import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+
+function s5cmdPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', 's5cmd-run-'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe('cancelling a collection', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  // Many small files, one s5cmd worker: the copy takes long enough to cancel in the middle.
+  const request = { symbols: ['DOGEUSDT'], intervals: ['1d'], startDate: '2021-01-01', endDate: '2023-06-30', batchSize: 1000, parallelBatches: 1, verification: 'none' as const };
+
+  before(async () => {
+    buckets = await freshBuckets('cancel');
+    await mirror(buckets.source, request);
+    w = await startWorker({ SOURCE_BUCKET: buckets.source, S5CMD_NUMWORKERS: '1' });
+  });
+  after(async () => w?.stop());
+
+  it('kills s5cmd and records a cancellation, not a failure', async () => {
+    const client = await testClient();
+    const handle = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') });
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length === 0; i++) {
+      await sleep(50);
+      pids = s5cmdPids();
+    }
+    assert.ok(pids.length > 0, 's5cmd started');
+    await handle.cancel();
+    const err = await handle.result().then(() => undefined, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
+    for (let i = 0; i < 100 && s5cmdPids().some((p) => pids.includes(p)); i++) await sleep(100);
+    assert.deepEqual(s5cmdPids().filter((p) => pids.includes(p)), [], 's5cmd was killed');
+    const events = (await handle.fetchHistory()).events!;
+    const types = events.map((e) => e.eventType).join(',');
+    assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), `the activity ended as cancelled: ${types}`);
+    assert.ok(!events.some((e) => e.activityTaskFailedEventAttributes), 'no activity failure recorded');
+  });
+});
