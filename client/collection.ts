@@ -1,5 +1,5 @@
 /** Starting a collection and following it: shared by the command-line client, the demo and the tests. */
-import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { collectArchive, progressQuery } from '../workflows';
 import { parseCollectionRequest, resolvePeriods, type CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport, Progress } from '../workflows/types';
@@ -27,7 +27,7 @@ export interface StartOptions {
   workflowId?: string;
 }
 
-export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<WorkflowHandle<typeof collectArchive>> {
+export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId<typeof collectArchive>> {
   const workflowId = opts.workflowId ?? collectionWorkflowId(input);
   return client.workflow.start(collectArchive, {
     taskQueue: opts.taskQueue,

@@ -1,0 +1,227 @@
+/**
+ * `npm run client -- <command>`: start and follow collections, and manage their schedules.
+ * Exit codes: 0 done, 1 completed with failed files, 2 bad input, 3 run failed or was cancelled, 4 cannot reach Temporal.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { progressQuery } from '../workflows';
+import type { CollectionRequestInput } from '../workflows/request';
+import type { CollectionReport } from '../workflows/types';
+import { InvalidRequestError, collectionWorkflowId, followCollection, startCollection } from './collection';
+import { clientEnv, connectClient, runUrl } from './connection';
+import { formatBytes, formatReport } from './format';
+import { PRESETS, backfillSchedule, createSchedule, updateScheduleRequest, type PresetName } from './schedules';
+
+const EXIT = { ok: 0, filesFailed: 1, badInput: 2, runFailed: 3, unreachable: 4 } as const;
+const env = clientEnv();
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a whole number');
+  return n;
+};
+
+interface CollectFlags {
+  request?: string; markets?: string[]; dataTypes?: string[]; symbols?: string[]; intervals?: string[]; granularity?: string;
+  start?: string; end?: string; lastDays?: number; lastMonths?: number; bucket?: string; prefix?: string; mode?: string;
+  batchSize?: number; parallel?: number; verification?: string; workflowId?: string; wait?: boolean; json?: boolean;
+}
+
+function requestFrom(flags: CollectFlags): CollectionRequestInput {
+  const base = flags.request ? JSON.parse(readFileSync(flags.request, 'utf8')) : {};
+  const r: Record<string, unknown> = { ...base };
+  const set = (k: string, v: unknown) => { if (v !== undefined) r[k] = v; };
+  set('markets', flags.markets); set('dataTypes', flags.dataTypes); set('symbols', flags.symbols); set('intervals', flags.intervals);
+  set('granularity', flags.granularity); set('startDate', flags.start); set('endDate', flags.end); set('lastDays', flags.lastDays);
+  set('lastMonths', flags.lastMonths); set('mode', flags.mode); set('batchSize', flags.batchSize); set('parallelBatches', flags.parallel);
+  set('verification', flags.verification);
+  if (flags.bucket || flags.prefix !== undefined) r.destination = { ...(r.destination as object), ...(flags.bucket ? { bucket: flags.bucket } : {}), ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}) };
+  return r as CollectionRequestInput;
+}
+
+function requestOptions(cmd: Command): Command {
+  return cmd
+    .option('--request <file>', 'JSON file with the collection request (flags override its fields)')
+    .option('--markets <list>', 'spot, futures/um, futures/cm, option (comma-separated)', list)
+    .option('--data-types <list>', 'e.g. klines,aggTrades,trades', list)
+    .option('--symbols <list>', 'e.g. BTCUSDT,ETHUSDT', list)
+    .option('--intervals <list>', 'kline intervals, e.g. 1m,1h,1d (1mo for monthly)', list)
+    .option('--granularity <g>', 'daily or monthly')
+    .option('--last-days <n>', 'the last N complete days', int)
+    .option('--last-months <n>', 'the last N complete months', int)
+    .option('--bucket <name>', 'destination bucket (default: the worker\'s DEST_BUCKET)')
+    .option('--prefix <prefix>', 'destination prefix, ending in "/"')
+    .option('--mode <mode>', 'auto, direct_sync or traditional')
+    .option('--batch-size <n>', 'files per batch', int)
+    .option('--parallel <n>', 'batches at once', int)
+    .option('--verification <level>', 'checksum, size or none');
+}
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  let client: Client;
+  try {
+    client = await connectClient(env);
+  } catch (err) {
+    console.error(`cannot reach Temporal at ${env.TEMPORAL_ADDRESS}: ${(err as Error).message}. Start it with "npm run stack -- up" or set TEMPORAL_ADDRESS.`);
+    process.exit(EXIT.unreachable);
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function fail(err: unknown): never {
+  if (err instanceof InvalidRequestError) {
+    console.error(err.message);
+    process.exit(EXIT.badInput);
+  }
+  if (err instanceof WorkflowFailedError) {
+    console.error(`collection failed: ${err.cause?.message ?? err.message}`);
+    process.exit(EXIT.runFailed);
+  }
+  if (err instanceof SyntaxError) {
+    console.error(`the request file is not valid JSON: ${err.message}`);
+    process.exit(EXIT.badInput);
+  }
+  throw err;
+}
+
+const program = new Command('archive-collector')
+  .description('Collect the Binance public market-data archive into S3 with Temporal.')
+  .showHelpAfterError();
+
+requestOptions(program.command('collect').description('start a collection (and with --wait, follow it to its report)'))
+  .option('--start <date>', 'first date, YYYY-MM-DD (inclusive, UTC)')
+  .option('--end <date>', 'last date, YYYY-MM-DD (inclusive, UTC)')
+  .option('--workflow-id <id>', 'override the derived workflow ID')
+  .option('--wait', 'follow progress and print the report')
+  .option('--json', 'print machine-readable JSON instead of text')
+  .action(async (flags: CollectFlags) => {
+    try {
+      const request = requestFrom(flags);
+      const workflowId = flags.workflowId ?? collectionWorkflowId(request);
+      await withClient(async (client) => {
+        const handle = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId });
+        const url = runUrl(env, handle.workflowId, handle.firstExecutionRunId);
+        if (!flags.wait) {
+          console.log(flags.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url }) : `started ${handle.workflowId}\n${url}`);
+          return;
+        }
+        if (!flags.json) console.log(`started ${handle.workflowId}\n${url}`);
+        const bar = flags.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({
+          format: '{phase} [{bar}] {value}/{total} files | {bytes} | failed {failed} | fallback {fallback}', hideCursor: true,
+        }, cliProgress.Presets.shades_classic);
+        bar?.start(1, 0, { phase: 'starting', bytes: '0 B', failed: 0, fallback: 0 });
+        const report: CollectionReport = await followCollection(handle, (p) => {
+          bar?.setTotal(Math.max(1, p.files.planned));
+          bar?.update(p.files.copied + p.files.failed, { phase: p.mode ? `${p.phase}/${p.mode}` : p.phase, bytes: formatBytes(p.bytes), failed: p.files.failed, fallback: p.files.fallback });
+        });
+        bar?.stop();
+        console.log(flags.json ? JSON.stringify(report) : formatReport(report));
+        process.exitCode = report.ok ? EXIT.ok : EXIT.filesFailed;
+      });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('status').description('show the progress, or the report, of a collection').argument('<workflowId>')
+  .option('--json', 'print JSON')
+  .action(async (workflowId: string, flags: { json?: boolean }) => {
+    await withClient(async (client) => {
+      const handle = client.workflow.getHandle(workflowId);
+      const d = await handle.describe();
+      if (d.status.name === 'COMPLETED') {
+        const report = (await handle.result()) as CollectionReport;
+        console.log(flags.json ? JSON.stringify({ status: d.status.name, report }) : formatReport(report));
+        return;
+      }
+      const progress = d.status.name === 'RUNNING' ? await handle.query(progressQuery).catch(() => undefined) : undefined;
+      console.log(flags.json ? JSON.stringify({ status: d.status.name, progress }) : `${workflowId}: ${d.status.name}${progress ? `\n${JSON.stringify(progress, null, 2)}` : ''}\n${runUrl(env, workflowId)}`);
+    }).catch(fail);
+  });
+
+program.command('cancel').description('cancel a running collection (stops s5cmd, cleans staging)').argument('<workflowId>')
+  .action(async (workflowId: string) => {
+    await withClient(async (client) => {
+      await client.workflow.getHandle(workflowId).cancel();
+      console.log(`cancellation requested for ${workflowId}`);
+    });
+  });
+
+program.command('list').description('recent collections').option('--limit <n>', 'how many', int, 20)
+  .option('--query <visibility query>', 'e.g. ArchiveOutcome="completed_with_failures"')
+  .action(async (flags: { limit: number; query?: string }) => {
+    await withClient(async (client) => {
+      let n = 0;
+      const query = `WorkflowType="collectArchive"${flags.query ? ` AND ${flags.query}` : ''}`;
+      for await (const w of client.workflow.list({ query })) {
+        console.log(`${w.startTime.toISOString()}  ${w.status.name.padEnd(10)}  ${w.workflowId}`);
+        if (++n >= flags.limit) break;
+      }
+    });
+  });
+
+const schedule = program.command('schedule').description('Temporal Schedules that start collections');
+requestOptions(schedule.command('create').description('create a schedule from a preset (daily, monthly)').argument('<scheduleId>'))
+  .option('--preset <name>', `one of ${Object.keys(PRESETS).join(', ')}`, 'daily')
+  .option('--every <duration>', 'instead of the preset\'s calendar, run at this interval (e.g. 1h)')
+  .option('--paused', 'create it paused')
+  .action(async (scheduleId: string, flags: CollectFlags & { preset: PresetName; every?: string; paused?: boolean }) => {
+    if (!(flags.preset in PRESETS)) fail(new InvalidRequestError([`--preset: use one of ${Object.keys(PRESETS).join(', ')}`]));
+    await withClient(async (client) => {
+      await createSchedule(client, {
+        scheduleId, taskQueue: env.TEMPORAL_TASK_QUEUE, preset: flags.preset, request: requestFrom(flags), paused: flags.paused,
+        spec: flags.every ? { intervals: [{ every: flags.every as '1h' }] } : undefined,
+      });
+      console.log(`schedule ${scheduleId} created (${flags.preset})`);
+    }).catch(fail);
+  });
+schedule.command('list').description('list schedules').action(async () => {
+  await withClient(async (client) => {
+    for await (const s of client.schedule.list()) console.log(`${s.scheduleId}  ${s.state.paused ? 'paused' : 'active'}  next: ${s.info.nextActionTimes[0]?.toISOString() ?? '-'}`);
+  });
+});
+schedule.command('describe').argument('<scheduleId>').description('show a schedule').action(async (id: string) => {
+  await withClient(async (client) => {
+    const d = await client.schedule.getHandle(id).describe();
+    console.log(JSON.stringify({ id: d.scheduleId, paused: d.state.paused, spec: d.spec, action: d.action, policies: d.policies, recentActions: d.info.recentActions, nextActionTimes: d.info.nextActionTimes }, null, 2));
+  });
+});
+requestOptions(schedule.command('update').argument('<scheduleId>').description('replace the collection request a schedule starts'))
+  .action(async (id: string, flags: CollectFlags) => {
+    await withClient((client) => updateScheduleRequest(client, id, requestFrom(flags))).catch(fail);
+    console.log(`schedule ${id} updated`);
+  });
+schedule.command('trigger').argument('<scheduleId>').description('start a run now').action(async (id: string) => {
+  await withClient((client) => client.schedule.getHandle(id).trigger());
+  console.log(`schedule ${id} triggered`);
+});
+schedule.command('pause').argument('<scheduleId>').description('pause').action(async (id: string) => {
+  await withClient((client) => client.schedule.getHandle(id).pause('paused from the client'));
+  console.log(`schedule ${id} paused`);
+});
+schedule.command('unpause').argument('<scheduleId>').description('unpause').action(async (id: string) => {
+  await withClient((client) => client.schedule.getHandle(id).unpause('unpaused from the client'));
+  console.log(`schedule ${id} unpaused`);
+});
+schedule.command('backfill').argument('<scheduleId>').description('run every period between two times, each collecting its own period')
+  .requiredOption('--from <iso>', 'start time, e.g. 2025-01-01T00:00:00Z').requiredOption('--to <iso>', 'end time')
+  .action(async (id: string, flags: { from: string; to: string }) => {
+    const from = new Date(flags.from);
+    const to = new Date(flags.to);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from > to) fail(new InvalidRequestError(['--from/--to: give two ISO times, from before to']));
+    await withClient((client) => backfillSchedule(client, id, from, to));
+    console.log(`backfill of ${id} from ${from.toISOString()} to ${to.toISOString()} requested`);
+  });
+schedule.command('delete').argument('<scheduleId>').description('delete').action(async (id: string) => {
+  await withClient((client) => client.schedule.getHandle(id).delete());
+  console.log(`schedule ${id} deleted`);
+});
+
+await program.parseAsync();
