@@ -6,7 +6,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=s5cmd /go/bin/s5cmd /usr/local/bin/s5cmd
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=dev
+RUN npm install --no-audit --no-fund --omit=dev
 COPY tsconfig.json ./
 COPY workflows ./workflows
 COPY activities ./activities

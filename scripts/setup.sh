@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: installing npm packages…"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci refuses this lock (optional @swc/core platform packages the registry does not list); install honours it.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 bash scripts/install-tools.sh
