@@ -4,7 +4,7 @@
  * against it, and stops the stack.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ensureStackBuckets } from '../stack/buckets';
 import { stackConfig, stackDown, stackUp, wipeStack } from '../stack/local-stack';
@@ -25,6 +25,14 @@ const filter = process.argv.slice(2);
 const files = ['unit', 'e2e']
   .flatMap((dir) => readdirSync(path.join(PROJECT_ROOT, 'test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test', dir, f)))
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+
+// The Web UI test drives Debian's Chromium (no browser download is possible here).
+if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
+  console.log('installing Debian chromium for the Web UI test…');
+  const apt = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', 'chromium']);
+}
 
 console.log('building the workflow bundle…');
 const bundle = await buildWorkflowBundle(path.join(PROJECT_ROOT, '.build/test-workflow-bundle.js'));

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { webUiUrl } from '../../stack/local-stack';
+import type { CollectionReport } from '../../workflows/types';
+import { freshBuckets, mirror, stack, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const ARTIFACTS = `${process.cwd()}/artifacts`;
+
+async function waitForStart(workflowId: string): Promise<void> {
+  const client = await testClient();
+  for (let i = 0; i < 100; i++) {
+    try {
+      await client.workflow.getHandle(workflowId).describe();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`the Web UI did not start ${workflowId}`);
+}
+
+describe('the Temporal Web UI starts a collection', () => {
+  let w: TestWorker;
+  let browser: Browser;
+  let buckets: { source: string; destination: string };
+  const request = { symbols: ['BNBUSDT'], intervals: ['1h'], startDate: '2025-04-01', endDate: '2025-04-05' };
+
+  before(async () => {
+    buckets = await freshBuckets('webui');
+    await mirror(buckets.source, request);
+    w = await startWorker({ SOURCE_BUCKET: buckets.source });
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await w?.stop();
+  });
+
+  it('from the start form with a JSON input, to its result on the run page, and in a search-attribute filter', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const workflowId = uniqueName('webui');
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/start-workflow`);
+    await page.getByTestId('workflowId').fill(workflowId);
+    await page.getByTestId('taskQueue').fill(w.config.temporal.taskQueue);
+    await page.getByTestId('workflowType').fill('collectArchive');
+    await page.locator('.cm-content').first().click();
+    await page.keyboard.insertText(JSON.stringify({ ...request, destination: { bucket: buckets.destination, prefix: 'ui/' } }));
+    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
+    await page.getByText('Start a Workflow').click();
+    await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    await page.getByTestId('start-workflow-button').click();
+    await waitForStart(workflowId).catch(async (e) => {
+      await page.screenshot({ path: `${ARTIFACTS}/web-ui-start-failed.png`, fullPage: true });
+      throw e;
+    });
+
+    const client = await testClient();
+    const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
+    assert.equal(report.files.copied, 5);
+
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/${workflowId}`);
+    await page.getByText('Completed').first().waitFor({ timeout: 30_000 });
+    const body = await page.locator('body').innerText();
+    assert.match(body, new RegExp(report.collectionId.slice(0, 20)), 'the report is shown as the result');
+    await page.screenshot({ path: `${ARTIFACTS}/web-ui-collection.png`, fullPage: true });
+
+    // Search attributes set by the workflow make runs easy to find in the list's filter.
+    const query = `ArchiveMarkets="spot" AND ArchiveDataTypes="klines" AND ArchiveOutcome="succeeded" AND ArchiveMode="direct_sync"`;
+    let listed = false;
+    for (let i = 0; i < 20 && !listed; i++) {
+      for await (const x of client.workflow.list({ query: `${query} AND WorkflowId="${workflowId}"` })) listed ||= x.workflowId === workflowId;
+      if (!listed) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(listed, 'found by its search attributes');
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    await page.getByText(workflowId).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/web-ui-filter.png`, fullPage: true });
+  });
+
+  it('a bad JSON input typed into the form fails that run at once with a readable message', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const workflowId = uniqueName('webui-bad');
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/start-workflow`);
+    await page.getByTestId('workflowId').fill(workflowId);
+    await page.getByTestId('taskQueue').fill(w.config.temporal.taskQueue);
+    await page.getByTestId('workflowType').fill('collectArchive');
+    await page.locator('.cm-content').first().click();
+    await page.keyboard.insertText('{"intervals": ["1M"], "symbols": ["btc/usdt"]}');
+    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
+    await page.getByText('Start a Workflow').click();
+    await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    await page.getByTestId('start-workflow-button').click();
+    await waitForStart(workflowId);
+    const client = await testClient();
+    const err = await client.workflow.getHandle(workflowId).result().then(() => undefined, (e) => e);
+    assert.match(String(err?.cause?.message), /intervals\[0\]: the monthly interval is "1mo"/);
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/${workflowId}`);
+    await page.getByText('Failed').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: `${ARTIFACTS}/web-ui-bad-input.png`, fullPage: true });
+  });
+});
