@@ -1,5 +1,6 @@
 /** One batch of server-side S3→S3 copies through s5cmd. Files it cannot copy are handed back for the fallback. */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { countFallbacks } from './metrics';
 import type { WorkerConfig } from '../worker/config';
 import { checksumKey, destinationKey } from '../workflows/keys';
 import type { BatchRef, DirectSyncResult } from '../workflows/types';
@@ -71,6 +72,9 @@ export async function directSyncBatch(deps: { config: WorkerConfig; store: State
   ];
   await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
   const copied = entries.filter((e) => e.outcome !== 'fallback').map((e) => e.i);
+  const fallbackCount = entries.length - copied.length;
+  countFallbacks(fallbackCount);
+  log.info('s5cmd batch done', { batch: ref.batch, copied: copied.length, fallback: fallbackCount, lines: commandsFile.commands.length });
   return {
     copied,
     fallback: entries.filter((e) => e.outcome === 'fallback').map((e) => e.i),

@@ -9,7 +9,8 @@ import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { countFiles } from './metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checksumKey, destinationKey } from '../workflows/keys';
@@ -204,6 +205,8 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
       return { i, outcome: 'copied', sha256: entry.sha256 ?? null, error: null, attempt: attempts };
     });
     await deps.store.putJson(`results/${batchName(ref.batch)}.traditional.json`, entries);
+    countFiles('traditional', entries, bytesUploaded);
+    for (const e of entries.filter((x) => x.outcome !== 'copied')) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
     return {
       copied: entries.filter((e) => e.outcome === 'copied').length,
       mismatched: entries.filter((e) => e.outcome === 'checksum_mismatch').length,

@@ -1,7 +1,7 @@
 /** Starting a collection and following it: shared by the command-line client, the demo and the tests. */
 import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { collectArchive, progressQuery } from '../workflows';
-import { parseCollectionRequest, resolvePeriods, type CollectionRequestInput } from '../workflows/request';
+import { parseCollectionRequest, resolvePeriods, summarize, type CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport, Progress } from '../workflows/types';
 
 export class InvalidRequestError extends Error {
@@ -22,6 +22,13 @@ export function collectionWorkflowId(input: CollectionRequestInput, now = new Da
   return r.destination.prefix !== undefined || r.destination.bucket ? `${id}-${r.destination.bucket ?? ''}${(r.destination.prefix ?? '').replace(/\/$/, '')}` : id;
 }
 
+/** The short line the Web UI shows for a run, e.g. `spot klines 1d BTCUSDT daily 2025-01-01..2025-01-07`. */
+export function describeRequest(input: CollectionRequestInput, now = new Date()): string {
+  const parsed = parseCollectionRequest(input);
+  if (!parsed.ok) throw new InvalidRequestError(parsed.problems);
+  return summarize(parsed.request, resolvePeriods(parsed.request, parsed.request.asOf ? new Date(parsed.request.asOf) : now));
+}
+
 export interface StartOptions {
   taskQueue: string;
   workflowId?: string;
@@ -35,6 +42,7 @@ export async function startCollection(client: Client, input: CollectionRequestIn
     args: [input],
     // The same collection never runs twice at once: a second start joins the running one.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    staticSummary: describeRequest(input),
   });
 }
 

@@ -39,17 +39,20 @@ export interface ScheduleOptions {
 }
 
 function validated(request: CollectionRequestInput): CollectionRequestInput {
-  const parsed = parseCollectionRequest(request);
-  if (!parsed.ok) throw new InvalidRequestError(parsed.problems);
   if (request.startDate || request.endDate) {
     throw new InvalidRequestError(['startDate: a schedule collects relative dates; use lastDays or lastMonths instead of startDate/endDate']);
   }
+  const parsed = parseCollectionRequest(request);
+  if (!parsed.ok) throw new InvalidRequestError(parsed.problems);
   return request;
 }
 
 export async function createSchedule(client: Client, o: ScheduleOptions) {
   const preset = PRESETS[o.preset ?? 'daily'];
-  const request = validated({ ...preset.request, ...o.request });
+  // A request's own relative range replaces the preset's.
+  const own = o.request ?? {};
+  const range = own.lastDays !== undefined || own.lastMonths !== undefined ? { granularity: preset.request.granularity } : preset.request;
+  const request = validated({ ...range, ...own });
   return client.schedule.create({
     scheduleId: o.scheduleId,
     spec: o.spec ?? preset.spec,

@@ -1,5 +1,5 @@
 /** `npm run worker`: a collection worker configured from the environment (see README, Configuration). */
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config';
 import { createCollectorWorker } from './create-worker';
 
@@ -14,11 +14,16 @@ try {
   throw err;
 }
 
+// Structured logs: one JSON object a line, with the SDK's activity/workflow context as fields.
+const logger = new DefaultLogger((process.env.LOG_LEVEL ?? 'INFO') as LogLevel, (entry) => {
+  process.stdout.write(`${JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, message: entry.message, ...entry.meta })}\n`);
+});
 Runtime.install({
+  logger,
   shutdownSignals: ['SIGINT', 'SIGTERM'],
-  ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}` } } } } : {}),
+  ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
 });
 const worker = await createCollectorWorker(config);
-console.log(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.address}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
+logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.address}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
 await worker.run();
-console.log('worker stopped');
+logger.info('worker stopped');

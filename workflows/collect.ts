@@ -5,7 +5,7 @@
  */
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew, defineQuery, isCancellation,
-  proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ManifestSummary } from '../activities/manifest';
@@ -104,6 +104,7 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
     };
     progress.bytes = s.tally.bytesCopied;
+    setCurrentDetails(`${summarize(request, s.range)} · ${mode} · batch ${s.tally.batchesDone}/${s.list.batchCount} · copied ${s.tally.copied}, failed ${s.tally.failed}, skipped ${s.list.alreadyPresent}`);
   };
   refreshProgress();
 
@@ -310,6 +311,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
   await acts.writeReport({ state: s.state, report });
   if (s.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: [report.ok ? 'succeeded' : 'completed_with_failures'] });
   progress.phase = 'done';
+  setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.ok ? 'OK' : 'completed with failures'}: copied ${report.files.copied}, skipped ${report.files.skippedIdentical}, failed ${report.files.failed}, not published ${report.files.notPublished}`);
   progress.files.copied = report.files.copied;
   progress.files.failed = report.files.failed;
   return report;
