@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTES, stackConfig } from '../../stack/local-stack';
+import { WorkerEnv, loadConfig } from '../../worker/config';
+
+/** No Docker engine here: the compose file is checked against the worker's configuration schema instead. */
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8'));
+  const services = compose.services;
+  const defaults = stackConfig({});
+
+  it('has the stack: temporal with UI, minio with console, buckets, worker built from the Dockerfile', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['buckets', 'minio', 'temporal', 'worker']);
+    assert.deepEqual(services.temporal.ports, [`${defaults.temporalPort}:7233`, `${defaults.uiPort}:8233`]);
+    assert.deepEqual(services.minio.ports, [`${defaults.minioPort}:9000`, `${defaults.minioConsolePort}:9001`]);
+    assert.deepEqual(services.temporal.command.slice(0, 2), ['server', 'start-dev']);
+    assert.equal(services.worker.build, '.');
+  });
+
+  it('registers the search attributes the workflow sets', () => {
+    const cmd: string[] = services.temporal.command;
+    const registered = cmd.filter((_, i) => cmd[i - 1] === '--search-attribute');
+    assert.deepEqual(registered.sort(), Object.entries(SEARCH_ATTRIBUTES).map(([k, t]) => `${k}=${t}`).sort());
+  });
+
+  it('creates the buckets the worker reads and writes, the mirror public like the real archive', () => {
+    const script: string = services.buckets.entrypoint.join(' ');
+    const env = services.worker.environment;
+    assert.match(script, new RegExp(`mc mb --ignore-existing local/${env.SOURCE_BUCKET} local/${env.DEST_BUCKET}`));
+    assert.match(script, new RegExp(`mc anonymous set download local/${env.SOURCE_BUCKET}`));
+  });
+
+  it('gives the worker only variables its schema knows, and a valid configuration', () => {
+    const env: Record<string, string> = services.worker.environment;
+    const known = new Set(Object.keys((WorkerEnv as unknown as { _def: { schema: { shape: object } } })._def.schema.shape));
+    const unknown = Object.keys(env).filter((k) => !known.has(k));
+    assert.deepEqual(unknown, []);
+    const config = loadConfig(env);
+    assert.equal(config.temporal.address, 'temporal:7233');
+    assert.equal(config.destination.endpoint, 'http://minio:9000');
+    assert.equal(config.source.endpoint, config.destination.endpoint, 'one endpoint: direct sync is possible');
+    assert.equal(env.DEST_ACCESS_KEY_ID, services.minio.environment.MINIO_ROOT_USER);
+    assert.deepEqual(services.worker.ports, [`${env.METRICS_PORT}:${env.METRICS_PORT}`]);
+  });
+
+  it('the Dockerfile builds s5cmd v2.3.0 and the workflow bundle into the worker image', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    assert.match(dockerfile, /go install github\.com\/peak\/s5cmd\/v2@v2\.3\.0/);
+    assert.match(dockerfile, /worker\/bundle\.ts/);
+    assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
+    assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
+  });
+});
