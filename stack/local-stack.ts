@@ -109,7 +109,8 @@ function services(s: StackConfig): Service[] {
       name: 'minio',
       command: path.join(TOOLS_BIN, 'minio'),
       args: ['server', path.join(s.dataDir, 'minio'), '--address', `${s.host}:${s.minioPort}`, '--console-address', `${s.host}:${s.minioConsolePort}`, '--quiet'],
-      env: { MINIO_ROOT_USER: s.minioUser, MINIO_ROOT_PASSWORD: s.minioPassword, MINIO_BROWSER: 'on', MINIO_UPDATE: 'off' },
+      // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
+      env: { MINIO_ROOT_USER: s.minioUser, MINIO_ROOT_PASSWORD: s.minioPassword, MINIO_BROWSER: 'on', MINIO_UPDATE: 'off', MINIO_PROMETHEUS_AUTH_TYPE: 'public' },
       healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
     },
     {

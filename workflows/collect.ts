@@ -108,15 +108,16 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   };
   refreshProgress();
 
-  const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout: '30s' });
-  const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout: '30s' });
+  const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
+  const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
+  const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout });
   const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
 
   async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
     for (let pipeline = 1; pipeline <= MAX_PIPELINE_WORKERS; pipeline++) {
       // The four steps share one worker's disk: pin them to the queue only that worker polls.
       const taskQueue = await shared.getWorkerTaskQueue();
-      const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout: '30s' } as const;
+      const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
       const download = activitiesFor('download', request, pinned);
       const upload = activitiesFor('upload', request, pinned);
       const ref = { state, batch, verification: request.verification, only, stagingId: `${safeId(s.collectionId)}-b${batch}-p${pipeline}` };

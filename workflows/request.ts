@@ -91,6 +91,8 @@ const RequestFields = z
     /** Batches one workflow run starts before it continues as new, keeping each history small. */
     batchesPerRun: z.number().int().min(1).max(2_000).default(200),
     verification: z.enum(VERIFICATION_LEVELS).default('checksum'),
+    /** How long a silent worker keeps an activity before Temporal retries it elsewhere. */
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
     retry: RetryOverrides.default({}),
   })
   .strict();

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { startCollection } from '../../client/collection';
 import { adminClient, ensureBucket } from '../../stack/buckets';
-import { minioEndpoint, stackConfig, temporalAddress, workerEnvFor } from '../../stack/local-stack';
+import { minioEndpoint, stackConfig, temporalAddress, workerEnvFor, type StackConfig } from '../../stack/local-stack';
 import { fillMirror, type MirrorSpec } from '../../stack/mirror';
 import { loadConfig, type WorkerConfig } from '../../worker/config';
 import { createCollectorWorker, type CollectorWorker } from '../../worker/create-worker';
@@ -51,9 +51,9 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string>, extra?: Partial<WorkerOptions>): Promise<TestWorker> {
+export async function startWorker(env: Record<string, string>, extra?: Partial<WorkerOptions>, on: StackConfig = stack): Promise<TestWorker> {
   const config = loadConfig({
-    ...workerEnvFor(stack),
+    ...workerEnvFor(on),
     TEMPORAL_TASK_QUEUE: uniqueName('tq'),
     STAGING_DIR: `${process.cwd()}/.data/test-staging`,
     ...env,
@@ -73,8 +73,8 @@ export async function startWorker(env: Record<string, string>, extra?: Partial<W
 /** Short retry intervals so that failure paths finish quickly in tests. */
 export const FAST_RETRY = { default: { initialIntervalMs: 100, maximumIntervalMs: 500, backoffCoefficient: 2 } };
 
-export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf')) {
-  const client = await testClient();
+export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf'), client?: Client) {
+  client ??= await testClient();
   const handle = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
   return { handle, report: await handle.result() };
 }

@@ -1,0 +1,29 @@
+/** A stack of its own for tests that stop and restart MinIO or Temporal, so other test files are not disturbed. */
+import { Client, Connection } from '@temporalio/client';
+import { adminClient, ensureBucket } from '../../stack/buckets';
+import { stackConfig, stackDown, stackUp, temporalAddress, wipeStack, type StackConfig } from '../../stack/local-stack';
+
+export async function privateStack(name: string, portBase: number): Promise<{ stack: StackConfig; client: Client; stop: () => Promise<void> }> {
+  const stack = stackConfig({}, {
+    STACK_NAME: name,
+    STACK_TEMPORAL_PORT: String(portBase),
+    STACK_TEMPORAL_UI_PORT: String(portBase + 1),
+    STACK_MINIO_PORT: String(portBase + 2),
+    STACK_MINIO_CONSOLE_PORT: String(portBase + 3),
+  } as never);
+  await stackDown(stack);
+  wipeStack(stack);
+  await stackUp(stack);
+  const s3 = adminClient(stack);
+  await ensureBucket(s3, stack.sourceBucket, true);
+  await ensureBucket(s3, stack.destBucket);
+  const connection = await Connection.connect({ address: temporalAddress(stack) });
+  return {
+    stack,
+    client: new Client({ connection }),
+    async stop() {
+      await connection.close();
+      await stackDown(stack);
+    },
+  };
+}
