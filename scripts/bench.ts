@@ -15,7 +15,8 @@ import { Client, Connection } from '@temporalio/client';
 import { startCollection } from '../client/collection';
 import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { minioEndpoint, stackConfig, stackUp, temporalAddress, workerEnvFor, TOOLS_BIN } from '../stack/local-stack';
+import { minioEndpoint, stackConfig, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
+import { median, procStats, startMeasuredWorker, stopWorker } from './measure';
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
@@ -58,8 +59,9 @@ function ensureDebianTools() {
 }
 
 async function s3RequestCount(): Promise<number> {
-  const text = await (await fetch(`${minioEndpoint(stack)}/minio/v2/metrics/node`)).text();
-  return text.split('\n').filter((l) => l.startsWith('minio_s3_requests_total{')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  // v3 counters are live; v2's are cached for a while.
+  const text = await (await fetch(`${minioEndpoint(stack)}/minio/metrics/v3/api/requests`)).text();
+  return text.split('\n').filter((l) => l.startsWith('minio_api_requests_total{') && l.includes('type="s3"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 async function settledRequestCount(): Promise<number> {
@@ -87,14 +89,6 @@ function timed(cmd: string, args: string[], extraEnv: Record<string, string> = {
       resolve({ wallS: e, cpuS: u + s, rssMb: m / 1024 });
     });
   });
-}
-
-function procStats(pid: number): { cpuS: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime stime cutime cstime
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS: ticks / 100, rssMb: Number(hwm?.[1] ?? 0) / 1024 };
 }
 
 function duMb(dir: string): number {
@@ -128,6 +122,8 @@ async function ensureMirror(s3: S3Client, set: FileSet) {
 const rcloneEnv = {
   RCLONE_CONFIG_MINIO_TYPE: 's3', RCLONE_CONFIG_MINIO_PROVIDER: 'Minio', RCLONE_CONFIG_MINIO_ENDPOINT: minioEndpoint(stack),
   RCLONE_CONFIG_MINIO_ACCESS_KEY_ID: stack.minioUser, RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY: stack.minioPassword, RCLONE_CONFIG_MINIO_REGION: 'us-east-1',
+  // rclone 1.60 cannot load AWS_CA_BUNDLE into its own HTTP transport; plain HTTP needs none.
+  AWS_CA_BUNDLE: '',
 };
 const awsEnv = () => {
   const config = path.join(work, 'aws-config');
@@ -141,16 +137,7 @@ type Tool = (ctx: { set: FileSet; srcPrefix: string; dest: string; keys: string[
 function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checksum' | 'none'): Tool {
   return async ({ set, dest }) => {
     const taskQueue = `bench-${Date.now()}`;
-    const staging = path.join(work, 'staging');
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: staging, LOG_LEVEL: 'INFO', WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'), S5CMD_NUMWORKERS: String(WORKERS) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker.stdout!.on('data', (d) => { if (String(d).includes('worker polling')) resolve(); });
-      worker.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
-    });
+    const worker = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), S5CMD_NUMWORKERS: String(WORKERS) });
     const connection = await Connection.connect({ address: temporalAddress(stack) });
     const client = new Client({ connection });
     const before = procStats(worker.pid!);
@@ -160,8 +147,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
     await connection.close();
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    await stopWorker(worker);
     if (report.files.copied !== set.files) throw new Error(`${mode}: copied ${report.files.copied} of ${set.files}`);
     return { wallS, cpuS: after.cpuS - before.cpuS, peakRssMb: after.rssMb, peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2 };
   };
@@ -217,11 +203,6 @@ const TOOLS: Record<string, Tool> = {
 };
 
 // ---------- run ----------
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 ensureDebianTools();
 mkdirSync(work, { recursive: true });
 await buildWorkflowBundle();

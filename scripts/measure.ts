@@ -1,0 +1,40 @@
+/** Measuring helpers shared by the benchmark and the scale run. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { workerEnvFor, type StackConfig } from '../stack/local-stack';
+import { PROJECT_ROOT } from '../worker/config';
+
+/** CPU seconds (its own and its waited-for children's, e.g. s5cmd) and peak RSS of a process, from /proc. */
+export function procStats(pid: number): { cpuS: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime stime cutime cstime
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS: ticks / 100, rssMb: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+/** A real worker process (prebuilt bundle) on the stack, resolved once it polls. */
+export async function startMeasuredWorker(stack: StackConfig, env: Record<string, string>): Promise<ChildProcess> {
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...workerEnvFor(stack), LOG_LEVEL: 'INFO', WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.stdout!.on('data', (d) => { if (String(d).includes('worker polling')) resolve(); });
+    worker.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
+  });
+  return worker;
+}
+
+export async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null) return;
+  worker.kill('SIGTERM');
+  await new Promise((r) => worker.once('exit', r));
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
