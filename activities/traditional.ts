@@ -13,6 +13,7 @@ import { Context, log } from '@temporalio/activity';
 import { countFiles } from './metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import pLimit from 'p-limit';
 import { checksumKey, destinationKey } from '../workflows/keys';
 import type { DownloadResult, FileOutcome, StagedBatch, TraditionalResult } from '../workflows/types';
 import { classifyS3Error, StagingFullError } from './errors';
@@ -41,6 +42,11 @@ export interface TraditionalDeps {
   concurrency: number;
   multipartThresholdBytes: number;
 }
+
+const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
+const MULTIPART_QUEUE = 2;
+// Per worker process, across all activities: a multipart upload buffers MULTIPART_QUEUE parts.
+const multipartSlots = pLimit(4);
 
 const statePath = (deps: TraditionalDeps, id: string) => path.join(deps.staging.dir(id), 'state.json');
 
@@ -80,6 +86,14 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
       state[i] = entry;
       const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
       const partPath = deps.staging.file(ref.stagingId, i, 'zip.part');
+      // The zip and its .CHECKSUM are fetched at the same time.
+      const checksum = file.checksumEtag
+        ? deps.source.readBytes(checksumKey(file.key)).catch((err) => {
+            if (err instanceof NotFoundError) return undefined;
+            throw err;
+          })
+        : Promise.resolve(undefined);
+      checksum.catch(() => undefined);
       try {
         const hash = createHash('sha256');
         const body = await deps.source.open(file.key);
@@ -98,13 +112,10 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
         if (isDiskFull(err)) throw new StagingFullError(`staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`);
         throw err;
       }
-      if (file.checksumEtag) {
-        try {
-          await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), await deps.source.readBytes(checksumKey(file.key)));
-          entry.hasChecksum = true;
-        } catch (err) {
-          if (!(err instanceof NotFoundError)) throw err;
-        }
+      const checksumBytes = await checksum;
+      if (checksumBytes) {
+        await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), checksumBytes);
+        entry.hasChecksum = true;
       }
       if (!entry.hasChecksum && ref.verification === 'checksum') {
         entry.outcome = 'missing_checksum';
@@ -172,7 +183,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   let done = 0;
   const stop = heartbeatEvery(1_000, () => ({ uploaded: done, of: positions.length }));
   try {
-    const entries = await mapPool(positions, deps.concurrency, async (i): Promise<TraditionalEntry> => {
+    const uploadOne = async (i: number): Promise<TraditionalEntry> => {
       const entry = state[i];
       const file: PlanFile = files[i];
       if (!entry) return { i, outcome: 'failed', sha256: null, error: 'not downloaded', attempt };
@@ -185,12 +196,12 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
           await new Upload({
             client: deps.destination,
             params: { Bucket: bucket, Key: key, Body: createReadStream(zipPath), ContentType: 'application/zip', ChecksumAlgorithm: 'SHA256' },
-            partSize: 8 * 1024 * 1024,
-            queueSize: 4,
+            partSize: MULTIPART_PART_BYTES,
+            queueSize: MULTIPART_QUEUE,
           }).done();
         } else {
           await deps.destination.send(new PutObjectCommand({
-            Bucket: bucket, Key: key, Body: await readFile(zipPath), ContentType: 'application/zip',
+            Bucket: bucket, Key: key, Body: createReadStream(zipPath), ContentLength: entry.size, ContentType: 'application/zip',
             ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
           }));
         }
@@ -203,7 +214,14 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
       }
       done++;
       return { i, outcome: 'copied', sha256: entry.sha256 ?? null, error: null, attempt: attempts };
-    });
+    };
+    // Memory stays bounded: small files stream; multipart uploads take one of the worker's few slots.
+    const isLarge = (i: number) => (state[i]?.size ?? 0) > deps.multipartThresholdBytes;
+    const [smallEntries, largeEntries] = await Promise.all([
+      mapPool(positions.filter((i) => !isLarge(i)), deps.concurrency, uploadOne),
+      Promise.all(positions.filter(isLarge).map((i) => multipartSlots(() => uploadOne(i)))),
+    ]);
+    const entries = [...smallEntries, ...largeEntries].sort((a, b) => a.i - b.i);
     await deps.store.putJson(`results/${batchName(ref.batch)}.traditional.json`, entries);
     countFiles('traditional', entries, bytesUploaded);
     for (const e of entries.filter((x) => x.outcome !== 'copied')) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });

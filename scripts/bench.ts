@@ -24,7 +24,8 @@ import type { CollectionRequestInput } from '../workflows/request';
 import { seriesPrefix } from '../workflows/keys';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const WORKERS = 64; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
+const WORKERS = 64;
+const PARALLEL_BATCHES = 4; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
 const env = { ...process.env, STACK_NAME: 'bench', STACK_TEMPORAL_PORT: '27233', STACK_TEMPORAL_UI_PORT: '28233', STACK_MINIO_PORT: '29000', STACK_MINIO_CONSOLE_PORT: '29001' };
 const stack = stackConfig(env);
 const work = path.join(PROJECT_ROOT, '.data/bench-work');
@@ -137,12 +138,13 @@ type Tool = (ctx: { set: FileSet; srcPrefix: string; dest: string; keys: string[
 function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checksum' | 'none'): Tool {
   return async ({ set, dest }) => {
     const taskQueue = `bench-${Date.now()}`;
-    const worker = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), S5CMD_NUMWORKERS: String(WORKERS) });
+    // 4 batches at once × 16 s5cmd workers: the same 64 copies in flight as the bare tools.
+    const worker = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES), TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES) });
     const connection = await Connection.connect({ address: temporalAddress(stack) });
     const client = new Client({ connection });
     const before = procStats(worker.pid!);
     const t0 = performance.now();
-    const handle = await startCollection(client, { ...set.request, mode, verification, batchSize: 250, parallelBatches: 4, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue, workflowId: `bench-${set.name}-${dest.replace(/\W/g, '')}` });
+    const handle = await startCollection(client, { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue, workflowId: `bench-${set.name}-${dest.replace(/\W/g, '')}` });
     const report = await handle.result();
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
@@ -223,7 +225,7 @@ for (const set of SETS) {
   } while (token);
   const totalMb = (set.files * set.bytes) / 1024 ** 2;
   results[set.name] = {};
-  for (const [name, tool] of Object.entries(TOOLS)) {
+  for (const [name, tool] of Object.entries(TOOLS).filter(([n]) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(',').some((t) => n.includes(t)))) {
     const runs: Measure[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const dest = `bench/${set.name}/${name.replace(/\W+/g, '-')}/r${run}/`;
