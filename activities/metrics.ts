@@ -23,3 +23,10 @@ export function countFiles(mode: Mode, outcomes: { outcome: FileOutcome | string
 export function countFallbacks(files: number): void {
   if (files > 0) meter().createCounter('archive_fallback_files', 'files', 'files direct sync handed to the traditional path').add(files);
 }
+
+/** Files that ended copied, with a mismatching checksum, or otherwise not copied. */
+export function tallyOutcomes(entries: { outcome: FileOutcome | string }[]): { copied: number; mismatched: number; failed: number } {
+  const copied = entries.filter((e) => e.outcome === 'copied').length;
+  const mismatched = entries.filter((e) => e.outcome === 'checksum_mismatch').length;
+  return { copied, mismatched, failed: entries.length - copied - mismatched };
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context, log } from '@temporalio/activity';
-import { countFiles } from './metrics';
+import { countFiles, tallyOutcomes } from './metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
@@ -225,13 +225,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     await deps.store.putJson(`results/${batchName(ref.batch)}.traditional.json`, entries);
     countFiles('traditional', entries, bytesUploaded);
     for (const e of entries.filter((x) => x.outcome !== 'copied')) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
-    return {
-      copied: entries.filter((e) => e.outcome === 'copied').length,
-      mismatched: entries.filter((e) => e.outcome === 'checksum_mismatch').length,
-      failed: entries.filter((e) => e.outcome !== 'copied' && e.outcome !== 'checksum_mismatch').length,
-      bytesUploaded,
-      s3Requests: 0,
-    };
+    return { ...tallyOutcomes(entries), bytesUploaded, s3Requests: 0 };
   } finally {
     stop();
   }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { countFiles } from './metrics';
+import { countFiles, tallyOutcomes } from './metrics';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checksumKey, destinationKey, quarantineKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, VerifyResult } from '../workflows/types';
@@ -97,13 +97,8 @@ export async function verifyCopied(
     await store.putJson(`results/${batchName(ref.batch)}.verify.json`, entries);
     countFiles('direct_sync', entries, entries.filter((e) => e.outcome === 'copied').reduce((n, e) => n + files[e.i].size, 0));
     for (const e of entries.filter((x) => x.outcome !== 'copied')) log.warn('file failed verification', { key: files[e.i].key, outcome: e.outcome, error: e.error });
-    return {
-      verified: entries.filter((e) => e.outcome === 'copied').length,
-      mismatched: entries.filter((e) => e.outcome === 'checksum_mismatch').length,
-      failed: entries.filter((e) => e.outcome !== 'copied' && e.outcome !== 'checksum_mismatch').length,
-      bytesRead,
-      s3Requests: 0,
-    };
+    const { copied, mismatched, failed } = tallyOutcomes(entries);
+    return { verified: copied, mismatched, failed, bytesRead, s3Requests: 0 };
   } finally {
     stop();
   }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
+import { startCollection } from '../../client/collection';
 import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
 
 describe('direct sync on the real stack', () => {
@@ -85,5 +86,27 @@ describe('direct sync on the real stack', () => {
     assert.equal(report.files.copied, 2, "only the two changed files are copied");
     assert.equal(report.files.byOutcome.checksum_mismatch, 4);
     for (const f of changed) assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256);
+  });
+
+  it('continues as new every batchesPerRun batches and still reports every file', async () => {
+    const { report } = await collect(w, { ...request, batchSize: 4, batchesPerRun: 2, destination: { bucket: buckets.destination, prefix: 'can/' } });
+    assert.equal(report.workflowRuns, 4, '32 planned files in 4-file batches: 8 batches, 2 a run');
+    assert.equal(report.files.total, 40);
+    assert.equal(report.files.copied, written.filter((f) => !f.fault).length);
+    const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+    assert.equal(new Set(manifest.map((e) => e.key)).size, 40);
+  });
+
+  it('starting the same collection while it runs joins the running one', async () => {
+    const client = await testClient();
+    const input = { ...request, destination: { bucket: buckets.destination, prefix: 'join/' } };
+    const [a, b] = await Promise.all([
+      startCollection(client, input, { taskQueue: w.config.temporal.taskQueue }),
+      startCollection(client, input, { taskQueue: w.config.temporal.taskQueue }),
+    ]);
+    assert.equal(a.workflowId, b.workflowId);
+    assert.match(a.workflowId, /^collect-spot-klines-BTCUSDT\+ETHUSDT-daily-2025-03-01\.\.2025-03-10-/);
+    assert.equal(a.firstExecutionRunId, b.firstExecutionRunId);
+    await a.result();
   });
 });

@@ -3,7 +3,7 @@
  * reported failed with its reason — nothing lost, nothing corrupt left looking good.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -142,6 +142,30 @@ describe('faults', () => {
       const report = await handle.result();
       await assertAllVerified(s3, bucket, '', files, report);
       assert.ok(b.logs.some((l) => l.includes('s5cmd batch done')), 'the surviving worker processed batches');
+    } finally {
+      for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    }
+  });
+
+  it('a worker stopped with SIGTERM mid-batch: after its grace time s5cmd is killed and the batch is retried on the other worker', async () => {
+    const taskQueue = uniqueName('tq');
+    const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '1', SHUTDOWN_GRACE_MS: '1000' };
+    const a: WorkerProcess = await spawnWorker(workerEnv);
+    const b: WorkerProcess = await spawnWorker(workerEnv);
+    try {
+      const bucket = await freshDestination();
+      const handle = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigterm') });
+      // Wait until one worker runs s5cmd, and stop that one.
+      let victim: WorkerProcess | undefined;
+      for (let i = 0; i < 400 && !victim; i++) {
+        victim = [a, b].find((w) => spawnSync('pgrep', ['-P', String(w.child.pid), 's5cmd']).status === 0);
+        if (!victim) await sleep(25);
+      }
+      assert.ok(victim, 'a worker ran s5cmd');
+      victim.child.kill('SIGTERM');
+      assert.equal(await victim.exited, 0, 'the stopped worker exits cleanly');
+      const report = await handle.result();
+      await assertAllVerified(s3, bucket, '', files, report);
     } finally {
       for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectArchive } from '../../workflows';
+import { BAD_REQUESTS } from '../helpers/bad-requests';
 import { startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
 /** What people type into the Web UI's start form: the workflow itself must reject it at once. */
@@ -25,7 +26,14 @@ describe('invalid requests fail the run at once with a readable, non-retryable e
   });
   after(async () => w?.stop());
 
-  for (const [name, input, message] of inputs) {
+  const all: [string, unknown, RegExp][] = [
+    ...inputs,
+    // The failure names the field, then says what is wrong: `  - field: …`.
+    ...BAD_REQUESTS.map(([name, input, field, fix]): [string, unknown, RegExp] => [
+      `${name} (${field})`, input, new RegExp(`- ${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*(${fix.source})`),
+    ]),
+  ];
+  for (const [name, input, message] of all) {
     it(name, async () => {
       const client = await testClient();
       const handle = await client.workflow.start(collectArchive, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('bad'), args: [input] });

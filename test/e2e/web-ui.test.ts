@@ -35,25 +35,31 @@ describe('the Temporal Web UI starts a collection', () => {
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS });
     mkdirSync(ARTIFACTS, { recursive: true });
   });
+  /** Fills the dev server's start-workflow form the way a person would and clicks Start. */
+  async function startFromForm(workflowId: string, input: string) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/start-workflow`);
+    await page.getByTestId('workflowId').fill(workflowId);
+    await page.getByTestId('taskQueue').fill(w.config.temporal.taskQueue);
+    await page.getByTestId('workflowType').fill('collectArchive');
+    await page.locator('.cm-content').first().click();
+    await page.keyboard.insertText(input);
+    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
+    await page.getByText('Start a Workflow').click();
+    await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    await page.getByTestId('start-workflow-button').click();
+    return page;
+  }
+
   after(async () => {
     await browser?.close();
     await w?.stop();
   });
 
   it('from the start form with a JSON input, to its result on the run page, and in a search-attribute filter', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     const workflowId = uniqueName('webui');
-    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/start-workflow`);
-    await page.getByTestId('workflowId').fill(workflowId);
-    await page.getByTestId('taskQueue').fill(w.config.temporal.taskQueue);
-    await page.getByTestId('workflowType').fill('collectArchive');
-    await page.locator('.cm-content').first().click();
-    await page.keyboard.insertText(JSON.stringify({ ...request, destination: { bucket: buckets.destination, prefix: 'ui/' } }));
-    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
-    await page.getByText('Start a Workflow').click();
-    await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
-    await page.getByTestId('start-workflow-button').click();
+    const page = await startFromForm(workflowId, JSON.stringify({ ...request, destination: { bucket: buckets.destination, prefix: 'ui/' } }));
     await waitForStart(workflowId).catch(async (e) => {
       await page.screenshot({ path: `${ARTIFACTS}/web-ui-start-failed.png`, fullPage: true });
       throw e;
@@ -83,19 +89,8 @@ describe('the Temporal Web UI starts a collection', () => {
   });
 
   it('a bad JSON input typed into the form fails that run at once with a readable message', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     const workflowId = uniqueName('webui-bad');
-    await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/start-workflow`);
-    await page.getByTestId('workflowId').fill(workflowId);
-    await page.getByTestId('taskQueue').fill(w.config.temporal.taskQueue);
-    await page.getByTestId('workflowType').fill('collectArchive');
-    await page.locator('.cm-content').first().click();
-    await page.keyboard.insertText('{"intervals": ["1M"], "symbols": ["btc/usdt"]}');
-    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
-    await page.getByText('Start a Workflow').click();
-    await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
-    await page.getByTestId('start-workflow-button').click();
+    const page = await startFromForm(workflowId, '{"intervals": ["1M"], "symbols": ["btc/usdt"]}');
     await waitForStart(workflowId);
     const client = await testClient();
     const err = await client.workflow.getHandle(workflowId).result().then(() => undefined, (e) => e);

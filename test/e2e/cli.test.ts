@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { after, before, describe, it } from 'node:test';
+import { temporalAddress, webUiUrl } from '../../stack/local-stack';
+import type { CollectionReport } from '../../workflows/types';
+import { freshBuckets, mirror, stack, startWorker, uniqueName, type TestWorker } from '../helpers/stack';
+
+describe('the command-line client', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  const flags = ['--symbols', 'ATOMUSDT', '--intervals', '1d', '--start', '2025-05-01', '--end', '2025-05-03'];
+
+  before(async () => {
+    buckets = await freshBuckets('cli');
+    await mirror(buckets.source, { symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-01', endDate: '2025-05-03' });
+    w = await startWorker({ SOURCE_BUCKET: buckets.source });
+  });
+  after(async () => w?.stop());
+
+  // Asynchronous on purpose: this process also runs the worker, which a blocking spawn would starve.
+  const cli = async (...args: string[]) => {
+    const r = await execa(process.execPath, ['--import', 'tsx', 'client/main.ts', ...args], {
+      reject: false,
+      env: { TEMPORAL_ADDRESS: temporalAddress(stack), TEMPORAL_TASK_QUEUE: w.config.temporal.taskQueue, TEMPORAL_UI_URL: webUiUrl(stack) },
+    });
+    return { code: r.exitCode, out: r.stdout, err: r.stderr };
+  };
+
+  it('has --help on every command', async () => {
+    for (const cmd of [[], ['collect'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c])]) {
+      const r = (await cli(...cmd, '--help'));
+      assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
+      assert.match(r.out, /Usage:/);
+    }
+  });
+
+  it('collect --wait --json prints the report and exits 0; status and list find it', async () => {
+    const r = (await cli('collect', ...flags, '--bucket', buckets.destination, '--prefix', 'cli/', '--wait', '--json'));
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out.trim().split('\n').pop()!) as CollectionReport;
+    assert.equal(report.files.copied, 3);
+    const id = 'collect-spot-klines-ATOMUSDT-daily-2025-05-01..2025-05-03-' + `${buckets.destination}cli`;
+    const status = (await cli('status', id, '--json'));
+    assert.equal(status.code, 0, status.err);
+    assert.equal(JSON.parse(status.out).report.files.copied, 3);
+    const list = (await cli('list', '--limit', '50'));
+    assert.match(list.out, new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+
+  it('bad input exits 2 with the field named, before anything starts', async () => {
+    const r = (await cli('collect', '--symbols', 'btc/usdt', '--intervals', '1M'));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /symbols\[0\]: must be an archive symbol/);
+    assert.match(r.err, /intervals\[0\]: the monthly interval is "1mo"/);
+  });
+
+  it('exits 1 when files failed, and 4 when Temporal is unreachable', async () => {
+    await mirror(buckets.source, { symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-04', endDate: '2025-05-04', faults: { checksumMismatch: ['2025-05-04'] } });
+    const r = (await cli('collect', '--symbols', 'ATOMUSDT', '--intervals', '1d', '--start', '2025-05-04', '--end', '2025-05-04', '--bucket', buckets.destination, '--wait', '--json'));
+    assert.equal(r.code, 1, r.err);
+    const unreachable = await execa(process.execPath, ['--import', 'tsx', 'client/main.ts', 'list'], { reject: false, env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    assert.equal(unreachable.exitCode, 4);
+    assert.match(unreachable.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+  });
+
+  it('manages a schedule: create, list, describe, trigger, pause, unpause, delete', async () => {
+    const id = uniqueName('cli-sched');
+    assert.equal((await cli('schedule', 'create', id, '--preset', 'daily', '--symbols', 'ATOMUSDT', '--intervals', '1d', '--bucket', buckets.destination)).code, 0);
+    assert.match((await cli('schedule', 'list')).out, new RegExp(`${id}\\s+active`));
+    const d = JSON.parse((await cli('schedule', 'describe', id)).out);
+    assert.equal(d.policies.overlap, 'SKIP');
+    assert.equal(d.spec.calendars[0].hour[0].start, 7);
+    assert.equal((await cli('schedule', 'trigger', id)).code, 0);
+    assert.equal((await cli('schedule', 'pause', id)).code, 0);
+    assert.equal(JSON.parse((await cli('schedule', 'describe', id)).out).paused, true);
+    assert.equal((await cli('schedule', 'unpause', id)).code, 0);
+    assert.equal(JSON.parse((await cli('schedule', 'describe', id)).out).paused, false);
+    assert.equal((await cli('schedule', 'create', uniqueName('x'), '--preset', 'weekly')).code, 2);
+    assert.equal((await cli('schedule', 'delete', id)).code, 0);
+    assert.doesNotMatch((await cli('schedule', 'list')).out, new RegExp(id));
+  });
+});
