@@ -51,6 +51,9 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
     cancelSignal: ctx.cancellationSignal,
     forceKillAfterDelay: 3_000,
     stdin: 'ignore',
+    // The worker ends s5cmd itself (cancellation, shutdown). execa's own cleanup re-raises SIGTERM,
+    // which would cut Temporal's graceful shutdown short.
+    cleanup: false,
   });
   runningS5cmd.add(child);
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ s5cmdLines: results.length }));

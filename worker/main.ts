@@ -20,10 +20,24 @@ const logger = new DefaultLogger((process.env.LOG_LEVEL ?? 'INFO') as LogLevel, 
 });
 Runtime.install({
   logger,
-  shutdownSignals: ['SIGINT', 'SIGTERM'],
+  // Signals are handled below: a library that re-raises a signal once it thinks it is the last
+  // listener would otherwise cut the graceful shutdown short.
+  shutdownSignals: [],
   ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
 });
 const worker = await createCollectorWorker(config);
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      logger.warn(`second ${signal}: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(`${signal}: finishing in-flight work for up to ${config.shutdownGraceMs} ms, then cancelling it (s5cmd is killed, the activities are retried elsewhere)`);
+    worker.shutdown();
+  });
+}
 logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.address}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
 await worker.run();
 logger.info('worker stopped');

@@ -18,8 +18,9 @@ function s5cmdPids(): number[] {
 describe('cancelling a collection', () => {
   let w: TestWorker;
   let buckets: { source: string; destination: string };
-  // Many small files, one s5cmd worker: the copy takes long enough to cancel in the middle.
-  const request = { symbols: ['DOGEUSDT'], intervals: ['1d'], startDate: '2021-01-01', endDate: '2023-06-30', batchSize: 1000, parallelBatches: 1, verification: 'none' as const };
+  // Many small files, one s5cmd worker: each batch takes seconds, long enough to cancel in the middle
+  // even on a loaded machine.
+  const request = { symbols: ['DOGEUSDT'], intervals: ['1d'], startDate: '2017-01-01', endDate: '2025-02-28', batchSize: 1000, parallelBatches: 1, verification: 'none' as const };
 
   before(async () => {
     buckets = await freshBuckets('cancel');

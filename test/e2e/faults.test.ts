@@ -62,7 +62,7 @@ describe('faults', () => {
   let files: MirrorFile[];
 
   before(async () => {
-    env = await privateStack('faults', 37233);
+    env = await privateStack('faults', 24233);
     stack = env.stack;
     s3 = adminClient(stack);
     files = await fillMirror(s3, stack.sourceBucket, { ...request, targetBytes: 200_000 });
@@ -163,7 +163,8 @@ describe('faults', () => {
       }
       assert.ok(victim, 'a worker ran s5cmd');
       victim.child.kill('SIGTERM');
-      assert.equal(await victim.exited, 0, 'the stopped worker exits cleanly');
+      const exit = await victim.exited;
+      assert.equal(exit, 0, `the stopped worker exits cleanly:\n${victim.logs.slice(-15).join('\n')}`);
       const report = await handle.result();
       await assertAllVerified(s3, bucket, '', files, report);
     } finally {

@@ -1,3 +1,4 @@
+/** Keep portBase below the kernel's ephemeral range (32768+), or the dev server's own random ports may take ours. */
 /** A stack of its own for tests that stop and restart MinIO or Temporal, so other test files are not disturbed. */
 import { Client, Connection } from '@temporalio/client';
 import { adminClient, ensureBucket } from '../../stack/buckets';
@@ -13,7 +14,12 @@ export async function privateStack(name: string, portBase: number): Promise<{ st
   } as never);
   await stackDown(stack);
   wipeStack(stack);
-  await stackUp(stack);
+  try {
+    await stackUp(stack);
+  } catch (err) {
+    await stackDown(stack);
+    throw err;
+  }
   const s3 = adminClient(stack);
   await ensureBucket(s3, stack.sourceBucket, true);
   await ensureBucket(s3, stack.destBucket);

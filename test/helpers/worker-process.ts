@@ -8,7 +8,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   taskQueue: string;
   logs: string[];
-  exited: Promise<number | null>;
+  /** The exit code, or the signal that ended the process. */
+  exited: Promise<number | string | null>;
 }
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
@@ -18,7 +19,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const ready = new Promise<void>((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
