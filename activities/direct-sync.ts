@@ -72,12 +72,12 @@ export async function directSyncBatch(deps: { config: WorkerConfig; store: State
   ];
   await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
   const copied = entries.filter((e) => e.outcome !== 'fallback').map((e) => e.i);
-  const fallbackCount = entries.length - copied.length;
-  countFallbacks(fallbackCount);
-  log.info('s5cmd batch done', { batch: ref.batch, copied: copied.length, fallback: fallbackCount, lines: commandsFile.commands.length });
+  const fallback = entries.filter((e) => e.outcome === 'fallback').map((e) => e.i);
+  countFallbacks(fallback.length);
+  log.info('s5cmd batch done', { batch: ref.batch, copied: copied.length, fallback: fallback.length, lines: commandsFile.commands.length });
   return {
     copied,
-    fallback: entries.filter((e) => e.outcome === 'fallback').map((e) => e.i),
+    fallback,
     bytes: toCopy.filter((i) => !fallbackError.has(i)).reduce((n, i) => n + files[i].size, 0),
     s3Requests: commandsFile.commands.length,
     s5cmdLines: commandsFile.commands.length,

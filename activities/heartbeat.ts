@@ -1,7 +1,10 @@
 import { Context } from '@temporalio/activity';
 
+/** Often enough that a cancellation (delivered with a heartbeat response) stops an activity within about a second. */
+export const HEARTBEAT_INTERVAL_MS = 1_000;
+
 /** Heartbeats on a timer (progress details from `details`) until the returned stop function is called. */
-export function heartbeatEvery(ms: number, details: () => unknown): () => void {
+export function heartbeatEvery(details: () => unknown, ms = HEARTBEAT_INTERVAL_MS): () => void {
   const ctx = Context.current();
   ctx.heartbeat(details());
   const timer = setInterval(() => ctx.heartbeat(details()), ms);

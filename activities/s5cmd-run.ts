@@ -56,7 +56,7 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
     cleanup: false,
   });
   runningS5cmd.add(child);
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ s5cmdLines: results.length }));
+  const stopHeartbeat = heartbeatEvery(() => ({ s5cmdLines: results.length }));
   try {
     const lines = readline.createInterface({ input: child.stdout! });
     const closed = once(lines, 'close');

@@ -76,7 +76,7 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
   const state = await readState(deps, ref.stagingId);
   let bytes = 0;
   let done = 0;
-  const stop = heartbeatEvery(1_000, () => ({ downloaded: done, of: positions.length, bytes }));
+  const stop = heartbeatEvery(() => ({ downloaded: done, of: positions.length, bytes }));
   try {
     await mapPool(positions, deps.concurrency, async (i) => {
       const file = files[i];
@@ -181,7 +181,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   const bucket = ref.state.bucket;
   let bytesUploaded = 0;
   let done = 0;
-  const stop = heartbeatEvery(1_000, () => ({ uploaded: done, of: positions.length }));
+  const stop = heartbeatEvery(() => ({ uploaded: done, of: positions.length }));
   try {
     const uploadOne = async (i: number): Promise<TraditionalEntry> => {
       const entry = state[i];

@@ -47,7 +47,7 @@ export async function verifyCopied(
   const bucket = ref.state.bucket;
   let bytesRead = 0;
   let done = 0;
-  const stop = heartbeatEvery(1_000, () => ({ verified: done, of: positions.length }));
+  const stop = heartbeatEvery(() => ({ verified: done, of: positions.length }));
   try {
     const entries = await mapPool(positions, deps.concurrency, async (i): Promise<VerifyEntry> => {
       const file = files[i];

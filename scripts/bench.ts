@@ -15,8 +15,8 @@ import { Client, Connection } from '@temporalio/client';
 import { startCollection } from '../client/collection';
 import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { minioEndpoint, stackConfig, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
-import { median, procStats, startMeasuredWorker, stopWorker } from './measure';
+import { minioEndpoint, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
+import { benchStack, median, procStats, startMeasuredWorker, stopWorker } from './measure';
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
@@ -26,8 +26,7 @@ import { seriesPrefix } from '../workflows/keys';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 64;
 const PARALLEL_BATCHES = 4; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
-const env = { ...process.env, STACK_NAME: 'bench', STACK_TEMPORAL_PORT: '27233', STACK_TEMPORAL_UI_PORT: '28233', STACK_MINIO_PORT: '29000', STACK_MINIO_CONSOLE_PORT: '29001' };
-const stack = stackConfig(env);
+const stack = benchStack();
 const work = path.join(PROJECT_ROOT, '.data/bench-work');
 
 interface FileSet {

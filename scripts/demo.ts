@@ -37,7 +37,6 @@ const mirror = await fillMirror(adminClient(stack), stack.sourceBucket, {
 console.log(`mirror: ${mirror.length} zip files in s3://${stack.sourceBucket} (faults planted: a bad checksum on 06-10, no .CHECKSUM on 06-20, 06-30 not published)`);
 
 const env = { ...process.env, ...workerEnvFor(stack) };
-Object.assign(process.env, workerEnvFor(stack));
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const config = loadConfig(env);
 const worker = await createCollectorWorker(config);

@@ -1,8 +1,9 @@
 /** Measuring helpers shared by the benchmark and the scale run. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { workerEnvFor, type StackConfig } from '../stack/local-stack';
+import { stackConfig, type StackConfig } from '../stack/local-stack';
+import { spawnWorkerProcess } from '../stack/worker-process';
 import { PROJECT_ROOT } from '../worker/config';
 
 /** CPU seconds (its own and its waited-for children's, e.g. s5cmd) and peak RSS of a process, from /proc. */
@@ -16,16 +17,8 @@ export function procStats(pid: number): { cpuS: number; rssMb: number } {
 
 /** A real worker process (prebuilt bundle) on the stack, resolved once it polls. */
 export async function startMeasuredWorker(stack: StackConfig, env: Record<string, string>): Promise<ChildProcess> {
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...workerEnvFor(stack), LOG_LEVEL: 'INFO', WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.stdout!.on('data', (d) => { if (String(d).includes('worker polling')) resolve(); });
-    worker.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
-  });
-  return worker;
+  const { child } = await spawnWorkerProcess(stack, { LOG_LEVEL: 'INFO', WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'), ...env });
+  return child;
 }
 
 export async function stopWorker(worker: ChildProcess): Promise<void> {
@@ -33,6 +26,10 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
   worker.kill('SIGTERM');
   await new Promise((r) => worker.once('exit', r));
 }
+
+/** The dedicated stack the benchmark and the scale run share (its own ports and data folder). */
+export const benchStack = () =>
+  stackConfig({ ...process.env, STACK_NAME: 'bench', STACK_TEMPORAL_PORT: '27233', STACK_TEMPORAL_UI_PORT: '28233', STACK_MINIO_PORT: '29000', STACK_MINIO_CONSOLE_PORT: '29001' });
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -9,15 +9,14 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startCollection } from '../client/collection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { stackConfig, stackUp, temporalAddress } from '../stack/local-stack';
+import { stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
 import type { CollectionReport } from '../workflows/types';
-import { procStats, startMeasuredWorker, stopWorker } from './measure';
+import { benchStack, procStats, startMeasuredWorker, stopWorker } from './measure';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
-const env = { ...process.env, STACK_NAME: 'bench', STACK_TEMPORAL_PORT: '27233', STACK_TEMPORAL_UI_PORT: '28233', STACK_MINIO_PORT: '29000', STACK_MINIO_CONSOLE_PORT: '29001' };
-const stack = stackConfig(env);
+const stack = benchStack();
 const SIZES = (process.env.SCALE_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const DAYS = 1000;
 const VERIFICATION = (process.env.SCALE_VERIFICATION ?? 'none') as 'none' | 'size' | 'checksum';

@@ -97,6 +97,7 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   progress.mode = mode;
   progress.phase = 'copying';
   progress.batches.total = s.list.batchCount;
+  const summary = summarize(request, s.range);
   const refreshProgress = () => {
     progress.batches.done = s.tally.batchesDone;
     progress.files = {
@@ -104,7 +105,7 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
     };
     progress.bytes = s.tally.bytesCopied;
-    setCurrentDetails(`${summarize(request, s.range)} · ${mode} · batch ${s.tally.batchesDone}/${s.list.batchCount} · copied ${s.tally.copied}, failed ${s.tally.failed}, skipped ${s.list.alreadyPresent}`);
+    setCurrentDetails(`${summary} · ${mode} · batch ${s.tally.batchesDone}/${s.list.batchCount} · copied ${s.tally.copied}, failed ${s.tally.failed}, skipped ${s.list.alreadyPresent}`);
   };
   refreshProgress();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
+import type { Client, ScheduleSpec } from '@temporalio/client';
 import { backfillSchedule, createSchedule, updateScheduleRequest } from '../../client/schedules';
 import { addDays, formatDay, startOfUtcDay } from '../../workflows/dates';
 import type { CollectionReport } from '../../workflows/types';
@@ -37,14 +37,19 @@ describe('schedules', () => {
   });
   after(async () => w?.stop());
 
+  /** A daily-preset schedule collecting yesterday into `<label>/`, on this file's worker. */
+  async function dailySchedule(client: Client, label: string, spec?: ScheduleSpec) {
+    const scheduleId = uniqueName(label);
+    const handle = await createSchedule(client, {
+      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily', spec,
+      request: { ...base, lastDays: 1, destination: { bucket: buckets.destination, prefix: `${label}/` } },
+    });
+    return { scheduleId, handle };
+  }
+
   it('a schedule with a short interval starts real runs that complete, collecting the day before each scheduled time', async () => {
     const client = await testClient();
-    const scheduleId = uniqueName('every');
-    const handle = await createSchedule(client, {
-      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily',
-      request: { ...base, lastDays: 1, destination: { bucket: buckets.destination, prefix: 'every/' } },
-      spec: { intervals: [{ every: '4s' }] },
-    });
+    const { scheduleId, handle } = await dailySchedule(client, 'every', { intervals: [{ every: '4s' }] });
     try {
       const runs = await completedRuns(client, scheduleId, 2);
       for (const r of runs) {
@@ -66,11 +71,7 @@ describe('schedules', () => {
 
   it('a backfill over a date range starts one run per period, each collecting its own period', async () => {
     const client = await testClient();
-    const scheduleId = uniqueName('backfill');
-    const handle = await createSchedule(client, {
-      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily',
-      request: { ...base, lastDays: 1, destination: { bucket: buckets.destination, prefix: 'backfill/' } },
-    });
+    const { scheduleId, handle } = await dailySchedule(client, 'backfill');
     try {
       await backfillSchedule(client, scheduleId, new Date('2025-03-01T07:00:00Z'), new Date('2025-03-04T08:00:00Z'));
       const runs = await completedRuns(client, scheduleId, 4);

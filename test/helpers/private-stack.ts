@@ -1,9 +1,9 @@
-/** Keep portBase below the kernel's ephemeral range (32768+), or the dev server's own random ports may take ours. */
 /** A stack of its own for tests that stop and restart MinIO or Temporal, so other test files are not disturbed. */
 import { Client, Connection } from '@temporalio/client';
 import { adminClient, ensureBucket } from '../../stack/buckets';
 import { stackConfig, stackDown, stackUp, temporalAddress, wipeStack, type StackConfig } from '../../stack/local-stack';
 
+/** Keep portBase below the kernel's ephemeral range (32768+), or the dev server's own random ports may take ours. */
 export async function privateStack(name: string, portBase: number): Promise<{ stack: StackConfig; client: Client; stop: () => Promise<void> }> {
   const stack = stackConfig({}, {
     STACK_NAME: name,

@@ -1,6 +1,5 @@
 /** Test helpers: the running test stack, isolated buckets per test, and in-process workers on their own task queues. */
-import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
@@ -69,9 +68,6 @@ export async function startWorker(env: Record<string, string>, extra?: Partial<W
     },
   };
 }
-
-/** Short retry intervals so that failure paths finish quickly in tests. */
-export const FAST_RETRY = { default: { initialIntervalMs: 100, maximumIntervalMs: 500, backoffCoefficient: 2 } };
 
 export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf'), client?: Client) {
   client ??= await testClient();

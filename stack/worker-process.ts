@@ -1,0 +1,36 @@
+/** The real worker as a separate process (`tsx worker/main.ts`) on a stack, the way production runs it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { PROJECT_ROOT } from '../worker/config';
+import { workerEnvFor, type StackConfig } from './local-stack';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Every line it printed, stdout and stderr. */
+  logs: string[];
+  /** The exit code, or the signal that ended the process. */
+  exited: Promise<number | string | null>;
+}
+
+/** Starts a worker process and resolves once it polls its task queues. */
+export async function spawnWorkerProcess(stack: StackConfig, env: Record<string, string>): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...workerEnvFor(stack), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  await new Promise<void>((resolve, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        logs.push(line);
+        if (line.includes('worker polling')) resolve();
+      });
+    }
+    exited.then((code) => reject(new Error(`worker exited with ${code} before polling:\n${logs.join('\n')}`)));
+    setTimeout(() => reject(new Error(`worker did not start in 60s:\n${logs.join('\n')}`)), 60_000);
+  });
+  return { child, logs, exited };
+}
