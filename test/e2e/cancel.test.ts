@@ -38,6 +38,9 @@ describe('cancelling a collection', () => {
       pids = s5cmdPids();
     }
     assert.ok(pids.length > 0, 's5cmd started');
+    // Freeze it so the batch cannot finish before the cancellation arrives: only the worker's kill
+    // (SIGTERM, then SIGKILL, which also ends a stopped process) can end it now.
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
     await handle.cancel();
     const err = await handle.result().then(() => undefined, (e) => e);
     assert.ok(err instanceof WorkflowFailedError);
