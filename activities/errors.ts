@@ -14,8 +14,18 @@ export class StagingFullError extends Error {
 export class S5cmdBatchError extends Error {
   name = 'S5cmdBatchError';
 }
-
-export const NON_RETRYABLE_ERRORS = ['AccessDeniedError', 'InvalidInputError'];
+/** A requested series the archive does not hold: no retry can find it. */
+export class SeriesNotInArchiveError extends Error {
+  name = 'SeriesNotInArchiveError';
+}
+/** A file that cannot fit the staging space at all: no retry helps. */
+export class FileTooLargeError extends Error {
+  name = 'FileTooLargeError';
+}
+/** An activity stopped making progress for longer than its work can justify: retried, maybe elsewhere. */
+export class StalledError extends Error {
+  name = 'StalledError';
+}
 
 const ACCESS_DENIED = /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|AllAccessDisabled|Forbidden|\b403\b/i;
 

@@ -1,26 +1,39 @@
 import { Context } from '@temporalio/activity';
+import { StalledError } from './errors';
 
 /** Often enough that a cancellation (delivered with a heartbeat response) stops an activity within about a second. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
 
-/** Heartbeats on a timer (progress details from `details`) until the returned stop function is called. */
-export function heartbeatEvery(details: () => unknown, ms = HEARTBEAT_INTERVAL_MS): () => void {
-  const ctx = Context.current();
-  ctx.heartbeat(details());
-  const timer = setInterval(() => ctx.heartbeat(details()), ms);
-  return () => clearInterval(timer);
+export interface Beat {
+  /** Aborted when the activity is cancelled or its work stalls: pass it to S3 calls, pools and child processes. */
+  signal: AbortSignal;
+  stop(): void;
 }
 
-export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
+/**
+ * Heartbeats every second with `progress()` as details, and watches it: when the progress has not
+ * changed for `stallMs`, `signal` aborts with a StalledError (retryable), so a hung request or a
+ * frozen child process gives the batch back instead of holding it until start-to-close.
+ */
+export function heartbeatWhileProgressing(progress: () => Record<string, unknown>, stallMs: number, ms = HEARTBEAT_INTERVAL_MS): Beat {
+  const ctx = Context.current();
+  const stall = new AbortController();
+  let last = JSON.stringify(progress());
+  let changedAt = Date.now();
+  ctx.heartbeat(progress());
+  const timer = setInterval(() => {
+    const now = progress();
+    const text = JSON.stringify(now);
+    if (text !== last) {
+      last = text;
+      changedAt = Date.now();
+    } else if (Date.now() - changedAt > stallMs && !stall.signal.aborted) {
+      stall.abort(new StalledError(`no progress for ${Math.round((Date.now() - changedAt) / 1000)} s (${text}); giving the work back to be retried`));
+    }
+    ctx.heartbeat(now);
+  }, ms);
+  return {
+    signal: AbortSignal.any([ctx.cancellationSignal, stall.signal]),
+    stop: () => clearInterval(timer),
+  };
 }

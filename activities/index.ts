@@ -5,16 +5,18 @@ import type { WorkerConfig } from '../worker/config';
 import type {
   BatchRef, CollectionReport, DirectSyncResult, DownloadResult, ListInput, ListResult, StagedBatch, StateRef, TraditionalResult, VerifyResult,
 } from '../workflows/types';
+import { Destination } from './destination';
 import { directSyncBatch } from './direct-sync';
 import { listAndPlan } from './list';
 import { writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
 import { probeDestination, probeS5cmd, probeSharedEndpoint, type ProbeInput, type ProbeResult } from './probe';
+import { proveCopied } from './prove';
+import { acceptQuarantined, discardQuarantined, listQuarantine, type QuarantinedFile } from './quarantine-review';
 import { countingRequests } from './s3';
 import { SourceReader } from './source-reader';
 import type { StagingArea } from './staging';
 import { StateStore } from './state-store';
 import { cleanupStaging, downloadBatch, uploadStaged, verifyStaged, type TraditionalDeps } from './traditional';
-import { verifyCopied } from './verify';
 
 export interface ActivityDeps {
   config: WorkerConfig;
@@ -25,6 +27,12 @@ export interface ActivityDeps {
   workerTaskQueue: string;
 }
 
+/** Where a review looks: a request's destination, or the worker's defaults. */
+export interface ReviewTarget {
+  bucket?: string;
+  prefix?: string;
+}
+
 async function counted<T extends { s3Requests: number }>(fn: () => Promise<T>): Promise<T> {
   const { value, requests } = await countingRequests(fn);
   return { ...value, s3Requests: value.s3Requests + requests };
@@ -32,10 +40,12 @@ async function counted<T extends { s3Requests: number }>(fn: () => Promise<T>): 
 
 export function createActivities(deps: ActivityDeps) {
   const { config, destination } = deps;
-  const sourceReader = new SourceReader(deps.source, config.source.bucket, config.source.httpUrl);
+  const sourceReader = new SourceReader(deps.source, config.source.bucket, config.source.httpUrl, config.s3RequestTimeoutMs);
   const storeFor = (state: StateRef) => new StateStore(destination, state);
+  const destinationOf = (state: StateRef) => (signal?: AbortSignal) => new Destination(destination, state.bucket, state.destinationPrefix, signal);
+  const reviewDestination = (t: ReviewTarget) => new Destination(destination, t.bucket ?? config.destination.defaultBucket, t.prefix ?? config.destination.defaultPrefix);
   const traditional = (state: StateRef): TraditionalDeps => ({
-    destination,
+    destinationFor: destinationOf(state),
     source: sourceReader,
     store: storeFor(state),
     staging: deps.staging,
@@ -67,11 +77,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async directSyncBatch(ref: BatchRef): Promise<DirectSyncResult> {
-      return counted(() => directSyncBatch({ config, store: storeFor(ref.state), sourceBucket: config.source.bucket }, ref));
+      return counted(() => directSyncBatch({ config, store: storeFor(ref.state), sourceBucket: config.source.bucket, runDir: deps.staging.runDir }, ref));
     },
 
-    async verifyCopied(ref: BatchRef): Promise<VerifyResult> {
-      return counted(() => verifyCopied({ destination, source: sourceReader, store: storeFor(ref.state), concurrency: config.transferConcurrency }, ref));
+    async proveCopied(ref: BatchRef): Promise<VerifyResult> {
+      return counted(() => proveCopied({ destinationFor: destinationOf(ref.state), source: sourceReader, store: storeFor(ref.state), concurrency: config.transferConcurrency }, ref));
     },
 
     async getWorkerTaskQueue(): Promise<string> {
@@ -102,6 +112,19 @@ export function createActivities(deps: ActivityDeps) {
       const Key = `${input.state.statePrefix}report.json`;
       await destination.send(new PutObjectCommand({ Bucket: input.state.bucket, Key, Body: JSON.stringify(input.report, null, 2), ContentType: 'application/json' }));
       return Key;
+    },
+
+    async listQuarantine(input: ReviewTarget & { limit: number }): Promise<{ bucket: string; prefix: string; files: QuarantinedFile[]; more: number }> {
+      const dest = reviewDestination(input);
+      return { bucket: dest.bucket, prefix: dest.prefix, ...(await listQuarantine(dest, input.limit)) };
+    },
+
+    async acceptQuarantined(input: ReviewTarget & { key: string; reason: string; decidedBy: string }) {
+      return acceptQuarantined(reviewDestination(input), input.key, input.reason, input.decidedBy);
+    },
+
+    async discardQuarantined(input: ReviewTarget & { key: string }) {
+      return discardQuarantined(reviewDestination(input), input.key);
     },
   };
 }

@@ -1,17 +1,20 @@
 /**
  * Lists the source for every series of the request, pairs each zip with its `.CHECKSUM`, compares
- * with the destination, and writes the plan as batch objects in the destination bucket.
+ * with what the destination holds and proves (proof records), and writes the plan as batch objects
+ * in the destination bucket.
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { archiveFileName, checksumKey, destinationKey, periodOf, seriesPrefix, type Series } from '../workflows/keys';
+import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix, type Series } from '../workflows/keys';
 import { expandSeries } from '../workflows/request';
 import type { ListInput, ListResult, ManifestEntry } from '../workflows/types';
 import { classifyS3Error } from './errors';
-import { mapPool } from './heartbeat';
-import { batchName, chunk, decideAction, type ObjectInfo, type PlanFile } from './plan';
+import { mapPool } from './pool';
+import { batchName, chunk, decide, type PlanFile } from './plan';
+import { parseProofKey, type ObjectId, type ProofName } from './proof';
+import { requireSeries } from './series-check';
 import { StateStore } from './state-store';
 
-export interface ListedObject extends ObjectInfo {
+export interface ListedObject extends ObjectId {
   key: string;
 }
 
@@ -34,9 +37,11 @@ export async function listRange(s3: S3Client, bucket: string, prefix: string, st
 }
 
 interface SeriesListing {
+  series: Series;
   planned: PlanFile[];
   settled: ManifestEntry[];
   listed: number;
+  published: number;
   alreadyPresentBytes: number;
 }
 
@@ -46,20 +51,27 @@ async function listSeries(
   series: Series,
 ): Promise<SeriesListing> {
   const { range, request, state } = input;
+  const dp = state.destinationPrefix;
   const prefix = seriesPrefix(series);
-  // Keys sort by date, so the listing can start at the first period and stop after the last.
+  // Keys sort by date, so each listing can start at the first period and stop after the last.
   const first = prefix + archiveFileName(series, range.first).replace(/\.zip$/, '');
-  const last = checksumKey(prefix + archiveFileName(series, range.last));
-  const [src, dst] = await Promise.all([
-    listRange(deps.source, deps.sourceBucket, prefix, first, last).catch((e) => {
-      throw classifyS3Error(e, `listing source s3://${deps.sourceBucket}/${prefix}`);
-    }),
-    listRange(deps.destination, state.bucket, destinationKey(state.destinationPrefix, prefix), destinationKey(state.destinationPrefix, first), destinationKey(state.destinationPrefix, last)).catch((e) => {
-      throw classifyS3Error(e, `listing destination s3://${state.bucket}/${state.destinationPrefix}${prefix}`);
-    }),
+  const lastZip = prefix + archiveFileName(series, range.last);
+  const last = checksumKey(lastZip);
+  const failing = (what: string) => (e: unknown) => { throw classifyS3Error(e, what); };
+  const [src, dst, proofs] = await Promise.all([
+    listRange(deps.source, deps.sourceBucket, prefix, first, last).catch(failing(`listing source s3://${deps.sourceBucket}/${prefix}`)),
+    listRange(deps.destination, state.bucket, destinationKey(dp, prefix), destinationKey(dp, first), destinationKey(dp, last))
+      .catch(failing(`listing destination s3://${state.bucket}/${dp}${prefix}`)),
+    listRange(deps.destination, state.bucket, proofFolder(dp, prefix), proofFolder(dp, first), `${proofFolder(dp, lastZip)}/~`)
+      .catch(failing(`listing proofs s3://${state.bucket}/${proofFolder(dp, prefix)}`)),
   ]);
   const srcByKey = new Map(src.map((o) => [o.key, o]));
-  const dstByKey = new Map(dst.map((o) => [o.key.slice(state.destinationPrefix.length), o]));
+  const dstByKey = new Map(dst.map((o) => [o.key.slice(dp.length), o]));
+  const proofsByKey = new Map<string, ProofName[]>();
+  for (const o of proofs) {
+    const parsed = parseProofKey(proofFolder(dp, ''), o.key);
+    if (parsed) proofsByKey.set(parsed.sourceKey, [...(proofsByKey.get(parsed.sourceKey) ?? []), parsed.proof]);
+  }
   const wanted = new Set(range.periods);
   const found = new Set<string>();
   const planned: PlanFile[] = [];
@@ -73,27 +85,27 @@ async function listSeries(
     found.add(period);
     const checksum = srcByKey.get(checksumKey(o.key));
     if (!checksum && request.verification === 'checksum') {
-      settled.push(entry(o.key, o.size, 'missing_checksum', 'the source has no .CHECKSUM for this file, so it cannot be verified; not copied'));
+      settled.push(entry(o.key, o.size, 'missing_checksum', null, 'the source has no .CHECKSUM for this file, so it cannot be verified; not copied'));
       continue;
     }
-    const action = decideAction({ zip: o, checksum }, { zip: dstByKey.get(o.key), checksum: dstByKey.get(checksumKey(o.key)) }, request.verification);
-    if (action === 'skip') {
+    const decision = decide({ zip: o, checksum }, { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] }, request.verification);
+    if (decision.action === 'skip') {
       alreadyPresentBytes += o.size;
-      settled.push(entry(o.key, o.size, 'skipped_identical', null));
+      settled.push(entry(o.key, o.size, 'skipped', decision.proof, null));
     } else {
-      planned.push({ key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action });
+      planned.push({ key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action, ...(decision.kept ? { kept: decision.kept } : {}) });
     }
   }
   for (const period of range.periods) {
     if (!found.has(period)) {
-      settled.push(entry(prefix + archiveFileName(series, period), null, 'not_published', 'not in the source listing: not published (yet)'));
+      settled.push(entry(prefix + archiveFileName(series, period), null, 'not_published', null, 'not in the source listing: not published (yet)'));
     }
   }
-  return { planned, settled, listed: src.length, alreadyPresentBytes };
+  return { series, planned, settled, listed: src.length, published: found.size, alreadyPresentBytes };
 }
 
-function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], error: string | null): ManifestEntry {
-  return { key, size, sha256: null, mode: null, outcome, attempts: 0, error };
+function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'], error: string | null): ManifestEntry {
+  return { key, size, sha256: null, mode: null, outcome, proof, attempts: 0, error };
 }
 
 export async function listAndPlan(
@@ -107,6 +119,9 @@ export async function listAndPlan(
     deps.onProgress(++done);
     return r;
   });
+  // A series with nothing in the range may not exist at all: the archive's listing says.
+  await requireSeries(deps.source, deps.sourceBucket, listings.filter((l) => l.listed === 0).map((l) => l.series));
+
   const planned = listings.flatMap((l) => l.planned);
   const settled = listings.flatMap((l) => l.settled);
   const store = new StateStore(deps.destination, input.state);
@@ -117,8 +132,10 @@ export async function listAndPlan(
     batchCount: batches.length,
     planned: planned.length,
     plannedBytes: planned.reduce((n, f) => n + f.size, 0),
-    alreadyPresent: settled.filter((e) => e.outcome === 'skipped_identical').length,
+    alreadyPresent: settled.filter((e) => e.outcome === 'skipped').length,
     alreadyPresentBytes: listings.reduce((n, l) => n + l.alreadyPresentBytes, 0),
+    replacements: planned.filter((f) => f.action === 'replace' && f.kept).length,
+    verifyOnly: planned.filter((f) => f.action === 'verify_only').length,
     notPublished: settled.filter((e) => e.outcome === 'not_published').length,
     missingChecksum: settled.filter((e) => e.outcome === 'missing_checksum').length,
     listedObjects: listings.reduce((n, l) => n + l.listed, 0),

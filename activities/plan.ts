@@ -1,12 +1,22 @@
 /** What to do with each listed file: pure decisions, unit-tested. */
 import type { VerificationLevel } from '../workflows/request';
+import { checksumToken, isProtecting, objectToken, satisfies, strongest, type ObjectId, type ProofLevel, type ProofName } from './proof';
 
-export interface ObjectInfo {
-  size: number;
+/**
+ * copy: the destination key was empty; copy in place (never over an object that appeared since).
+ * replace: the destination holds other bytes; copy beside it, check, and only then promote over it.
+ * verify_only: the destination may already hold the right bytes; prove them without copying.
+ */
+export type PlanAction = 'copy' | 'replace' | 'verify_only';
+
+/** The verified copy a plan must keep if the new bytes do not verify. */
+export interface KeptCopy {
   etag: string;
+  size: number;
+  level: ProofLevel;
+  /** The source's `.CHECKSUM` is the one the kept copy was proven against: a changed zip under it is a stale sidecar. */
+  sidecarUnchanged: boolean;
 }
-
-export type PlanAction = 'copy' | 'verify_only';
 
 /** One file of a batch, as stored in the plan object. */
 export interface PlanFile {
@@ -16,39 +26,46 @@ export interface PlanFile {
   /** ETag of the source `.CHECKSUM`, null when the source has none. */
   checksumEtag: string | null;
   action: PlanAction;
+  kept?: KeptCopy;
 }
 
-const normalize = (etag: string) => etag.replaceAll('"', '').toLowerCase();
-const isMultipart = (etag: string) => normalize(etag).includes('-');
+export type Decision = { action: 'skip'; proof: ProofLevel } | { action: PlanAction; kept?: KeptCopy };
 
 /**
- * A destination zip counts as the source's when sizes match and ETags match (a server-side copy
- * or single-part upload keeps the MD5 ETag). A multipart ETag cannot be compared, so there the
- * `.CHECKSUM` decides: Binance re-uploads a corrected file with a new checksum, so a changed
- * source never passes for identical.
+ * Decides from listings alone. A file is skipped only when a proof is bound to the destination's
+ * current bytes (its ETag and size as the destination reports them) and to the source as it is now
+ * (zip ETag and size, `.CHECKSUM` ETag), at a level the run asks for. A verified copy is never the
+ * target of a copy: a changed source is copied beside it and promoted only once verified.
  */
-export function sameObject(src: ObjectInfo, dst: ObjectInfo | undefined): boolean {
-  if (!dst || src.size !== dst.size) return false;
-  return normalize(src.etag) === normalize(dst.etag) || isMultipart(src.etag) || isMultipart(dst.etag);
-}
-
-/**
- * The destination's `.CHECKSUM` is written only after its zip passed verification, so a zip with
- * a matching checksum beside it is present, identical and verified: skip it. A matching zip
- * without one was copied but never verified (a crash in between): verify it, do not copy again.
- */
-export function decideAction(
-  source: { zip: ObjectInfo; checksum?: ObjectInfo },
-  destination: { zip?: ObjectInfo; checksum?: ObjectInfo },
+export function decide(
+  source: { zip: ObjectId; checksum?: ObjectId },
+  destination: { zip?: ObjectId; proofs: ProofName[] },
   verification: VerificationLevel,
-): 'skip' | PlanAction {
-  const zipSame = sameObject(source.zip, destination.zip);
-  if (!zipSame) return 'copy';
-  if (!source.checksum) return verification === 'checksum' ? 'copy' : 'skip';
-  const checksumSame = destination.checksum !== undefined && normalize(destination.checksum.etag) === normalize(source.checksum.etag);
-  if (checksumSame) return 'skip';
-  if (destination.checksum !== undefined) return 'copy'; // a different checksum: the source was re-uploaded
-  return verification === 'none' ? 'copy' : 'verify_only';
+): Decision {
+  if (!destination.zip) return { action: 'copy' };
+  const here = objectToken(destination.zip);
+  const bound = destination.proofs.filter((p) => p.destination === here);
+  const sourceToken = objectToken(source.zip);
+  const sidecarToken = checksumToken(source.checksum?.etag);
+  const current = bound.filter((p) => p.source === sourceToken && p.checksum === sidecarToken && satisfies(p.level, verification));
+  const best = strongest(current.map((p) => p.level));
+  if (best) return { action: 'skip', proof: best };
+
+  const protecting = bound.filter((p) => isProtecting(p.level));
+  const keptLevel = strongest(protecting.map((p) => p.level));
+  if (keptLevel) {
+    const kept: KeptCopy = {
+      etag: destination.zip.etag, size: destination.zip.size, level: keptLevel,
+      sidecarUnchanged: protecting.some((p) => p.checksum === sidecarToken),
+    };
+    // Same zip, new .CHECKSUM: the bytes are the source's; check them against the new sidecar.
+    if (protecting.some((p) => p.source === sourceToken)) return { action: 'verify_only', kept };
+    return { action: 'replace', kept };
+  }
+  // Bytes nothing proves (another tool, a crash between copy and proof, a weaker run): prove them
+  // where they may be right, otherwise replace them with bytes that pass this run's check.
+  if (verification !== 'none' && destination.zip.size === source.zip.size) return { action: 'verify_only' };
+  return { action: 'replace' };
 }
 
 export function chunk<T>(items: T[], size: number): T[][] {

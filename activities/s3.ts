@@ -1,6 +1,9 @@
 /** S3 clients for source and destination, with a per-activity count of the requests they send. */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { S3Endpoint } from '../worker/config';
 
 interface RequestCounter {
@@ -20,7 +23,11 @@ export function addRequests(n: number): void {
   if (c) c.requests += n;
 }
 
-export function createS3Client(e: S3Endpoint, maxSockets = 64): S3Client {
+/**
+ * requestTimeoutMs is the socket's idle timeout: a request (or a body being read) that receives
+ * nothing for that long fails and is retried, instead of holding its batch until start-to-close.
+ */
+export function createS3Client(e: S3Endpoint, maxSockets = 64, requestTimeoutMs = 60_000): S3Client {
   const client = new S3Client({
     region: e.region,
     endpoint: e.endpoint,
@@ -30,7 +37,12 @@ export function createS3Client(e: S3Endpoint, maxSockets = 64): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
-    requestHandler: { httpsAgent: { maxSockets }, httpAgent: { maxSockets } } as never,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(requestTimeoutMs, 10_000),
+      requestTimeout: requestTimeoutMs,
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+    }),
   });
   if (e.anonymous) client.middlewareStack.remove('httpSigningMiddleware');
   client.middlewareStack.add(

@@ -1,21 +1,21 @@
 /**
- * Runs `s5cmd --json … run FILE` with execa, heartbeating its progress on a timer. When the activity
- * is cancelled s5cmd is killed (SIGTERM, then SIGKILL) and the cancellation, not a failure, is thrown.
+ * Runs `s5cmd --json … run FILE` with execa, heartbeating its progress. When the activity is
+ * cancelled, or s5cmd shows no progress for longer than the batch can justify, s5cmd is killed
+ * (SIGTERM, then SIGKILL) and the cancellation or a retryable StalledError is thrown.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
-import { heartbeatEvery } from './heartbeat';
+import { heartbeatWhileProgressing } from './heartbeat';
 import { parseS5cmdLine, type LineResult } from './s5cmd-commands';
 
-/** Every s5cmd this worker started, so a shutdown can kill them. */
-export const runningS5cmd = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
+/** Every s5cmd this worker started, so a shutdown can kill them (and a test can find its own by PID). */
+export const runningS5cmd = new Set<{ pid?: number; kill: (signal?: NodeJS.Signals) => boolean }>();
 
 export interface S5cmdRun {
   results: LineResult[];
@@ -34,45 +34,57 @@ function s5cmdEnv(config: WorkerConfig): { env: Record<string, string>; extendEn
   return { env: base, extendEnv: true };
 }
 
-export async function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void): Promise<S5cmdRun> {
-  const ctx = Context.current();
-  const file = path.join(os.tmpdir(), `s5cmd-run-${randomUUID()}.txt`);
+export interface RunOptions {
+  /** Where the run file is written: a folder of this worker process, removed if the worker dies. */
+  runDir: string;
+  /** How long s5cmd may print nothing before it counts as hung. */
+  stallMs: number;
+}
+
+export async function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
+  await mkdir(opts.runDir, { recursive: true });
+  const file = path.join(opts.runDir, `s5cmd-run-${randomUUID()}.txt`);
   await writeFile(file, commandsText, { mode: 0o600 });
-  const args = ['--json', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
+  // --log debug: the only level at which `cp -n` says which copies it skipped.
+  const args = ['--json', '--log', 'debug', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
   if (config.destination.endpoint) args.push('--endpoint-url', config.destination.endpoint);
   args.push('run', file);
   const { env, extendEnv } = s5cmdEnv(config);
   const results: LineResult[] = [];
+  const beat = heartbeatWhileProgressing(() => ({ s5cmdLines: results.length }), opts.stallMs);
   const child = execa(config.s5cmd.path, args, {
     env,
     extendEnv,
     reject: false,
-    buffer: { stdout: false, stderr: true },
-    cancelSignal: ctx.cancellationSignal,
+    buffer: { stdout: false, stderr: false },
+    cancelSignal: beat.signal,
     forceKillAfterDelay: 3_000,
     stdin: 'ignore',
-    // The worker ends s5cmd itself (cancellation, shutdown). execa's own cleanup re-raises SIGTERM,
-    // which would cut Temporal's graceful shutdown short.
+    // The worker ends s5cmd itself (cancellation, stall, shutdown). execa's own cleanup re-raises
+    // SIGTERM, which would cut Temporal's graceful shutdown short.
     cleanup: false,
   });
   runningS5cmd.add(child);
-  const stopHeartbeat = heartbeatEvery(() => ({ s5cmdLines: results.length }));
+  const stderr: string[] = [];
   try {
-    const lines = readline.createInterface({ input: child.stdout! });
-    const closed = once(lines, 'close');
-    lines.on('line', (line) => {
-      const r = parseS5cmdLine(line);
-      if (r) {
+    // s5cmd prints successes on stdout and errors on stderr, one JSON object a line.
+    const streams = [child.stdout!, child.stderr!].map((input, i) => {
+      const lines = readline.createInterface({ input });
+      lines.on('line', (line) => {
+        const r = parseS5cmdLine(line);
+        if (!r) return;
+        if (i === 1 && r.kind === 'other' && stderr.length < 50) stderr.push(r.text);
         results.push(r);
         onLine(r);
-      }
+      });
+      return once(lines, 'close');
     });
     const done = await child;
-    await closed;
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    return { results, exitCode: done.exitCode, signal: done.signal, stderr: String(done.stderr ?? '') };
+    await Promise.all(streams);
+    if (beat.signal.aborted) throw beat.signal.reason;
+    return { results, exitCode: done.exitCode, signal: done.signal, stderr: stderr.join('\n') };
   } finally {
-    stopHeartbeat();
+    beat.stop();
     runningS5cmd.delete(child);
     await rm(file, { force: true });
   }

@@ -8,41 +8,69 @@ export class NotFoundError extends Error {
   name = 'NotFoundError';
 }
 
+export interface SourceObject {
+  body: Readable;
+  /** The ETag of the version being read (the proof records which source version it checked). */
+  etag: string;
+  size: number | undefined;
+}
+
 export class SourceReader {
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly httpUrl?: string) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly httpUrl?: string,
+    /** A read that receives nothing for this long is abandoned (and retried by the caller's policy). */
+    private readonly idleTimeoutMs = 60_000,
+  ) {}
 
   /** The object's body as a stream, or NotFoundError. */
-  async open(key: string): Promise<Readable> {
+  async open(key: string, signal?: AbortSignal): Promise<SourceObject> {
     if (this.httpUrl) {
       addRequests(1);
       const url = `${this.httpUrl.replace(/\/$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
-      const res = await fetch(url);
+      const idle = new AbortController();
+      const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal });
       if (res.status === 404 || res.status === 403) {
         // Public buckets answer 403 for a missing key when anonymous listing is off.
         await res.body?.cancel();
         throw new NotFoundError(`${url}: HTTP ${res.status}`);
       }
       if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
-      return Readable.fromWeb(res.body as never);
+      const body = Readable.fromWeb(res.body as never);
+      // fetch has no idle timeout of its own: abort when no byte arrives for idleTimeoutMs.
+      let timer = setTimeout(() => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)), this.idleTimeoutMs);
+      body.on('data', () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)), this.idleTimeoutMs);
+      });
+      body.on('close', () => clearTimeout(timer));
+      const length = res.headers.get('content-length');
+      return { body, etag: res.headers.get('etag') ?? '', size: length ? Number(length) : undefined };
     }
     try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return res.Body as Readable;
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      return { body: res.Body as Readable, etag: res.ETag ?? '', size: res.ContentLength };
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(`s3://${this.bucket}/${key} does not exist`);
       throw classifyS3Error(err, `reading s3://${this.bucket}/${key}`);
     }
   }
 
-  async readBytes(key: string): Promise<Buffer> {
+  async read(key: string, signal?: AbortSignal): Promise<{ bytes: Buffer; etag: string }> {
+    const { body, etag } = await this.open(key, signal);
     const chunks: Buffer[] = [];
-    for await (const c of await this.open(key)) chunks.push(Buffer.from(c));
-    return Buffer.concat(chunks);
+    for await (const c of body) chunks.push(Buffer.from(c));
+    return { bytes: Buffer.concat(chunks), etag };
   }
-}
 
-/** `<sha256hex>  <file name>` → the hex digest, or undefined when the text is not in that format. */
-export function parseChecksumFile(text: string): string | undefined {
-  const m = /^\s*([0-9a-fA-F]{64})\b/.exec(text);
-  return m ? m[1].toLowerCase() : undefined;
+  /** The object, or undefined when it does not exist. */
+  async readIfExists(key: string, signal?: AbortSignal): Promise<{ bytes: Buffer; etag: string } | undefined> {
+    try {
+      return await this.read(key, signal);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
 }

@@ -1,19 +1,21 @@
 /**
  * Local staging for the traditional path. Paths are built from a validated staging id and batch
  * positions only, never from object keys, so no key can reach outside the staging folder. Space is
- * reserved before downloading and bounded by STAGING_MAX_BYTES.
+ * reserved file by file, in bytes, and bounded by STAGING_MAX_BYTES: a batch downloads what fits,
+ * uploads it, frees it, and goes on with the rest.
  */
 import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError, StagingFullError } from './errors';
+import { FileTooLargeError, InvalidInputError } from './errors';
 
 const STAGING_ID = /^[A-Za-z0-9_-]{1,120}$/;
 
 export class StagingArea {
   readonly root: string;
-  private reserved = new Map<string, number>();
+  /** Bytes reserved per staging id and batch position. */
+  private holds = new Map<string, Map<number, number>>();
   private used = 0;
   peak = 0;
 
@@ -23,7 +25,7 @@ export class StagingArea {
     this.removeAbandoned(path.resolve(baseDir));
   }
 
-  /** Folders left by worker processes on this host that no longer run. */
+  /** Folders left by worker processes on this host that no longer run (their staged files and s5cmd run files). */
   private removeAbandoned(baseDir: string) {
     for (const name of readdirSync(baseDir)) {
       const m = /^(.*)-(\d+)$/.exec(name);
@@ -34,6 +36,11 @@ export class StagingArea {
         rmSync(path.join(baseDir, name), { recursive: true, force: true });
       }
     }
+  }
+
+  /** This worker's folder for s5cmd run files: removed with the rest if the worker dies. */
+  get runDir(): string {
+    return path.join(this.root, 's5cmd');
   }
 
   dir(stagingId: string): string {
@@ -48,27 +55,36 @@ export class StagingArea {
     return path.join(this.dir(stagingId), `${position}.${suffix}`);
   }
 
-  /** Reserves room for a batch's files; throws StagingFullError with the numbers when it does not fit. */
-  reserve(stagingId: string, bytes: number): void {
-    const already = this.reserved.get(stagingId) ?? 0;
-    const extra = Math.max(0, bytes - already);
-    const free = this.freeDiskBytes();
-    if (this.used + extra > this.maxBytes || extra > free) {
-      throw new StagingFullError(
-        `staging folder ${this.root} is full: this batch needs ${extra} bytes, ${this.maxBytes - this.used} of STAGING_MAX_BYTES=${this.maxBytes} and ${free} on disk are free. ` +
-          'Lower batchSize or parallelBatches, or raise STAGING_MAX_BYTES / free disk space.',
+  /**
+   * Reserves room for one file if it fits now (true), or not (false: try again once space is freed).
+   * A file larger than the whole staging space can never fit: FileTooLargeError.
+   */
+  tryReserve(stagingId: string, position: number, bytes: number): boolean {
+    const dir = this.dir(stagingId);
+    if (bytes > this.maxBytes) {
+      throw new FileTooLargeError(
+        `${bytes} bytes do not fit in the whole staging space (STAGING_MAX_BYTES=${this.maxBytes}): raise STAGING_MAX_BYTES, or collect this file by direct sync, which stages nothing`,
       );
     }
-    this.reserved.set(stagingId, already + extra);
-    this.used += extra;
+    const mine = this.holds.get(stagingId) ?? new Map<number, number>();
+    if (mine.has(position)) return true;
+    if (this.used + bytes > this.maxBytes || bytes > this.freeDiskBytes()) return false;
+    mine.set(position, bytes);
+    this.holds.set(stagingId, mine);
+    this.used += bytes;
     this.peak = Math.max(this.peak, this.used);
-    mkdirSync(this.dir(stagingId), { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    return true;
+  }
+
+  get usedBytes(): number {
+    return this.used;
   }
 
   async release(stagingId: string): Promise<void> {
     await rm(this.dir(stagingId), { recursive: true, force: true });
-    this.used -= this.reserved.get(stagingId) ?? 0;
-    this.reserved.delete(stagingId);
+    for (const bytes of this.holds.get(stagingId)?.values() ?? []) this.used -= bytes;
+    this.holds.delete(stagingId);
   }
 
   freeDiskBytes(): number {

@@ -1,7 +1,10 @@
 /**
  * The traditional path, one activity per step so each shows in the Web UI with its own retry
- * policy: download → verify → upload → clean up. All four run on one worker (the worker-specific
- * task queue), because they share that worker's staging folder.
+ * policy: download (hashing as it goes) → verify against `.CHECKSUM` → upload → clean up. All four
+ * run on one worker (the worker-specific task queue), because they share that worker's staging folder.
+ * Verified bytes go to the final key (replacing any copy only because they are verified); bytes that
+ * fail go to the quarantine with their evidence. Staging is reserved per file, in bytes: what does
+ * not fit now is handed back as `deferred` for the next round.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -9,25 +12,36 @@ import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, log } from '@temporalio/activity';
-import { countFiles, tallyOutcomes } from './metrics';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
-import { checksumKey, destinationKey } from '../workflows/keys';
-import type { DownloadResult, FileOutcome, StagedBatch, TraditionalResult } from '../workflows/types';
-import { classifyS3Error, StagingFullError } from './errors';
-import { heartbeatEvery, mapPool } from './heartbeat';
-import { batchName, type PlanFile } from './plan';
+import { checksumKey } from '../workflows/keys';
+import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalResult } from '../workflows/types';
+import { fileNameOf, readChecksumFile } from './checksum-file';
+import type { Destination, QuarantineEvidence } from './destination';
+import { classifyS3Error, FileTooLargeError, StagingFullError } from './errors';
+import { heartbeatWhileProgressing } from './heartbeat';
+import { countFiles, tallyOutcomes } from './metrics';
+import { batchName, type PlanAction, type PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
-import { NotFoundError, parseChecksumFile, type SourceReader } from './source-reader';
+import { mapPool } from './pool';
+import { NotFoundError, type SourceReader } from './source-reader';
 import type { StagingArea } from './staging';
 import type { StateStore } from './state-store';
 
 interface StagedFile {
   size: number;
   sha256?: string;
+  /** ETag of the source version downloaded. */
+  sourceEtag?: string;
+  sidecarEtag?: string | null;
   hasChecksum: boolean;
+  /** Set by verification: the file passed the run's check, or failed it (outcome then says how). */
+  passed?: boolean;
+  expectedSha256?: string | null;
+  /** Final when set before upload: not_found, failed (too large), or the failed check. */
   outcome?: FileOutcome;
   error?: string;
   attempts: number;
@@ -35,7 +49,7 @@ interface StagedFile {
 type StagedState = Record<number, StagedFile>;
 
 export interface TraditionalDeps {
-  destination: S3Client;
+  destinationFor: (signal?: AbortSignal) => Destination;
   source: SourceReader;
   store: StateStore;
   staging: StagingArea;
@@ -68,36 +82,61 @@ function isDiskFull(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOSPC' || (err as NodeJS.ErrnoException)?.code === 'EDQUOT';
 }
 
+/** The files this round works on: the explicit positions, or every file of the batch the traditional path copies. */
+function positionsFor(ref: StagedBatch, files: PlanFile[]): number[] {
+  return ref.only ? positionsOf(ref, files) : positionsOf({}, files).filter((i) => files[i].action !== 'verify_only');
+}
+
+/** Downloads what fits in staging, hashing while it writes. What does not fit now comes back as `deferred`. */
 export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Promise<DownloadResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
-  const positions = positionsOf(ref, files);
-  deps.staging.reserve(ref.stagingId, positions.reduce((n, i) => n + files[i].size + 256, 0));
+  const positions = positionsFor(ref, files);
   const state = await readState(deps, ref.stagingId);
   let bytes = 0;
   let done = 0;
-  const stop = heartbeatEvery(() => ({ downloaded: done, of: positions.length, bytes }));
+  const beat = heartbeatWhileProgressing(() => ({ downloaded: done, of: positions.length, bytes }), ref.stallMs);
+  const deferred: number[] = [];
   try {
+    // Nothing fits because other batches hold the space: wait for them (heartbeating) before giving up.
+    const fitsNow = () => positions.some((i) => state[i] || files[i].size > deps.staging.maxBytes || deps.staging.tryReserve(ref.stagingId, i, files[i].size));
+    while (!fitsNow()) {
+      if (beat.signal.aborted) {
+        if (Context.current().cancellationSignal.aborted) throw beat.signal.reason;
+        throw new StagingFullError(
+          `staging folder ${deps.staging.root} has no room for any file of this batch (${deps.staging.usedBytes} of STAGING_MAX_BYTES=${deps.staging.maxBytes} bytes in use): ` +
+            'other batches hold it; lower parallelBatches, or raise STAGING_MAX_BYTES',
+        );
+      }
+      await sleep(500);
+    }
     await mapPool(positions, deps.concurrency, async (i) => {
       const file = files[i];
       const prior = state[i];
       if (prior?.outcome || prior?.sha256) { done++; return; } // finished by an earlier attempt
       const entry: StagedFile = { size: file.size, hasChecksum: false, attempts: attempt };
+      try {
+        if (!deps.staging.tryReserve(ref.stagingId, i, file.size)) {
+          deferred.push(i);
+          return;
+        }
+      } catch (err) {
+        if (!(err instanceof FileTooLargeError)) throw err;
+        state[i] = { ...entry, outcome: 'failed', error: `${file.key}: ${err.message}` };
+        done++;
+        return;
+      }
       state[i] = entry;
       const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
       const partPath = deps.staging.file(ref.stagingId, i, 'zip.part');
       // The zip and its .CHECKSUM are fetched at the same time.
-      const checksum = file.checksumEtag
-        ? deps.source.readBytes(checksumKey(file.key)).catch((err) => {
-            if (err instanceof NotFoundError) return undefined;
-            throw err;
-          })
-        : Promise.resolve(undefined);
-      checksum.catch(() => undefined);
+      const sidecar = file.checksumEtag ? deps.source.readIfExists(checksumKey(file.key), beat.signal) : Promise.resolve(undefined);
+      sidecar.catch(() => undefined);
       try {
         const hash = createHash('sha256');
-        const body = await deps.source.open(file.key);
-        await pipeline(body, new Transform({ transform(chunk, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); } }), createWriteStream(partPath));
+        const src = await deps.source.open(file.key, beat.signal);
+        entry.sourceEtag = src.etag;
+        await pipeline(src.body, new Transform({ transform(chunk, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); } }), createWriteStream(partPath), { signal: beat.signal });
         await rename(partPath, zipPath);
         entry.size = (await stat(zipPath)).size;
         entry.sha256 = hash.digest('hex');
@@ -109,57 +148,74 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
           done++;
           return;
         }
+        if (beat.signal.aborted) throw beat.signal.reason;
         if (isDiskFull(err)) throw new StagingFullError(`staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`);
         throw err;
       }
-      const checksumBytes = await checksum;
-      if (checksumBytes) {
-        await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), checksumBytes);
+      const got = await sidecar;
+      if (got) {
+        await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), got.bytes);
         entry.hasChecksum = true;
-      }
-      if (!entry.hasChecksum && ref.verification === 'checksum') {
-        entry.outcome = 'missing_checksum';
-        entry.error = 'the source has no .CHECKSUM for this file, so it cannot be verified; not uploaded';
-        await rm(zipPath, { force: true });
+        entry.sidecarEtag = got.etag;
       }
       done++;
-    });
+    }, beat.signal);
   } finally {
-    stop();
+    beat.stop();
     await writeState(deps, ref.stagingId, state);
   }
-  return { downloaded: positions.filter((i) => !state[i].outcome), bytes, peakStagingBytes: deps.staging.peak, s3Requests: 0 };
+  return {
+    downloaded: positions.filter((i) => state[i] && !state[i].outcome),
+    deferred: deferred.sort((a, b) => a - b),
+    bytes,
+    peakStagingBytes: deps.staging.peak,
+    s3Requests: 0,
+  };
 }
 
-async function sha256File(p: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(p)) hash.update(chunk);
-  return hash.digest('hex');
+/** The level a file is checked at: replacing a verified copy always takes SHA-256 proof. */
+function levelOf(ref: StagedBatch, file: PlanFile): StagedBatch['verification'] {
+  return file.kept ? 'checksum' : ref.verification;
 }
 
-/** Re-reads each staged zip from disk and checks it against its `.CHECKSUM`; a mismatch is deleted, never uploaded. */
+/** Checks each staged zip (hashed while it was written) against its `.CHECKSUM`, or its size. */
 export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<{ verified: number; mismatched: number }> {
+  const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
-  const positions = (ref.only ?? Object.keys(state).map(Number)).filter((i) => state[i] && !state[i].outcome);
   let verified = 0;
   let mismatched = 0;
-  await mapPool(positions, deps.concurrency, async (i) => {
-    const entry = state[i];
-    const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
-    entry.sha256 = await sha256File(zipPath);
-    if (ref.verification !== 'none' && entry.hasChecksum) {
-      const text = await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), 'utf8');
-      const expected = parseChecksumFile(text);
-      if (ref.verification === 'checksum' && expected !== entry.sha256) {
-        entry.outcome = 'checksum_mismatch';
-        entry.error = expected ? `SHA-256 ${entry.sha256} does not match .CHECKSUM ${expected}; not uploaded` : '.CHECKSUM is not in sha256sum format; not uploaded';
-        mismatched++;
-        await rm(zipPath, { force: true });
-        return;
+  for (const [key, entry] of Object.entries(state)) {
+    const i = Number(key);
+    if (entry.outcome || entry.passed !== undefined || !entry.sha256) continue;
+    const file = files[i];
+    const level = levelOf(ref, file);
+    let problem: string | undefined;
+    let outcome: FileOutcome = 'checksum_mismatch';
+    if (level === 'checksum') {
+      const reading = entry.hasChecksum
+        ? readChecksumFile(await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), 'utf8'), fileNameOf(file.key))
+        : ({ ok: false, problem: 'the source has no .CHECKSUM for this file' } as const);
+      entry.expectedSha256 = reading.ok ? reading.sha256 : null;
+      if (!reading.ok) {
+        problem = reading.problem;
+        outcome = 'missing_checksum';
+      } else if (reading.sha256 !== entry.sha256) {
+        problem = `SHA-256 ${entry.sha256} does not match .CHECKSUM ${reading.sha256}`;
+        if (file.kept?.sidecarUnchanged) outcome = 'stale_checksum';
       }
+    } else if (level === 'size' && entry.size !== file.size) {
+      problem = `size ${entry.size} differs from the listed ${file.size}`;
+      outcome = 'failed';
     }
-    verified++;
-  });
+    entry.passed = !problem;
+    if (problem) {
+      entry.outcome = outcome;
+      entry.error = problem;
+      mismatched++;
+    } else {
+      verified++;
+    }
+  }
   await writeState(deps, ref.stagingId, state);
   return { verified, mismatched };
 }
@@ -167,67 +223,125 @@ export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
 export interface TraditionalEntry {
   i: number;
   outcome: FileOutcome;
+  proof: ProofLevel | null;
   sha256: string | null;
   error: string | null;
   attempt: number;
+  evidence?: Record<string, unknown>;
 }
 
-/** Uploads verified files (multipart above the threshold; S3 checks the SHA-256 of single-part uploads), then their `.CHECKSUM`. */
+const QUARANTINABLE: FileOutcome[] = ['checksum_mismatch', 'stale_checksum', 'missing_checksum', 'failed'];
+
+/** Uploads what passed to the final key (with its `.CHECKSUM` and proof), and what failed to the quarantine. */
 export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<TraditionalResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
-  const positions = positionsOf(ref, files);
-  const bucket = ref.state.bucket;
+  const positions = Object.keys(state).map(Number).sort((a, b) => a - b);
   let bytesUploaded = 0;
   let done = 0;
-  const stop = heartbeatEvery(() => ({ uploaded: done, of: positions.length }));
+  const beat = heartbeatWhileProgressing(() => ({ uploaded: done, of: positions.length, bytesUploaded }), ref.stallMs);
+  const dest = deps.destinationFor(beat.signal);
   try {
     const uploadOne = async (i: number): Promise<TraditionalEntry> => {
       const entry = state[i];
-      const file: PlanFile = files[i];
-      if (!entry) return { i, outcome: 'failed', sha256: null, error: 'not downloaded', attempt };
+      const file = files[i];
       const attempts = Math.max(entry.attempts, attempt);
-      if (entry.outcome) return { i, outcome: entry.outcome, sha256: entry.sha256 ?? null, error: entry.error ?? null, attempt: attempts };
-      const key = destinationKey(ref.state.destinationPrefix, file.key);
       const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
+      const base = { i, sha256: entry.sha256 ?? null, attempt: attempts };
       try {
-        if (entry.size > deps.multipartThresholdBytes) {
-          await new Upload({
-            client: deps.destination,
-            params: { Bucket: bucket, Key: key, Body: createReadStream(zipPath), ContentType: 'application/zip', ChecksumAlgorithm: 'SHA256' },
-            partSize: MULTIPART_PART_BYTES,
-            queueSize: MULTIPART_QUEUE,
-          }).done();
-        } else {
-          await deps.destination.send(new PutObjectCommand({
-            Bucket: bucket, Key: key, Body: createReadStream(zipPath), ContentLength: entry.size, ContentType: 'application/zip',
-            ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
-          }));
+        if (entry.outcome && !(QUARANTINABLE.includes(entry.outcome) && entry.sha256 && entry.passed === false)) {
+          done++;
+          return { ...base, outcome: entry.outcome, proof: null, error: entry.error ?? null };
+        }
+        const source = { etag: entry.sourceEtag || file.etag, size: entry.size };
+        if (entry.passed === false) {
+          const evidence: QuarantineEvidence = {
+            outcome: entry.outcome as QuarantineEvidence['outcome'], reason: entry.error ?? 'failed verification',
+            expectedSha256: entry.expectedSha256 ?? null, actualSha256: entry.sha256 ?? null, source, sidecarEtag: entry.sidecarEtag ?? null,
+            kept: file.kept ? { etag: file.kept.etag, size: file.kept.size } : null, collectionId: ref.state.collectionId, at: new Date().toISOString(),
+          };
+          const q = await dest.quarantineBody(file.key, createReadStream(zipPath), entry.size, evidence);
+          done++;
+          const keptNote = file.kept ? `; the verified copy (ETag ${file.kept.etag}, ${file.kept.size} bytes) is kept` : '';
+          return { ...base, outcome: entry.outcome!, proof: file.kept?.level ?? null, error: `${entry.error}; put aside at ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
+        }
+        if (entry.passed !== true) {
+          done++;
+          return { ...base, outcome: 'failed', proof: null, error: 'not verified before upload (verifyStaged did not run for this file); not uploaded' };
+        }
+        const level = levelOf(ref, file);
+        const action: PlanAction = ref.only && file.action === 'verify_only' ? 'replace' : file.action;
+        const etag = await upload(deps, dest, file, entry, zipPath, level !== 'checksum' && action === 'copy');
+        if (etag === undefined) {
+          done++;
+          return { ...base, outcome: 'failed', proof: null, error: 'an object appeared at this key since the plan; it was not overwritten (the next run proves it)' };
         }
         bytesUploaded += entry.size;
-        if (entry.hasChecksum) {
-          await deps.destination.send(new PutObjectCommand({ Bucket: bucket, Key: checksumKey(key), Body: await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM')), ContentType: 'text/plain' }));
-        }
+        const sidecarBytes = entry.hasChecksum ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM')) : undefined;
+        if (sidecarBytes) await dest.putSidecar(file.key, sidecarBytes);
+        const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
+        await dest.recordProof({
+          key: file.key, level: proof, sha256: entry.sha256 ?? null,
+          checksum: { sha256: entry.expectedSha256 ?? null, etag: entry.sidecarEtag ?? null },
+          destination: { key: dest.finalKey(file.key), etag, size: entry.size }, source,
+          method: level === 'checksum' ? 'downloaded' : level === 'size' ? 'sized' : 'unchecked',
+          collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+        });
+        done++;
+        return { ...base, outcome: file.kept ? 'replaced' : 'copied', proof, error: null };
       } catch (err) {
-        throw classifyS3Error(err, `uploading s3://${bucket}/${key}`);
+        if (beat.signal.aborted) throw beat.signal.reason;
+        throw classifyS3Error(err, `uploading s3://${dest.bucket}/${dest.finalKey(file.key)}`);
       }
-      done++;
-      return { i, outcome: 'copied', sha256: entry.sha256 ?? null, error: null, attempt: attempts };
     };
     // Memory stays bounded: small files stream; multipart uploads take one of the worker's few slots.
     const isLarge = (i: number) => (state[i]?.size ?? 0) > deps.multipartThresholdBytes;
     const [smallEntries, largeEntries] = await Promise.all([
-      mapPool(positions.filter((i) => !isLarge(i)), deps.concurrency, uploadOne),
-      Promise.all(positions.filter(isLarge).map((i) => multipartSlots(() => uploadOne(i)))),
+      mapPool(positions.filter((i) => !isLarge(i)), deps.concurrency, uploadOne, beat.signal),
+      mapPool(positions.filter(isLarge), deps.concurrency, (i) => multipartSlots(() => uploadOne(i)), beat.signal),
     ]);
-    const entries = [...smallEntries, ...largeEntries].sort((a, b) => a.i - b.i);
-    await deps.store.putJson(`results/${batchName(ref.batch)}.traditional.json`, entries);
+    const entries = [...smallEntries, ...largeEntries];
+    // Rounds of one batch run one after another: add this round's results to the earlier ones.
+    const name = `results/${batchName(ref.batch)}.traditional.json`;
+    const earlier = (await deps.store.getJson<TraditionalEntry[]>(name)) ?? [];
+    const merged = new Map([...earlier, ...entries].map((e) => [e.i, e]));
+    await deps.store.putJson(name, [...merged.values()].sort((a, b) => a.i - b.i));
     countFiles('traditional', entries, bytesUploaded);
-    for (const e of entries.filter((x) => x.outcome !== 'copied')) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
+    for (const e of entries.filter((x) => !x.proof)) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
     return { ...tallyOutcomes(entries), bytesUploaded, s3Requests: 0 };
   } finally {
-    stop();
+    beat.stop();
+  }
+}
+
+/**
+ * Uploads verified (or, at weaker levels, checked) bytes to the final key and returns the ETag the
+ * destination gave them. Unverified bytes never overwrite: with `onlyIfAbsent` the PUT is
+ * conditional (If-None-Match), and undefined comes back when an object appeared meanwhile.
+ */
+async function upload(deps: TraditionalDeps, dest: Destination, file: PlanFile, entry: StagedFile, zipPath: string, onlyIfAbsent: boolean): Promise<string | undefined> {
+  const Key = dest.finalKey(file.key);
+  if (entry.size > deps.multipartThresholdBytes) {
+    const out = await new Upload({
+      client: dest.s3,
+      params: { Bucket: dest.bucket, Key, Body: createReadStream(zipPath), ContentType: 'application/zip', ChecksumAlgorithm: 'SHA256' },
+      partSize: MULTIPART_PART_BYTES,
+      queueSize: MULTIPART_QUEUE,
+    }).done();
+    return out.ETag ?? (await dest.head(Key))?.etag ?? '';
+  }
+  try {
+    const out = await dest.s3.send(new PutObjectCommand({
+      Bucket: dest.bucket, Key, Body: createReadStream(zipPath), ContentLength: entry.size, ContentType: 'application/zip',
+      // The store recomputes the SHA-256 and refuses the upload if the bytes it received differ.
+      ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
+      ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
+    }));
+    return out.ETag ?? (await dest.head(Key))?.etag ?? '';
+  } catch (err) {
+    if (onlyIfAbsent && (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return undefined;
+    throw err;
   }
 }
 

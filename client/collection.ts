@@ -1,6 +1,8 @@
 /** Starting a collection and following it: shared by the command-line client, the demo and the tests. */
+import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { collectArchive, progressQuery } from '../workflows';
+import { hasIntervalFolder } from '../workflows/catalog';
 import { parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type CollectionRequestInput, type ResolvedRange } from '../workflows/request';
 import type { CollectionReport, Progress } from '../workflows/types';
 
@@ -19,13 +21,45 @@ function resolveInput(input: CollectionRequestInput, now: Date): { request: Coll
   return { request, range: resolvePeriods(request, request.asOf ? new Date(request.asOf) : now) };
 }
 
-function workflowIdOf({ request: r, range }: { request: CollectionRequest; range: ResolvedRange }): string {
-  const part = (xs: string[]) => (xs.length > 3 ? `${xs.slice(0, 3).join('+')}+${xs.length - 3}more` : xs.join('+'));
-  const id = ['collect', part(r.markets.map((m) => m.replace('/', '-'))), part(r.dataTypes), part(r.symbols), r.granularity, `${range.first}..${range.last}`].join('-');
-  return r.destination.prefix !== undefined || r.destination.bucket ? `${id}-${r.destination.bucket ?? ''}${(r.destination.prefix ?? '').replace(/\/$/, '')}` : id;
+/** Everything that makes two collections different, in a canonical form. */
+function identityOf({ request: r, range }: { request: CollectionRequest; range: ResolvedRange }) {
+  const sorted = (xs: string[]) => [...xs].sort();
+  return {
+    markets: sorted(r.markets),
+    dataTypes: sorted(r.dataTypes),
+    intervals: r.dataTypes.some(hasIntervalFolder) ? sorted(r.intervals ?? ['1d']) : [],
+    symbols: sorted(r.symbols),
+    granularity: r.granularity,
+    first: range.first,
+    last: range.last,
+    mode: r.mode,
+    verification: r.verification,
+    bucket: r.destination.bucket ?? null,
+    prefix: r.destination.prefix ?? null,
+  };
 }
 
-/** `collect-spot-klines-BTCUSDT-2025-01-01..2025-01-07`: the same collection gets the same ID. */
+function workflowIdOf(resolved: { request: CollectionRequest; range: ResolvedRange }): string {
+  const id = identityOf(resolved);
+  const part = (xs: string[]) => (xs.length > 3 ? `${xs.slice(0, 3).join('+')}+${xs.length - 3}more` : xs.join('+'));
+  const readable = [
+    'collect',
+    part(id.markets.map((m) => m.replace('/', '-'))),
+    part(id.dataTypes),
+    ...(id.intervals.length ? [part(id.intervals)] : []),
+    part(id.symbols),
+    id.granularity,
+    `${id.first}..${id.last}`,
+    ...(id.mode !== 'auto' ? [id.mode] : []),
+    ...(id.verification !== 'checksum' ? [`verify-${id.verification}`] : []),
+    ...(id.bucket || id.prefix !== null ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`] : []),
+  ].join('-');
+  // The hash covers every field, so abbreviated parts never make two different collections collide.
+  const hash = createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 10);
+  return `${readable.slice(0, 200)}-${hash}`;
+}
+
+/** `collect-spot-klines-1m+1h-BTCUSDT-daily-2025-01-01..2025-01-07-3f9a…`: the same collection gets the same ID, a different one never does. */
 export function collectionWorkflowId(input: CollectionRequestInput, now = new Date()): string {
   return workflowIdOf(resolveInput(input, now));
 }
@@ -35,10 +69,17 @@ export interface StartOptions {
   workflowId?: string;
 }
 
-export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<WorkflowHandleWithFirstExecutionRunId<typeof collectArchive>> {
+export interface StartedCollection {
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof collectArchive>;
+  /** True when a run with this workflow ID was already going: this start joined it instead of starting a second one. */
+  joined: boolean;
+}
+
+export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<StartedCollection> {
   const resolved = resolveInput(input, new Date());
   const workflowId = opts.workflowId ?? workflowIdOf(resolved);
-  return client.workflow.start(collectArchive, {
+  const startToken = randomUUID();
+  const handle = await client.workflow.start(collectArchive, {
     taskQueue: opts.taskQueue,
     workflowId,
     args: [input],
@@ -46,7 +87,11 @@ export async function startCollection(client: Client, input: CollectionRequestIn
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     // The short line the Web UI shows for the run, e.g. `spot klines 1d BTCUSDT daily 2025-01-01..2025-01-07`.
     staticSummary: summarize(resolved.request, resolved.range),
+    // Tells this start from an earlier one with the same ID (the server keeps the first run's memo).
+    memo: { startToken },
   });
+  const described = await client.workflow.getHandle(workflowId, handle.firstExecutionRunId).describe();
+  return { handle, joined: described.memo?.startToken !== startToken };
 }
 
 export async function followCollection(

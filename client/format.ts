@@ -14,10 +14,13 @@ export function formatProgress(p: Progress): string {
 }
 
 export function formatReport(r: CollectionReport): string {
+  const proofs = Object.entries(r.files.byProof).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const rows: [string, string][] = [
+    ['result', r.verdict],
     ['collection', `${r.summary} (${r.collectionId})`],
     ['mode', `${r.decision.mode}: ${r.decision.reason}`],
     ['files', `${r.files.total} total: ${Object.entries(r.files.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ')}`],
+    ['proof', `${proofs} (sha256: the bytes matched their .CHECKSUM)`],
     ['direct sync', `copied ${r.files.byMode.direct_sync.copied}, checksum mismatch ${r.files.byMode.direct_sync.checksumMismatch}, failed ${r.files.byMode.direct_sync.failed}`],
     ['traditional', `copied ${r.files.byMode.traditional.copied}, checksum mismatch ${r.files.byMode.traditional.checksumMismatch}, failed ${r.files.byMode.traditional.failed}`],
     ['fallbacks', `${r.fallbacks.files} files in ${r.fallbacks.batches} batches`],
@@ -28,7 +31,6 @@ export function formatReport(r: CollectionReport): string {
     ['workflow runs', String(r.workflowRuns)],
     ['manifest', `s3://${r.manifest.bucket}/${r.manifest.key}`],
     ['report', `s3://${r.manifest.bucket}/${r.reportKey}`],
-    ['result', r.ok ? 'OK: every published file is in the destination and verified' : 'COMPLETED WITH FAILURES: see the manifest'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

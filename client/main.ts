@@ -13,6 +13,7 @@ import { InvalidRequestError, collectionWorkflowId, followCollection, startColle
 import { clientEnv, connectClient, runUrl } from './connection';
 import { formatBytes, formatReport } from './format';
 import { PRESETS, backfillSchedule, createSchedule, updateScheduleRequest, type PresetName } from './schedules';
+import { formatQuarantine, runReview } from './review';
 
 const EXIT = { ok: 0, filesFailed: 1, badInput: 2, runFailed: 3, unreachable: 4 } as const;
 const env = clientEnv();
@@ -81,8 +82,9 @@ function fail(err: unknown): never {
     process.exit(EXIT.badInput);
   }
   if (err instanceof WorkflowFailedError) {
-    console.error(`collection failed: ${err.cause?.message ?? err.message}`);
-    process.exit(EXIT.runFailed);
+    const type = (err.cause as { type?: string } | undefined)?.type;
+    console.error(`${type === 'InvalidReviewRequest' ? 'review' : 'collection'} failed: ${err.cause?.message ?? err.message}`);
+    process.exit(type === 'InvalidCollectionRequest' || type === 'InvalidReviewRequest' ? EXIT.badInput : EXIT.runFailed);
   }
   if (err instanceof SyntaxError) {
     console.error(`the request file is not valid JSON: ${err.message}`);
@@ -106,13 +108,15 @@ requestOptions(program.command('collect').description('start a collection (and w
       const request = requestFrom(flags);
       const workflowId = flags.workflowId ?? collectionWorkflowId(request);
       await withClient(async (client) => {
-        const handle = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId });
+        const { handle, joined } = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId });
         const url = runUrl(env, handle.workflowId, handle.firstExecutionRunId);
+        // A run with this ID was already going: say so, this start did not begin a second one.
+        const what = joined ? `joined the collection already running as ${handle.workflowId} (no second run started)` : `started ${handle.workflowId}`;
         if (!flags.wait) {
-          console.log(flags.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url }) : `started ${handle.workflowId}\n${url}`);
+          console.log(flags.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined, url }) : `${what}\n${url}`);
           return;
         }
-        if (!flags.json) console.log(`started ${handle.workflowId}\n${url}`);
+        if (!flags.json) console.log(`${what}\n${url}`);
         const bar = flags.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({
           format: '{phase} [{bar}] {value}/{total} files | {bytes} | failed {failed} | fallback {fallback}', hideCursor: true,
         }, cliProgress.Presets.shades_classic);
@@ -223,5 +227,38 @@ schedule.command('delete').argument('<scheduleId>').description('delete').action
   await withClient((client) => client.schedule.getHandle(id).delete());
   console.log(`schedule ${id} deleted`);
 });
+
+const quarantine = program.command('quarantine').description('files put aside because they did not match their .CHECKSUM: list, accept or discard them');
+const target = (cmd: Command) => cmd
+  .option('--bucket <name>', 'destination bucket (default: the worker\'s DEST_BUCKET)')
+  .option('--prefix <prefix>', 'destination prefix, ending in "/" (default: the worker\'s DEST_PREFIX)')
+  .option('--json', 'print JSON');
+type TargetFlags = { bucket?: string; prefix?: string; json?: boolean };
+const destinationOf = (f: TargetFlags) => ({ ...(f.bucket ? { bucket: f.bucket } : {}), ...(f.prefix !== undefined ? { prefix: f.prefix } : {}) });
+target(quarantine.command('list').description('list quarantined files with their evidence (hashes, ETags, sizes, what was kept)'))
+  .option('--limit <n>', 'at most this many', int, 200)
+  .action(async (flags: TargetFlags & { limit: number }) => {
+    await withClient(async (client) => {
+      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'list', destination: destinationOf(flags), limit: flags.limit });
+      console.log(flags.json ? JSON.stringify(r) : formatQuarantine(r as never));
+    }).catch(fail);
+  });
+target(quarantine.command('accept').argument('<key>', 'archive key, e.g. data/spot/monthly/aggTrades/BNBBTC/BNBBTC-aggTrades-2018-01.zip')
+  .description('promote a quarantined file to its place in the destination, recording an "accepted" proof with your reason'))
+  .requiredOption('--reason <text>', 'why these bytes are right although they do not match the .CHECKSUM (recorded with the proof)')
+  .action(async (key: string, flags: TargetFlags & { reason: string }) => {
+    await withClient(async (client) => {
+      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'accept', destination: destinationOf(flags), key, reason: flags.reason });
+      console.log(flags.json ? JSON.stringify(r) : `accepted ${key}: now at s3://${(r as { finalKey: string }).finalKey} (proof: ${(r as { proofKey: string }).proofKey})`);
+    }).catch(fail);
+  });
+target(quarantine.command('discard').argument('<key>', 'archive key').description('delete a quarantined file (the destination keeps what it has)'))
+  .option('--reason <text>', 'why (kept in the review\'s workflow history)')
+  .action(async (key: string, flags: TargetFlags & { reason?: string }) => {
+    await withClient(async (client) => {
+      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'discard', destination: destinationOf(flags), key, reason: flags.reason });
+      console.log(flags.json ? JSON.stringify(r) : `discarded the quarantined copy of ${key}`);
+    }).catch(fail);
+  });
 
 await program.parseAsync();

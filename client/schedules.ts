@@ -1,8 +1,12 @@
 /**
  * Temporal Schedules for collections. Presets:
- *  - daily:   every day at 07:30 UTC, the last 2 complete days (yesterday, and the day before for
- *             files Binance published late; what is already there is skipped).
- *  - monthly: the 3rd of each month at 07:30 UTC, last month's monthly files.
+ *  - daily:   every day at 07:30 UTC, the last 3 complete days. Binance publishes a day's files
+ *             hours after UTC midnight, sometimes a day or two late; each day is therefore looked
+ *             at by three runs, and what is already proven is skipped for the price of a listing.
+ *  - monthly: the 8th of each month at 07:30 UTC, the last 2 complete months. Binance publishes
+ *             monthly files on the first Monday of the next month, which falls on the 1st to the
+ *             7th: on the 8th last month is out, and the month before is looked at again for files
+ *             published late, so a month is never missed by one late publication or one failed run.
  * Relative dates resolve from each run's scheduled time, so late and backfilled runs collect their own period.
  */
 import { ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
@@ -13,15 +17,15 @@ import { InvalidRequestError } from './collection';
 export const PRESETS = {
   daily: {
     spec: { calendars: [{ hour: 7, minute: 30, comment: 'daily at 07:30 UTC, after Binance publishes the previous day' }] } satisfies ScheduleSpec,
-    request: { granularity: 'daily', lastDays: 2 } satisfies CollectionRequestInput,
+    request: { granularity: 'daily', lastDays: 3 } satisfies CollectionRequestInput,
     // A run still going when the next is due: skip it; the next run's window covers the gap.
     overlap: ScheduleOverlapPolicy.SKIP,
     // Missed while the cluster was down: still run within a day.
     catchupWindow: '1 day',
   },
   monthly: {
-    spec: { calendars: [{ dayOfMonth: 3, hour: 7, minute: 30, comment: 'monthly on the 3rd at 07:30 UTC' }] } satisfies ScheduleSpec,
-    request: { granularity: 'monthly', lastMonths: 1 } satisfies CollectionRequestInput,
+    spec: { calendars: [{ dayOfMonth: 8, hour: 7, minute: 30, comment: 'monthly on the 8th at 07:30 UTC, after the first Monday (1st-7th) when Binance publishes' }] } satisfies ScheduleSpec,
+    request: { granularity: 'monthly', lastMonths: 2 } satisfies CollectionRequestInput,
     overlap: ScheduleOverlapPolicy.SKIP,
     catchupWindow: '7 days',
   },

@@ -143,7 +143,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
     const client = new Client({ connection });
     const before = procStats(worker.pid!);
     const t0 = performance.now();
-    const handle = await startCollection(client, { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue, workflowId: `bench-${set.name}-${dest.replace(/\W/g, '')}` });
+    const { handle } = await startCollection(client, { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue, workflowId: `bench-${set.name}-${dest.replace(/\W/g, '')}` });
     const report = await handle.result();
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
@@ -156,7 +156,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
 
 const bareS5cmd: Tool = async ({ keys, dest }) => {
   const file = path.join(work, 's5cmd-commands.txt');
-  writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, sourceBucket: stack.sourceBucket, sourceKey: k, destinationBucket: stack.destBucket, destinationKey: dest + k }))).text);
+  writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, sourceBucket: stack.sourceBucket, sourceKey: k, destinationBucket: stack.destBucket, destinationKey: dest + k, noClobber: false }))).text);
   const r = await timed(path.join(TOOLS_BIN, 's5cmd'), ['--numworkers', String(WORKERS), '--endpoint-url', minioEndpoint(stack), 'run', file], { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' });
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };

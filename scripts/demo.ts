@@ -47,7 +47,7 @@ const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLower
 
 async function run(label: string, input: CollectionRequestInput, workflowId: string): Promise<CollectionReport> {
   console.log(`\n== ${label}`);
-  const handle = await startCollection(client, input, { taskQueue: config.temporal.taskQueue, workflowId });
+  const { handle } = await startCollection(client, input, { taskQueue: config.temporal.taskQueue, workflowId });
   console.log(`started ${handle.workflowId}`);
   let last = '';
   const report = await followCollection(handle, (p) => {
@@ -64,7 +64,7 @@ const first = await run('1. auto mode (direct sync with s5cmd where it can, trad
 const rerun = await run('2. the same collection again: nothing present and identical is copied', { ...request, destination: { bucket: stack.destBucket, prefix } }, `demo-${stamp}-rerun`);
 const traditional = await run('3. traditional mode: download, verify SHA-256, upload, clean up', { ...request, mode: 'traditional', destination: { bucket: stack.destBucket, prefix: `${prefix}traditional/` } }, `demo-${stamp}-traditional`);
 
-console.log(`\nSummary: ${first.files.copied} files copied by ${first.decision.mode} in ${(first.phaseMs.copying / 1000).toFixed(1)}s; rerun copied ${rerun.files.copied} and skipped ${rerun.files.skippedIdentical}; traditional copied ${traditional.files.copied} in ${(traditional.phaseMs.copying / 1000).toFixed(1)}s (peak local disk ${formatBytes(traditional.peakLocalDiskBytes)}).`);
+console.log(`\nSummary: ${first.files.copied} files copied by ${first.decision.mode} in ${(first.phaseMs.copying / 1000).toFixed(1)}s; rerun copied ${rerun.files.copied} and skipped ${rerun.files.skipped}; traditional copied ${traditional.files.copied} in ${(traditional.phaseMs.copying / 1000).toFixed(1)}s (peak local disk ${formatBytes(traditional.peakLocalDiskBytes)}).`);
 console.log(`Faults were caught: ${first.files.byOutcome.checksum_mismatch ?? 0} checksum mismatches quarantined, ${first.files.byOutcome.missing_checksum ?? 0} files without .CHECKSUM not copied, ${first.files.notPublished} not published.`);
 console.log(`\nTemporal Web UI: ${webUiUrl(stack)}  ·  MinIO console: http://${stack.host}:${stack.minioConsolePort} (${stack.minioUser}/${stack.minioPassword})`);
 console.log('The stack keeps running for you to look around; stop it with: npm run stack -- down');

@@ -68,7 +68,7 @@ async function collect(client: Client, n: number, workers: number, tag: string) 
   for (let i = 0; i < workers; i++) procs.push(await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging`, S5CMD_NUMWORKERS: '64' }));
   const workflowId = `scale-${tag}-${n}-${Date.now()}`;
   const t0 = performance.now();
-  const handle = await startCollection(client, {
+  const { handle } = await startCollection(client, {
     ...baseRequest, symbols: symbolsFor(n), verification: VERIFICATION, batchSize: 1000, parallelBatches: 4, batchesPerRun: 25,
     destination: { bucket: stack.destBucket, prefix: `${workflowId}/` },
   }, { taskQueue, workflowId });

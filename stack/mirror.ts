@@ -2,12 +2,56 @@
  * A local mirror of the Binance archive: real zip files of realistic CSV rows, laid out under the
  * same keys as data.binance.vision, each with a sha256sum-format `.CHECKSUM`. Deterministic: the
  * same spec writes the same bytes. Faults can be planted on chosen periods.
+ *
+ * Keys and periods are built here from the archive's documented layout (ARCHIVE_LAYOUT, checked
+ * against test/fixtures/archive-oracle/catalog.json), not with the collector's own key functions:
+ * a mirror made by the code under test could never show that code to be wrong.
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { zipSync } from 'fflate';
-import { CollectionRequest, expandSeries, resolvePeriods, type CollectionRequestInput } from '../workflows/request';
-import { archiveKey, checksumKey, type Series } from '../workflows/keys';
+
+/** The layout Binance documents (binance-public-data README), as templates. */
+export const ARCHIVE_LAYOUT = {
+  withIntervalFolder: 'data/{market}/{granularity}/{dataType}/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{period}.zip',
+  withoutIntervalFolder: 'data/{market}/{granularity}/{dataType}/{SYMBOL}/{SYMBOL}-{dataType}-{period}.zip',
+  checksum: '{zipKey}.CHECKSUM',
+} as const;
+export const MIRROR_INTERVAL_DATA_TYPES = ['klines', 'indexPriceKlines', 'markPriceKlines', 'premiumIndexKlines'];
+
+export interface MirrorSeries {
+  market: string;
+  granularity: 'daily' | 'monthly';
+  dataType: string;
+  symbol: string;
+  interval?: string;
+}
+
+export function mirrorKey(s: MirrorSeries, period: string): string {
+  const template = MIRROR_INTERVAL_DATA_TYPES.includes(s.dataType) ? ARCHIVE_LAYOUT.withIntervalFolder : ARCHIVE_LAYOUT.withoutIntervalFolder;
+  const vars: Record<string, string> = { market: s.market, granularity: s.granularity, dataType: s.dataType, SYMBOL: s.symbol, interval: s.interval ?? '', period };
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => vars[name]);
+}
+
+export function mirrorChecksumKey(zipKey: string): string {
+  return ARCHIVE_LAYOUT.checksum.replace('{zipKey}', zipKey);
+}
+
+/** Every day (YYYY-MM-DD) or month (YYYY-MM) from start to end, inclusive. */
+export function mirrorPeriods(granularity: 'daily' | 'monthly', start: string, end: string): string[] {
+  const out: string[] = [];
+  if (granularity === 'monthly') {
+    let [y, m] = start.slice(0, 7).split('-').map(Number);
+    const [ey, em] = end.slice(0, 7).split('-').map(Number);
+    while (y < ey || (y === ey && m <= em)) {
+      out.push(`${y}-${String(m).padStart(2, '0')}`);
+      if (++m > 12) { m = 1; y++; }
+    }
+    return out;
+  }
+  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 864e5) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
 
 export interface MirrorFaults {
   /** Periods whose `.CHECKSUM` holds a wrong hash. */
@@ -16,9 +60,19 @@ export interface MirrorFaults {
   missingChecksum?: string[];
   /** Periods not published at all. */
   missing?: string[];
+  /** Periods whose zip is rewritten while their `.CHECKSUM` is left as it was (binance-public-data #405). */
+  staleChecksum?: string[];
 }
 
-export interface MirrorSpec extends CollectionRequestInput {
+export interface MirrorSpec {
+  markets?: string[];
+  dataTypes?: string[];
+  symbols?: string[];
+  intervals?: string[];
+  granularity?: 'daily' | 'monthly';
+  /** The mirror's periods, inclusive (YYYY-MM-DD, or YYYY-MM for monthly). */
+  startDate?: string;
+  endDate?: string;
   /** Pad each file's CSV to about this many bytes (rows are added, not garbage). */
   targetBytes?: number;
   /** 0 stores the CSV uncompressed, which makes file sizes predictable; 6 is like the real archive. */
@@ -33,6 +87,19 @@ export interface MirrorFile {
   size: number;
   sha256: string;
   fault?: keyof MirrorFaults;
+}
+
+export function mirrorSeries(spec: MirrorSpec): MirrorSeries[] {
+  const out: MirrorSeries[] = [];
+  for (const market of spec.markets ?? ['spot']) {
+    for (const dataType of spec.dataTypes ?? ['klines']) {
+      for (const symbol of spec.symbols ?? ['BTCUSDT']) {
+        const intervals = MIRROR_INTERVAL_DATA_TYPES.includes(dataType) ? spec.intervals ?? ['1d'] : [undefined];
+        for (const interval of intervals) out.push({ market, granularity: spec.granularity ?? 'daily', dataType, symbol, interval });
+      }
+    }
+  }
+  return out;
 }
 
 function rng(seedText: string): () => number {
@@ -54,7 +121,7 @@ const INTERVAL_MS: Record<string, number> = {
 };
 
 /** CSV rows shaped like the archive's for the data type. */
-export function csvRows(series: Series, period: string, targetBytes: number | undefined, revision: number): string {
+export function csvRows(series: MirrorSeries, period: string, targetBytes: number | undefined, revision: number): string {
   const rand = rng(`${series.market}/${series.dataType}/${series.symbol}/${series.interval ?? ''}/${period}/r${revision}`);
   const start = Date.parse(period.length === 7 ? `${period}-01T00:00:00Z` : `${period}T00:00:00Z`);
   const span = period.length === 7 ? 30 * 864e5 : 864e5;
@@ -92,8 +159,8 @@ export function csvRows(series: Series, period: string, targetBytes: number | un
   return `${lines.join('\n')}\n`;
 }
 
-export function buildArchiveFile(series: Series, period: string, spec: MirrorSpec): { key: string; zip: Uint8Array; sha256: string } {
-  const key = archiveKey(series, period);
+export function buildArchiveFile(series: MirrorSeries, period: string, spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision'>): { key: string; zip: Uint8Array; sha256: string } {
+  const key = mirrorKey(series, period);
   const csvName = key.slice(key.lastIndexOf('/') + 1).replace(/\.zip$/, '.csv');
   const csv = new TextEncoder().encode(csvRows(series, period, spec.targetBytes, spec.revision ?? 0));
   const mtime = new Date(Date.parse(period.length === 7 ? `${period}-01T00:00:00Z` : `${period}T00:00:00Z`) + 864e5);
@@ -115,10 +182,10 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 
 /** Writes the spec's files into the bucket; returns what it wrote. */
 export async function fillMirror(s3: S3Client, bucket: string, spec: MirrorSpec, concurrency = 16): Promise<MirrorFile[]> {
-  const { targetBytes: _t, compressionLevel: _c, faults = {}, revision: _r, ...requestFields } = spec;
-  const request = CollectionRequest.parse(requestFields);
-  const range = resolvePeriods(request, new Date(spec.asOf ?? Date.now()));
-  const jobs = expandSeries(request).flatMap((series) => range.periods.map((period) => ({ series, period })));
+  const faults = spec.faults ?? {};
+  if (!spec.startDate || !spec.endDate) throw new Error('a mirror needs startDate and endDate');
+  const periods = mirrorPeriods(spec.granularity ?? 'daily', spec.startDate, spec.endDate);
+  const jobs = mirrorSeries(spec).flatMap((series) => periods.map((period) => ({ series, period })));
   const written: MirrorFile[] = [];
   await pool(jobs, concurrency, async ({ series, period }) => {
     if (faults.missing?.includes(period)) return;
@@ -127,15 +194,15 @@ export async function fillMirror(s3: S3Client, bucket: string, spec: MirrorSpec,
     let fault: keyof MirrorFaults | undefined;
     if (faults.missingChecksum?.includes(period)) {
       fault = 'missingChecksum';
+    } else if (faults.staleChecksum?.includes(period)) {
+      fault = 'staleChecksum'; // the sidecar written for an earlier revision stays
     } else {
       const wrong = faults.checksumMismatch?.includes(period);
       if (wrong) fault = 'checksumMismatch';
       const claimed = wrong ? createHash('sha256').update('not the file').digest('hex') : sha256;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: checksumKey(key), Body: checksumText(claimed, key), ContentType: 'text/plain' }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: mirrorChecksumKey(key), Body: checksumText(claimed, key), ContentType: 'text/plain' }));
     }
     written.push({ key, size: zip.length, sha256, fault });
   });
   return written.sort((a, b) => a.key.localeCompare(b.key));
 }
-
-export { checksumKey };

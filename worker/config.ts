@@ -39,6 +39,8 @@ export const WorkerEnv = z
     STAGING_MAX_BYTES: bytes.default(4 * 1024 ** 3),
     TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     MULTIPART_THRESHOLD_BYTES: bytes.default(16 * 1024 ** 2),
+    /** An S3 request (or an HTTP download) that receives nothing for this long is abandoned and retried. */
+    S3_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
     MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -72,6 +74,7 @@ export interface WorkerConfig {
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
   multipartThresholdBytes: number;
+  s3RequestTimeoutMs: number;
   maxConcurrentActivities: number;
   shutdownGraceMs: number;
   metricsPort?: number;
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
     transferConcurrency: e.TRANSFER_CONCURRENCY,
     multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,
+    s3RequestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,

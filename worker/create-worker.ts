@@ -28,8 +28,8 @@ export async function createCollectorWorker(
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const activities = createActivities({
     config,
-    source: createS3Client(config.source, config.transferConcurrency * 2),
-    destination: createS3Client(config.destination, config.transferConcurrency * 2),
+    source: createS3Client(config.source, config.transferConcurrency * 2, config.s3RequestTimeoutMs),
+    destination: createS3Client(config.destination, config.transferConcurrency * 2, config.s3RequestTimeoutMs),
     staging: new StagingArea(config.staging.dir, config.staging.maxBytes),
     workerTaskQueue,
   });

@@ -1,6 +1,8 @@
 /**
- * What the Binance public archive (data.binance.vision) publishes, per market and granularity.
- * Pure data: imported by workflow code and activities alike.
+ * What the Binance public archive (data.binance.vision) publishes, per market and granularity,
+ * from Binance's own sources (binance-public-data python/enums.py and README). Pure data, imported
+ * by workflow code and activities alike. The archive's own listing has the last word: a series
+ * this catalog allows but the archive does not hold fails at listing time (see activities/series-check.ts).
  */
 export const MARKETS = ['spot', 'futures/um', 'futures/cm', 'option'] as const;
 export type Market = (typeof MARKETS)[number];
@@ -12,6 +14,11 @@ export const INTERVALS = [
   '1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1mo',
 ] as const;
 export type Interval = (typeof INTERVALS)[number];
+
+/** Daily kline files exist only for these (enums.py DAILY_INTERVALS); 3d, 1w and 1mo are monthly only. */
+export const DAILY_INTERVALS: readonly Interval[] = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d'];
+/** The futures kline APIs have no 1s interval. */
+export const SPOT_ONLY_INTERVALS: readonly Interval[] = ['1s'];
 
 /** Data types stored under an interval folder: `{dataType}/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{date}.zip`. */
 export const INTERVAL_DATA_TYPES = ['klines', 'indexPriceKlines', 'markPriceKlines', 'premiumIndexKlines'] as const;
@@ -45,4 +52,10 @@ export function hasIntervalFolder(dataType: string): boolean {
 
 export function dataTypesFor(market: Market, granularity: Granularity): readonly string[] {
   return CATALOG[market][granularity];
+}
+
+/** The kline intervals the archive has for a market and granularity. */
+export function intervalsFor(market: Market, granularity: Granularity): readonly Interval[] {
+  const byGranularity = granularity === 'daily' ? DAILY_INTERVALS : INTERVALS;
+  return market === 'spot' ? byGranularity : byGranularity.filter((i) => !SPOT_ONLY_INTERVALS.includes(i));
 }

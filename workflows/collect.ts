@@ -1,5 +1,5 @@
 /**
- * collectArchive: validate → probe → select mode → list → copy batches (direct sync, verify,
+ * collectArchive: validate → probe → select mode → list → copy batches (direct sync, prove,
  * traditional fallback) with bounded parallelism → manifest and report.
  * Long collections continue as new every `batchesPerRun` batches, carrying a small state.
  */
@@ -8,12 +8,14 @@ import {
   proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ManifestSummary } from '../activities/manifest';
 import { collectionStatePrefix } from './keys';
 import { selectMode } from './mode';
 import { parseCollectionRequest, resolvePeriods, summarize, type ActivityKind, type CollectionRequest, type ResolvedRange } from './request';
 import { retryPolicyFor } from './retry';
-import type { CollectionReport, EnvironmentProbe, ListResult, ModeDecision, Progress, StateRef } from './types';
+import { verdictOf } from './verdict';
+import {
+  FAILED_OUTCOMES, type BatchRef, type CollectionReport, type EnvironmentProbe, type ListResult, type ModeDecision, type Progress, type StateRef, type VerifyResult,
+} from './types';
 
 export const progressQuery = defineQuery<Progress>('progress');
 
@@ -72,8 +74,13 @@ function workerLost(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
 }
 
-function safeId(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.=-]/g, '_').slice(0, 120);
+function failureType(err: unknown): string | undefined {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type ?? undefined : undefined;
+}
+
+/** Readable part of a collection ID: the workflow ID with anything unsafe for a key replaced. */
+function readablePart(workflowId: string): string {
+  return workflowId.replace(/[^A-Za-z0-9_.=-]/g, '_').replace(/\.{2,}/g, '_').slice(0, 80);
 }
 
 function asOfInstant(request: CollectionRequest): Date {
@@ -110,9 +117,12 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   refreshProgress();
 
   const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
+  // An activity that makes no progress for a few heartbeat timeouts gives its batch back.
+  const stallMs = 3 * heartbeatTimeout;
   const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
   const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout });
   const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
+  const runId = workflowInfo().firstExecutionRunId;
 
   async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
     for (let pipeline = 1; pipeline <= MAX_PIPELINE_WORKERS; pipeline++) {
@@ -121,21 +131,26 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
       const download = activitiesFor('download', request, pinned);
       const upload = activitiesFor('upload', request, pinned);
-      const ref = { state, batch, verification: request.verification, only, stagingId: `${safeId(s.collectionId)}-b${batch}-p${pipeline}` };
+      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}` };
       let lost = false;
       try {
-        const d = await download.downloadBatch(ref);
-        s.tally.bytesThroughWorker += d.bytes;
-        s.tally.s3Requests += d.s3Requests;
-        s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
-        await download.verifyStaged(ref);
-        const u = await upload.uploadStaged(ref);
-        s.tally.copied += u.copied;
-        s.tally.failed += u.failed + u.mismatched;
-        s.tally.bytesCopied += u.bytesUploaded;
-        s.tally.bytesThroughWorker += u.bytesUploaded;
-        s.tally.s3Requests += u.s3Requests;
-        return;
+        // Rounds: download what fits in staging, verify, upload, free the space, go on with the rest.
+        for (;;) {
+          const d = await download.downloadBatch(ref);
+          s.tally.bytesThroughWorker += d.bytes;
+          s.tally.s3Requests += d.s3Requests;
+          s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
+          await download.verifyStaged(ref);
+          const u = await upload.uploadStaged(ref);
+          s.tally.copied += u.copied;
+          s.tally.failed += u.failed + u.mismatched;
+          s.tally.bytesCopied += u.bytesUploaded;
+          s.tally.bytesThroughWorker += u.bytesUploaded;
+          s.tally.s3Requests += u.s3Requests;
+          if (!d.deferred.length) return;
+          await download.cleanupStaging(ref);
+          ref = { ...ref, only: d.deferred };
+        }
       } catch (err) {
         if (isCancellation(err)) throw err;
         lost = workerLost(err);
@@ -155,42 +170,47 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
     else s.batchFailures[batch] = 'failed (see the first recorded batch failures for the reason)';
   }
 
-  async function processBatch(batch: number): Promise<void> {
-    const ref = { state, batch, verification: request.verification };
-    if (mode === 'traditional') {
-      await runTraditional(batch, undefined);
-      return;
-    }
-    let fallback: number[] | undefined;
+  /** Proves copies (or bytes already there); returns the positions whose wrong, unproven bytes the traditional path must replace. */
+  async function prove(ref: BatchRef, bytesCopied = 0): Promise<number[]> {
     try {
-      const r = await direct.directSyncBatch(ref);
-      s.tally.s3Requests += r.s3Requests;
-      fallback = r.fallback;
-      if (request.verification !== 'none' && r.copied.length) {
-        try {
-          const v = await verify.verifyCopied({ ...ref, only: r.copied });
-          s.tally.copied += v.verified;
-          s.tally.failed += v.mismatched + v.failed;
-          s.tally.bytesThroughWorker += v.bytesRead;
-          s.tally.s3Requests += v.s3Requests;
-          s.tally.bytesCopied += r.bytes;
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          s.tally.failed += r.copied.length;
-          recordBatchFailure(batch, `verification failed: ${describeFailure(err)}`);
-        }
-      } else {
-        s.tally.copied += r.copied.length;
-        s.tally.bytesCopied += r.bytes;
-      }
+      const v: VerifyResult = await verify.proveCopied(ref);
+      s.tally.copied += v.verified;
+      s.tally.failed += v.mismatched + v.failed;
+      s.tally.bytesThroughWorker += v.bytesRead;
+      s.tally.s3Requests += v.s3Requests;
+      s.tally.bytesCopied += bytesCopied;
+      return v.fallback;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      s.tally.failed += ref.only?.length ?? 0;
+      recordBatchFailure(ref.batch, `proving the copies failed: ${describeFailure(err)}`);
+      return [];
+    }
+  }
+
+  /** Traditional copy of a batch: prove what may already be there, copy the rest, replace what proved wrong. */
+  async function traditionalBatch(ref: BatchRef): Promise<void> {
+    const wrong = s.list.verifyOnly > 0 ? await prove({ ...ref, actions: ['verify_only'] }) : [];
+    await runTraditional(ref.batch, undefined);
+    if (wrong.length) await runTraditional(ref.batch, wrong);
+  }
+
+  async function processBatch(batch: number): Promise<void> {
+    const ref: BatchRef = { state, batch, verification: request.verification, stallMs };
+    if (mode === 'traditional') return traditionalBatch(ref);
+    let copy;
+    try {
+      copy = await direct.directSyncBatch(ref);
+      s.tally.s3Requests += copy.s3Requests;
     } catch (err) {
       if (isCancellation(err)) throw err;
       // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
       s.tally.fallbackBatches++;
       s.tally.fallbackFiles += Math.min(request.batchSize, s.list.planned - batch * request.batchSize);
-      await runTraditional(batch, undefined);
-      return;
+      return traditionalBatch(ref);
     }
+    const wrong = copy.copied.length ? await prove({ ...ref, only: copy.copied, appeared: copy.appeared }, copy.bytes) : [];
+    const fallback = [...copy.fallback, ...wrong];
     if (fallback.length) {
       s.tally.fallbackBatches++;
       s.tally.fallbackFiles += fallback.length;
@@ -201,17 +221,23 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   const copyStarted = Date.now();
   const lastBatchThisRun = Math.min(s.list.batchCount, s.nextBatch + request.batchesPerRun);
   const running = new Set<Promise<void>>();
-  while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
-    if (running.size >= request.parallelBatches) await Promise.race(running);
-    const batch = s.nextBatch++;
-    const p: Promise<void> = processBatch(batch).finally(() => {
-      running.delete(p);
-      s.tally.batchesDone++;
-      refreshProgress();
-    });
-    running.add(p);
+  try {
+    while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
+      if (running.size >= request.parallelBatches) await Promise.race(running);
+      const batch = s.nextBatch++;
+      const p: Promise<void> = processBatch(batch).finally(() => {
+        running.delete(p);
+        s.tally.batchesDone++;
+        refreshProgress();
+      });
+      running.add(p);
+    }
+    await Promise.all(running);
+  } catch (err) {
+    // Cancelled: let every batch in flight stop its activities and clean its staging before ending.
+    await Promise.allSettled(running);
+    throw err;
   }
-  await Promise.all(running);
   s.phaseMs.copying = (s.phaseMs.copying ?? 0) + (Date.now() - copyStarted);
 
   if (s.nextBatch < s.list.batchCount) {
@@ -233,7 +259,8 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   const request = parsed.request;
   const range = resolvePeriods(request, asOfInstant(request));
   const info = workflowInfo();
-  const collectionId = `${safeId(info.workflowId)}-${info.firstExecutionRunId.slice(0, 8)}`;
+  // Unique per run whoever chose the workflow ID: two runs of one ID never share records.
+  const collectionId = `${readablePart(info.workflowId)}-${info.firstExecutionRunId}`;
   const phaseMs: Record<string, number> = {};
 
   progress.phase = 'probing';
@@ -255,6 +282,7 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   if (probed.searchAttributes) upsertSearchAttributes({ ArchiveMode: [selection.decision.mode] });
 
   const state: StateRef = {
+    collectionId,
     bucket: probed.destination.bucket,
     destinationPrefix: probed.destination.prefix,
     statePrefix: collectionStatePrefix(probed.destination.prefix, collectionId),
@@ -262,7 +290,17 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'listing';
   t = Date.now();
   const listActs = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
-  const list = await listActs.listSources({ request, range, state });
+  let list: ListResult;
+  try {
+    list = await listActs.listSources({ request, range, state });
+  } catch (err) {
+    if (failureType(err) === 'SeriesNotInArchiveError') {
+      if (probed.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
+      progress.phase = 'failed';
+      throw ApplicationFailure.nonRetryable((err as ActivityFailure).cause!.message, 'SeriesNotInArchive');
+    }
+    throw err;
+  }
   phaseMs.listing = Date.now() - t;
 
   return {
@@ -279,26 +317,31 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
   progress.phase = 'reporting';
   const t = Date.now();
   const acts = activitiesFor('report', s.request, { startToCloseTimeout: '30m' });
-  const manifest: ManifestSummary & { s3Requests: number } = await acts.writeManifest({
+  const manifest = await acts.writeManifest({
     state: s.state, batchCount: s.list.batchCount, mode: s.decision.mode, batchFailures: s.batchFailures,
   });
-  const failed = ['failed', 'checksum_mismatch', 'missing_checksum', 'not_found'].reduce((n, k) => n + (manifest.byOutcome[k] ?? 0), 0);
+  const count = (...outcomes: string[]) => outcomes.reduce((n, k) => n + (manifest.byOutcome[k] ?? 0), 0);
+  const failed = count(...FAILED_OUTCOMES);
+  const files: CollectionReport['files'] = {
+    total: manifest.total,
+    copied: count('copied', 'replaced', 'verified_in_place'),
+    skipped: count('skipped'),
+    notPublished: count('not_published'),
+    failed,
+    quarantined: count('checksum_mismatch', 'stale_checksum'),
+    byMode: manifest.byMode,
+    byOutcome: manifest.byOutcome,
+    byProof: manifest.byProof,
+  };
+  const { ok, verdict } = verdictOf(files);
   const report: CollectionReport = {
-    collectionId: s.collectionId,
+    ok,
+    verdict,
+    files,
     summary: summarize(s.request, s.range),
-    request: s.request,
+    collectionId: s.collectionId,
     range: { first: s.range.first, last: s.range.last, asOf: s.range.asOf },
     decision: s.decision,
-    probe: s.probe,
-    files: {
-      total: manifest.total,
-      copied: manifest.byOutcome.copied ?? 0,
-      skippedIdentical: manifest.byOutcome.skipped_identical ?? 0,
-      notPublished: manifest.byOutcome.not_published ?? 0,
-      failed,
-      byMode: manifest.byMode,
-      byOutcome: manifest.byOutcome,
-    },
     bytes: { copied: manifest.bytesCopied, throughWorker: s.tally.bytesThroughWorker },
     fallbacks: { batches: s.tally.fallbackBatches, files: Math.max(0, s.tally.fallbackFiles) },
     s3Requests: s.tally.s3Requests + manifest.s3Requests,
@@ -307,13 +350,14 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     workflowRuns: s.runs,
     manifest: { bucket: s.state.bucket, key: manifest.key },
     reportKey: `${s.state.statePrefix}report.json`,
-    ok: failed === 0,
+    probe: s.probe,
+    request: s.request,
   };
   report.phaseMs.reporting = Date.now() - t;
   await acts.writeReport({ state: s.state, report });
   if (s.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: [report.ok ? 'succeeded' : 'completed_with_failures'] });
   progress.phase = 'done';
-  setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.ok ? 'OK' : 'completed with failures'}: copied ${report.files.copied}, skipped ${report.files.skippedIdentical}, failed ${report.files.failed}, not published ${report.files.notPublished}`);
+  setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.verdict}`);
   progress.files.copied = report.files.copied;
   progress.files.failed = report.files.failed;
   return report;

@@ -1,1 +1,2 @@
 export { collectArchive, progressQuery } from './collect';
+export { reviewQuarantine } from './review';

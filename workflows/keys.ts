@@ -49,6 +49,27 @@ export function collectionStatePrefix(prefix: string, collectionId: string): str
   return `${prefix}_collections/${collectionId}/`;
 }
 
+/** Bytes that failed verification, put aside with their evidence for an operator to accept or discard. */
 export function quarantineKey(prefix: string, sourceKey: string): string {
   return `${prefix}_quarantine/${sourceKey}`;
+}
+
+export function quarantinePrefix(prefix: string): string {
+  return `${prefix}_quarantine/`;
+}
+
+/** The archive key a quarantine key holds, or undefined when the key is not in the quarantine. */
+export function sourceKeyOfQuarantined(prefix: string, key: string): string | undefined {
+  const head = quarantinePrefix(prefix);
+  return key.startsWith(head) && key.length > head.length ? key.slice(head.length) : undefined;
+}
+
+/** Where proof records of the files under `sourcePrefix` live: `<prefix>_verified/<archive key>/<proof>`. */
+export function proofFolder(prefix: string, sourceKeyOrPrefix: string): string {
+  return `${prefix}_verified/${sourceKeyOrPrefix}`;
+}
+
+/** A copy that replaces a verified file lands here first, and is promoted only once verified. */
+export function incomingKey(statePrefix: string, sourceKey: string): string {
+  return `${statePrefix}incoming/${sourceKey}`;
 }

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import {
-  ALL_DATA_TYPES, GRANULARITIES, INTERVALS, MARKETS, dataTypesFor, hasIntervalFolder,
-  type Granularity, type Market,
+  ALL_DATA_TYPES, DAILY_INTERVALS, GRANULARITIES, INTERVALS, MARKETS, SPOT_ONLY_INTERVALS, dataTypesFor, hasIntervalFolder, intervalsFor,
+  type Granularity, type Interval, type Market,
 } from './catalog';
 import {
   addDays, addMonths, daysBetween, enumerateDays, enumerateMonths, formatDay, parseDay, parseMonth,
@@ -23,10 +23,25 @@ export const ARCHIVE_START = '2017-01-01';
 export const MAX_SPAN_DAYS = 3_700;
 export const MAX_EXPECTED_FILES = 1_000_000;
 
-const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,39}$/;
+// Symbols as the archive names them: BTCUSDT, 1000BONKUSDT, BTCUSD_PERP, 币安人生USDT (letters of any script).
+// They reach S3 keys and s5cmd run files, so nothing else: no "/", ".", quotes, spaces or control characters.
+const SYMBOL = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
 // Destination prefixes reach s5cmd command lines and S3 keys: a plain path of safe characters only.
 const PREFIX = /^(?:[A-Za-z0-9_=.-]+\/)*$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Where files land: `s3://<bucket>/<prefix><archive key>`; both default to the worker's configuration. */
+export const Destination = z
+  .object({
+    bucket: z.string().regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"').optional(),
+    prefix: z
+      .string()
+      .regex(PREFIX, 'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"')
+      .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
+      .refine((p) => p.length <= 200, 'must be at most 200 characters')
+      .optional(),
+  })
+  .strict();
 
 export const RetryOverride = z
   .object({
@@ -47,10 +62,13 @@ const RetryOverrides = z
 
 const symbolField = z
   .string()
-  .transform((s) => s.trim().toUpperCase())
+  .transform((s) => s.trim().normalize('NFC').toUpperCase())
   .refine((s) => SYMBOL.test(s), {
-    message: 'must be an archive symbol such as BTCUSDT: letters, digits, "-" or "_", at most 40 characters',
+    message: 'must be a symbol as the archive names it (e.g. BTCUSDT, BTCUSD_PERP, 币安人生USDT): letters of any script and digits, with "_" or "-", at most 40 characters',
   });
+
+/** The same value twice is asked once: duplicates would plan each key twice, in racing batches. */
+const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMonth(s) !== undefined, {
   message: 'must be a real UTC date YYYY-MM-DD (or a month YYYY-MM)',
@@ -58,13 +76,14 @@ const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMon
 
 const RequestFields = z
   .object({
-    markets: z.array(z.enum(MARKETS)).min(1).max(4).default(['spot']),
-    dataTypes: z.array(z.string()).min(1).max(20).default(['klines']),
-    symbols: z.array(symbolField).min(1).max(2_000).default(['BTCUSDT']),
+    markets: z.array(z.enum(MARKETS)).min(1).max(4).transform(unique).default(['spot']),
+    dataTypes: z.array(z.string()).min(1).max(20).transform(unique).default(['klines']),
+    symbols: z.array(symbolField).min(1).max(2_000).transform(unique).default(['BTCUSDT']),
     intervals: z
       .array(z.string())
       .min(1)
       .max(INTERVALS.length)
+      .transform(unique)
       .optional()
       .describe('kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines'),
     granularity: z.enum(GRANULARITIES).default('daily'),
@@ -73,18 +92,7 @@ const RequestFields = z
     lastDays: z.number().int().min(1).max(MAX_SPAN_DAYS).optional(),
     lastMonths: z.number().int().min(1).max(120).optional(),
     asOf: z.string().datetime({ offset: true }).optional(),
-    destination: z
-      .object({
-        bucket: z.string().regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"').optional(),
-        prefix: z
-          .string()
-          .regex(PREFIX, 'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"')
-          .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
-          .refine((p) => p.length <= 200, 'must be at most 200 characters')
-          .optional(),
-      })
-      .strict()
-      .default({}),
+    destination: Destination.default({}),
     mode: z.enum(MODES).default('auto'),
     batchSize: z.number().int().min(1).max(1_000).default(250),
     parallelBatches: z.number().int().min(1).max(32).default(4),
@@ -130,6 +138,11 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
       if (iv === '1M') issue(['intervals', i], 'the monthly interval is "1mo" in the archive, not "1M"');
       else if (!(INTERVALS as readonly string[]).includes(iv)) {
         issue(['intervals', i], `unknown interval "${iv}"; use one of ${INTERVALS.join(', ')}`);
+      } else if (r.granularity === 'daily' && !DAILY_INTERVALS.includes(iv as Interval)) {
+        issue(['intervals', i], `"${iv}" kline files are published monthly only; use granularity "monthly", or a daily interval (${DAILY_INTERVALS.join(', ')})`);
+      } else if (SPOT_ONLY_INTERVALS.includes(iv as Interval) && r.markets.some((m) => m !== 'spot')) {
+        const others = r.markets.filter((m) => !intervalsFor(m, r.granularity).includes(iv as Interval));
+        issue(['intervals', i], `"${iv}" klines exist for spot only, not for ${others.join(', ')}; collect those markets in a separate request`);
       }
     });
   }

@@ -2,7 +2,7 @@
 import type { RetryPolicy } from '@temporalio/common';
 import type { ActivityKind, RetryOverride } from './request';
 
-export const NON_RETRYABLE = ['AccessDeniedError', 'InvalidInputError'];
+export const NON_RETRYABLE = ['AccessDeniedError', 'InvalidInputError', 'SeriesNotInArchiveError'];
 
 const DEFAULTS: Record<ActivityKind, RetryOverride> = {
   probe: { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000, maximumAttempts: 5 },

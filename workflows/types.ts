@@ -3,14 +3,28 @@ import type { CollectionRequest, ResolvedRange, VerificationLevel } from './requ
 
 export type Mode = 'direct_sync' | 'traditional';
 
+/** Proof levels (see activities/proof.ts): what made a file count as present. */
+export type ProofLevel = 'sha256' | 'accepted' | 'size' | 'none';
+
 export type FileOutcome =
+  /** Copied, and proven at the run's verification level. */
   | 'copied'
-  | 'skipped_identical'
+  /** A corrected source replaced a verified copy, after the new bytes were verified. */
+  | 'replaced'
+  /** Bytes already in the destination were proven without copying. */
+  | 'verified_in_place'
+  /** Already proven for the source as it is now: nothing to do. */
+  | 'skipped'
   | 'not_published'
   | 'missing_checksum'
   | 'checksum_mismatch'
+  /** The source zip changed under an unchanged `.CHECKSUM` that it does not match: the verified copy is kept, the new bytes are put aside. */
+  | 'stale_checksum'
   | 'not_found'
   | 'failed';
+
+export const FAILED_OUTCOMES: readonly FileOutcome[] = ['failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'];
+export const PRESENT_OUTCOMES: readonly FileOutcome[] = ['copied', 'replaced', 'verified_in_place', 'skipped'];
 
 /** One row of the manifest. */
 export interface ManifestEntry {
@@ -19,8 +33,12 @@ export interface ManifestEntry {
   sha256: string | null;
   mode: Mode | null;
   outcome: FileOutcome;
+  /** The proof the destination now holds for this file, if any. */
+  proof: ProofLevel | null;
   attempts: number;
   error: string | null;
+  /** For files put aside: where, and the evidence (hashes, ETags, sizes). */
+  evidence?: Record<string, unknown>;
 }
 
 export interface EnvironmentProbe {
@@ -36,6 +54,8 @@ export interface ModeDecision {
 
 /** Where one collection keeps its plan and results: a folder in the destination bucket. */
 export interface StateRef {
+  /** Unique per collection (workflow ID and first run ID), whoever chose the workflow ID. */
+  collectionId: string;
   bucket: string;
   destinationPrefix: string;
   statePrefix: string;
@@ -47,21 +67,18 @@ export interface ListInput {
   state: StateRef;
 }
 
-export interface Counts {
-  copied: number;
-  skipped: number;
-  failed: number;
-  notPublished: number;
-  bytes: number;
-}
-
 export interface ListResult {
   batchCount: number;
   /** Files planned for copying or verifying. */
   planned: number;
   plannedBytes: number;
+  /** Files already proven for the source as it is now. */
   alreadyPresent: number;
   alreadyPresentBytes: number;
+  /** Planned files whose destination holds a verified copy of an older source version. */
+  replacements: number;
+  /** Planned files whose bytes may already be in the destination: proven without copying. */
+  verifyOnly: number;
   notPublished: number;
   missingChecksum: number;
   listedObjects: number;
@@ -74,11 +91,19 @@ export interface BatchRef {
   verification: VerificationLevel;
   /** Positions in the batch to work on; all of them when absent. */
   only?: number[];
+  /** Positions found occupied at copy time: proven in place, never overwritten. */
+  appeared?: number[];
+  /** Only the batch's files planned with these actions (e.g. proving in place before a traditional copy). */
+  actions?: ('copy' | 'replace' | 'verify_only')[];
+  /** How long an activity may make no progress before it gives the batch back (StalledError). */
+  stallMs: number;
 }
 
 export interface DirectSyncResult {
   /** Positions copied (or already in place and waiting for verification). */
   copied: number[];
+  /** Positions s5cmd found occupied (an object appeared since the plan): they are proven, never overwritten. */
+  appeared: number[];
   /** Positions s5cmd could not copy: they go to the traditional fallback. */
   fallback: number[];
   bytes: number;
@@ -90,6 +115,8 @@ export interface VerifyResult {
   verified: number;
   mismatched: number;
   failed: number;
+  /** Positions whose destination bytes turned out wrong and hold no proof: the traditional path replaces them. */
+  fallback: number[];
   bytesRead: number;
   s3Requests: number;
 }
@@ -100,6 +127,8 @@ export interface StagedBatch extends BatchRef {
 
 export interface DownloadResult {
   downloaded: number[];
+  /** Positions left for a later round: the staging space was taken. */
+  deferred: number[];
   bytes: number;
   peakStagingBytes: number;
   s3Requests: number;
@@ -126,12 +155,17 @@ export interface CollectionReport {
   probe: EnvironmentProbe;
   files: {
     total: number;
+    /** Copied, replaced or verified in place by this run. */
     copied: number;
-    skippedIdentical: number;
+    skipped: number;
     notPublished: number;
     failed: number;
+    /** Files put aside for an operator (checksum_mismatch, stale_checksum, missing_checksum with bytes kept). */
+    quarantined: number;
     byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
     byOutcome: Record<string, number>;
+    /** What proves each file the destination now holds. */
+    byProof: Record<string, number>;
   };
   bytes: { copied: number; throughWorker: number };
   fallbacks: { batches: number; files: number };
@@ -142,6 +176,8 @@ export interface CollectionReport {
   manifest: { bucket: string; key: string };
   reportKey: string;
   ok: boolean;
+  /** One line a person reads first. */
+  verdict: string;
 }
 
 export interface Progress {

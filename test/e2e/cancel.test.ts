@@ -31,7 +31,7 @@ describe('cancelling a collection', () => {
 
   it('kills s5cmd and records a cancellation, not a failure', async () => {
     const client = await testClient();
-    const handle = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') });
+    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') });
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await sleep(50);

@@ -76,7 +76,7 @@ describe('direct sync on the real stack', () => {
     const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
     assert.equal(report.files.copied, 0);
     assert.equal(report.files.byOutcome.checksum_mismatch, 4, 'quarantined mismatches are tried again and still fail');
-    assert.equal(report.files.skippedIdentical, written.filter((f) => !f.fault).length);
+    assert.equal(report.files.skipped, written.filter((f) => !f.fault).length);
     assert.deepEqual(await listKeys(buckets.destination, 'bronze/data/'), before);
   });
 
@@ -104,9 +104,10 @@ describe('direct sync on the real stack', () => {
       startCollection(client, input, { taskQueue: w.config.temporal.taskQueue }),
       startCollection(client, input, { taskQueue: w.config.temporal.taskQueue }),
     ]);
-    assert.equal(a.workflowId, b.workflowId);
-    assert.match(a.workflowId, /^collect-spot-klines-BTCUSDT\+ETHUSDT-daily-2025-03-01\.\.2025-03-10-/);
-    assert.equal(a.firstExecutionRunId, b.firstExecutionRunId);
-    await a.result();
+    assert.equal(a.handle.workflowId, b.handle.workflowId);
+    assert.match(a.handle.workflowId, /^collect-spot-klines-1h\+1m-BTCUSDT\+ETHUSDT-daily-2025-03-01\.\.2025-03-10-to-/);
+    assert.equal(a.handle.firstExecutionRunId, b.handle.firstExecutionRunId);
+    assert.deepEqual([a.joined, b.joined].sort(), [false, true], 'exactly one start began the run; the other says it joined');
+    await a.handle.result();
   });
 });

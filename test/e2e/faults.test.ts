@@ -79,7 +79,7 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const handle = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('minio-down') });
+      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('minio-down') });
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'minio', 20_000);
       const report = await handle.result();
@@ -94,7 +94,7 @@ describe('faults', () => {
     try {
       const bucket = await freshDestination();
       const workflowId = uniqueName('temporal-restart');
-      const handle = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId });
+      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId });
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'temporal', 2_000);
       const report = await patientResult(env.client, workflowId);
@@ -108,7 +108,7 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const handle = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('s5cmd-kill') });
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('s5cmd-kill') });
       let killed = false;
       for (let i = 0; i < 400 && !killed; i++) {
         try {
@@ -136,7 +136,7 @@ describe('faults', () => {
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const handle = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigkill') });
+      const { handle } = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigkill') });
       await whenProgress(handle, (done) => done >= 1);
       a.child.kill('SIGKILL');
       const report = await handle.result();
@@ -154,7 +154,7 @@ describe('faults', () => {
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const handle = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigterm') });
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigterm') });
       // Wait until one worker runs s5cmd, and stop that one.
       let victim: WorkerProcess | undefined;
       for (let i = 0; i < 400 && !victim; i++) {

@@ -22,7 +22,7 @@ describe('the production worker process', () => {
 
   it('runs from the prebuilt bundle, exports metrics, logs JSON, and stops cleanly on SIGTERM', async () => {
     const client = await testClient();
-    const handle = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: worker.taskQueue, workflowId: uniqueName('prod') });
+    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: worker.taskQueue, workflowId: uniqueName('prod') });
     const report = await handle.result();
     assert.equal(report.files.copied, 3);
     assert.equal(report.files.byOutcome.checksum_mismatch, 1);

@@ -13,7 +13,7 @@ import type { CollectionRequestInput } from '../../workflows/request';
 import type { ManifestEntry } from '../../workflows/types';
 
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 } catch {
   // already installed in this process
 }
@@ -71,7 +71,7 @@ export async function startWorker(env: Record<string, string>, extra?: Partial<W
 
 export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf'), client?: Client) {
   client ??= await testClient();
-  const handle = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
+  const { handle } = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
   return { handle, report: await handle.result() };
 }
 

@@ -1,0 +1,96 @@
+/**
+ * Proof records: the evidence that makes a destination object count as verified.
+ *
+ * One small object per proof at `<prefix>_verified/<archive key>/<level>.<dest>.<source>.<checksum>`.
+ * The name binds the proof to the exact destination bytes (a token of their ETag and size, as the
+ * destination itself reports them) and to the source version it was proven against (tokens of the
+ * source zip's ETag and size and of its `.CHECKSUM`'s ETag). A rerun lists these names beside the
+ * data and compares tokens of what it lists now, so it never compares ETags across stores and never
+ * assumes ETag = MD5: any overwrite of the destination changes its token and unbinds the proof.
+ * The body holds the full record for people and audits. Pure functions here; writing is in proof-store.ts.
+ */
+import { createHash } from 'node:crypto';
+
+/** sha256: the bytes' SHA-256 matched the `.CHECKSUM`. accepted: an operator accepted bytes that did not. size/none: what weaker runs record. */
+export const PROOF_LEVELS = ['sha256', 'accepted', 'size', 'none'] as const;
+export type ProofLevel = (typeof PROOF_LEVELS)[number];
+
+export interface ObjectId {
+  etag: string;
+  size: number;
+}
+
+export interface ProofName {
+  level: ProofLevel;
+  destination: string;
+  source: string;
+  checksum: string;
+}
+
+export interface ProofRecord {
+  key: string;
+  level: ProofLevel;
+  /** SHA-256 of the destination bytes, when they were hashed. */
+  sha256: string | null;
+  checksum: { sha256: string | null; etag: string | null };
+  destination: { key: string; etag: string; size: number };
+  source: { etag: string; size: number };
+  /** How the proof was obtained: the copy streamed and hashed, hashed while downloading, promoted after being hashed, accepted by an operator, … */
+  method: 'streamed' | 'downloaded' | 'promoted' | 'accepted' | 'sized' | 'unchecked';
+  collectionId: string;
+  recordedAt: string;
+  note?: string;
+}
+
+export function normalizeEtag(etag: string): string {
+  return etag.replaceAll('"', '').trim().toLowerCase();
+}
+
+function token(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+}
+
+export function objectToken(o: ObjectId): string {
+  return token('object', normalizeEtag(o.etag), String(o.size));
+}
+
+export function checksumToken(etag: string | null | undefined): string {
+  return token('checksum', etag ? normalizeEtag(etag) : '');
+}
+
+export function proofNameOf(r: Pick<ProofRecord, 'level' | 'destination' | 'source' | 'checksum'>): ProofName {
+  return { level: r.level, destination: objectToken(r.destination), source: objectToken(r.source), checksum: checksumToken(r.checksum.etag) };
+}
+
+export function proofFileName(p: ProofName): string {
+  return `${p.level}.${p.destination}.${p.source}.${p.checksum}`;
+}
+
+const NAME = /^(sha256|accepted|size|none)\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})$/;
+
+/** `<folder><archive key>/<proof file>` → the archive key and the proof, or undefined for anything else. */
+export function parseProofKey(folder: string, key: string): { sourceKey: string; proof: ProofName } | undefined {
+  if (!key.startsWith(folder)) return undefined;
+  const rest = key.slice(folder.length);
+  const slash = rest.lastIndexOf('/');
+  if (slash <= 0) return undefined;
+  const m = NAME.exec(rest.slice(slash + 1));
+  if (!m) return undefined;
+  return { sourceKey: rest.slice(0, slash), proof: { level: m[1] as ProofLevel, destination: m[2], source: m[3], checksum: m[4] } };
+}
+
+/** Which proof levels satisfy a run at this verification level. */
+export function satisfies(level: ProofLevel, verification: 'checksum' | 'size' | 'none'): boolean {
+  if (level === 'sha256' || level === 'accepted') return true;
+  if (level === 'size') return verification !== 'checksum';
+  return verification === 'none';
+}
+
+/** A proof that protects the bytes it is bound to: no later copy may overwrite them unless its own bytes were verified. */
+export function isProtecting(level: ProofLevel): boolean {
+  return level === 'sha256' || level === 'accepted';
+}
+
+export function strongest(levels: ProofLevel[]): ProofLevel | undefined {
+  return PROOF_LEVELS.find((l) => levels.includes(l));
+}

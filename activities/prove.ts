@@ -1,0 +1,182 @@
+/**
+ * After direct sync: prove each copy in the destination, without local disk, and record the proof.
+ *  - checksum: stream the copy through SHA-256 and compare with the source `.CHECKSUM`;
+ *  - size: compare the copy's size with the source's;  none: record the copy unchecked.
+ * A copy that replaces a verified file sits beside it and is promoted only once its SHA-256 matched.
+ * Bytes that fail are put aside in the quarantine with their evidence; a verified copy is never
+ * removed. Safe to run twice: every step is decided from what the destination holds now.
+ */
+import { createHash } from 'node:crypto';
+import { Context, log } from '@temporalio/activity';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { checksumKey, incomingKey } from '../workflows/keys';
+import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
+import { fileNameOf, readChecksumFile } from './checksum-file';
+import { Destination, type QuarantineEvidence } from './destination';
+import { classifyS3Error, isNotFound } from './errors';
+import { heartbeatWhileProgressing } from './heartbeat';
+import { countFiles, tallyOutcomes } from './metrics';
+import { batchName, type PlanAction, type PlanFile } from './plan';
+import { loadBatch, positionsOf } from './direct-sync';
+import { mapPool } from './pool';
+import type { SourceReader } from './source-reader';
+import type { StateStore } from './state-store';
+
+export interface ProveEntry {
+  i: number;
+  outcome: FileOutcome;
+  proof: ProofLevel | null;
+  sha256: string | null;
+  error: string | null;
+  attempt: number;
+  evidence?: Record<string, unknown>;
+  /** The traditional path must replace these bytes (they are wrong and nothing proves them). */
+  fallback?: boolean;
+}
+
+export interface ProveDeps {
+  destination: Destination;
+  source: SourceReader;
+  store: StateStore;
+  concurrency: number;
+}
+
+const PRESENT: Record<PlanAction, FileOutcome> = { copy: 'copied', verify_only: 'verified_in_place', replace: 'copied' };
+
+export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { destinationFor: (signal: AbortSignal) => Destination }, ref: BatchRef): Promise<VerifyResult> {
+  const attempt = Context.current().info.attempt;
+  const files = await loadBatch(deps.store, ref.batch);
+  const positions = positionsOf(ref, files).filter((i) => !ref.actions || ref.actions.includes(files[i].action));
+  const appeared = new Set(ref.appeared ?? []);
+  let bytesRead = 0;
+  let done = 0;
+  const beat = heartbeatWhileProgressing(() => ({ proven: done, of: positions.length, bytesRead }), ref.stallMs);
+  const dest = deps.destinationFor(beat.signal);
+  try {
+    const entries = await mapPool(positions, deps.concurrency, async (i): Promise<ProveEntry> => {
+      const file = files[i];
+      // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
+      const action: PlanAction = appeared.has(i) ? 'verify_only' : file.action;
+      try {
+        const e = await proveOne({ ...deps, destination: dest }, ref, file, action, appeared.has(i), (n) => { bytesRead += n; }, beat.signal);
+        done++;
+        return { i, attempt, ...e };
+      } catch (err) {
+        if (beat.signal.aborted) throw beat.signal.reason;
+        throw classifyS3Error(err, `proving s3://${dest.bucket}/${dest.finalKey(file.key)}`);
+      }
+    }, beat.signal);
+    await deps.store.putJson(`results/${batchName(ref.batch)}.prove.json`, entries);
+    countFiles('direct_sync', entries, entries.filter((e) => e.proof).reduce((n, e) => n + files[e.i].size, 0));
+    for (const e of entries.filter((x) => !x.proof && !x.fallback)) log.warn('file not proven', { key: files[e.i].key, outcome: e.outcome, error: e.error });
+    const { copied, mismatched, failed } = tallyOutcomes(entries.filter((e) => !e.fallback));
+    return { verified: copied, mismatched, failed, fallback: entries.filter((e) => e.fallback).map((e) => e.i), bytesRead, s3Requests: 0 };
+  } finally {
+    beat.stop();
+  }
+}
+
+type Proved = Omit<ProveEntry, 'i' | 'attempt'>;
+
+async function proveOne(
+  deps: ProveDeps, ref: BatchRef, file: PlanFile, action: PlanAction, appeared: boolean, onBytes: (n: number) => void, signal: AbortSignal,
+): Promise<Proved> {
+  const dest = deps.destination;
+  const finalKey = dest.finalKey(file.key);
+  const target = action === 'replace' ? incomingKey(ref.state.statePrefix, file.key) : finalKey;
+  const kept = appeared ? undefined : file.kept;
+  // Replacing a verified copy always takes SHA-256 proof, whatever the run asked for.
+  const level = kept ? 'checksum' : ref.verification;
+  const source = { etag: file.etag, size: file.size };
+  const collectionId = ref.state.collectionId;
+  const proofBase = { key: file.key, source, collectionId, recordedAt: new Date().toISOString() };
+
+  const sidecar = file.checksumEtag || level === 'checksum' ? await deps.source.readIfExists(checksumKey(file.key), signal) : undefined;
+
+  let etag: string;
+  let size: number;
+  let sha256: string | null = null;
+  if (level === 'checksum') {
+    const got = await readAndHash(dest, target, onBytes, signal);
+    if (!got) return recover(dest, file, action, target, collectionId);
+    ({ etag, size, sha256 } = got);
+  } else {
+    const h = await dest.head(target);
+    if (!h) return recover(dest, file, action, target, collectionId);
+    ({ etag, size } = h);
+  }
+
+  const reading = sidecar ? readChecksumFile(sidecar.bytes.toString('utf8'), fileNameOf(file.key)) : ({ ok: false, problem: 'the source .CHECKSUM is missing' } as const);
+  const problem =
+    level === 'checksum' ? (!reading.ok ? reading.problem : sha256 !== reading.sha256 ? `SHA-256 ${sha256} does not match .CHECKSUM ${reading.sha256}` : undefined)
+      : level === 'size' && size !== file.size ? `size ${size} differs from the source's ${file.size}` : undefined;
+
+  if (!problem) {
+    let at = { etag, size };
+    if (action === 'replace') {
+      const promoted = await dest.promote(target, etag, file.key);
+      at = { etag: promoted.etag, size: promoted.size };
+    }
+    if (sidecar) await dest.putSidecar(file.key, sidecar.bytes);
+    const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
+    await dest.recordProof({
+      ...proofBase, level: proof, sha256,
+      checksum: { sha256: reading.ok ? reading.sha256 : null, etag: sidecar?.etag ?? null },
+      destination: { key: finalKey, ...at },
+      method: action === 'replace' ? 'promoted' : level === 'checksum' ? 'streamed' : level === 'size' ? 'sized' : 'unchecked',
+    });
+    if (action === 'replace') await dest.remove(target);
+    return { outcome: kept ? 'replaced' : PRESENT[action], proof, sha256, error: null };
+  }
+
+  const outcome: QuarantineEvidence['outcome'] =
+    level === 'checksum' && !reading.ok ? 'missing_checksum'
+      : level === 'size' ? 'failed'
+        : kept?.sidecarUnchanged && action === 'replace' ? 'stale_checksum' : 'checksum_mismatch';
+  const evidence: QuarantineEvidence = {
+    outcome, reason: problem, expectedSha256: reading.ok ? reading.sha256 : null, actualSha256: sha256, source, sidecarEtag: sidecar?.etag ?? null,
+    kept: kept ? { etag: kept.etag, size: kept.size } : null, collectionId, at: new Date().toISOString(),
+  };
+  if (action === 'verify_only') {
+    // Bytes that are already there are never moved: a verified copy stays, and unproven wrong bytes are replaced by the traditional path.
+    if (kept || appeared) return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; the copy in the destination is kept as it is`, evidence: { ...evidence } };
+    return { outcome, proof: null, sha256, error: `${problem}; replacing it`, fallback: true };
+  }
+  const q = await dest.quarantine(target, etag, file.key, evidence);
+  const keptNote = kept ? `; the verified copy (ETag ${kept.etag}, ${kept.size} bytes) is kept` : '';
+  return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; moved to ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
+}
+
+/** Streams an object through SHA-256: its ETag and size as served, or undefined when it does not exist. */
+async function readAndHash(dest: Destination, key: string, onBytes: (n: number) => void, signal: AbortSignal) {
+  try {
+    const res = await dest.s3.send(new GetObjectCommand({ Bucket: dest.bucket, Key: key }), { abortSignal: signal });
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of res.Body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+      onBytes(chunk.length);
+    }
+    return { etag: res.ETag ?? '', size, sha256: hash.digest('hex') };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The copy is gone: an earlier attempt already settled it (promoted, or quarantined), or someone removed it. */
+async function recover(dest: Destination, file: PlanFile, action: PlanAction, target: string, collectionId: string): Promise<Proved> {
+  const source = { etag: file.etag, size: file.size };
+  const q = await dest.quarantined(file.key);
+  if (q?.evidence && q.evidence.collectionId === collectionId && q.evidence.source.etag === file.etag) {
+    const e = q.evidence;
+    return { outcome: e.outcome, proof: null, sha256: e.actualSha256, error: `${e.reason}; moved to ${q.key}`, evidence: { ...e, quarantineKey: q.key } };
+  }
+  const final = await dest.head(dest.finalKey(file.key));
+  if (final) {
+    const proof = await dest.proofFor(file.key, final, source);
+    if (proof) return { outcome: action === 'replace' && file.kept ? 'replaced' : PRESENT[action], proof, sha256: null, error: null };
+  }
+  return { outcome: 'failed', proof: null, sha256: null, error: `the copy at s3://${dest.bucket}/${target} is gone (removed since it was copied?); the next run copies it again` };
+}

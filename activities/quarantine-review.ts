@@ -1,0 +1,66 @@
+/**
+ * Files put aside for an operator: list them with their evidence, accept one (promote it to the
+ * final key, recording an `accepted` proof with the operator's reason), or discard one. The review
+ * runs as a workflow, so its history is the audit log of who decided what and when.
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { quarantinePrefix, sourceKeyOfQuarantined } from '../workflows/keys';
+import type { Destination, QuarantineEvidence } from './destination';
+import { InvalidInputError } from './errors';
+
+export interface QuarantinedFile {
+  /** The archive key, e.g. data/spot/monthly/aggTrades/BNBBTC/BNBBTC-aggTrades-2018-01.zip */
+  key: string;
+  quarantineKey: string;
+  etag: string;
+  size: number;
+  evidence: QuarantineEvidence | null;
+  /** What the final key holds now (the verified copy that was kept, if any). */
+  final: { etag: string; size: number } | null;
+}
+
+export async function listQuarantine(dest: Destination, limit: number): Promise<{ files: QuarantinedFile[]; more: number }> {
+  const keys: string[] = [];
+  let more = 0;
+  let token: string | undefined;
+  do {
+    const page = await dest.s3.send(new ListObjectsV2Command({ Bucket: dest.bucket, Prefix: quarantinePrefix(dest.prefix), ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      if (!o.Key) continue;
+      if (keys.length < limit) keys.push(o.Key);
+      else more++;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  const files: QuarantinedFile[] = [];
+  for (const qk of keys) {
+    const key = sourceKeyOfQuarantined(dest.prefix, qk)!;
+    const q = await dest.quarantined(key);
+    if (!q) continue;
+    const final = await dest.head(dest.finalKey(key));
+    files.push({ key, quarantineKey: q.key, etag: q.etag, size: q.size, evidence: q.evidence ?? null, final: final ? { etag: final.etag, size: final.size } : null });
+  }
+  return { files, more };
+}
+
+export async function acceptQuarantined(dest: Destination, key: string, reason: string, decidedBy: string): Promise<{ key: string; finalKey: string; etag: string; proofKey: string }> {
+  const q = await dest.quarantined(key);
+  if (!q) throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+  if (!q.evidence) throw new InvalidInputError(`${q.key} carries no evidence (not put aside by this project); copy it by hand if you trust it`);
+  const promoted = await dest.promote(q.key, q.etag, key);
+  const proofKey = await dest.recordProof({
+    key, level: 'accepted', sha256: q.evidence.actualSha256,
+    checksum: { sha256: q.evidence.expectedSha256, etag: q.evidence.sidecarEtag },
+    destination: { key: promoted.key, etag: promoted.etag, size: promoted.size },
+    source: q.evidence.source, method: 'accepted', collectionId: decidedBy, recordedAt: new Date().toISOString(),
+    note: `accepted by an operator: ${reason} (was ${q.evidence.outcome}: ${q.evidence.reason})`,
+  });
+  await dest.removeIfStill(q.key, q.etag);
+  return { key, finalKey: promoted.key, etag: promoted.etag, proofKey };
+}
+
+export async function discardQuarantined(dest: Destination, key: string): Promise<{ key: string; removed: boolean }> {
+  const q = await dest.quarantined(key);
+  if (!q) throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+  return { key, removed: await dest.removeIfStill(q.key, q.etag) };
+}

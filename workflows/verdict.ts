@@ -1,0 +1,31 @@
+/** The one line a person reads first, and whether the collection is OK. Pure. */
+import type { CollectionReport } from './types';
+
+type Files = Pick<CollectionReport['files'], 'total' | 'failed' | 'notPublished' | 'quarantined' | 'byOutcome' | 'byProof'>;
+
+export function verdictOf(f: Files): { ok: boolean; verdict: string } {
+  const published = f.total - f.notPublished;
+  if (f.failed > 0) {
+    const how = Object.entries(f.byOutcome)
+      .filter(([k]) => ['failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'].includes(k))
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    const aside = f.quarantined ? `; ${f.quarantined} put aside in the quarantine for review ("client quarantine list")` : '';
+    return { ok: false, verdict: `COMPLETED WITH FAILURES: ${f.failed} of ${published} published files are not in the destination with proof (${how})${aside}; see the manifest` };
+  }
+  if (published === 0) {
+    return { ok: false, verdict: `NOTHING PUBLISHED: none of the ${f.total} files of this collection is in the archive (yet)` };
+  }
+  const sha = f.byProof.sha256 ?? 0;
+  const accepted = f.byProof.accepted ?? 0;
+  const weaker = (f.byProof.size ?? 0) + (f.byProof.none ?? 0);
+  const notYet = f.notPublished ? `; ${f.notPublished} not published yet` : '';
+  if (weaker === 0) {
+    const acc = accepted ? ` (${accepted} of them accepted by an operator although they do not match their .CHECKSUM)` : '';
+    return { ok: true, verdict: `OK: all ${published} published files are in the destination, each with SHA-256 proof against its .CHECKSUM${acc}${notYet}` };
+  }
+  return {
+    ok: true,
+    verdict: `OK: all ${published} published files are in the destination; ${sha + accepted} with SHA-256 proof, ${f.byProof.size ?? 0} checked by size only, ${f.byProof.none ?? 0} not checked (run with verification "checksum" to prove them)${notYet}`,
+  };
+}
