@@ -28,10 +28,18 @@ describe('collection request', () => {
     }
   });
 
-  it('upper-cases symbols', () => {
-    const r = parseCollectionRequest({ symbols: ['btcusdt'] });
+  it('upper-cases symbols and asks for each value once', () => {
+    const r = parseCollectionRequest({ symbols: ['btcusdt', 'BTCUSDT', ' ethusdt '], intervals: ['1m', '1m'], dataTypes: ['klines', 'klines'] });
     assert.ok(r.ok);
-    assert.deepEqual(r.request.symbols, ['BTCUSDT']);
+    assert.deepEqual(r.request.symbols, ['BTCUSDT', 'ETHUSDT']);
+    assert.deepEqual(r.request.intervals, ['1m']);
+    assert.deepEqual(r.request.dataTypes, ['klines']);
+  });
+
+  it('accepts symbols as the archive names them, of any script', () => {
+    const r = parseCollectionRequest({ symbols: ['币安人生USDT', 'BTCUSD_PERP', '1000BONKUSDT', 'BTC-240329-60000-C'] });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.request.symbols, ['币安人生USDT', 'BTCUSD_PERP', '1000BONKUSDT', 'BTC-240329-60000-C']);
   });
 
   for (const [name, input, field, fix] of BAD_REQUESTS) {

@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCommandsFile, canQuoteSafely, classifyBatchFailure, matchOutcomes, parseS5cmdLine, shellQuote } from '../../activities/s5cmd-commands';
+import { buildCommandsFile, canCopyServerSide, canQuoteSafely, classifyBatchFailure, matchOutcomes, parseS5cmdLine, shellQuote } from '../../activities/s5cmd-commands';
 
-const copy = (index: number, key: string) => ({ index, sourceBucket: 'src', sourceKey: key, destinationBucket: 'dst', destinationKey: `p/${key}` });
+const copy = (index: number, key: string, noClobber = true) => ({ index, sourceBucket: 'src', sourceKey: key, destinationBucket: 'dst', destinationKey: `p/${key}`, noClobber });
 
 describe('s5cmd commands file', () => {
-  it('single-quotes every argument and escapes quotes', () => {
+  it('single-quotes every argument and escapes quotes; new files never overwrite (-n), replacements go beside', () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(shellQuote('a b $(x) `y` ; z'), `'a b $(x) \`y\` ; z'`);
-    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, "we'ird key;$(touch x).zip")]);
-    assert.equal(f.text, `cp --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp --raw 's3://src/we'\\''ird key;$(touch x).zip' 's3://dst/p/we'\\''ird key;$(touch x).zip'\n`);
+    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, "we'ird;$(id).zip", false)]);
+    assert.equal(f.text, `cp -n --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp --raw 's3://src/we'\\''ird;$(id).zip' 's3://dst/p/we'\\''ird;$(id).zip'\n`);
     assert.deepEqual(f.rejected, []);
   });
 
-  it('rejects keys that cannot be written safely: newlines, control characters, folders', () => {
+  it('rejects keys that cannot be written safely (newlines, control characters, folders) or copied server-side (spaces)', () => {
     for (const key of ['a\nrm -rf /', 'a\rb', 'tab\there', 'nul\u0000', 'dir/']) assert.equal(canQuoteSafely(key), false, JSON.stringify(key));
-    const f = buildCommandsFile([copy(0, 'ok.zip'), copy(1, "x.zip'\ncp s3://a/b s3://c/d\n'"), copy(2, 'y\u0007.zip')]);
-    assert.deepEqual(f.rejected, [1, 2]);
+    assert.equal(canCopyServerSide('data/b c.zip'), false, 's5cmd 2.3.0 sends a space in the copy source as "+"');
+    assert.equal(canCopyServerSide('data/spot/daily/klines/币安人生USDT/1d/币安人生USDT-1d-2025-01-01.zip'), true);
+    const f = buildCommandsFile([copy(0, 'ok.zip'), copy(1, "x.zip'\ncp s3://a/b s3://c/d\n'"), copy(2, 'y\u0007.zip'), copy(3, 'sp ace.zip')]);
+    assert.deepEqual(f.rejected, [1, 2, 3]);
     assert.equal(f.text.split('\n').filter(Boolean).length, 1);
     assert.throws(() => shellQuote('a\nb'));
   });
@@ -27,22 +29,28 @@ describe('s5cmd commands file', () => {
 });
 
 describe('s5cmd NDJSON', () => {
+  // Lines as s5cmd 2.3.0 prints them (stdout for successes and, at --log debug, -n skips; stderr for errors).
   const okLine = '{"operation":"cp","success":true,"source":"s3://src/data/a.zip","destination":"s3://dst/p/data/a.zip","object":{"type":"file"}}';
-  const errLine = '{"operation":"cp","command":"cp s3://src/data/b c.zip s3://dst/p/data/b c.zip","error":"NoSuchKey: The specified key does not exist. status code: 404"}';
+  const errLine = '{"operation":"cp","command":"cp s3://src/data/b.zip s3://dst/p/data/b.zip","error":"NoSuchKey: The specified key does not exist. status code: 404"}';
+  const skipLine = '{"operation":"cp","job":"cp s3://src/data/c.zip s3://dst/p/data/c.zip","error":"object already exists"}';
 
-  it('parses success, error and other lines', () => {
+  it('parses success, skip, error and other lines', () => {
     assert.deepEqual(parseS5cmdLine(okLine), { kind: 'ok', source: 's3://src/data/a.zip', destination: 's3://dst/p/data/a.zip' });
     assert.equal(parseS5cmdLine(errLine)?.kind, 'error');
+    assert.deepEqual(parseS5cmdLine(skipLine), { kind: 'exists', command: 'cp s3://src/data/c.zip s3://dst/p/data/c.zip' });
+    assert.equal(parseS5cmdLine('{"operation":"cp","job":"cp a b","error":"some debug note"}')?.kind, 'other');
     assert.equal(parseS5cmdLine('not json')?.kind, 'other');
     assert.equal(parseS5cmdLine('  '), undefined);
   });
 
-  it('matches outcomes to batch positions, including keys with spaces', () => {
-    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, 'data/b c.zip'), copy(2, 'data/d.zip')]);
-    const r = matchOutcomes(f.commands, [parseS5cmdLine(okLine)!, parseS5cmdLine(errLine)!]);
+  it('matches outcomes to batch positions: copied, found occupied, failed, silent', () => {
+    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, 'data/b.zip'), copy(2, 'data/c.zip'), copy(3, 'data/d.zip')]);
+    const r = matchOutcomes(f.commands, [okLine, errLine, skipLine].map((l) => parseS5cmdLine(l)!));
     assert.deepEqual([...r.copied], [0]);
+    assert.deepEqual([...r.appeared], [2]);
     assert.match(r.failed.get(1)!, /NoSuchKey/);
-    assert.match(r.failed.get(2)!, /reported nothing/);
+    assert.match(r.failed.get(3)!, /reported nothing/);
+    assert.equal(r.failed.has(2), false);
   });
 
   it('classifies whole-batch failures', () => {
