@@ -4,14 +4,19 @@
  */
 export type ChecksumReading = { ok: true; sha256: string } | { ok: false; problem: string };
 
-const ENTRY = /^([0-9a-fA-F]{64}) [ *](.+)$/;
+const ENTRY = /^(\\?)([0-9a-fA-F]{64}) [ *](.+)$/;
+
+/** sha256sum marks a name holding a backslash, newline or CR with a leading backslash and writes them as \\, \n and \r. */
+function unescapeName(name: string): string {
+  return name.replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+}
 
 export function readChecksumFile(text: string, fileName: string): ChecksumReading {
   const entries: { sha256: string; name: string }[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     const m = ENTRY.exec(line);
-    if (m) entries.push({ sha256: m[1].toLowerCase(), name: m[2] });
+    if (m) entries.push({ sha256: m[2].toLowerCase(), name: m[1] ? unescapeName(m[3]) : m[3] });
   }
   if (entries.length === 0) {
     return { ok: false, problem: `the .CHECKSUM is not in sha256sum format ("<sha256>  ${fileName}"): ${JSON.stringify(text.slice(0, 120))}` };

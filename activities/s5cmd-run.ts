@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,14 @@ function s5cmdEnv(config: WorkerConfig): { env: Record<string, string>; extendEn
   return { env: base, extendEnv: true };
 }
 
+// With util-linux's setpriv the kernel kills s5cmd when its worker dies (SIGKILL, OOM): no orphan
+// keeps writing to the destination behind the retry that Temporal starts on another worker.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => process.platform === 'linux' && existsSync(p));
+
+function command(s5cmdPath: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', s5cmdPath, ...args]] : [s5cmdPath, args];
+}
+
 export interface RunOptions {
   /** Where the run file is written: a folder of this worker process, removed if the worker dies. */
   runDir: string;
@@ -52,7 +61,7 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
   const { env, extendEnv } = s5cmdEnv(config);
   const results: LineResult[] = [];
   const beat = heartbeatWhileProgressing(() => ({ s5cmdLines: results.length }), opts.stallMs);
-  const child = execa(config.s5cmd.path, args, {
+  const child = execa(...command(config.s5cmd.path, args), {
     env,
     extendEnv,
     reject: false,

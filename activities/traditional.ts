@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -74,6 +74,7 @@ async function readState(deps: TraditionalDeps, id: string): Promise<StagedState
 
 async function writeState(deps: TraditionalDeps, id: string, state: StagedState): Promise<void> {
   const p = statePath(deps, id);
+  await mkdir(path.dirname(p), { recursive: true });
   await writeFile(`${p}.tmp`, JSON.stringify(state));
   await rename(`${p}.tmp`, p);
 }

@@ -153,6 +153,11 @@ function readPid(s: StackConfig, name: string): number | undefined {
   }
 }
 
+/** The PID of a service this stack started (for tests that pause it), if it runs. */
+export function servicePid(s: StackConfig, name: 'temporal' | 'minio'): number | undefined {
+  return readPid(s, name);
+}
+
 function log(msg: string) {
   process.stderr.write(`[stack] ${msg}\n`);
 }

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { startCollection } from '../../client/collection';
+import { isAlive, ownS5cmdPids } from '../helpers/processes';
 import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
-function s5cmdPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', 's5cmd-run-'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 describe('cancelling a collection', () => {
   let w: TestWorker;
@@ -35,7 +28,7 @@ describe('cancelling a collection', () => {
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await sleep(50);
-      pids = s5cmdPids();
+      pids = ownS5cmdPids();
     }
     assert.ok(pids.length > 0, 's5cmd started');
     // Freeze it so the batch cannot finish before the cancellation arrives: only the worker's kill
@@ -45,8 +38,8 @@ describe('cancelling a collection', () => {
     const err = await handle.result().then(() => undefined, (e) => e);
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
-    for (let i = 0; i < 100 && s5cmdPids().some((p) => pids.includes(p)); i++) await sleep(100);
-    assert.deepEqual(s5cmdPids().filter((p) => pids.includes(p)), [], 's5cmd was killed');
+    for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(100);
+    assert.deepEqual(pids.filter(isAlive), [], 's5cmd was killed');
     const events = (await handle.fetchHistory()).events!;
     const types = events.map((e) => e.eventType).join(',');
     assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), `the activity ended as cancelled: ${types}`);

@@ -50,7 +50,7 @@ describe('the command-line client', () => {
   it('bad input exits 2 with the field named, before anything starts', async () => {
     const r = (await cli('collect', '--symbols', 'btc/usdt', '--intervals', '1M'));
     assert.equal(r.code, 2);
-    assert.match(r.err, /symbols\[0\]: must be an archive symbol/);
+    assert.match(r.err, /symbols\[0\]: must be a symbol as the archive names it/);
     assert.match(r.err, /intervals\[0\]: the monthly interval is "1mo"/);
   });
 

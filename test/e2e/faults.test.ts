@@ -1,36 +1,35 @@
 /**
- * Faults on the real stack. After each: every file is in the destination and verified, or
- * reported failed with its reason — nothing lost, nothing corrupt left looking good.
+ * Faults on a private stack. After each: every file is in the destination with SHA-256 proof that
+ * an independent reader confirms, or reported failed with its reason — nothing lost, nothing
+ * corrupt left looking good. Processes are signalled only by the PIDs this test started.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { createHash } from 'node:crypto';
 import { startCollection } from '../../client/collection';
 import { adminClient } from '../../stack/buckets';
-import { restartService, workerEnvFor, type StackConfig } from '../../stack/local-stack';
+import { restartService, servicePid, workerEnvFor, type StackConfig } from '../../stack/local-stack';
 import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import { progressQuery } from '../../workflows';
-import { checksumKey } from '../../workflows/keys';
 import type { CollectionReport } from '../../workflows/types';
+import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
+import { childPids, isDead, ownS5cmdPids } from '../helpers/processes';
 import { startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 const PATIENT_RETRY = { default: { initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 4_000, maximumAttempts: 30 } };
 
-async function assertAllVerified(s3: S3Client, bucket: string, prefix: string, files: MirrorFile[], report: CollectionReport) {
+async function assertAllVerified(s3: S3Client, bucket: string, sourceBucket: string, files: MirrorFile[], report: CollectionReport) {
   assert.equal(report.files.copied, files.length, JSON.stringify(report.files));
-  assert.equal(report.ok, true);
-  for (const f of files) {
-    const body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + f.key }))).Body!.transformToByteArray();
-    assert.equal(createHash('sha256').update(body).digest('hex'), f.sha256, f.key);
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + checksumKey(f.key) }));
-  }
+  assert.equal(report.ok, true, report.verdict);
+  const hashes = await hashDestination(s3, bucket, '');
+  for (const f of files) assert.equal(hashes.get(f.key), f.sha256, f.key);
+  const trust = await assertTrustInvariant(s3, bucket, '', sourceBucket);
+  assert.deepEqual([...trust.proven].sort(), files.map((f) => f.key).sort(), 'every file carries a proof that holds');
 }
 
 async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) => boolean) {
@@ -40,6 +39,16 @@ async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) =>
     await sleep(50);
   }
   throw new Error('the collection made no progress');
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
 }
 
 /** result() that survives the Temporal server going away for a while. */
@@ -54,6 +63,17 @@ async function patientResult(client: Client, workflowId: string): Promise<Collec
   }
 }
 
+/** Failures of activity attempts in a run's history: [activity type, failure type, message]. */
+async function attemptFailures(handle: WorkflowHandle): Promise<{ type: string; message: string }[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  // Pending attempts that failed and were retried are not events; the last failure of a retried activity is kept on
+  // the started event. Read both kinds.
+  return events.flatMap((e) => {
+    const f = e.activityTaskStartedEventAttributes?.lastFailure ?? e.activityTaskFailedEventAttributes?.failure;
+    return f ? [{ type: f.applicationFailureInfo?.type ?? (f.timeoutFailureInfo ? 'timeout' : 'other'), message: f.message ?? '' }] : [];
+  });
+}
+
 describe('faults', () => {
   let env: Awaited<ReturnType<typeof privateStack>>;
   let stack: StackConfig;
@@ -65,7 +85,7 @@ describe('faults', () => {
     env = await privateStack('faults', 24233);
     stack = env.stack;
     s3 = adminClient(stack);
-    files = await fillMirror(s3, stack.sourceBucket, { ...request, targetBytes: 200_000 });
+    files = await fillMirror(s3, stack.sourceBucket, { ...request, targetBytes: 200_000, compressionLevel: 0 });
   });
   after(async () => env?.stop());
 
@@ -79,12 +99,30 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('minio-down') });
+      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'minio', 20_000);
       const report = await handle.result();
-      await assertAllVerified(s3, bucket, '', files, report);
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
     } finally {
+      await w.stop();
+    }
+  });
+
+  it('MinIO frozen (SIGSTOP) mid-run: hung requests time out, the stalled batch is given back and retried; after SIGCONT the run completes', async () => {
+    const w: TestWorker = await startWorker({ S3_REQUEST_TIMEOUT_MS: '2000' }, undefined, stack);
+    const minio = servicePid(stack, 'minio')!;
+    try {
+      const bucket = await freshDestination();
+      const { handle } = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      await whenProgress(handle, (done) => done >= 2);
+      process.kill(minio, 'SIGSTOP');
+      await sleep(12_000);
+      process.kill(minio, 'SIGCONT');
+      const report = await handle.result();
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
+    } finally {
+      process.kill(minio, 'SIGCONT');
       await w.stop();
     }
   });
@@ -93,12 +131,11 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const workflowId = uniqueName('temporal-restart');
-      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId });
+      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'temporal', 2_000);
-      const report = await patientResult(env.client, workflowId);
-      await assertAllVerified(s3, bucket, '', files, report);
+      const report = await patientResult(env.client, handle.workflowId);
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
     } finally {
       await w.stop();
     }
@@ -108,40 +145,57 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('s5cmd-kill') });
-      let killed = false;
-      for (let i = 0; i < 400 && !killed; i++) {
-        try {
-          execFileSync('pkill', ['-KILL', '-f', 's5cmd-run-']);
-          killed = true;
-        } catch {
-          await sleep(25);
-        }
-      }
-      assert.ok(killed, 'caught s5cmd running');
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
       const report = await handle.result();
-      await assertAllVerified(s3, bucket, '', files, report);
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const events = (await handle.fetchHistory()).events!;
-      const started = events.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
-      assert.ok(started.length >= 1, 'a retried attempt is in the history');
+      const retried = events.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+      assert.ok(retried.length >= 1, 'a retried attempt is in the history');
     } finally {
       await w.stop();
     }
   });
 
-  it('a worker killed with SIGKILL mid-batch while a second worker runs: the other finishes the job', async () => {
+  it('s5cmd frozen (SIGSTOP) mid-batch: no progress for longer than the batch justifies, so the worker kills it and the batch is retried', async () => {
+    const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
+    try {
+      const bucket = await freshDestination();
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
+      const frozenAt = Date.now();
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      const report = await handle.result();
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
+      const stalls = (await attemptFailures(handle)).filter((f) => f.type === 'StalledError');
+      assert.ok(stalls.length >= 1, 'the frozen run was given up as stalled');
+      assert.match(stalls[0].message, /no progress for \d+ s/);
+      // 3 heartbeat timeouts (6 s) plus the largest file's allowance: far from the 2 h start-to-close.
+      assert.ok(Date.now() - frozenAt < 60_000, `the batch was back within a minute, not held until start-to-close (${Date.now() - frozenAt} ms)`);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('a worker killed with SIGKILL mid-batch while a second worker runs: the other finishes the job, and the dead worker\'s s5cmd dies with it', async () => {
     const taskQueue = uniqueName('tq');
-    const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '2' };
+    const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '1' };
     const a: WorkerProcess = await spawnWorker(workerEnv);
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigkill') });
-      await whenProgress(handle, (done) => done >= 1);
-      a.child.kill('SIGKILL');
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 30, parallelBatches: 2, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue });
+      const [victim, orphans] = await waitFor('a worker running s5cmd', () => {
+        const w = [a, b].find((x) => childPids(x.child.pid!).length > 0);
+        return w ? ([w, childPids(w.child.pid!)] as const) : undefined;
+      });
+      victim.child.kill('SIGKILL');
       const report = await handle.result();
-      await assertAllVerified(s3, bucket, '', files, report);
-      assert.ok(b.logs.some((l) => l.includes('s5cmd batch done')), 'the surviving worker processed batches');
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
+      const survivor = victim === a ? b : a;
+      assert.ok(survivor.logs.some((l) => l.includes('s5cmd batch done')), 'the surviving worker processed batches');
+      for (const pid of orphans) assert.ok(isDead(pid), `s5cmd ${pid} of the killed worker did not outlive it`);
     } finally {
       for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
@@ -154,40 +208,56 @@ describe('faults', () => {
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue, workflowId: uniqueName('sigterm') });
-      // Wait until one worker runs s5cmd, and stop that one.
-      let victim: WorkerProcess | undefined;
-      for (let i = 0; i < 400 && !victim; i++) {
-        victim = [a, b].find((w) => spawnSync('pgrep', ['-P', String(w.child.pid), 's5cmd']).status === 0);
-        if (!victim) await sleep(25);
-      }
-      assert.ok(victim, 'a worker ran s5cmd');
+      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue });
+      const victim = await waitFor('a worker running s5cmd', () => [a, b].find((w) => childPids(w.child.pid!).length > 0));
       victim.child.kill('SIGTERM');
       const exit = await victim.exited;
       assert.equal(exit, 0, `the stopped worker exits cleanly:\n${victim.logs.slice(-15).join('\n')}`);
       const report = await handle.result();
-      await assertAllVerified(s3, bucket, '', files, report);
+      await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
     } finally {
       for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
   });
 
-  it('staging folder full in traditional mode: a clear failure, nothing corrupt, staging cleaned', async () => {
-    const staging = `${process.cwd()}/.data/${uniqueName('tiny-staging')}`;
-    const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: '300000' }, undefined, stack);
+  it('staging smaller than a batch in traditional mode: the batch goes in rounds of what fits, every file copied, staging cleaned', async () => {
+    const staging = `${process.cwd()}/.data/${uniqueName('small-staging')}`;
+    const largest = Math.max(...files.map((f) => f.size));
+    const maxBytes = Math.floor(largest * 2.5);
+    const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: String(maxBytes) }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const report = (await startCollection(env.client, {
-        ...request, endDate: '2024-01-10', mode: 'traditional', retry: { default: { initialIntervalMs: 100, maximumAttempts: 2 } }, destination: { bucket, prefix: '' },
-      }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('staging-full') }).then((h) => h.result()));
+      const subset = files.slice(0, 10);
+      const { handle } = await startCollection(env.client, { ...request, endDate: '2024-01-10', mode: 'traditional', destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const report = await handle.result();
+      await assertAllVerified(s3, bucket, stack.sourceBucket, subset, report);
+      assert.ok(report.peakLocalDiskBytes <= maxBytes, `peak staging ${report.peakLocalDiskBytes} within STAGING_MAX_BYTES=${maxBytes}`);
+      const left = readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+      assert.deepEqual(left.map((d) => d.name), []);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('a file larger than the whole staging space fails at once with a clear message, without retries, and nothing corrupt is written', async () => {
+    const staging = `${process.cwd()}/.data/${uniqueName('tiny-staging')}`;
+    const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: '50000' }, undefined, stack);
+    try {
+      const bucket = await freshDestination();
+      const { handle } = await startCollection(env.client, {
+        ...request, endDate: '2024-01-10', mode: 'traditional', destination: { bucket, prefix: '' },
+      }, { taskQueue: w.config.temporal.taskQueue });
+      const report = await handle.result();
       assert.equal(report.ok, false);
       assert.equal(report.files.copied, 0);
       assert.equal(report.files.failed, 10);
       const manifest = (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: report.manifest.key }))).Body!.transformToString()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      assert.ok(manifest.every((e) => e.outcome === 'failed' && /staging folder .* is full.*STAGING_MAX_BYTES=300000/.test(e.error)), manifest[0]?.error);
+      assert.ok(manifest.every((e) => e.outcome === 'failed' && /do not fit in the whole staging space \(STAGING_MAX_BYTES=50000\).*direct sync/.test(e.error)), manifest[0]?.error);
       for (const f of files.slice(0, 10)) {
         await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key })), 'nothing uploaded');
       }
+      const retried = ((await handle.fetchHistory()).events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      assert.equal(retried.length, 0, 'no step was retried: no retry can make the file fit');
       const left = readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
       assert.deepEqual(left.map((d) => d.name), []);
     } finally {

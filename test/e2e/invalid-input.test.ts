@@ -14,7 +14,7 @@ const inputs: [string, unknown, RegExp][] = [
   ['1M interval', { intervals: ['1M'] }, /intervals\[0\]: the monthly interval is "1mo"/],
   ['interval on trades', { dataTypes: ['trades'], intervals: ['1h'] }, /intervals: intervals apply only to klines/],
   ['impossible date', { startDate: '2025-02-29', endDate: '2025-03-01' }, /startDate: must be a real UTC date/],
-  ['injection in symbol', { symbols: ["BTC';touch /tmp/x;'"] }, /symbols\[0\]: must be an archive symbol/],
+  ['injection in symbol', { symbols: ["BTC';touch /tmp/x;'"] }, /symbols\[0\]: must be a symbol as the archive names it/],
   ['traversal in prefix', { destination: { prefix: '../../etc/' } }, /destination\.prefix/],
   ['credentials in the request', { destination: { secretAccessKey: 'x' } }, /destination: unknown field\(s\) "secretAccessKey"/],
 ];

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { checksumKey, quarantineKey } from '../../workflows/keys';
-import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
+import { assertTrustInvariant } from '../helpers/independent-check';
+import { collect, exists, freshBuckets, listKeys, mirror, readManifest, s3, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
 
 describe('traditional mode on the real stack', () => {
   let w: TestWorker;
@@ -46,14 +47,18 @@ describe('traditional mode on the real stack', () => {
       assert.ok(await exists(buckets.destination, checksumKey(f.key)));
     }
     for (const f of written.filter((x) => x.fault)) {
-      assert.equal(await exists(buckets.destination, f.key), false, `${f.key} (${f.fault}) must not be uploaded`);
-      assert.equal(await exists(buckets.destination, quarantineKey('', f.key)), false);
+      assert.equal(await exists(buckets.destination, f.key), false, `${f.key} (${f.fault}) must never reach its final key`);
+    }
+    for (const f of written.filter((x) => x.fault === 'checksumMismatch')) {
+      assert.equal(await sha256Of(buckets.destination, quarantineKey('', f.key)), f.sha256, 'the bytes that failed are put aside for review');
     }
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     const mismatch = manifest.filter((e) => e.outcome === 'checksum_mismatch');
     assert.equal(mismatch.length, 2);
-    assert.ok(mismatch.every((e) => e.mode === 'traditional' && /not uploaded/.test(e.error!)));
-    assert.ok(manifest.filter((e) => e.outcome === 'copied').every((e) => e.sha256 && e.mode === 'traditional'));
+    assert.ok(mismatch.every((e) => e.mode === 'traditional' && /put aside at _quarantine\//.test(e.error!) && e.proof === null), JSON.stringify(mismatch));
+    assert.ok(manifest.filter((e) => e.outcome === 'copied').every((e) => e.sha256 && e.mode === 'traditional' && e.proof === 'sha256'));
+    const trust = await assertTrustInvariant(s3, buckets.destination, '', buckets.source);
+    assert.deepEqual([...trust.proven].sort(), good.map((f) => f.key).sort(), 'exactly the good files carry proof');
 
     const leftovers = readdirSync(stagingDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
     assert.deepEqual(leftovers.map((d) => d.name), [], 'staging is cleaned');
@@ -63,7 +68,7 @@ describe('traditional mode on the real stack', () => {
     const keys = await listKeys(buckets.destination, 'data/');
     const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
     assert.equal(report.files.copied, 0);
-    assert.equal(report.files.skippedIdentical, written.filter((f) => !f.fault).length);
+    assert.equal(report.files.skipped, written.filter((f) => !f.fault).length);
     assert.deepEqual(await listKeys(buckets.destination, 'data/'), keys);
   });
 });

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readChecksumFile } from '../../activities/checksum-file';
 
@@ -41,4 +45,21 @@ describe('.CHECKSUM files, read as sha256sum -c reads them', () => {
       }
     }
   });
+});
+
+describe('.CHECKSUM lines written by GNU sha256sum itself', () => {
+  for (const name of ['plain.zip', 'new\nline.zip', 'cr\rbell\u0007.zip', 'back\\slash.zip', "it's \"quoted\" $(x).zip", 'ünïcode ✓.zip']) {
+    it(`reads the line sha256sum writes for ${JSON.stringify(name)}`, () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'sum-'));
+      try {
+        writeFileSync(path.join(dir, name), name);
+        const line = execFileSync('sha256sum', ['--', name], { cwd: dir, encoding: 'utf8' });
+        const expected = createHash('sha256').update(name).digest('hex');
+        assert.deepEqual(readChecksumFile(line, name), { ok: true, sha256: expected });
+        assert.equal(readChecksumFile(line, 'other.zip').ok, false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

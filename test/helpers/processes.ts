@@ -1,0 +1,42 @@
+/**
+ * Processes a test may signal: only ones it started itself, found by PID. The in-process worker
+ * keeps the s5cmd children it started (`runningS5cmd`); a spawned worker's children are read from
+ * /proc. No name patterns, so nothing else on the machine is ever touched.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { runningS5cmd } from '../../activities/s5cmd-run';
+
+/** s5cmd processes started by this test process's own worker. */
+export function ownS5cmdPids(): number[] {
+  return [...runningS5cmd].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
+}
+
+/** Direct children of a process this test started. */
+export function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Gone or a zombie (dead, waiting to be reaped by whoever inherited it). */
+export function isDead(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
