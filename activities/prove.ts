@@ -98,11 +98,11 @@ async function proveOne(
   let sha256: string | null = null;
   if (level === 'checksum') {
     const got = await readAndHash(dest, target, onBytes, signal);
-    if (!got) return recover(dest, file, action, target, collectionId);
+    if (!got) return recover(dest, file, action, target);
     ({ etag, size, sha256 } = got);
   } else {
     const h = await dest.head(target);
-    if (!h) return recover(dest, file, action, target, collectionId);
+    if (!h) return recover(dest, file, action, target);
     ({ etag, size } = h);
   }
 
@@ -166,10 +166,11 @@ async function readAndHash(dest: Destination, key: string, onBytes: (n: number) 
 }
 
 /** The copy is gone: an earlier attempt already settled it (promoted, or quarantined), or someone removed it. */
-async function recover(dest: Destination, file: PlanFile, action: PlanAction, target: string, collectionId: string): Promise<Proved> {
+async function recover(dest: Destination, file: PlanFile, action: PlanAction, target: string): Promise<Proved> {
   const source = { etag: file.etag, size: file.size };
+  // Put aside by an earlier attempt, or by another collection that copied the same source version at the same time.
   const q = await dest.quarantined(file.key);
-  if (q?.evidence && q.evidence.collectionId === collectionId && q.evidence.source.etag === file.etag) {
+  if (q?.evidence && q.evidence.source.etag === file.etag) {
     const e = q.evidence;
     return { outcome: e.outcome, proof: null, sha256: e.actualSha256, error: `${e.reason}; moved to ${q.key}`, evidence: { ...e, quarantineKey: q.key } };
   }

@@ -182,10 +182,16 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 
 /** Writes the spec's files into the bucket; returns what it wrote. */
 export async function fillMirror(s3: S3Client, bucket: string, spec: MirrorSpec, concurrency = 16): Promise<MirrorFile[]> {
-  const faults = spec.faults ?? {};
   if (!spec.startDate || !spec.endDate) throw new Error('a mirror needs startDate and endDate');
   const periods = mirrorPeriods(spec.granularity ?? 'daily', spec.startDate, spec.endDate);
-  const jobs = mirrorSeries(spec).flatMap((series) => periods.map((period) => ({ series, period })));
+  return fillMirrorFiles(s3, bucket, mirrorSeries(spec).flatMap((series) => periods.map((period) => ({ series, period }))), spec, concurrency);
+}
+
+/** Writes exactly these files (series and period pairs), with the spec's content options and faults. */
+export async function fillMirrorFiles(
+  s3: S3Client, bucket: string, jobs: { series: MirrorSeries; period: string }[], spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision' | 'faults'>, concurrency = 16,
+): Promise<MirrorFile[]> {
+  const faults = spec.faults ?? {};
   const written: MirrorFile[] = [];
   await pool(jobs, concurrency, async ({ series, period }) => {
     if (faults.missing?.includes(period)) return;

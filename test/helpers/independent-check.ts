@@ -72,7 +72,7 @@ export async function assertTrustInvariant(s3: S3Client, bucket: string, prefix:
     assert.equal(record.checksum.sha256, actual, `${record.key}: the proof says the .CHECKSUM matched`);
     const sidecar = await bytesOf(s3, sourceBucket, `${record.key}.CHECKSUM`);
     const sourceHead = await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: record.key })).catch(() => undefined);
-    if (sidecar && sourceHead?.ETag === record.source.etag && sourceHead.ETag) {
+    if (sidecar && sourceHead?.ETag && sourceHead.ETag === record.source.etag) {
       const line = Buffer.from(sidecar).toString('utf8').split('\n').find((l) => l.trim().endsWith(record.key.split('/').pop()!));
       // The proof names this source version: the bytes must be what the source's .CHECKSUM says, unless the sidecar is stale.
       if (line && record.checksum.etag === (await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: `${record.key}.CHECKSUM` }))).ETag) {

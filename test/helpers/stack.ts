@@ -69,10 +69,11 @@ export async function startWorker(env: Record<string, string>, extra?: Partial<W
   };
 }
 
-export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId = uniqueName('wf'), client?: Client) {
+/** Starts a collection the way the client does (its derived workflow ID, unless one is given) and waits for the report. */
+export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId?: string, client?: Client) {
   client ??= await testClient();
-  const { handle } = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
-  return { handle, report: await handle.result() };
+  const { handle, joined } = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
+  return { handle, joined, report: await handle.result() };
 }
 
 export async function readManifest(bucket: string, key: string): Promise<ManifestEntry[]> {
