@@ -15,6 +15,8 @@ import { workflowSource } from './workflow-source';
 
 export interface CollectorWorker {
   workerTaskQueue: string;
+  /** This process's staging folder (traditional path, s5cmd run files). */
+  stagingRoot: string;
   run(): Promise<void>;
   shutdown(): void;
 }
@@ -26,11 +28,12 @@ export async function createCollectorWorker(
   const connection = options.connection;
   const conn = connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
   const activities = createActivities({
     config,
     source: createS3Client(config.source, config.transferConcurrency * 2, config.s3RequestTimeoutMs),
     destination: createS3Client(config.destination, config.transferConcurrency * 2, config.s3RequestTimeoutMs),
-    staging: new StagingArea(config.staging.dir, config.staging.maxBytes),
+    staging,
     workerTaskQueue,
   });
   const common: Partial<WorkerOptions> = {
@@ -49,6 +52,7 @@ export async function createCollectorWorker(
   const pinned = await Worker.create({ ...common, taskQueue: workerTaskQueue });
   return {
     workerTaskQueue,
+    stagingRoot: staging.root,
     async run() {
       try {
         await Promise.all([shared.run(), pinned.run()]);

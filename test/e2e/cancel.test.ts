@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -44,5 +46,30 @@ describe('cancelling a collection', () => {
     const types = events.map((e) => e.eventType).join(',');
     assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), `the activity ended as cancelled: ${types}`);
     assert.ok(!events.some((e) => e.activityTaskFailedEventAttributes), 'no activity failure recorded');
+  });
+});
+
+describe('cancelling a traditional collection with several batches in flight', () => {
+  it('every batch stops and cleans its staging before the run ends cancelled', async () => {
+    const buckets = await freshBuckets('cancel-trad');
+    const request = { symbols: ['TRADUSDT'], intervals: ['1m'], startDate: '2024-03-01', endDate: '2024-03-30', batchSize: 5, parallelBatches: 3, mode: 'traditional' as const };
+    await mirror(buckets.source, { ...request, targetBytes: 400_000, compressionLevel: 0 });
+    const staging = `${process.cwd()}/.data/${uniqueName('cancel-staging')}`;
+    const w = await startWorker({ SOURCE_BUCKET: buckets.source, STAGING_DIR: staging, TRANSFER_CONCURRENCY: '1' });
+    try {
+      const client = await testClient();
+      const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      // Wait until three batches have files staged at once, then cancel.
+      const stagedBatches = () => (existsSync(w.worker.stagingRoot) ? readdirSync(w.worker.stagingRoot).filter((d) => d !== 's5cmd' && readdirSync(path.join(w.worker.stagingRoot, d)).length > 0).length : 0);
+      for (let i = 0; i < 600 && stagedBatches() < 3; i++) await sleep(20);
+      assert.ok(stagedBatches() >= 2, 'several batches were staged when the cancel came');
+      await handle.cancel();
+      const err = await handle.result().then(() => undefined, (e) => e);
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+      const left = readdirSync(w.worker.stagingRoot, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+      assert.deepEqual(left.map((d) => d.name), [], 'no staged file is left behind');
+    } finally {
+      await w.stop();
+    }
   });
 });

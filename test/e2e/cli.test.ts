@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { temporalAddress, webUiUrl } from '../../stack/local-stack';
+import { collectionWorkflowId } from '../../client/collection';
 import type { CollectionReport } from '../../workflows/types';
-import { freshBuckets, mirror, stack, startWorker, uniqueName, type TestWorker } from '../helpers/stack';
+import { runCli } from '../helpers/cli';
+import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
 describe('the command-line client', () => {
   let w: TestWorker;
@@ -17,17 +18,13 @@ describe('the command-line client', () => {
   });
   after(async () => w?.stop());
 
-  // Asynchronous on purpose: this process also runs the worker, which a blocking spawn would starve.
-  const cli = async (...args: string[]) => {
-    const r = await execa(process.execPath, ['--import', 'tsx', 'client/main.ts', ...args], {
-      reject: false,
-      env: { TEMPORAL_ADDRESS: temporalAddress(stack), TEMPORAL_TASK_QUEUE: w.config.temporal.taskQueue, TEMPORAL_UI_URL: webUiUrl(stack) },
-    });
-    return { code: r.exitCode, out: r.stdout, err: r.stderr };
-  };
+  const cli = (...args: string[]) => runCli(w.config.temporal.taskQueue, ...args);
 
   it('has --help on every command', async () => {
-    for (const cmd of [[], ['collect'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c])]) {
+    for (const cmd of [
+      [], ['collect'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c]),
+      ['quarantine'], ['quarantine', 'list'], ['quarantine', 'accept'], ['quarantine', 'discard'],
+    ]) {
       const r = (await cli(...cmd, '--help'));
       assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
       assert.match(r.out, /Usage:/);
@@ -39,12 +36,42 @@ describe('the command-line client', () => {
     assert.equal(r.code, 0, r.err);
     const report = JSON.parse(r.out.trim().split('\n').pop()!) as CollectionReport;
     assert.equal(report.files.copied, 3);
-    const id = 'collect-spot-klines-ATOMUSDT-daily-2025-05-01..2025-05-03-' + `${buckets.destination}cli`;
+    const id = collectionWorkflowId({ symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-01', endDate: '2025-05-03', destination: { bucket: buckets.destination, prefix: 'cli/' } });
+    assert.match(id, /^collect-spot-klines-1d-ATOMUSDT-daily-2025-05-01\.\.2025-05-03-to-/);
     const status = (await cli('status', id, '--json'));
     assert.equal(status.code, 0, status.err);
     assert.equal(JSON.parse(status.out).report.files.copied, 3);
     const list = (await cli('list', '--limit', '50'));
     assert.match(list.out, new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+
+  it('collect --mode traditional with its derived ID (which holds "..") copies every file through the traditional path', async () => {
+    const r = await cli('collect', ...flags, '--mode', 'traditional', '--bucket', buckets.destination, '--prefix', 'cli-trad/', '--wait', '--json');
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out.trim().split('\n').pop()!) as CollectionReport;
+    assert.equal(report.decision.mode, 'traditional');
+    assert.equal(report.files.byMode.traditional.copied, 3, JSON.stringify(report.files));
+    assert.equal(report.files.byProof.sha256, 3);
+  });
+
+  it('a second start of a running collection says it joined; a collection that differs (intervals) gets its own run', async () => {
+    await mirror(buckets.source, { symbols: ['JOINUSDT'], intervals: ['1m', '1h'], startDate: '2025-01-01', endDate: '2025-02-28' });
+    const join = ['--symbols', 'JOINUSDT', '--start', '2025-01-01', '--end', '2025-02-28', '--bucket', buckets.destination, '--prefix', 'join/', '--json'];
+    const [a, b, c] = await Promise.all([cli('collect', ...join, '--intervals', '1m'), cli('collect', ...join, '--intervals', '1m'), cli('collect', ...join, '--intervals', '1h')]);
+    const [ra, rb, rc] = [a, b, c].map((r) => { assert.equal(r.code, 0, r.err); return JSON.parse(r.out) as { workflowId: string; joined: boolean }; });
+    assert.equal(ra.workflowId, rb.workflowId);
+    assert.deepEqual([ra.joined, rb.joined].sort(), [false, true], 'exactly one of two identical starts began the run');
+    assert.notEqual(rc.workflowId, ra.workflowId, 'another interval is another collection');
+    assert.equal(rc.joined, false);
+    const text = await cli('collect', ...join.filter((x) => x !== '--json'), '--intervals', '1m');
+    assert.match(text.out, /^(joined the collection already running as|started) collect-spot-klines-1m-JOINUSDT/);
+    const client = await testClient();
+    for (const [id, interval] of [[ra.workflowId, '1m'], [rc.workflowId, '1h']]) {
+      const report = (await client.workflow.getHandle(id).result()) as CollectionReport;
+      assert.equal(report.files.total, 59, `${interval}: ${JSON.stringify(report.files)}`);
+      assert.equal(report.ok, true, report.verdict);
+      assert.deepEqual(report.request.intervals, [interval]);
+    }
   });
 
   it('bad input exits 2 with the field named, before anything starts', async () => {

@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectArchive } from '../../workflows';
 import { BAD_REQUESTS } from '../helpers/bad-requests';
-import { startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import { collect, freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
 /** What people type into the Web UI's start form: the workflow itself must reject it at once. */
 const inputs: [string, unknown, RegExp][] = [
@@ -49,4 +49,47 @@ describe('invalid requests fail the run at once with a readable, non-retryable e
       assert.ok(history.events!.length < 10);
     });
   }
+});
+
+describe('the archive\'s listing has the last word on which series exist', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  before(async () => {
+    buckets = await freshBuckets('series');
+    await mirror(buckets.source, { symbols: ['BTCUSDT', 'ETHUSDT'], intervals: ['1h'], startDate: '2024-06-01', endDate: '2024-06-03' });
+    await mirror(buckets.source, { markets: ['futures/um'], dataTypes: ['klines', 'metrics'], symbols: ['BTCUSDT'], intervals: ['1h'], startDate: '2024-06-01', endDate: '2024-06-02' });
+    w = await startWorker({ SOURCE_BUCKET: buckets.source });
+  });
+  after(async () => w?.stop());
+
+  const failure = async (request: object) => {
+    const err = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } }).then(() => undefined, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'SeriesNotInArchive');
+    assert.equal(err.cause.nonRetryable, true);
+    return err.cause.message;
+  };
+
+  it('a symbol the archive does not have fails at once, naming the closest ones', async () => {
+    const message = await failure({ symbols: ['BTCUSTD'], intervals: ['1h'], startDate: '2024-06-01', endDate: '2024-06-03' });
+    assert.match(message, /the archive has no symbol BTCUSTD in klines spot daily; did you mean BTCUSDT/);
+  });
+
+  it('a data type the archive withdrew (or never had) for a market fails at once, listing what it has', async () => {
+    const message = await failure({ markets: ['futures/um'], dataTypes: ['bookTicker'], symbols: ['BTCUSDT'], startDate: '2024-06-01', endDate: '2024-06-02' });
+    assert.match(message, /the archive has no bookTicker for futures\/um daily .*it has: klines, metrics/);
+  });
+
+  it('an interval the symbol does not have fails at once, listing the ones it has', async () => {
+    const message = await failure({ symbols: ['ETHUSDT'], intervals: ['4h'], startDate: '2024-06-01', endDate: '2024-06-03' });
+    assert.match(message, /no 4h klines for ETHUSDT \(spot daily\); it has: 1h/);
+  });
+
+  it('a series that exists but has nothing in the range is not "OK"', async () => {
+    const { report } = await collect(w, { symbols: ['BTCUSDT'], intervals: ['1h'], startDate: '2023-01-01', endDate: '2023-01-03', destination: { bucket: buckets.destination, prefix: '' } });
+    assert.equal(report.ok, false);
+    assert.equal(report.files.notPublished, 3);
+    assert.match(report.verdict, /NOTHING PUBLISHED/);
+  });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { spawnSync } from 'node:child_process';
 import { startCollection } from '../../client/collection';
-import { freshBuckets, mirror, testClient, uniqueName } from '../helpers/stack';
+import { childPids } from '../helpers/processes';
+import { freshBuckets, mirror, testClient } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 describe('the production worker process', () => {
@@ -22,7 +22,7 @@ describe('the production worker process', () => {
 
   it('runs from the prebuilt bundle, exports metrics, logs JSON, and stops cleanly on SIGTERM', async () => {
     const client = await testClient();
-    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: worker.taskQueue, workflowId: uniqueName('prod') });
+    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: worker.taskQueue });
     const report = await handle.result();
     assert.equal(report.files.copied, 3);
     assert.equal(report.files.byOutcome.checksum_mismatch, 1);
@@ -35,12 +35,12 @@ describe('the production worker process', () => {
 
     const json = worker.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     assert.ok(json.some((e) => e.message === 's5cmd batch done' && e.activityType === 'directSyncBatch' && e.copied >= 3), 'structured activity logs');
-    assert.ok(json.some((e) => e.message === 'file failed verification' && e.outcome === 'checksum_mismatch'));
+    assert.ok(json.some((e) => e.message === 'file not proven' && e.outcome === 'checksum_mismatch'));
 
     worker.child.kill('SIGTERM');
     const code = await worker.exited;
     assert.equal(code, 0);
     assert.ok(worker.logs.some((l) => l.includes('worker stopped')));
-    assert.equal(spawnSync('pgrep', ['-f', 's5cmd-run-']).status, 1, 'no s5cmd left behind');
+    assert.deepEqual(childPids(worker.child.pid!), [], 'no s5cmd left behind');
   });
 });

@@ -38,11 +38,11 @@ describe('schedules', () => {
   after(async () => w?.stop());
 
   /** A daily-preset schedule collecting yesterday into `<label>/`, on this file's worker. */
-  async function dailySchedule(client: Client, label: string, spec?: ScheduleSpec) {
+  async function dailySchedule(client: Client, label: string, spec?: ScheduleSpec, extra: object = {}) {
     const scheduleId = uniqueName(label);
     const handle = await createSchedule(client, {
       scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily', spec,
-      request: { ...base, lastDays: 1, destination: { bucket: buckets.destination, prefix: `${label}/` } },
+      request: { ...base, lastDays: 1, ...extra, destination: { bucket: buckets.destination, prefix: `${label}/` } },
     });
     return { scheduleId, handle };
   }
@@ -69,15 +69,15 @@ describe('schedules', () => {
     }
   });
 
-  it('a backfill over a date range starts one run per period, each collecting its own period', async () => {
+  it('a backfill over a date range starts one run per period, each collecting its own period (in traditional mode)', async () => {
     const client = await testClient();
-    const { scheduleId, handle } = await dailySchedule(client, 'backfill');
+    const { scheduleId, handle } = await dailySchedule(client, 'backfill', undefined, { mode: 'traditional' });
     try {
       await backfillSchedule(client, scheduleId, new Date('2025-03-01T07:00:00Z'), new Date('2025-03-04T08:00:00Z'));
       const runs = await completedRuns(client, scheduleId, 4);
       const periods = runs.map((r) => `${r.report.range.first}..${r.report.range.last}`).sort();
       assert.deepEqual(periods, ['2025-02-28..2025-02-28', '2025-03-01..2025-03-01', '2025-03-02..2025-03-02', '2025-03-03..2025-03-03']);
-      assert.ok(runs.every((r) => r.report.files.copied === 1 && r.report.ok));
+      assert.ok(runs.every((r) => r.report.files.copied === 1 && r.report.ok && r.report.decision.mode === 'traditional' && r.report.files.byProof.sha256 === 1), JSON.stringify(runs.map((r) => r.report.verdict)));
     } finally {
       await handle.delete();
     }

@@ -44,11 +44,20 @@ describe('the Temporal Web UI starts a collection', () => {
     await page.getByTestId('workflowType').fill('collectArchive');
     await page.locator('.cm-content').first().click();
     await page.keyboard.insertText(input);
-    // The editor reformats the JSON when it loses focus, re-rendering the form: blur it before clicking Start.
+    // The editor reformats the JSON when it loses focus, re-rendering the form, which can swallow a
+    // click on Start: blur it, then click until the UI navigates to the started run.
     await page.getByText('Start a Workflow').click();
     await page.getByText('Task Queue is Active').waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
-    await page.getByTestId('start-workflow-button').click();
+    const started = new RegExp(`/workflows/${encodeURIComponent(workflowId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`);
+    for (let attempt = 1; ; attempt++) {
+      await page.getByTestId('start-workflow-button').click();
+      try {
+        await page.waitForURL(started, { timeout: 5_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
     return page;
   }
 
@@ -86,6 +95,16 @@ describe('the Temporal Web UI starts a collection', () => {
     await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
     await page.getByText(workflowId).first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: `${ARTIFACTS}/web-ui-filter.png`, fullPage: true });
+  });
+
+  it('a traditional-mode run from the form, under a long workflow ID with "..", completes with SHA-256 proof', async () => {
+    const workflowId = `${uniqueName('webui-trad')}-collect-spot-klines-1h-BNBUSDT-daily-2025-04-01..2025-04-05-to-${buckets.destination}/trad-${'x'.repeat(60)}`;
+    await startFromForm(workflowId, JSON.stringify({ ...request, mode: 'traditional', destination: { bucket: buckets.destination, prefix: 'ui-trad/' } }));
+    const client = await testClient();
+    const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
+    assert.equal(report.decision.mode, 'traditional');
+    assert.equal(report.files.byMode.traditional.copied, 5, JSON.stringify(report.files));
+    assert.equal(report.files.byProof.sha256, 5);
   });
 
   it('a bad JSON input typed into the form fails that run at once with a readable message', async () => {
