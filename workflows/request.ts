@@ -76,14 +76,13 @@ const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMon
 
 const RequestFields = z
   .object({
-    markets: z.array(z.enum(MARKETS)).min(1).max(4).transform(unique).default(['spot']),
-    dataTypes: z.array(z.string()).min(1).max(20).transform(unique).default(['klines']),
-    symbols: z.array(symbolField).min(1).max(2_000).transform(unique).default(['BTCUSDT']),
+    markets: z.array(z.enum(MARKETS)).min(1).max(4).default(['spot']),
+    dataTypes: z.array(z.string()).min(1).max(20).default(['klines']),
+    symbols: z.array(symbolField).min(1).max(2_000).default(['BTCUSDT']),
     intervals: z
       .array(z.string())
       .min(1)
       .max(INTERVALS.length)
-      .transform(unique)
       .optional()
       .describe('kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines'),
     granularity: z.enum(GRANULARITIES).default('daily'),
@@ -105,7 +104,14 @@ const RequestFields = z
   })
   .strict();
 
-export const CollectionRequest = RequestFields.superRefine((r, ctx) => checkCatalog(r, ctx));
+// Deduplicated last: a transform before the checks would hide every other problem behind the first.
+export const CollectionRequest = RequestFields.superRefine((r, ctx) => checkCatalog(r, ctx)).transform((r) => ({
+  ...r,
+  markets: unique(r.markets),
+  dataTypes: unique(r.dataTypes),
+  symbols: unique(r.symbols),
+  ...(r.intervals ? { intervals: unique(r.intervals) } : {}),
+}));
 
 export type CollectionRequestInput = z.input<typeof CollectionRequest>;
 export type CollectionRequest = z.output<typeof CollectionRequest>;
