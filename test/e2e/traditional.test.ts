@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { after, before, describe, it } from 'node:test';
 import { checksumKey, quarantineKey } from '../../workflows/keys';
 import { assertTrustInvariant } from '../helpers/independent-check';
@@ -30,7 +31,9 @@ describe('traditional mode on the real stack', () => {
   after(async () => w?.stop());
 
   it('downloads, verifies, uploads and cleans up; a mismatching file is never uploaded', async () => {
-    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+    const { handle, report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+    // Keep a real history for the replay test.
+    writeFileSync('.build/traditional-history.json', historyToJSON(await handle.fetchHistory()));
     assert.equal(report.decision.mode, 'traditional');
     assert.equal(report.decision.reason, 'traditional mode was requested');
     const good = written.filter((f) => !f.fault);
