@@ -66,17 +66,18 @@ export class Destination {
     }
   }
 
-  /** Copies the bytes with this ETag over the final key; returns the final object's identity. */
-  async promote(fromKey: string, etag: string, sourceKey: string): Promise<ObjectId & { key: string }> {
+  /**
+   * Copies the bytes with this ETag (and size) over the final key; returns the identity the
+   * destination gave the copy: the copy's own ETag, not a later HEAD that could see someone else's write.
+   */
+  async promote(fromKey: string, etag: string, size: number, sourceKey: string): Promise<ObjectId & { key: string }> {
     const key = this.finalKey(sourceKey);
     const r = await this.s3.send(new CopyObjectCommand({
       Bucket: this.bucket, Key: key, CopySource: copySource(this.bucket, fromKey), CopySourceIfMatch: etag, ContentType: 'application/zip', MetadataDirective: 'REPLACE',
     }), this.opts);
-    const promoted = r.CopyObjectResult?.ETag ? { etag: r.CopyObjectResult.ETag, size: -1 } : undefined;
-    // The size is the source's; a HEAD confirms both when the store does not return the ETag.
-    const head = await this.head(key);
-    if (!head) throw new Error(`promoted s3://${this.bucket}/${key} is not there`);
-    return { key, etag: promoted?.etag ?? head.etag, size: head.size };
+    const copied = r.CopyObjectResult?.ETag ?? (await this.head(key))?.etag;
+    if (!copied) throw new Error(`promoted s3://${this.bucket}/${key} is not there`);
+    return { key, etag: copied, size };
   }
 
   async remove(key: string): Promise<void> {

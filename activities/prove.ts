@@ -114,7 +114,7 @@ async function proveOne(
   if (!problem) {
     let at = { etag, size };
     if (action === 'replace') {
-      const promoted = await dest.promote(target, etag, file.key);
+      const promoted = await dest.promote(target, etag, size, file.key);
       at = { etag: promoted.etag, size: promoted.size };
     }
     if (sidecar) await dest.putSidecar(file.key, sidecar.bytes);

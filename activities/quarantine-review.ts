@@ -47,7 +47,7 @@ export async function acceptQuarantined(dest: Destination, key: string, reason: 
   const q = await dest.quarantined(key);
   if (!q) throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
   if (!q.evidence) throw new InvalidInputError(`${q.key} carries no evidence (not put aside by this project); copy it by hand if you trust it`);
-  const promoted = await dest.promote(q.key, q.etag, key);
+  const promoted = await dest.promote(q.key, q.etag, q.size, key);
   const proofKey = await dest.recordProof({
     key, level: 'accepted', sha256: q.evidence.actualSha256,
     checksum: { sha256: q.evidence.expectedSha256, etag: q.evidence.sidecarEtag },

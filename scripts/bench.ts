@@ -17,6 +17,7 @@ import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { minioEndpoint, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
 import { benchStack, median, procStats, startMeasuredWorker, stopWorker } from './measure';
+import { publishSection, today } from './figures';
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
@@ -245,29 +246,54 @@ for (const set of SETS) {
 }
 
 // ---------- report ----------
-const lines: string[] = [];
+const ratio = (set: string, a: string, b: string) => (results[set]?.[a] && results[set]?.[b] ? +(results[set][a].wallS / results[set][b].wallS).toFixed(3) : null);
+const ratios: Record<string, number | null> = {};
+const sections: Record<string, string> = {};
 for (const [setName, byTool] of Object.entries(results)) {
   const set = SETS.find((s) => s.name === setName)!;
-  lines.push(`\n### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`} (zips plus their .CHECKSUM files), median of ${RUNS} runs`);
+  const lines: string[] = [];
+  lines.push(`### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`} (zips plus their .CHECKSUM files), median of ${RUNS} runs, measured ${today()}`);
   lines.push('| tool | wall s | files/s | MB/s | CPU s | peak RSS MB | peak disk MB | S3 requests | runs (s) |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const [tool, r] of Object.entries(byTool)) {
     lines.push(`| ${tool} | ${r.wallS.toFixed(2)} | ${r.filesPerS.toFixed(0)} | ${r.mbPerS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.peakDiskMb.toFixed(0)} | ${r.s3Requests} | ${r.runs.join(', ')} |`);
   }
+  const setRatios: Record<string, number | null> = {
+    [`${setName}: direct sync (no verify) / bare s5cmd (target ≤ 1.25)`]: ratio(setName, 'workflow direct sync (no verify)', 'bare s5cmd run'),
+    [`${setName}: direct sync (verify) / bare s5cmd`]: ratio(setName, 'workflow direct sync (verify)', 'bare s5cmd run'),
+    [`${setName}: traditional / direct sync (verify)`]: ratio(setName, 'workflow traditional (verify)', 'workflow direct sync (verify)'),
+  };
+  const fastest = ['rclone download+upload', 'aws s3 download+upload'].sort((a, b) => (byTool[a]?.wallS ?? Infinity) - (byTool[b]?.wallS ?? Infinity))[0];
+  setRatios[`${setName}: traditional / fastest download+upload (${fastest}) (target ≤ 1)`] = ratio(setName, 'workflow traditional (verify)', fastest);
+  Object.assign(ratios, setRatios);
+  lines.push('', '| ratio | value |', '| --- | ---: |', ...Object.entries(setRatios).map(([k, v]) => `| ${k} | ${v ?? '-'} |`));
+  sections[setName] = lines.join('\n');
 }
-const ratio = (set: string, a: string, b: string) => (results[set]?.[a] && results[set]?.[b] ? +(results[set][a].wallS / results[set][b].wallS).toFixed(3) : null);
-const ratios: Record<string, number | null> = {};
-for (const set of Object.keys(results)) {
-  ratios[`${set}: direct sync (no verify) / bare s5cmd (target ≤ 1.25)`] = ratio(set, 'workflow direct sync (no verify)', 'bare s5cmd run');
-  ratios[`${set}: direct sync (verify) / bare s5cmd`] = ratio(set, 'workflow direct sync (verify)', 'bare s5cmd run');
-  ratios[`${set}: traditional / direct sync (verify) (target ≥ 3 on small)`] = ratio(set, 'workflow traditional (verify)', 'workflow direct sync (verify)');
-  const fastest = ['rclone download+upload', 'aws s3 download+upload'].sort((a, b) => (results[set][a]?.wallS ?? Infinity) - (results[set][b]?.wallS ?? Infinity))[0];
-  ratios[`${set}: traditional / fastest download+upload (${fastest}) (target ≤ 1)`] = ratio(set, 'workflow traditional (verify)', fastest);
-}
-lines.push('\n| ratio | value |', '| --- | ---: |', ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v ?? '-'} |`));
-const table = lines.join('\n');
+const table = Object.values(sections).join('\n\n');
 console.log(table);
 mkdirSync(path.join(PROJECT_ROOT, 'artifacts'), { recursive: true });
 writeFileSync(path.join(PROJECT_ROOT, 'artifacts/bench.md'), `${table}\n`);
+// A full run (every tool) publishes its figures; a filtered one only prints them.
+if (!process.env.BENCH_TOOLS) {
+  for (const [setName, section] of Object.entries(sections)) publishSection('BENCHMARKS.md', `bench-${setName}`, section);
+  const small = results.small;
+  if (small) {
+    const row = (label: string, ...tools: string[]) => {
+      const rs = tools.map((t) => small[t]).filter(Boolean);
+      const join = (f: (r: (typeof rs)[number]) => string) => rs.map(f).join(' / ');
+      return `| ${label} | ${join((r) => r.wallS.toFixed(1))} | ${join((r) => r.cpuS.toFixed(1))} | ${Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0)} | ${join((r) => r.peakDiskMb.toFixed(0))} |`;
+    };
+    publishSection('README.md', 'bench-summary', [
+      `| 1,000 × 256 KiB, median of ${RUNS}, measured ${today()} | wall s | CPU s | peak RSS MB | local disk MB |`,
+      '| --- | ---: | ---: | ---: | ---: |',
+      row('workflow direct sync, SHA-256 proof', 'workflow direct sync (verify)'),
+      row('workflow direct sync, not verified', 'workflow direct sync (no verify)'),
+      row('workflow traditional, SHA-256 proof', 'workflow traditional (verify)'),
+      row('bare `s5cmd run`', 'bare s5cmd run'),
+      row('rclone server-side / download+upload', 'rclone server-side', 'rclone download+upload'),
+      row('aws s3 server-side / download+upload', 'aws s3 server-side', 'aws s3 download+upload'),
+    ].join('\n'));
+  }
+}
 console.log(JSON.stringify({ bench: { runs: RUNS, concurrency: WORKERS, cores: (await import('node:os')).cpus().length, results, ratios } }));
 process.exit(0);

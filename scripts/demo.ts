@@ -6,6 +6,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { followCollection, startCollection } from '../client/collection';
 import { formatBytes, formatProgress, formatReport } from '../client/format';
+import { formatQuarantine, runReview } from '../client/review';
 import { connectClient } from '../client/connection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { stackConfig, stackUp, webUiUrl, workerEnvFor } from '../stack/local-stack';
@@ -37,7 +38,7 @@ const mirror = await fillMirror(adminClient(stack), stack.sourceBucket, {
 console.log(`mirror: ${mirror.length} zip files in s3://${stack.sourceBucket} (faults planted: a bad checksum on 06-10, no .CHECKSUM on 06-20, 06-30 not published)`);
 
 const env = { ...process.env, ...workerEnvFor(stack) };
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 const config = loadConfig(env);
 const worker = await createCollectorWorker(config);
 const running = worker.run();
@@ -45,9 +46,10 @@ const running = worker.run();
 const client = await connectClient({ TEMPORAL_ADDRESS: config.temporal.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, TEMPORAL_UI_URL: webUiUrl(stack) });
 const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
 
-async function run(label: string, input: CollectionRequestInput, workflowId: string): Promise<CollectionReport> {
+async function run(label: string, input: CollectionRequestInput): Promise<CollectionReport> {
   console.log(`\n== ${label}`);
-  const { handle } = await startCollection(client, input, { taskQueue: config.temporal.taskQueue, workflowId });
+  // The workflow ID is derived from the request, as the client derives it.
+  const { handle } = await startCollection(client, input, { taskQueue: config.temporal.taskQueue });
   console.log(`started ${handle.workflowId}`);
   let last = '';
   const report = await followCollection(handle, (p) => {
@@ -60,12 +62,22 @@ async function run(label: string, input: CollectionRequestInput, workflowId: str
 }
 
 const prefix = `demo-${stamp}/`;
-const first = await run('1. auto mode (direct sync with s5cmd where it can, traditional fallback where it cannot)', { ...request, destination: { bucket: stack.destBucket, prefix } }, `demo-${stamp}-auto`);
-const rerun = await run('2. the same collection again: nothing present and identical is copied', { ...request, destination: { bucket: stack.destBucket, prefix } }, `demo-${stamp}-rerun`);
-const traditional = await run('3. traditional mode: download, verify SHA-256, upload, clean up', { ...request, mode: 'traditional', destination: { bucket: stack.destBucket, prefix: `${prefix}traditional/` } }, `demo-${stamp}-traditional`);
+const destination = { bucket: stack.destBucket, prefix };
+const first = await run('1. auto mode (direct sync with s5cmd where it can, traditional fallback where it cannot)', { ...request, destination });
+const rerun = await run('2. the same collection again: every file already has SHA-256 proof, nothing is copied', { ...request, destination });
+const traditional = await run('3. traditional mode: download (hashing), verify SHA-256, upload, clean up', { ...request, mode: 'traditional', destination: { ...destination, prefix: `${prefix}traditional/` } });
+
+// Binance re-uploads: 06-05 corrected (new zip, new .CHECKSUM), 06-06 changed under its old .CHECKSUM.
+const s3 = adminClient(stack);
+await fillMirror(s3, stack.sourceBucket, { ...request, startDate: '2025-06-05', endDate: '2025-06-05', revision: 1 });
+await fillMirror(s3, stack.sourceBucket, { ...request, startDate: '2025-06-06', endDate: '2025-06-06', revision: 1, faults: { staleChecksum: ['2025-06-06'] } });
+const reupload = await run('4. after Binance re-uploaded 06-05 (with a new .CHECKSUM) and 06-06 (under its old, now stale .CHECKSUM)', { ...request, destination });
+console.log(`\n== 5. files put aside for review (npm run client -- quarantine list --bucket ${stack.destBucket} --prefix ${prefix})`);
+console.log(formatQuarantine(await runReview(client, config.temporal.taskQueue, { action: 'list', destination }) as never));
 
 console.log(`\nSummary: ${first.files.copied} files copied by ${first.decision.mode} in ${(first.phaseMs.copying / 1000).toFixed(1)}s; rerun copied ${rerun.files.copied} and skipped ${rerun.files.skipped}; traditional copied ${traditional.files.copied} in ${(traditional.phaseMs.copying / 1000).toFixed(1)}s (peak local disk ${formatBytes(traditional.peakLocalDiskBytes)}).`);
 console.log(`Faults were caught: ${first.files.byOutcome.checksum_mismatch ?? 0} checksum mismatches quarantined, ${first.files.byOutcome.missing_checksum ?? 0} files without .CHECKSUM not copied, ${first.files.notPublished} not published.`);
+console.log(`Re-uploads: ${reupload.files.byOutcome.replaced ?? 0} corrected files replaced once verified; ${reupload.files.byOutcome.stale_checksum ?? 0} changed under a stale .CHECKSUM kept their verified copy, the new bytes put aside.`);
 console.log(`\nTemporal Web UI: ${webUiUrl(stack)}  ·  MinIO console: http://${stack.host}:${stack.minioConsolePort} (${stack.minioUser}/${stack.minioPassword})`);
 console.log('The stack keeps running for you to look around; stop it with: npm run stack -- down');
 worker.shutdown();

@@ -12,6 +12,7 @@ import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
+import { publishSection, today } from './figures';
 import type { CollectionReport } from '../workflows/types';
 import { benchStack, procStats, startMeasuredWorker, stopWorker } from './measure';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -109,7 +110,9 @@ const lines = [
   `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ...[...rows, two].map((r) => `| ${r.files} | ${r.workers} | ${r.wallS} | ${r.filesPerS} | ${r.workerPeakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${r.maxEventsPerRun} | ${r.maxPayloadBytes} | ${r.s3Requests} |`),
 ];
-console.log(`\nverification: ${VERIFICATION}, batchSize 1000, parallelBatches 4, batchesPerRun 25\n${lines.join('\n')}`);
+const heading = `Measured ${today()}: verification ${VERIFICATION}, batchSize 1000, parallelBatches 4, batchesPerRun 25.`;
+console.log(`\n${heading}\n${lines.join('\n')}`);
+if (!process.env.SCALE_SIZES) publishSection('BENCHMARKS.md', 'scale', `${heading}\n\n${lines.join('\n')}`);
 console.log(JSON.stringify({ scale: { verification: VERIFICATION, rows, twoWorkers: two, speedupTwoWorkers: +(one.wallS / two.wallS).toFixed(2) } }));
 await connection.close();
 process.exit(0);
