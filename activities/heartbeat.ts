@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { StalledError } from './errors';
 
@@ -32,8 +33,8 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
     }
     ctx.heartbeat(now);
   }, ms);
-  return {
-    signal: AbortSignal.any([ctx.cancellationSignal, stall.signal]),
-    stop: () => clearInterval(timer),
-  };
+  const signal = AbortSignal.any([ctx.cancellationSignal, stall.signal]);
+  // Every S3 request of the activity listens on it: hundreds at once are expected, not a leak.
+  setMaxListeners(0, signal);
+  return { signal, stop: () => clearInterval(timer) };
 }

@@ -24,6 +24,8 @@ const StackEnv = z.object({
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
+  /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */
+  STACK_MINIO_KMS_SECRET_KEY: z.string().regex(/^[\w-]+:[A-Za-z0-9+/=]{44}$/, 'must be "<key name>:<base64 of 32 bytes>"').optional(),
 });
 
 export interface StackConfig {
@@ -38,6 +40,7 @@ export interface StackConfig {
   sourceBucket: string;
   destBucket: string;
   dataDir: string;
+  minioKmsSecretKey?: string;
 }
 
 export function stackConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof StackEnv>> = {}): StackConfig {
@@ -54,6 +57,7 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env, overrides: Par
     sourceBucket: e.STACK_SOURCE_BUCKET,
     destBucket: e.STACK_DEST_BUCKET,
     dataDir: path.join(PROJECT_ROOT, '.data', e.STACK_NAME),
+    minioKmsSecretKey: e.STACK_MINIO_KMS_SECRET_KEY,
   };
 }
 
@@ -110,7 +114,10 @@ function services(s: StackConfig): Service[] {
       command: path.join(TOOLS_BIN, 'minio'),
       args: ['server', path.join(s.dataDir, 'minio'), '--address', `${s.host}:${s.minioPort}`, '--console-address', `${s.host}:${s.minioConsolePort}`, '--quiet'],
       // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
-      env: { MINIO_ROOT_USER: s.minioUser, MINIO_ROOT_PASSWORD: s.minioPassword, MINIO_BROWSER: 'on', MINIO_UPDATE: 'off', MINIO_PROMETHEUS_AUTH_TYPE: 'public' },
+      env: {
+        MINIO_ROOT_USER: s.minioUser, MINIO_ROOT_PASSWORD: s.minioPassword, MINIO_BROWSER: 'on', MINIO_UPDATE: 'off', MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+        ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
+      },
       healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
     },
     {
