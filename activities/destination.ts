@@ -1,15 +1,21 @@
 /**
  * The destination bucket as this project writes it: data at `<prefix><archive key>`, the source's
  * `.CHECKSUM` beside it, proof records under `<prefix>_verified/`, bytes that failed under
- * `<prefix>_quarantine/`. Every write that could replace bytes is conditioned on the exact bytes it
- * was decided for (the ETag that was hashed), so a concurrent writer is never overwritten blindly.
+ * `<prefix>_quarantine/`. The one place that writes there. Every copy is conditioned on the exact
+ * source bytes it was decided for (`x-amz-copy-source-if-match`), and nothing is removed from, or
+ * written unverified over, a final key whose bytes a protecting proof binds right then.
  */
+import type { Readable } from 'node:stream';
 import {
-  CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command,
+  PutObjectCommand, UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { checksumKey, destinationKey, proofFolder, quarantineKey } from '../workflows/keys';
 import { isNotFound } from './errors';
-import { objectToken, proofFileName, proofNameOf, parseProofKey, type ObjectId, type ProofLevel, type ProofRecord } from './proof';
+import {
+  PROOF_LEVELS, isProtecting, objectToken, parseProofKey, proofFileName, proofNameOf, strongest, type ObjectId, type ProofLevel, type ProofName, type ProofRecord,
+} from './proof';
 
 /** What a quarantined object carries about itself (in its metadata). */
 export interface QuarantineEvidence {
@@ -24,6 +30,10 @@ export interface QuarantineEvidence {
   collectionId: string;
   at: string;
 }
+
+/** CopyObject's limit; larger objects are copied in parts (UploadPartCopy). */
+const SINGLE_COPY_MAX_BYTES = 5 * 1024 ** 3;
+const COPY_PART_BYTES = 512 * 1024 ** 2;
 
 export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -45,10 +55,10 @@ export class Destination {
     readonly s3: S3Client,
     readonly bucket: string,
     readonly prefix: string,
-    private readonly signal?: AbortSignal,
+    readonly signal?: AbortSignal,
   ) {}
 
-  private get opts() {
+  get opts() {
     return { abortSignal: this.signal };
   }
 
@@ -66,16 +76,35 @@ export class Destination {
     }
   }
 
+  /** Server-side copy of exactly the bytes with this ETag; returns the ETag the copy got. */
+  async serverCopy(fromKey: string, toKey: string, etag: string, size: number, extra: { Metadata?: Record<string, string> } = {}): Promise<string> {
+    const source = copySource(this.bucket, fromKey);
+    if (size <= SINGLE_COPY_MAX_BYTES) {
+      const r = await this.s3.send(new CopyObjectCommand({
+        Bucket: this.bucket, Key: toKey, CopySource: source, CopySourceIfMatch: etag, ContentType: 'application/zip', MetadataDirective: 'REPLACE', ...extra,
+      }), this.opts);
+      return r.CopyObjectResult?.ETag ?? (await this.head(toKey))?.etag ?? '';
+    }
+    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, ContentType: 'application/zip', ...extra }), this.opts);
+    const parts = [];
+    for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
+      const end = Math.min(size, start + COPY_PART_BYTES) - 1;
+      const r = await this.s3.send(new UploadPartCopyCommand({
+        Bucket: this.bucket, Key: toKey, UploadId, PartNumber: n, CopySource: source, CopySourceIfMatch: etag, CopySourceRange: `bytes=${start}-${end}`,
+      }), this.opts);
+      parts.push({ PartNumber: n, ETag: r.CopyPartResult?.ETag });
+    }
+    const done = await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, UploadId, MultipartUpload: { Parts: parts } }), this.opts);
+    return done.ETag ?? '';
+  }
+
   /**
    * Copies the bytes with this ETag (and size) over the final key; returns the identity the
    * destination gave the copy: the copy's own ETag, not a later HEAD that could see someone else's write.
    */
   async promote(fromKey: string, etag: string, size: number, sourceKey: string): Promise<ObjectId & { key: string }> {
     const key = this.finalKey(sourceKey);
-    const r = await this.s3.send(new CopyObjectCommand({
-      Bucket: this.bucket, Key: key, CopySource: copySource(this.bucket, fromKey), CopySourceIfMatch: etag, ContentType: 'application/zip', MetadataDirective: 'REPLACE',
-    }), this.opts);
-    const copied = r.CopyObjectResult?.ETag ?? (await this.head(key))?.etag;
+    const copied = await this.serverCopy(fromKey, key, etag, size);
     if (!copied) throw new Error(`promoted s3://${this.bucket}/${key} is not there`);
     return { key, etag: copied, size };
   }
@@ -84,7 +113,44 @@ export class Destination {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), this.opts);
   }
 
-  /** Removes key only while it still holds the bytes with this ETag (If-Match, and a HEAD for stores that ignore it on DELETE). */
+  /** The proofs recorded for an archive key. */
+  async proofs(sourceKey: string): Promise<ProofName[]> {
+    const out: ProofName[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${proofFolder(this.prefix, sourceKey)}/`, ContinuationToken: token }), this.opts);
+      for (const o of page.Contents ?? []) {
+        const p = parseProofKey(proofFolder(this.prefix, ''), o.Key ?? '');
+        if (p) out.push(p.proof);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /** The protecting proof (sha256, accepted) bound to what the final key holds right now, if any: those bytes are a verified copy. */
+  async protectingProofNow(sourceKey: string): Promise<{ level: ProofLevel; at: ObjectId } | undefined> {
+    const at = await this.head(this.finalKey(sourceKey));
+    if (!at) return undefined;
+    const token = objectToken(at);
+    const level = strongest((await this.proofs(sourceKey)).filter((p) => p.destination === token && isProtecting(p.level)).map((p) => p.level));
+    return level ? { level, at } : undefined;
+  }
+
+  /**
+   * Removes the bytes with this ETag from a final key, unless they changed or a protecting proof
+   * binds them now (checked right before; `If-Match` too, for stores that honour it on DELETE).
+   */
+  async removeFromFinalIfUnproven(sourceKey: string, etag: string): Promise<boolean> {
+    const key = this.finalKey(sourceKey);
+    const now = await this.head(key);
+    if (!now || now.etag !== etag) return false;
+    if (await this.protectingProofNow(sourceKey)) return false;
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag }), this.opts);
+    return true;
+  }
+
+  /** Removes a key (not a final key) only while it still holds the bytes with this ETag. */
   async removeIfStill(key: string, etag: string): Promise<boolean> {
     const now = await this.head(key);
     if (!now || now.etag !== etag) return false;
@@ -92,24 +158,26 @@ export class Destination {
     return true;
   }
 
-  /** Moves the bytes with this ETag from fromKey to the quarantine, with their evidence in the metadata. */
-  async quarantine(fromKey: string, etag: string, sourceKey: string, evidence: QuarantineEvidence, removeFrom = true): Promise<string> {
+  /** Copies the bytes with this ETag to the quarantine, with their evidence in the metadata. */
+  async quarantine(fromKey: string, etag: string, size: number, sourceKey: string, evidence: QuarantineEvidence): Promise<string> {
     const to = quarantineKey(this.prefix, sourceKey);
-    await this.s3.send(new CopyObjectCommand({
-      Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, fromKey), CopySourceIfMatch: etag,
-      MetadataDirective: 'REPLACE', ContentType: 'application/zip', Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) },
-    }), this.opts);
-    if (removeFrom) await this.removeIfStill(fromKey, etag);
+    await this.serverCopy(fromKey, to, etag, size, { Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) } });
     return to;
   }
 
   /** Uploads bytes that failed straight to the quarantine (the traditional path never puts them at the final key). */
-  async quarantineBody(sourceKey: string, body: PutObjectCommand['input']['Body'], size: number, evidence: QuarantineEvidence): Promise<string> {
+  async quarantineBody(sourceKey: string, body: Readable, evidence: QuarantineEvidence, onBytes: (n: number) => void): Promise<string> {
     const to = quarantineKey(this.prefix, sourceKey);
-    await this.s3.send(new PutObjectCommand({
-      Bucket: this.bucket, Key: to, Body: body, ContentLength: size, ContentType: 'application/zip',
-      Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) },
-    }), this.opts);
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: this.bucket, Key: to, Body: body, ContentType: 'application/zip', Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) } },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+      abortController: abortControllerFor(this.signal),
+    });
+    let sent = 0;
+    upload.on('httpUploadProgress', (p) => { if (p.loaded && p.loaded > sent) { onBytes(p.loaded - sent); sent = p.loaded; } });
+    await upload.done();
     return to;
   }
 
@@ -129,16 +197,21 @@ export class Destination {
     return key;
   }
 
-  /** The strongest proof bound to these destination bytes and this source zip, if one was recorded. */
-  async proofFor(sourceKey: string, destination: ObjectId, source: ObjectId): Promise<ProofLevel | undefined> {
-    const folder = `${proofFolder(this.prefix, sourceKey)}/`;
-    const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder }), this.opts);
+  /** The strongest proof bound to these destination bytes, this source version and (if given) this `.CHECKSUM`, among the levels accepted. */
+  async proofFor(sourceKey: string, destination: ObjectId, source: ObjectId, checksum: string | undefined, accepted: readonly ProofLevel[] = PROOF_LEVELS): Promise<ProofLevel | undefined> {
     const d = objectToken(destination);
     const s = objectToken(source);
-    const levels = (page.Contents ?? [])
-      .map((o) => parseProofKey(proofFolder(this.prefix, ''), o.Key ?? '')?.proof)
-      .filter((p) => p && p.destination === d && p.source === s)
-      .map((p) => p!.level);
-    return (['sha256', 'accepted', 'size', 'none'] as const).find((l) => levels.includes(l));
+    const levels = (await this.proofs(sourceKey))
+      .filter((p) => p.destination === d && p.source === s && (checksum === undefined || p.checksum === checksum) && accepted.includes(p.level))
+      .map((p) => p.level);
+    return strongest(levels);
   }
+}
+
+/** An AbortController that aborts when the signal does (lib-storage takes a controller, not a signal). */
+export function abortControllerFor(signal: AbortSignal | undefined): AbortController {
+  const c = new AbortController();
+  if (signal?.aborted) c.abort(signal.reason);
+  else signal?.addEventListener('abort', () => c.abort(signal.reason), { once: true });
+  return c;
 }

@@ -8,6 +8,8 @@ export const HEARTBEAT_INTERVAL_MS = 1_000;
 export interface Beat {
   /** Aborted when the activity is cancelled or its work stalls: pass it to S3 calls, pools and child processes. */
   signal: AbortSignal;
+  /** Before a step that reports nothing while it runs (a server-side copy): this much silence is not a stall. */
+  allowQuiet(ms: number): void;
   stop(): void;
 }
 
@@ -21,6 +23,7 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
   const stall = new AbortController();
   let last = JSON.stringify(progress());
   let changedAt = Date.now();
+  let quietUntil = 0;
   ctx.heartbeat(progress());
   const timer = setInterval(() => {
     const now = progress();
@@ -28,7 +31,7 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
     if (text !== last) {
       last = text;
       changedAt = Date.now();
-    } else if (Date.now() - changedAt > stallMs && !stall.signal.aborted) {
+    } else if (Date.now() - Math.max(changedAt, quietUntil) > stallMs && !stall.signal.aborted) {
       stall.abort(new StalledError(`no progress for ${Math.round((Date.now() - changedAt) / 1000)} s (${text}); giving the work back to be retried`));
     }
     ctx.heartbeat(now);
@@ -36,5 +39,9 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
   const signal = AbortSignal.any([ctx.cancellationSignal, stall.signal]);
   // Every S3 request of the activity listens on it: hundreds at once are expected, not a leak.
   setMaxListeners(0, signal);
-  return { signal, stop: () => clearInterval(timer) };
+  return {
+    signal,
+    allowQuiet: (ms) => { quietUntil = Math.max(quietUntil, Date.now() + ms); },
+    stop: () => clearInterval(timer),
+  };
 }

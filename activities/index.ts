@@ -119,12 +119,12 @@ export function createActivities(deps: ActivityDeps) {
       return { bucket: dest.bucket, prefix: dest.prefix, ...(await listQuarantine(dest, input.limit)) };
     },
 
-    async acceptQuarantined(input: ReviewTarget & { key: string; reason: string; decidedBy: string }) {
-      return acceptQuarantined(reviewDestination(input), input.key, input.reason, input.decidedBy);
+    async acceptQuarantined(input: ReviewTarget & { key: string; sha256: string; reason: string; decidedBy: string }) {
+      return acceptQuarantined(reviewDestination(input), input.key, input.sha256, input.reason, input.decidedBy);
     },
 
-    async discardQuarantined(input: ReviewTarget & { key: string }) {
-      return discardQuarantined(reviewDestination(input), input.key);
+    async discardQuarantined(input: ReviewTarget & { key: string; sha256?: string }) {
+      return discardQuarantined(reviewDestination(input), input.key, input.sha256);
     },
   };
 }

@@ -93,7 +93,10 @@ async function listSeries(
       alreadyPresentBytes += o.size;
       settled.push(entry(o.key, o.size, 'skipped', decision.proof, null));
     } else {
-      planned.push({ key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action, ...(decision.kept ? { kept: decision.kept } : {}) });
+      planned.push({
+        key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action,
+        ...(decision.kept ? { kept: decision.kept } : {}), ...(decision.seen ? { seen: decision.seen } : {}),
+      });
     }
   }
   for (const period of range.periods) {

@@ -22,6 +22,8 @@ export interface ManifestSummary {
   byOutcome: Record<string, number>;
   byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
   byProof: Record<string, number>;
+  /** Files whose failing bytes were put aside in the quarantine by this collection. */
+  quarantined: number;
   bytesCopied: number;
 }
 
@@ -76,7 +78,9 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
   };
   let bytesCopied = 0;
+  let quarantined = 0;
   for (const e of entries) {
+    if (e.evidence?.quarantineKey) quarantined++;
     byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
     if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
     if (e.mode) {
@@ -88,5 +92,5 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     if (e.outcome === 'copied' || e.outcome === 'replaced') bytesCopied += e.size ?? 0;
   }
   const key = await store.putText('manifest.ndjson', entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''), 'application/x-ndjson');
-  return { key, total: entries.length, byOutcome, byMode, byProof, bytesCopied };
+  return { key, total: entries.length, byOutcome, byMode, byProof, quarantined, bytesCopied };
 }

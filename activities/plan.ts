@@ -27,9 +27,11 @@ export interface PlanFile {
   checksumEtag: string | null;
   action: PlanAction;
   kept?: KeptCopy;
+  /** What the final key held when the plan was made (replace, verify_only): an unverified write is conditioned on it. */
+  seen?: ObjectId;
 }
 
-export type Decision = { action: 'skip'; proof: ProofLevel } | { action: PlanAction; kept?: KeptCopy };
+export type Decision = { action: 'skip'; proof: ProofLevel } | { action: PlanAction; kept?: KeptCopy; seen?: ObjectId };
 
 /**
  * Decides from listings alone. A file is skipped only when a proof is bound to the destination's
@@ -58,14 +60,16 @@ export function decide(
       etag: destination.zip.etag, size: destination.zip.size, level: keptLevel,
       sidecarUnchanged: protecting.some((p) => p.checksum === sidecarToken),
     };
+    const seen = { etag: destination.zip.etag, size: destination.zip.size };
     // Same zip, new .CHECKSUM: the bytes are the source's; check them against the new sidecar.
-    if (protecting.some((p) => p.source === sourceToken)) return { action: 'verify_only', kept };
-    return { action: 'replace', kept };
+    if (protecting.some((p) => p.source === sourceToken)) return { action: 'verify_only', kept, seen };
+    return { action: 'replace', kept, seen };
   }
   // Bytes nothing proves (another tool, a crash between copy and proof, a weaker run): prove them
   // where they may be right, otherwise replace them with bytes that pass this run's check.
-  if (verification !== 'none' && destination.zip.size === source.zip.size) return { action: 'verify_only' };
-  return { action: 'replace' };
+  const seen = { etag: destination.zip.etag, size: destination.zip.size };
+  if (verification !== 'none' && destination.zip.size === source.zip.size) return { action: 'verify_only', seen };
+  return { action: 'replace', seen };
 }
 
 export function chunk<T>(items: T[], size: number): T[][] {

@@ -12,9 +12,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
+import { PROOF_LEVELS, satisfies } from './proof';
 import { Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, isNotFound } from './errors';
-import { heartbeatWhileProgressing } from './heartbeat';
+import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';
 import { batchName, type PlanAction, type PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
@@ -58,7 +59,7 @@ export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { desti
       // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
       const action: PlanAction = appeared.has(i) ? 'verify_only' : file.action;
       try {
-        const e = await proveOne({ ...deps, destination: dest }, ref, file, action, appeared.has(i), (n) => { bytesRead += n; }, beat.signal);
+        const e = await proveOne({ ...deps, destination: dest }, ref, file, action, appeared.has(i), (n) => { bytesRead += n; }, beat);
         done++;
         return { i, attempt, ...e };
       } catch (err) {
@@ -78,9 +79,14 @@ export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { desti
 
 type Proved = Omit<ProveEntry, 'i' | 'attempt'>;
 
+/** A server-side copy on a healthy store moves at least this fast: its silence up to then is no stall. */
+const MIN_COPY_BYTES_PER_SECOND = 8 * 1024 * 1024;
+const copyAllowance = (bytes: number) => Math.ceil((bytes / MIN_COPY_BYTES_PER_SECOND) * 1000);
+
 async function proveOne(
-  deps: ProveDeps, ref: BatchRef, file: PlanFile, action: PlanAction, appeared: boolean, onBytes: (n: number) => void, signal: AbortSignal,
+  deps: ProveDeps, ref: BatchRef, file: PlanFile, action: PlanAction, appeared: boolean, onBytes: (n: number) => void, beat: Beat,
 ): Promise<Proved> {
+  const { signal } = beat;
   const dest = deps.destination;
   const finalKey = dest.finalKey(file.key);
   const target = action === 'replace' ? incomingKey(ref.state.statePrefix, file.key) : finalKey;
@@ -98,11 +104,11 @@ async function proveOne(
   let sha256: string | null = null;
   if (level === 'checksum') {
     const got = await readAndHash(dest, target, onBytes, signal);
-    if (!got) return recover(dest, file, action, target);
+    if (!got) return recover(dest, ref, file, action, target);
     ({ etag, size, sha256 } = got);
   } else {
     const h = await dest.head(target);
-    if (!h) return recover(dest, file, action, target);
+    if (!h) return recover(dest, ref, file, action, target);
     ({ etag, size } = h);
   }
 
@@ -114,6 +120,13 @@ async function proveOne(
   if (!problem) {
     let at = { etag, size };
     if (action === 'replace') {
+      // Bytes checked less than by SHA-256 never go over a copy that a verified one replaced since the plan.
+      const verified = level !== 'checksum' ? await dest.protectingProofNow(file.key) : undefined;
+      if (verified) {
+        await dest.remove(target);
+        return { outcome: 'failed', proof: verified.level, sha256, error: `a verified copy appeared at the key since the plan; it was not replaced by bytes checked only by ${level} (a checksum run replaces it if the source changed)` };
+      }
+      beat.allowQuiet(copyAllowance(size));
       const promoted = await dest.promote(target, etag, size, file.key);
       at = { etag: promoted.etag, size: promoted.size };
     }
@@ -138,12 +151,17 @@ async function proveOne(
     kept: kept ? { etag: kept.etag, size: kept.size } : null, collectionId, at: new Date().toISOString(),
   };
   if (action === 'verify_only') {
-    // Bytes that are already there are never moved: a verified copy stays, and unproven wrong bytes are replaced by the traditional path.
-    if (kept || appeared) return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; the copy in the destination is kept as it is`, evidence: { ...evidence } };
-    return { outcome, proof: null, sha256, error: `${problem}; replacing it`, fallback: true };
+    // A verified copy stays as it is (its .CHECKSUM changed under it, or another collection proved it).
+    const verified = kept ? { level: kept.level } : await dest.protectingProofNow(file.key);
+    if (verified) return { outcome, proof: verified.level, sha256, error: `${problem}; the verified copy in the destination is kept as it is`, evidence: { ...evidence } };
   }
-  const q = await dest.quarantine(target, etag, file.key, evidence);
+  beat.allowQuiet(copyAllowance(size));
+  const q = await dest.quarantine(target, etag, size, file.key, evidence);
+  if (action === 'replace') await dest.remove(target);
+  else await dest.removeFromFinalIfUnproven(file.key, etag);
   const keptNote = kept ? `; the verified copy (ETag ${kept.etag}, ${kept.size} bytes) is kept` : '';
+  // Wrong bytes that were at the key already (not copied by this run) are replaced by the traditional path.
+  if (action === 'verify_only') return { outcome, proof: null, sha256, error: `${problem}; moved to ${q}, replacing it`, evidence: { ...evidence, quarantineKey: q }, fallback: true };
   return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; moved to ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
 }
 
@@ -166,7 +184,7 @@ async function readAndHash(dest: Destination, key: string, onBytes: (n: number) 
 }
 
 /** The copy is gone: an earlier attempt already settled it (promoted, or quarantined), or someone removed it. */
-async function recover(dest: Destination, file: PlanFile, action: PlanAction, target: string): Promise<Proved> {
+async function recover(dest: Destination, ref: BatchRef, file: PlanFile, action: PlanAction, target: string): Promise<Proved> {
   const source = { etag: file.etag, size: file.size };
   // Put aside by an earlier attempt, or by another collection that copied the same source version at the same time.
   const q = await dest.quarantined(file.key);
@@ -176,7 +194,8 @@ async function recover(dest: Destination, file: PlanFile, action: PlanAction, ta
   }
   const final = await dest.head(dest.finalKey(file.key));
   if (final) {
-    const proof = await dest.proofFor(file.key, final, source);
+    const levels = PROOF_LEVELS.filter((l) => satisfies(l, file.kept ? 'checksum' : ref.verification));
+    const proof = await dest.proofFor(file.key, final, source, undefined, levels);
     if (proof) return { outcome: action === 'replace' && file.kept ? 'replaced' : PRESENT[action], proof, sha256: null, error: null };
   }
   return { outcome: 'failed', proof: null, sha256: null, error: `the copy at s3://${dest.bucket}/${target} is gone (removed since it was copied?); the next run copies it again` };

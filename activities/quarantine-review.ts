@@ -7,6 +7,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { quarantinePrefix, sourceKeyOfQuarantined } from '../workflows/keys';
 import type { Destination, QuarantineEvidence } from './destination';
 import { InvalidInputError } from './errors';
+import { objectToken } from './proof';
 
 export interface QuarantinedFile {
   /** The archive key, e.g. data/spot/monthly/aggTrades/BNBBTC/BNBBTC-aggTrades-2018-01.zip */
@@ -43,10 +44,30 @@ export async function listQuarantine(dest: Destination, limit: number): Promise<
   return { files, more };
 }
 
-export async function acceptQuarantined(dest: Destination, key: string, reason: string, decidedBy: string): Promise<{ key: string; finalKey: string; etag: string; proofKey: string }> {
+/**
+ * Promotes exactly the quarantined bytes the operator reviewed (named by their SHA-256, as `list`
+ * prints it) over a destination that still holds what it held when they were put aside, and records
+ * an `accepted` proof with the reason. Run twice, the second run finds the decision already made.
+ */
+export async function acceptQuarantined(dest: Destination, key: string, sha256: string, reason: string, decidedBy: string): Promise<{ key: string; finalKey: string; etag: string; proofKey: string | null; already: boolean }> {
   const q = await dest.quarantined(key);
-  if (!q) throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+  if (!q) {
+    const final = await dest.head(dest.finalKey(key));
+    const accepted = final && (await dest.proofs(key)).some((p) => p.level === 'accepted' && p.destination === objectToken(final));
+    if (final && accepted) return { key, finalKey: dest.finalKey(key), etag: final.etag, proofKey: null, already: true };
+    throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+  }
   if (!q.evidence) throw new InvalidInputError(`${q.key} carries no evidence (not put aside by this project); copy it by hand if you trust it`);
+  if (q.evidence.actualSha256 !== sha256) {
+    throw new InvalidInputError(`the quarantined bytes of ${key} now have SHA-256 ${q.evidence.actualSha256}, not the ${sha256} you reviewed: they were replaced since; run "quarantine list" again`);
+  }
+  const final = await dest.head(dest.finalKey(key));
+  const kept = q.evidence.kept;
+  if (kept ? !final || final.etag !== kept.etag : final) {
+    throw new InvalidInputError(
+      `the destination's ${key} changed since these bytes were put aside (it holds ${final ? `ETag ${final.etag}` : 'nothing'}, the evidence expected ${kept ? `ETag ${kept.etag}` : 'nothing'}): run the collection again and review what it puts aside`,
+    );
+  }
   const promoted = await dest.promote(q.key, q.etag, q.size, key);
   const proofKey = await dest.recordProof({
     key, level: 'accepted', sha256: q.evidence.actualSha256,
@@ -56,11 +77,15 @@ export async function acceptQuarantined(dest: Destination, key: string, reason: 
     note: `accepted by an operator: ${reason} (was ${q.evidence.outcome}: ${q.evidence.reason})`,
   });
   await dest.removeIfStill(q.key, q.etag);
-  return { key, finalKey: promoted.key, etag: promoted.etag, proofKey };
+  return { key, finalKey: promoted.key, etag: promoted.etag, proofKey, already: false };
 }
 
-export async function discardQuarantined(dest: Destination, key: string): Promise<{ key: string; removed: boolean }> {
+/** Deletes the quarantined copy (only the one reviewed, when its SHA-256 is given). Run twice, the second finds it gone. */
+export async function discardQuarantined(dest: Destination, key: string, sha256?: string): Promise<{ key: string; removed: boolean }> {
   const q = await dest.quarantined(key);
-  if (!q) throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+  if (!q) return { key, removed: false };
+  if (sha256 && q.evidence?.actualSha256 !== sha256) {
+    throw new InvalidInputError(`the quarantined bytes of ${key} now have SHA-256 ${q.evidence?.actualSha256 ?? 'unknown'}, not the ${sha256} you reviewed; run "quarantine list" again`);
+  }
   return { key, removed: await dest.removeIfStill(q.key, q.etag) };
 }

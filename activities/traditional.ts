@@ -20,7 +20,7 @@ import pLimit from 'p-limit';
 import { checksumKey } from '../workflows/keys';
 import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
-import type { Destination, QuarantineEvidence } from './destination';
+import { abortControllerFor, type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, FileTooLargeError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';
@@ -240,8 +240,10 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   const state = await readState(deps, ref.stagingId);
   const positions = Object.keys(state).map(Number).sort((a, b) => a - b);
   let bytesUploaded = 0;
+  let bytesSent = 0;
   let done = 0;
-  const beat = heartbeatWhileProgressing(() => ({ uploaded: done, of: positions.length, bytesUploaded }), ref.stallMs);
+  const beat = heartbeatWhileProgressing(() => ({ uploaded: done, of: positions.length, bytesSent }), ref.stallMs);
+  const sent = (n: number) => { bytesSent += n; };
   const dest = deps.destinationFor(beat.signal);
   try {
     const uploadOne = async (i: number): Promise<TraditionalEntry> => {
@@ -262,7 +264,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
             expectedSha256: entry.expectedSha256 ?? null, actualSha256: entry.sha256 ?? null, source, sidecarEtag: entry.sidecarEtag ?? null,
             kept: file.kept ? { etag: file.kept.etag, size: file.kept.size } : null, collectionId: ref.state.collectionId, at: new Date().toISOString(),
           };
-          const q = await dest.quarantineBody(file.key, createReadStream(zipPath), entry.size, evidence);
+          const q = await dest.quarantineBody(file.key, createReadStream(zipPath), evidence, sent);
           done++;
           const keptNote = file.kept ? `; the verified copy (ETag ${file.kept.etag}, ${file.kept.size} bytes) is kept` : '';
           return { ...base, outcome: entry.outcome!, proof: file.kept?.level ?? null, error: `${entry.error}; put aside at ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
@@ -273,11 +275,12 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         }
         const level = levelOf(ref, file);
         const action: PlanAction = ref.only && file.action === 'verify_only' ? 'replace' : file.action;
-        const etag = await upload(deps, dest, file, entry, zipPath, level !== 'checksum' && action === 'copy');
-        if (etag === undefined) {
+        const written = await upload(deps, dest, file, entry, zipPath, level === 'checksum' ? undefined : action, sent);
+        if ('refused' in written) {
           done++;
-          return { ...base, outcome: 'failed', proof: null, error: 'an object appeared at this key since the plan; it was not overwritten (the next run proves it)' };
+          return { ...base, outcome: 'failed', proof: null, error: written.refused };
         }
+        const { etag } = written;
         bytesUploaded += entry.size;
         const sidecarBytes = entry.hasChecksum ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM')) : undefined;
         if (sidecarBytes) await dest.putSidecar(file.key, sidecarBytes);
@@ -316,32 +319,58 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   }
 }
 
+/** The file's bytes from staging, counting them as they go out (the upload's progress). */
+function staged(zipPath: string, sent: (n: number) => void) {
+  const body = createReadStream(zipPath);
+  body.on('data', (chunk) => sent(chunk.length));
+  return body;
+}
+
 /**
- * Uploads verified (or, at weaker levels, checked) bytes to the final key and returns the ETag the
- * destination gave them. Unverified bytes never overwrite: with `onlyIfAbsent` the PUT is
- * conditional (If-None-Match), and undefined comes back when an object appeared meanwhile.
+ * Uploads bytes to the final key and returns the ETag the destination gave them. Verified bytes
+ * (`unverified` undefined) may replace anything. Bytes checked less never go over a verified copy
+ * (checked right before), and single-part uploads are conditional on what the plan saw: nothing
+ * there (`copy`: If-None-Match) or the same unproven bytes (`replace`: If-Match).
  */
-async function upload(deps: TraditionalDeps, dest: Destination, file: PlanFile, entry: StagedFile, zipPath: string, onlyIfAbsent: boolean): Promise<string | undefined> {
+async function upload(
+  deps: TraditionalDeps, dest: Destination, file: PlanFile, entry: StagedFile, zipPath: string, unverified: PlanAction | undefined, sent: (n: number) => void,
+): Promise<{ etag: string } | { refused: string }> {
   const Key = dest.finalKey(file.key);
+  if (unverified) {
+    const verified = await dest.protectingProofNow(file.key);
+    if (verified) return { refused: 'a verified copy is at this key now; it was not replaced by bytes checked less than by SHA-256 (the next run decides)' };
+  }
+  const condition = unverified === 'copy' ? { IfNoneMatch: '*' } : unverified && file.seen ? { IfMatch: file.seen.etag } : {};
   if (entry.size > deps.multipartThresholdBytes) {
-    const out = await new Upload({
+    if (unverified) {
+      // No condition travels with a multipart upload here: check what the key holds right before.
+      const now = await dest.head(Key);
+      if (unverified === 'copy' ? now : file.seen && now && now.etag !== file.seen.etag) return { refused: 'the key changed since the plan; it was not overwritten (the next run decides)' };
+    }
+    const up = new Upload({
       client: dest.s3,
       params: { Bucket: dest.bucket, Key, Body: createReadStream(zipPath), ContentType: 'application/zip', ChecksumAlgorithm: 'SHA256' },
       partSize: MULTIPART_PART_BYTES,
       queueSize: MULTIPART_QUEUE,
-    }).done();
-    return out.ETag ?? (await dest.head(Key))?.etag ?? '';
+      abortController: abortControllerFor(dest.signal),
+    });
+    let loaded = 0;
+    up.on('httpUploadProgress', (p) => { if (p.loaded && p.loaded > loaded) { sent(p.loaded - loaded); loaded = p.loaded; } });
+    const out = await up.done();
+    return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
   }
   try {
     const out = await dest.s3.send(new PutObjectCommand({
-      Bucket: dest.bucket, Key, Body: createReadStream(zipPath), ContentLength: entry.size, ContentType: 'application/zip',
+      Bucket: dest.bucket, Key, Body: staged(zipPath, sent), ContentLength: entry.size, ContentType: 'application/zip',
       // The store recomputes the SHA-256 and refuses the upload if the bytes it received differ.
       ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
-      ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
-    }));
-    return out.ETag ?? (await dest.head(Key))?.etag ?? '';
+      ...condition,
+    }), dest.opts);
+    return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
   } catch (err) {
-    if (onlyIfAbsent && (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return undefined;
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+      return { refused: 'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)' };
+    }
     throw err;
   }
 }

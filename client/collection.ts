@@ -75,8 +75,11 @@ export interface StartedCollection {
   joined: boolean;
 }
 
-export async function startCollection(client: Client, input: CollectionRequestInput, opts: StartOptions): Promise<StartedCollection> {
-  const resolved = resolveInput(input, new Date());
+export async function startCollection(client: Client, request: CollectionRequestInput, opts: StartOptions): Promise<StartedCollection> {
+  const now = new Date();
+  // Relative dates resolve from this start's clock, pinned into the input: the ID names the range the run collects, even across midnight.
+  const input = request.startDate || request.endDate || request.asOf ? request : { ...request, asOf: now.toISOString() };
+  const resolved = resolveInput(input, now);
   const workflowId = opts.workflowId ?? workflowIdOf(resolved);
   const startToken = randomUUID();
   const handle = await client.workflow.start(collectArchive, {

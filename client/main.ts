@@ -106,9 +106,9 @@ requestOptions(program.command('collect').description('start a collection (and w
   .action(async (flags: CollectFlags) => {
     try {
       const request = requestFrom(flags);
-      const workflowId = flags.workflowId ?? collectionWorkflowId(request);
+      collectionWorkflowId(request); // bad input fails here, before connecting
       await withClient(async (client) => {
-        const { handle, joined } = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId });
+        const { handle, joined } = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId: flags.workflowId });
         const url = runUrl(env, handle.workflowId, handle.firstExecutionRunId);
         // A run with this ID was already going: say so, this start did not begin a second one.
         const what = joined ? `joined the collection already running as ${handle.workflowId} (no second run started)` : `started ${handle.workflowId}`;
@@ -245,19 +245,21 @@ target(quarantine.command('list').description('list quarantined files with their
   });
 target(quarantine.command('accept').argument('<key>', 'archive key, e.g. data/spot/monthly/aggTrades/BNBBTC/BNBBTC-aggTrades-2018-01.zip')
   .description('promote a quarantined file to its place in the destination, recording an "accepted" proof with your reason'))
+  .requiredOption('--sha256 <hash>', 'the SHA-256 of the quarantined bytes you reviewed, as "quarantine list" prints it: nothing else is accepted')
   .requiredOption('--reason <text>', 'why these bytes are right although they do not match the .CHECKSUM (recorded with the proof)')
-  .action(async (key: string, flags: TargetFlags & { reason: string }) => {
+  .action(async (key: string, flags: TargetFlags & { sha256: string; reason: string }) => {
     await withClient(async (client) => {
-      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'accept', destination: destinationOf(flags), key, reason: flags.reason });
-      console.log(flags.json ? JSON.stringify(r) : `accepted ${key}: now at s3://${(r as { finalKey: string }).finalKey} (proof: ${(r as { proofKey: string }).proofKey})`);
+      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'accept', destination: destinationOf(flags), key, sha256: flags.sha256, reason: flags.reason }) as { finalKey: string; proofKey: string | null; already: boolean };
+      console.log(flags.json ? JSON.stringify(r) : r.already ? `${key} was already accepted` : `accepted ${key}: now at ${r.finalKey} (proof: ${r.proofKey})`);
     }).catch(fail);
   });
 target(quarantine.command('discard').argument('<key>', 'archive key').description('delete a quarantined file (the destination keeps what it has)'))
+  .option('--sha256 <hash>', 'discard only if the quarantined bytes are still the ones you reviewed')
   .option('--reason <text>', 'why (kept in the review\'s workflow history)')
-  .action(async (key: string, flags: TargetFlags & { reason?: string }) => {
+  .action(async (key: string, flags: TargetFlags & { sha256?: string; reason?: string }) => {
     await withClient(async (client) => {
-      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'discard', destination: destinationOf(flags), key, reason: flags.reason });
-      console.log(flags.json ? JSON.stringify(r) : `discarded the quarantined copy of ${key}`);
+      const r = await runReview(client, env.TEMPORAL_TASK_QUEUE, { action: 'discard', destination: destinationOf(flags), key, sha256: flags.sha256, reason: flags.reason }) as { removed: boolean };
+      console.log(flags.json ? JSON.stringify(r) : r.removed ? `discarded the quarantined copy of ${key}` : `nothing quarantined for ${key} (already discarded?)`);
     }).catch(fail);
   });
 

@@ -27,5 +27,5 @@ export function formatQuarantine(r: { bucket: string; prefix: string; files: Qua
       `    ${e?.reason ?? ''}`,
     ].join('\n');
   });
-  return `${lines.join('\n')}${r.more ? `\n… and ${r.more} more (--limit)` : ''}\naccept one with: quarantine accept <key> --reason "…"   discard: quarantine discard <key>`;
+  return `${lines.join('\n')}${r.more ? `\n… and ${r.more} more (--limit)` : ''}\naccept one with: quarantine accept <key> --sha256 <its SHA-256 above> --reason "…"   discard: quarantine discard <key>`;
 }

@@ -150,11 +150,14 @@ function portOpen(host: string, port: number): Promise<boolean> {
 
 const pidFile = (s: StackConfig, name: string) => path.join(s.dataDir, `${name}.pid`);
 
+/** The PID in the service's pidfile, if that process runs and is the service (a stale pidfile's PID may have been reused). */
 function readPid(s: StackConfig, name: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidFile(s, name), 'utf8'));
     process.kill(pid, 0);
-    return pid;
+    if (!existsSync('/proc/self/cmdline')) return pid; // no /proc (not Linux): trust the pidfile
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    return argv0 === path.join(TOOLS_BIN, name) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -50,10 +50,6 @@ export function hasIntervalFolder(dataType: string): boolean {
   return (INTERVAL_DATA_TYPES as readonly string[]).includes(dataType);
 }
 
-export function dataTypesFor(market: Market, granularity: Granularity): readonly string[] {
-  return CATALOG[market][granularity];
-}
-
 /** The kline intervals the archive has for a market and granularity. */
 export function intervalsFor(market: Market, granularity: Granularity): readonly Interval[] {
   const byGranularity = granularity === 'daily' ? DAILY_INTERVALS : INTERVALS;

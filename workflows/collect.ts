@@ -328,7 +328,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     skipped: count('skipped'),
     notPublished: count('not_published'),
     failed,
-    quarantined: count('checksum_mismatch', 'stale_checksum'),
+    quarantined: manifest.quarantined,
     byMode: manifest.byMode,
     byOutcome: manifest.byOutcome,
     byProof: manifest.byProof,

@@ -3,12 +3,14 @@
  * worker (only workers hold the destination's credentials), and its history records who decided
  * what, when and why.
  */
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities';
 import { Destination, describeIssues } from './request';
 
 const ARCHIVE_KEY = /^data\/(?:[\p{L}\p{N}_=.-]+\/)+[\p{L}\p{N}_=.-]+\.zip$/u;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the quarantined bytes you reviewed, as "quarantine list" prints it (64 hex digits)');
 
 const archiveKey = z
   .string()
@@ -17,8 +19,11 @@ const archiveKey = z
 
 export const ReviewRequest = z.discriminatedUnion('action', [
   z.object({ action: z.literal('list'), destination: Destination.default({}), limit: z.number().int().min(1).max(1_000).default(200) }).strict(),
-  z.object({ action: z.literal('accept'), destination: Destination.default({}), key: archiveKey, reason: z.string().trim().min(3, 'give the reason the bytes are right (at least 3 characters)').max(500) }).strict(),
-  z.object({ action: z.literal('discard'), destination: Destination.default({}), key: archiveKey, reason: z.string().max(500).optional() }).strict(),
+  z.object({
+    action: z.literal('accept'), destination: Destination.default({}), key: archiveKey, sha256,
+    reason: z.string().trim().min(3, 'give the reason the bytes are right (at least 3 characters)').max(500),
+  }).strict(),
+  z.object({ action: z.literal('discard'), destination: Destination.default({}), key: archiveKey, sha256: sha256.optional(), reason: z.string().max(500).optional() }).strict(),
 ]);
 export type ReviewRequestInput = z.input<typeof ReviewRequest>;
 
@@ -35,12 +40,20 @@ export async function reviewQuarantine(input: unknown) {
   }
   const r = parsed.data;
   const target = { bucket: r.destination.bucket, prefix: r.destination.prefix };
-  switch (r.action) {
-    case 'list':
-      return acts.listQuarantine({ ...target, limit: r.limit });
-    case 'accept':
-      return acts.acceptQuarantined({ ...target, key: r.key, reason: r.reason, decidedBy: `review ${workflowInfo().workflowId}` });
-    case 'discard':
-      return acts.discardQuarantined({ ...target, key: r.key });
+  try {
+    switch (r.action) {
+      case 'list':
+        return await acts.listQuarantine({ ...target, limit: r.limit });
+      case 'accept':
+        return await acts.acceptQuarantined({ ...target, key: r.key, sha256: r.sha256, reason: r.reason, decidedBy: `review ${workflowInfo().workflowId}` });
+      case 'discard':
+        return await acts.discardQuarantined({ ...target, key: r.key, sha256: r.sha256 });
+    }
+  } catch (err) {
+    // A decision that no longer matches the destination: say why at the top, as for bad input.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInputError') {
+      throw ApplicationFailure.nonRetryable(err.cause.message, 'InvalidReviewRequest');
+    }
+    throw err;
   }
 }

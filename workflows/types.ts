@@ -160,7 +160,7 @@ export interface CollectionReport {
     skipped: number;
     notPublished: number;
     failed: number;
-    /** Files put aside for an operator (checksum_mismatch, stale_checksum, missing_checksum with bytes kept). */
+    /** Files whose failing bytes this run put aside in the quarantine for an operator. */
     quarantined: number;
     byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
     byOutcome: Record<string, number>;

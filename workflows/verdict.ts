@@ -20,12 +20,13 @@ export function verdictOf(f: Files): { ok: boolean; verdict: string } {
   const accepted = f.byProof.accepted ?? 0;
   const weaker = (f.byProof.size ?? 0) + (f.byProof.none ?? 0);
   const notYet = f.notPublished ? `; ${f.notPublished} not published yet` : '';
-  if (weaker === 0) {
-    const acc = accepted ? ` (${accepted} of them accepted by an operator although they do not match their .CHECKSUM)` : '';
-    return { ok: true, verdict: `OK: all ${published} published files are in the destination, each with SHA-256 proof against its .CHECKSUM${acc}${notYet}` };
+  if (weaker === 0 && accepted === 0) {
+    return { ok: true, verdict: `OK: all ${published} published files are in the destination, each with SHA-256 proof against its .CHECKSUM${notYet}` };
   }
-  return {
-    ok: true,
-    verdict: `OK: all ${published} published files are in the destination; ${sha + accepted} with SHA-256 proof, ${f.byProof.size ?? 0} checked by size only, ${f.byProof.none ?? 0} not checked (run with verification "checksum" to prove them)${notYet}`,
-  };
+  const parts = [`${sha} with SHA-256 proof`];
+  if (accepted) parts.push(`${accepted} accepted by an operator although they do not match their .CHECKSUM`);
+  if (f.byProof.size) parts.push(`${f.byProof.size} checked by size only`);
+  if (f.byProof.none) parts.push(`${f.byProof.none} not checked`);
+  const advice = weaker ? ' (run with verification "checksum" to prove them)' : '';
+  return { ok: true, verdict: `OK: all ${published} published files are in the destination: ${parts.join(', ')}${advice}${notYet}` };
 }

@@ -16,7 +16,7 @@ import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import { progressQuery } from '../../workflows';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
-import { childPids, isDead, ownS5cmdPids } from '../helpers/processes';
+import { commandLine, isDead, ownS5cmdPids, s5cmdChildren } from '../helpers/processes';
 import { startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
@@ -41,10 +41,10 @@ async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) =>
   throw new Error('the collection made no progress');
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
@@ -117,10 +117,15 @@ describe('faults', () => {
       const { handle } = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
       await whenProgress(handle, (done) => done >= 2);
       process.kill(minio, 'SIGSTOP');
-      await sleep(12_000);
+      // Thawed once an activity attempt has given its batch back (stalled or timed out), not after a fixed time.
+      const failure = await waitFor('a hung attempt to be given back', async () => {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        return pending.map((p) => p.lastFailure?.message).find((m) => m && /no progress for|timed out|timeout|socket hang up|ECONNRESET/i.test(m));
+      }, 60_000);
       process.kill(minio, 'SIGCONT');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
+      assert.ok(failure, 'a hung attempt was given back while MinIO was frozen');
     } finally {
       process.kill(minio, 'SIGCONT');
       await w.stop();
@@ -187,15 +192,15 @@ describe('faults', () => {
       const bucket = await freshDestination();
       const { handle } = await startCollection(env.client, { ...request, batchSize: 30, parallelBatches: 2, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue });
       const [victim, orphans] = await waitFor('a worker running s5cmd', () => {
-        const w = [a, b].find((x) => childPids(x.child.pid!).length > 0);
-        return w ? ([w, childPids(w.child.pid!)] as const) : undefined;
+        const w = [a, b].find((x) => s5cmdChildren(x.child.pid!).length > 0);
+        return w ? ([w, s5cmdChildren(w.child.pid!)] as const) : undefined;
       });
       victim.child.kill('SIGKILL');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const survivor = victim === a ? b : a;
       assert.ok(survivor.logs.some((l) => l.includes('s5cmd batch done')), 'the surviving worker processed batches');
-      for (const pid of orphans) assert.ok(isDead(pid), `s5cmd ${pid} of the killed worker did not outlive it`);
+      for (const pid of orphans) assert.ok(isDead(pid), `s5cmd ${pid} of the killed worker did not outlive it: ${commandLine(pid).join(' ')}`);
     } finally {
       for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
@@ -209,7 +214,7 @@ describe('faults', () => {
     try {
       const bucket = await freshDestination();
       const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue });
-      const victim = await waitFor('a worker running s5cmd', () => [a, b].find((w) => childPids(w.child.pid!).length > 0));
+      const victim = await waitFor('a worker running s5cmd', () => [a, b].find((w) => s5cmdChildren(w.child.pid!).length > 0));
       victim.child.kill('SIGTERM');
       const exit = await victim.exited;
       assert.equal(exit, 0, `the stopped worker exits cleanly:\n${victim.logs.slice(-15).join('\n')}`);

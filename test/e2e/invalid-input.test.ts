@@ -81,6 +81,13 @@ describe('the archive\'s listing has the last word on which series exist', () =>
     assert.match(message, /the archive has no bookTicker for futures\/um daily .*it has: klines, metrics/);
   });
 
+  it('a data type the catalog lists for other markets is checked against the archive, not refused by a hard-coded list', async () => {
+    const message = await failure({ markets: ['futures/um'], dataTypes: ['liquidationSnapshot'], symbols: ['BTCUSDT'], startDate: '2024-06-01', endDate: '2024-06-02' });
+    assert.match(message, /the archive has no liquidationSnapshot for futures\/um daily .*it has: klines, metrics/);
+    const monthly = await failure({ dataTypes: ['fundingRate'], granularity: 'monthly', startDate: '2024-05', endDate: '2024-06' });
+    assert.match(monthly, /the archive has no fundingRate for spot monthly .*it has: nothing/);
+  });
+
   it('an interval the symbol does not have fails at once, listing the ones it has', async () => {
     const message = await failure({ symbols: ['ETHUSDT'], intervals: ['4h'], startDate: '2024-06-01', endDate: '2024-06-03' });
     assert.match(message, /no 4h klines for ETHUSDT \(spot daily\); it has: 1h/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startCollection } from '../../client/collection';
-import { childPids } from '../helpers/processes';
+import { s5cmdChildren } from '../helpers/processes';
 import { freshBuckets, mirror, testClient } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -41,6 +41,6 @@ describe('the production worker process', () => {
     const code = await worker.exited;
     assert.equal(code, 0);
     assert.ok(worker.logs.some((l) => l.includes('worker stopped')));
-    assert.deepEqual(childPids(worker.child.pid!), [], 'no s5cmd left behind');
+    assert.deepEqual(s5cmdChildren(worker.child.pid!), [], 'no s5cmd left behind');
   });
 });

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -133,7 +133,8 @@ describe('trust: a verified file is verified', () => {
 
     const { report } = await collect(w, dest('a/'));
     assert.equal(report.ok, true, report.verdict);
-    assert.equal((report.files.byOutcome.replaced ?? 0) + (report.files.byOutcome.skipped ?? 0), 132);
+    // Cut between a promotion and its proof, a file is proven in place; cut before, replaced; cut after, skipped.
+    assert.equal((report.files.byOutcome.replaced ?? 0) + (report.files.byOutcome.skipped ?? 0) + (report.files.byOutcome.verified_in_place ?? 0), 132);
     expectHashes(await hashDestination(s3, buckets.destination, 'a/'), rev2, 'after the rerun');
     for (const e of await readManifest(report.manifest.bucket, report.manifest.key)) {
       if (e.outcome === 'skipped') assert.equal(await sha256Of(buckets.destination, `a/${e.key}`), rev2.find((f) => f.key === e.key)!.sha256, `${e.key} was skipped only because its new bytes were proven`);
@@ -198,25 +199,33 @@ describe('trust: a verified file is verified', () => {
     assert.equal(list.code, 0, list.err);
     for (const f of changed) assert.match(list.out, new RegExp(`stale_checksum  ${f.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const [accept, discard] = changed;
-    const noReason = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--reason', '');
+    assert.match(list.out, new RegExp(`SHA-256 ${accept.sha256}`), 'list prints the hash an accept must name');
+    const noReason = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', '');
     assert.equal(noReason.code, 2, 'an accept without a reason is bad input');
     assert.match(noReason.err, /reason: give the reason/);
-    const accepted = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--reason', 'Binance confirmed the re-upload in its changelog; the sidecar is stale');
+    const unreviewed = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', discard.sha256, '--reason', 'looks fine');
+    assert.equal(unreviewed.code, 2, 'bytes other than the reviewed ones are never accepted');
+    assert.match(unreviewed.err, new RegExp(`now have SHA-256 ${accept.sha256}, not the ${discard.sha256} you reviewed`));
+    const reason = 'Binance confirmed the re-upload in its changelog; the sidecar is stale';
+    const accepted = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', reason);
     assert.equal(accepted.code, 0, accepted.err);
-    const discarded = await runCli(tq, 'quarantine', 'discard', discard.key, ...target, '--reason', 'wait for a corrected sidecar');
+    const again = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', reason);
+    assert.equal(again.code, 0, 'accepting twice is harmless');
+    assert.match(again.out, /already accepted/);
+    const discarded = await runCli(tq, 'quarantine', 'discard', discard.key, ...target, '--sha256', discard.sha256, '--reason', 'wait for a corrected sidecar');
     assert.equal(discarded.code, 0, discarded.err);
     assert.equal(await sha256Of(buckets.destination, `a/${accept.key}`), accept.sha256, 'accepted: the new bytes are in place');
     assert.equal(await sha256Of(buckets.destination, `a/${discard.key}`), kept.find((k) => k.key === discard.key)!.sha256, 'discarded: the verified copy stays');
     const trust = await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
     assert.ok(trust.accepted.has(accept.key) && !trust.proven.has(accept.key), 'the accepted file is proven as accepted, not as verified');
 
-    const again = (await collect(w, dest('a/'))).report;
-    const entries = await readManifest(again.manifest.bucket, again.manifest.key);
+    const next = (await collect(w, dest('a/'))).report;
+    const entries = await readManifest(next.manifest.bucket, next.manifest.key);
     const byKey = new Map(entries.map((e) => [e.key, e]));
     assert.deepEqual([byKey.get(accept.key)!.outcome, byKey.get(accept.key)!.proof], ['skipped', 'accepted']);
     assert.equal(byKey.get(discard.key)!.outcome, 'stale_checksum', 'a discarded file is judged again on the next run');
-    assert.equal(again.files.byOutcome.stale_checksum, 2);
-    assert.match(again.verdict, /COMPLETED WITH FAILURES/);
+    assert.equal(next.files.byOutcome.stale_checksum, 2);
+    assert.match(next.verdict, /COMPLETED WITH FAILURES/);
   });
 
   it('two collections over overlapping keys at the same time: no file lost, none wrongly verified', async () => {
@@ -315,7 +324,8 @@ describe('trust: proving is safe to run twice', () => {
       source: createS3Client(config.source), destination: createS3Client(config.destination),
     });
     const state = { collectionId: 'twice', bucket: buckets.destination, destinationPrefix: '', statePrefix: '_collections/twice/' };
-    await new StateStore(createS3Client(config.destination), state).putJson('plan/batch-000000.json', files.map((f) => ({ key: f.key, size: f.size, etag: '"e"', checksumEtag: '"c"', action: 'copy' })));
+    const store = new StateStore(createS3Client(config.destination), state);
+    await store.putJson('plan/batch-000000.json', files.map((f) => ({ key: f.key, size: f.size, etag: '"e"', checksumEtag: '"c"', action: 'copy' })));
     const env = new MockActivityEnvironment();
     const ref = { state, batch: 0, verification: 'checksum' as const, stallMs: 30_000 };
     type Result<K extends keyof typeof acts> = Awaited<ReturnType<(typeof acts)[K]>>;
@@ -325,5 +335,21 @@ describe('trust: proving is safe to run twice', () => {
     assert.deepEqual([first.verified, first.mismatched, first.failed], [1, 1, 0]);
     assert.deepEqual([second.verified, second.mismatched, second.failed], [1, 1, 0], 'the second attempt finds the same outcome');
     assert.equal(await sha256Of(buckets.destination, `_quarantine/${files[1].key}`), files[1].sha256);
+
+    // A correction of the good file: copied beside it, promoted, then the same step runs again.
+    const [corrected] = await fillMirror(s3, buckets.source, { symbols: ['TWICEUSDT'], intervals: ['1d'], startDate: '2025-01-01', endDate: '2025-01-01', revision: 1 });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: buckets.destination, Key: files[0].key }));
+    await store.putJson('plan/batch-000001.json', [{
+      key: corrected.key, size: corrected.size, etag: '"e2"', checksumEtag: '"c2"', action: 'replace',
+      kept: { etag: head.ETag!, size: head.ContentLength!, level: 'sha256', sidecarUnchanged: false }, seen: { etag: head.ETag!, size: head.ContentLength! },
+    }]);
+    const ref1 = { ...ref, batch: 1 };
+    const copied1 = (await env.run(acts.directSyncBatch, ref1)) as Result<'directSyncBatch'>;
+    const promoted = (await env.run(acts.proveCopied, { ...ref1, only: copied1.copied })) as Result<'proveCopied'>;
+    const retried = (await env.run(acts.proveCopied, { ...ref1, only: copied1.copied })) as Result<'proveCopied'>;
+    assert.deepEqual([promoted.verified, retried.verified, retried.failed], [1, 1, 0], 'the retry recognises its own promotion');
+    assert.equal(await sha256Of(buckets.destination, corrected.key), corrected.sha256);
+    const results = (await store.getJson<{ outcome: string }[]>('results/batch-000001.prove.json'))!;
+    assert.equal(results[0].outcome, 'replaced');
   });
 });

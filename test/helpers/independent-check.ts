@@ -57,8 +57,9 @@ export async function assertTrustInvariant(s3: S3Client, bucket: string, prefix:
     let head;
     try {
       head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}${record.key}` }));
-    } catch {
-      continue; // the object is gone: the proof applies to nothing
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) continue; // gone: the proof applies to nothing
+      throw err;
     }
     if (head.ETag !== record.destination.etag || head.ContentLength !== record.destination.size) continue; // bytes changed since: not proven
     const actual = sha256((await bytesOf(s3, bucket, `${prefix}${record.key}`))!);
@@ -73,7 +74,8 @@ export async function assertTrustInvariant(s3: S3Client, bucket: string, prefix:
     const sidecar = await bytesOf(s3, sourceBucket, `${record.key}.CHECKSUM`);
     const sourceHead = await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: record.key })).catch(() => undefined);
     if (sidecar && sourceHead?.ETag && sourceHead.ETag === record.source.etag) {
-      const line = Buffer.from(sidecar).toString('utf8').split('\n').find((l) => l.trim().endsWith(record.key.split('/').pop()!));
+      const name = record.key.split('/').pop()!;
+      const line = Buffer.from(sidecar).toString('utf8').split('\n').find((l) => l.replace(/\r$/, '').slice(66) === name);
       // The proof names this source version: the bytes must be what the source's .CHECKSUM says, unless the sidecar is stale.
       if (line && record.checksum.etag === (await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: `${record.key}.CHECKSUM` }))).ETag) {
         assert.equal(line.slice(0, 64), actual, `${record.key}: bytes match the source .CHECKSUM`);

@@ -22,6 +22,20 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** The command line of a process (empty when it is gone). */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** The s5cmd children of a worker process this test started (a worker also has other children, e.g. esbuild's service). */
+export function s5cmdChildren(workerPid: number): number[] {
+  return childPids(workerPid).filter((pid) => commandLine(pid)[0]?.endsWith('/s5cmd'));
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

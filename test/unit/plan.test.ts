@@ -23,34 +23,34 @@ describe('plan decisions', () => {
   });
 
   it('never trusts a zip for standing beside a .CHECKSUM: without a proof it is proven in place', () => {
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { ...zip }, proofs: [] }, 'checksum'), { action: 'verify_only' });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { ...zip }, proofs: [] }, 'checksum'), { action: 'verify_only', seen: zip });
   });
 
   it('an overwritten copy (other ETag or size) loses its proof', () => {
     const overwritten = { size: 100, etag: '"other"' };
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: overwritten, proofs: [proof('sha256')] }, 'checksum'), { action: 'verify_only' });
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { size: 99, etag: copy.etag }, proofs: [proof('sha256')] }, 'checksum'), { action: 'replace' });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: overwritten, proofs: [proof('sha256')] }, 'checksum'), { action: 'verify_only', seen: overwritten });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { size: 99, etag: copy.etag }, proofs: [proof('sha256')] }, 'checksum'), { action: 'replace', seen: { size: 99, etag: copy.etag } });
   });
 
   it('a re-upload (new zip) replaces a verified copy only beside it, keeping it until the new bytes pass', () => {
     const newZip = { size: 100, etag: '"new"' };
     const newSum = { size: 90, etag: '"s2"' };
     const d = decide({ zip: newZip, checksum: newSum }, { zip: copy, proofs: [proof('sha256')] }, 'checksum');
-    assert.deepEqual(d, { action: 'replace', kept: { etag: copy.etag, size: 100, level: 'sha256', sidecarUnchanged: false } });
+    assert.deepEqual(d, { action: 'replace', kept: { etag: copy.etag, size: 100, level: 'sha256', sidecarUnchanged: false }, seen: copy });
     const stale = decide({ zip: newZip, checksum: sum }, { zip: copy, proofs: [proof('sha256')] }, 'checksum');
     assert.equal(stale.action === 'replace' && stale.kept?.sidecarUnchanged, true, 'a new zip under the old .CHECKSUM is marked as a possible stale sidecar');
   });
 
   it('a new .CHECKSUM over the same zip re-checks the kept bytes, copying nothing', () => {
     const d = decide({ zip, checksum: { size: 90, etag: '"s2"' } }, { zip: copy, proofs: [proof('sha256')] }, 'checksum');
-    assert.deepEqual(d, { action: 'verify_only', kept: { etag: copy.etag, size: 100, level: 'sha256', sidecarUnchanged: false } });
+    assert.deepEqual(d, { action: 'verify_only', kept: { etag: copy.etag, size: 100, level: 'sha256', sidecarUnchanged: false }, seen: copy });
   });
 
   it('weaker runs record weaker proofs, and a checksum run proves those files', () => {
     assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('none')] }, 'none'), { action: 'skip', proof: 'none' });
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('none')] }, 'checksum'), { action: 'verify_only' });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('none')] }, 'checksum'), { action: 'verify_only', seen: copy });
     assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('size')] }, 'size'), { action: 'skip', proof: 'size' });
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('size')] }, 'checksum'), { action: 'verify_only' });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('size')] }, 'checksum'), { action: 'verify_only', seen: copy });
     assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [proof('sha256'), proof('none')] }, 'none'), { action: 'skip', proof: 'sha256' });
   });
 
@@ -60,8 +60,8 @@ describe('plan decisions', () => {
   });
 
   it('unproven bytes of another size are replaced (never overwritten in place)', () => {
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { size: 7, etag: '"x"' }, proofs: [] }, 'checksum'), { action: 'replace' });
-    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [] }, 'none'), { action: 'replace' });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: { size: 7, etag: '"x"' }, proofs: [] }, 'checksum'), { action: 'replace', seen: { size: 7, etag: '"x"' } });
+    assert.deepEqual(decide({ zip, checksum: sum }, { zip: copy, proofs: [] }, 'none'), { action: 'replace', seen: copy });
   });
 
   it('chunks and names batches', () => {
