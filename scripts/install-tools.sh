@@ -2,37 +2,55 @@
 # Builds the pinned real dependencies (Temporal CLI, MinIO, s5cmd) from the Go module proxy
 # into .tools/bin, once. A build goes through a throwaway module with `go get` because the
 # proxy refuses some modules' version lists, which breaks a plain `go install pkg@version`.
+# s5cmd is built from its source with the project's patch (scripts/patches/): copies and uploads
+# can ask the store for a SHA-256 (`--checksum-algorithm SHA256`, s5cmd issue #398) and print it
+# with the object's ETag and size, and `cp -n` checks only the destination.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/.tools/bin"
 mkdir -p "$BIN"
 
+S5CMD_PATCH="$ROOT/scripts/patches/s5cmd-v2.3.0-checksum.patch"
+PATCH_ID="$(sha256sum "$S5CMD_PATCH" | cut -c1-12)"
 TOOLS=(
-  "s5cmd github.com/peak/s5cmd/v2 v2.3.0 github.com/peak/s5cmd/v2"
-  "temporal github.com/temporalio/cli v1.5.1 github.com/temporalio/cli/cmd/temporal"
-  "minio github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio"
+  "s5cmd github.com/peak/s5cmd/v2 v2.3.0 github.com/peak/s5cmd/v2 $S5CMD_PATCH"
+  "temporal github.com/temporalio/cli v1.5.1 github.com/temporalio/cli/cmd/temporal -"
+  "minio github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio -"
 )
 
 command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl) to build s5cmd, MinIO and the Temporal CLI" >&2; exit 1; }
 
 for spec in "${TOOLS[@]}"; do
-  read -r name module version pkg <<<"$spec"
+  read -r name module version pkg patch <<<"$spec"
   stamp="$BIN/.$name.version"
-  if [[ -x "$BIN/$name" && -f "$stamp" && "$(cat "$stamp")" == "$module@$version" ]]; then
+  want="$module@$version"
+  [[ "$patch" != "-" ]] && want="$want+patch-$PATCH_ID"
+  if [[ -x "$BIN/$name" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     continue
   fi
-  echo "install-tools: building $name ($module@$version) — first time only, this can take several minutes…"
+  echo "install-tools: building $name ($want) — first time only, this can take several minutes…"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   (
     cd "$work"
-    printf 'module toolbuild\n\ngo 1.24\n' > go.mod
     export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
-    go get "$module@$version"
-    go build -trimpath -o "$BIN/$name.tmp" "$pkg"
+    if [[ "$patch" != "-" ]]; then
+      # The module's own source, patched, built as its own main module.
+      printf 'module toolbuild\n\ngo 1.24\n' > go.mod
+      go mod download -json "$module@$version" > dl.json
+      src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' dl.json)"
+      cp -r "$src" "$work/src" && chmod -R u+w "$work/src"
+      cd "$work/src"
+      git apply -p1 "$patch"
+      go build -trimpath -ldflags "-X $module/version.Version=$version-archive-checksum" -o "$BIN/$name.tmp" .
+    else
+      printf 'module toolbuild\n\ngo 1.24\n' > go.mod
+      go get "$module@$version"
+      go build -trimpath -o "$BIN/$name.tmp" "$pkg"
+    fi
   )
   mv "$BIN/$name.tmp" "$BIN/$name"
-  echo "$module@$version" > "$stamp"
+  echo "$want" > "$stamp"
   rm -rf "$work"; trap - EXIT
   echo "install-tools: $name ready"
 done
