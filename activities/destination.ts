@@ -33,7 +33,9 @@ export interface QuarantineEvidence {
 
 /** CopyObject's limit; larger objects are copied in parts (UploadPartCopy). */
 const SINGLE_COPY_MAX_BYTES = 5 * 1024 ** 3;
-const COPY_PART_BYTES = 512 * 1024 ** 2;
+export const COPY_PART_BYTES = 512 * 1024 ** 2;
+/** The smallest part S3 takes (but the last). */
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
 
 export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -77,22 +79,36 @@ export class Destination {
   }
 
   /** Server-side copy of exactly the bytes with this ETag; returns the ETag the copy got. */
-  async serverCopy(fromKey: string, toKey: string, etag: string, size: number, extra: { Metadata?: Record<string, string> } = {}): Promise<string> {
-    const source = copySource(this.bucket, fromKey);
-    if (size <= SINGLE_COPY_MAX_BYTES) {
+  serverCopy(fromKey: string, toKey: string, etag: string, size: number, extra: { Metadata?: Record<string, string> } = {}): Promise<string> {
+    return this.serverCopyFrom(this.bucket, fromKey, toKey, etag, size, { extra });
+  }
+
+  /**
+   * Server-side copy from any bucket of the same store, in one CopyObject up to 5 GiB, in parts
+   * (UploadPartCopy) above, or whenever `partBytes` is given. `onPart` is called after each part.
+   */
+  async serverCopyFrom(
+    sourceBucket: string, fromKey: string, toKey: string, etag: string, size: number,
+    opts: { extra?: { Metadata?: Record<string, string> }; partBytes?: number; onPart?: (copiedBytes: number) => void } = {},
+  ): Promise<string> {
+    const source = copySource(sourceBucket, fromKey);
+    const extra = opts.extra ?? {};
+    if (!opts.partBytes && size <= SINGLE_COPY_MAX_BYTES) {
       const r = await this.s3.send(new CopyObjectCommand({
         Bucket: this.bucket, Key: toKey, CopySource: source, CopySourceIfMatch: etag, ContentType: 'application/zip', MetadataDirective: 'REPLACE', ...extra,
       }), this.opts);
       return r.CopyObjectResult?.ETag ?? (await this.head(toKey))?.etag ?? '';
     }
+    const partBytes = opts.partBytes ?? COPY_PART_BYTES;
     const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, ContentType: 'application/zip', ...extra }), this.opts);
     const parts = [];
-    for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
-      const end = Math.min(size, start + COPY_PART_BYTES) - 1;
+    for (let start = 0, n = 1; start < size; start += partBytes, n++) {
+      const end = Math.min(size, start + partBytes) - 1;
       const r = await this.s3.send(new UploadPartCopyCommand({
         Bucket: this.bucket, Key: toKey, UploadId, PartNumber: n, CopySource: source, CopySourceIfMatch: etag, CopySourceRange: `bytes=${start}-${end}`,
       }), this.opts);
       parts.push({ PartNumber: n, ETag: r.CopyPartResult?.ETag });
+      opts.onPart?.(end + 1);
     }
     const done = await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, UploadId, MultipartUpload: { Parts: parts } }), this.opts);
     return done.ETag ?? '';

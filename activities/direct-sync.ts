@@ -1,25 +1,50 @@
-/** One batch of server-side S3→S3 copies through s5cmd. Files it cannot copy are handed back for the fallback. */
-import { log } from '@temporalio/activity';
-import { Context } from '@temporalio/activity';
+/**
+ * One batch of server-side S3→S3 copies through s5cmd. With the project's s5cmd build and a store
+ * that computes checksums, each copy comes back with the store's SHA-256 of the bytes it wrote,
+ * which is compared here with the `.CHECKSUM` (downloaded in the same run): a match is recorded as a
+ * proof without a byte of the file passing through the worker. Everything else (replacements,
+ * mismatches, objects that appeared, files too large for one CopyObject) is left to the proof step,
+ * and files s5cmd cannot copy are handed back for the traditional fallback.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Context, log } from '@temporalio/activity';
 import type { WorkerConfig } from '../worker/config';
-import { destinationKey, incomingKey } from '../workflows/keys';
-import type { BatchRef, DirectSyncResult } from '../workflows/types';
+import { checksumKey, destinationKey, incomingKey, proofFolder } from '../workflows/keys';
+import type { BatchRef, DirectSyncResult, ProofLevel } from '../workflows/types';
+import { fileNameOf, readChecksumFile } from './checksum-file';
+import { COPY_PART_BYTES, MIN_PART_BYTES, type Destination } from './destination';
+import { heartbeatWhileProgressing } from './heartbeat';
 import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors';
-import { countFallbacks } from './metrics';
+import { countFallbacks, countFiles } from './metrics';
 import { batchName, type PlanFile } from './plan';
-import { buildCommandsFile, classifyBatchFailure, matchOutcomes, type CopyRequest } from './s5cmd-commands';
+import { proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { buildCommandsFile, classifyBatchFailure, matchOutcomes, s3Url, type CommandResult, type CopyRequest, type WrittenObject } from './s5cmd-commands';
 import { runS5cmdFile } from './s5cmd-run';
 import type { StateStore } from './state-store';
 
 export interface DirectEntry {
   i: number;
-  outcome: 'copied' | 'appeared' | 'verify_only' | 'fallback';
+  /** proven: done, with its proof; copied/appeared/verify_only: for the proof step; fallback: for the traditional path. */
+  outcome: 'proven' | 'copied' | 'appeared' | 'verify_only' | 'fallback';
+  proof?: ProofLevel;
+  method?: string;
+  sha256?: string | null;
   error: string | null;
   attempt: number;
 }
 
 /** A server-side copy on a healthy store moves at least this fast; a silent s5cmd beyond that is hung. */
 const MIN_COPY_BYTES_PER_SECOND = 8 * 1024 * 1024;
+
+export interface DirectDeps {
+  config: WorkerConfig;
+  store: StateStore;
+  sourceBucket: string;
+  runDir: string;
+  destinationFor: (signal?: AbortSignal) => Destination;
+}
 
 export async function loadBatch(store: StateStore, batch: number): Promise<PlanFile[]> {
   const files = await store.getJson<PlanFile[]>(`plan/${batchName(batch)}.json`);
@@ -43,65 +68,179 @@ export function copyRequests(files: PlanFile[], positions: number[], ref: BatchR
     const replace = files[i].action === 'replace';
     return {
       index: i,
-      sourceBucket,
-      sourceKey: key,
-      destinationBucket: ref.state.bucket,
-      destinationKey: replace ? incomingKey(ref.state.statePrefix, key) : destinationKey(ref.state.destinationPrefix, key),
+      tag: 'zip',
+      from: s3Url(sourceBucket, key),
+      to: s3Url(ref.state.bucket, replace ? incomingKey(ref.state.statePrefix, key) : destinationKey(ref.state.destinationPrefix, key)),
       noClobber: !replace,
+      checksum: ref.storeChecksum,
     };
   });
 }
 
-export async function directSyncBatch(deps: { config: WorkerConfig; store: StateStore; sourceBucket: string; runDir: string }, ref: BatchRef): Promise<DirectSyncResult> {
+const hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
+
+export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<DirectSyncResult> {
   const { config, store } = deps;
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(store, ref.batch);
   const positions = positionsOf(ref, files);
   const toCopy = positions.filter((i) => files[i].action !== 'verify_only');
   const verifyOnly = positions.filter((i) => files[i].action === 'verify_only');
+  const tooLarge = toCopy.filter((i) => files[i].size > config.s5cmd.maxCopyBytes);
+  const bys5cmd = toCopy.filter((i) => files[i].size <= config.s5cmd.maxCopyBytes);
+  // New files proven by the store's SHA-256 get their .CHECKSUM in the same run (checksum level: downloaded, to compare).
+  const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
+  const work = path.join(deps.runDir, `batch-${randomUUID()}`);
+  const sidecarPath = (i: number) => path.join(work, `${i}.CHECKSUM`);
+  const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
+  const sidecarUrl = (i: number) => s3Url(deps.sourceBucket, checksumKey(files[i].key));
+  const sidecarDest = (i: number) => s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
 
-  const commandsFile = buildCommandsFile(copyRequests(files, toCopy, ref, deps.sourceBucket));
-  const largest = Math.max(0, ...toCopy.map((i) => files[i].size));
+  const runRequests: CopyRequest[] = [
+    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket),
+    ...fastProof.map((i): CopyRequest => (ref.verification === 'checksum'
+      ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i) }
+      : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) })),
+  ];
+  const commandsFile = buildCommandsFile(runRequests);
+  const zipCommands = commandsFile.commands.filter((c) => c.tag === 'zip');
+  const largest = Math.max(0, ...bys5cmd.map((i) => files[i].size));
   const stallMs = ref.stallMs + Math.ceil((largest / MIN_COPY_BYTES_PER_SECOND) * 1000);
   let copiedLines = 0;
-  const run = commandsFile.commands.length
-    ? await runS5cmdFile(config, commandsFile.text, (r) => { if (r.kind === 'ok') copiedLines++; }, { runDir: deps.runDir, stallMs })
-    : { results: [], exitCode: 0, signal: undefined, stderr: '' };
+  await mkdir(work, { recursive: true });
+  try {
+    const run = commandsFile.commands.length
+      ? await runS5cmdFile(config, commandsFile.text, (r) => { if (r.kind === 'ok') copiedLines++; }, { runDir: deps.runDir, stallMs })
+      : { results: [], exitCode: 0, signal: undefined, stderr: '' };
+    if (run.signal || (run.exitCode !== 0 && run.exitCode !== 1)) {
+      throw new S5cmdBatchError(`s5cmd ended abnormally (exit ${run.exitCode ?? '-'}, signal ${run.signal ?? '-'}) after ${copiedLines} copies: ${run.stderr.slice(0, 500)}`);
+    }
+    const outcomes = matchOutcomes(commandsFile.commands, run.results);
+    const zip = new Map<number, CommandResult>(zipCommands.map((c) => [c.index, outcomes.byCommand.get(c.id)!]));
+    const sidecar = new Map<number, CommandResult>(commandsFile.commands.filter((c) => c.tag === 'sidecar').map((c) => [c.index, outcomes.byCommand.get(c.id)!]));
+    if (zipCommands.length > 0 && [...zip.values()].every((r) => r.status === 'failed')) {
+      const errors = [...zip.values()].map((r) => (r.status === 'failed' ? r.error : '')).concat(outcomes.general, run.stderr);
+      const kind = classifyBatchFailure(errors);
+      const sample = errors.find(Boolean)?.slice(0, 400) ?? 'no output';
+      if (kind === 'access_denied') throw new AccessDeniedError(`s5cmd: access denied copying into s3://${ref.state.bucket}: ${sample}`);
+      throw new S5cmdBatchError(`s5cmd copied none of ${zipCommands.length} objects (${kind}): ${sample}`);
+    }
 
-  if (run.signal || (run.exitCode !== 0 && run.exitCode !== 1)) {
-    throw new S5cmdBatchError(`s5cmd ended abnormally (exit ${run.exitCode ?? '-'}, signal ${run.signal ?? '-'}) after ${copiedLines} copies: ${run.stderr.slice(0, 500)}`);
-  }
-  const outcomes = matchOutcomes(commandsFile.commands, run.results);
-  if (commandsFile.commands.length > 0 && outcomes.copied.size === 0 && outcomes.appeared.size === 0) {
-    const errors = [...outcomes.failed.values(), ...outcomes.general, run.stderr];
-    const kind = classifyBatchFailure(errors);
-    const sample = errors.find(Boolean)?.slice(0, 400) ?? 'no output';
-    if (kind === 'access_denied') throw new AccessDeniedError(`s5cmd: access denied copying into s3://${ref.state.bucket}: ${sample}`);
-    throw new S5cmdBatchError(`s5cmd copied none of ${commandsFile.commands.length} objects (${kind}): ${sample}`);
-  }
+    // Files too large for one CopyObject: copied in parts by the worker, proven by streaming (a multipart checksum cannot match a sidecar).
+    const large = await copyLarge(deps, ref, files, tooLarge);
 
-  const fallbackError = new Map<number, string>(commandsFile.rejected.map((i) => [i, 's5cmd cannot copy this key server-side']));
-  for (const [i, err] of outcomes.failed) fallbackError.set(i, err);
-  const entries: DirectEntry[] = [
-    ...toCopy.map((i): DirectEntry => ({
-      i,
-      outcome: fallbackError.has(i) ? 'fallback' : outcomes.appeared.has(i) ? 'appeared' : 'copied',
-      error: fallbackError.get(i) ?? null,
-      attempt,
-    })),
-    ...verifyOnly.map((i) => ({ i, outcome: 'verify_only' as const, error: null, attempt })),
-  ];
-  await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
-  const copied = entries.filter((e) => e.outcome !== 'fallback').map((e) => e.i);
-  const fallback = entries.filter((e) => e.outcome === 'fallback').map((e) => e.i);
-  countFallbacks(fallback.length);
-  log.info('s5cmd batch done', { batch: ref.batch, copied: copied.length, appeared: outcomes.appeared.size, fallback: fallback.length, lines: commandsFile.commands.length });
-  return {
-    copied,
-    appeared: [...outcomes.appeared],
-    fallback,
-    bytes: toCopy.filter((i) => outcomes.copied.has(i)).reduce((n, i) => n + files[i].size, 0),
-    s3Requests: commandsFile.commands.length,
-    s5cmdLines: commandsFile.commands.length,
+    // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd).
+    const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
+    const second: CopyRequest[] = [];
+    for (const i of fastProof) {
+      const z = zip.get(i);
+      if (z?.status !== 'ok' || !z.object.etag || z.object.size === undefined) continue;
+      const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () => readFile(sidecarPath(i), 'utf8'));
+      if (!claim) continue;
+      await writeFile(proofPath(i), JSON.stringify(claim.record));
+      proven.set(i, { proof: claim.record.level, sha256: claim.record.sha256, method: claim.record.method });
+      second.push({ index: i, tag: 'proof', from: proofPath(i), to: s3Url(ref.state.bucket, `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`) });
+      if (ref.verification === 'checksum') second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) });
+    }
+    if (second.length) {
+      const file2 = buildCommandsFile(second);
+      const run2 = await runS5cmdFile(config, file2.text, () => undefined, { runDir: deps.runDir, stallMs: ref.stallMs });
+      const out2 = matchOutcomes(file2.commands, run2.results);
+      // A proof that was not written is no proof: the proof step proves that file again.
+      for (const c of file2.commands) if (c.tag === 'proof' && out2.byCommand.get(c.id)?.status !== 'ok') proven.delete(c.index);
+      for (const i of file2.rejected) proven.delete(i);
+    }
+
+    const fallbackError = new Map<number, string>([...commandsFile.rejected.map((i): [number, string] => [i, 's5cmd cannot copy this key server-side']), ...large.failed]);
+    for (const [i, r] of zip) if (r.status === 'failed') fallbackError.set(i, r.error);
+    const appeared = [...zip].filter(([, r]) => r.status === 'exists').map(([i]) => i).concat(large.appeared);
+    const entries: DirectEntry[] = [
+      ...toCopy.map((i): DirectEntry => {
+        const p = proven.get(i);
+        if (p) return { i, outcome: 'proven', proof: p.proof, method: p.method, sha256: p.sha256, error: null, attempt };
+        if (fallbackError.has(i)) return { i, outcome: 'fallback', error: fallbackError.get(i)!, attempt };
+        return { i, outcome: appeared.includes(i) ? 'appeared' : 'copied', error: null, attempt };
+      }),
+      ...verifyOnly.map((i) => ({ i, outcome: 'verify_only' as const, error: null, attempt })),
+    ];
+    await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
+    const provenEntries = entries.filter((e) => e.outcome === 'proven');
+    countFiles('direct_sync', provenEntries.map(() => ({ outcome: 'copied' })), provenEntries.reduce((n, e) => n + files[e.i].size, 0));
+    const toProve = entries.filter((e) => e.outcome === 'copied' || e.outcome === 'appeared' || e.outcome === 'verify_only').map((e) => e.i);
+    const fallback = entries.filter((e) => e.outcome === 'fallback').map((e) => e.i);
+    countFallbacks(fallback.length);
+    log.info('s5cmd batch done', { batch: ref.batch, proven: provenEntries.length, toProve: toProve.length, appeared: appeared.length, fallback: fallback.length, lines: commandsFile.commands.length });
+    return {
+      proven: provenEntries.length,
+      copied: toProve,
+      appeared,
+      fallback,
+      bytes: toCopy.filter((i) => zip.get(i)?.status === 'ok' || large.copied.includes(i)).reduce((n, i) => n + files[i].size, 0),
+      s3Requests: commandsFile.commands.length + second.length,
+      s5cmdLines: commandsFile.commands.length + second.length,
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The proof a copy earns from what the store said about it: at the checksum level its SHA-256 must
+ * match the `.CHECKSUM` downloaded in the same run; at weaker levels its size, or nothing. Undefined
+ * when it earns none here (no checksum, no sidecar, a mismatch): the proof step takes it from there.
+ */
+async function proofFromStore(
+  ref: BatchRef, file: PlanFile, written: WrittenObject, sidecar: CommandResult | undefined, readSidecar: () => Promise<string>,
+): Promise<{ record: ProofRecord } | undefined> {
+  const base = {
+    key: file.key, source: { etag: file.etag, size: file.size }, collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+    destination: { key: destinationKey(ref.state.destinationPrefix, file.key), etag: written.etag!, size: written.size! },
   };
+  const sha256 = written.checksumSha256 && !written.checksumSha256.includes('-') ? hex(written.checksumSha256) : null;
+  if (ref.verification === 'none') return { record: { ...base, level: 'none', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'unchecked' } };
+  if (ref.verification === 'size') {
+    if (written.size !== file.size) return undefined;
+    return { record: { ...base, level: 'size', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'sized' } };
+  }
+  if (!sha256 || sidecar?.status !== 'ok') return undefined;
+  const reading = readChecksumFile(await readSidecar(), fileNameOf(file.key));
+  if (!reading.ok || reading.sha256 !== sha256) return undefined;
+  return { record: { ...base, level: 'sha256', sha256, checksum: { sha256: reading.sha256, etag: file.checksumEtag }, method: 'store-sha256' } };
+}
+
+/** Server-side copies in parts for files above DIRECT_COPY_MAX_BYTES (s5cmd copies at most 5 GiB in one CopyObject). */
+async function copyLarge(deps: DirectDeps, ref: BatchRef, files: PlanFile[], positions: number[]) {
+  const copied: number[] = [];
+  const appeared: number[] = [];
+  const failed = new Map<number, string>();
+  if (!positions.length) return { copied, appeared, failed };
+  let bytes = 0;
+  const beat = heartbeatWhileProgressing(() => ({ copiedInParts: copied.length, bytes }), ref.stallMs);
+  const dest = deps.destinationFor(beat.signal);
+  // Parts of half the threshold (5 MiB to 512 MiB): the path is the same whether the threshold is 5 GiB or a test's few MiB.
+  const partBytes = Math.min(COPY_PART_BYTES, Math.max(MIN_PART_BYTES, Math.ceil(deps.config.s5cmd.maxCopyBytes / 2)));
+  try {
+    for (const i of positions) {
+      const file = files[i];
+      const replace = file.action === 'replace';
+      const to = replace ? incomingKey(ref.state.statePrefix, file.key) : dest.finalKey(file.key);
+      try {
+        // Like cp -n: a new file never goes over an object that appeared since the plan.
+        if (!replace && (await dest.head(to))) {
+          appeared.push(i);
+          continue;
+        }
+        beat.allowQuiet(Math.ceil((partBytes / MIN_COPY_BYTES_PER_SECOND) * 1000));
+        let last = 0;
+        await dest.serverCopyFrom(deps.sourceBucket, file.key, to, file.etag, file.size, { partBytes, onPart: (n) => { bytes += n - last; last = n; } });
+        copied.push(i);
+      } catch (err) {
+        if (beat.signal.aborted) throw beat.signal.reason;
+        failed.set(i, `multipart server-side copy failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    beat.stop();
+  }
+  return { copied, appeared, failed };
 }

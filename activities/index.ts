@@ -9,7 +9,7 @@ import { Destination } from './destination';
 import { directSyncBatch } from './direct-sync';
 import { listAndPlan } from './list';
 import { writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
-import { probeDestination, probeS5cmd, probeSharedEndpoint, type ProbeInput, type ProbeResult } from './probe';
+import { probeDestination, probeS5cmd, probeServerSideCopy, probeSharedEndpoint, type ProbeInput, type ProbeResult } from './probe';
 import { proveCopied } from './prove';
 import { acceptQuarantined, discardQuarantined, listQuarantine, type QuarantinedFile } from './quarantine-review';
 import { countingRequests } from './s3';
@@ -57,9 +57,19 @@ export function createActivities(deps: ActivityDeps) {
     async probeEnvironment(input: ProbeInput): Promise<ProbeResult> {
       const bucket = input.bucket ?? config.destination.defaultBucket;
       const prefix = input.prefix ?? config.destination.defaultPrefix;
-      const [s5cmd, dest] = await Promise.all([probeS5cmd(config.s5cmd.path), probeDestination(destination, bucket, prefix)]);
+      const sharedEndpoint = probeSharedEndpoint(config);
+      const notTried = { serverSideCopy: { works: false, detail: sharedEndpoint.detail }, storeChecksum: { supported: false, detail: 'not tried' } };
+      const [s5cmd, dest, copy] = await Promise.all([
+        probeS5cmd(config.s5cmd.path),
+        probeDestination(destination, bucket, prefix),
+        sharedEndpoint.shared && input.request
+          ? probeServerSideCopy({ source: deps.source, destination, sourceBucket: config.source.bucket }, input.request, bucket, prefix).catch((err: Error) => ({
+            ...notTried, serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message}` },
+          }))
+          : notTried,
+      ]);
       return {
-        probe: { s5cmd, sharedEndpoint: probeSharedEndpoint(config), destination: dest },
+        probe: { s5cmd, sharedEndpoint, ...copy, destination: dest },
         destination: { bucket, prefix },
         searchAttributes: config.temporal.searchAttributes,
       };
@@ -77,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async directSyncBatch(ref: BatchRef): Promise<DirectSyncResult> {
-      return counted(() => directSyncBatch({ config, store: storeFor(ref.state), sourceBucket: config.source.bucket, runDir: deps.staging.runDir }, ref));
+      return counted(() => directSyncBatch({ config, store: storeFor(ref.state), sourceBucket: config.source.bucket, runDir: deps.staging.runDir, destinationFor: destinationOf(ref.state) }, ref));
     },
 
     async proveCopied(ref: BatchRef): Promise<VerifyResult> {

@@ -22,6 +22,7 @@ export interface ManifestSummary {
   byOutcome: Record<string, number>;
   byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
   byProof: Record<string, number>;
+  byProofMethod: Record<string, number>;
   /** Files whose failing bytes were put aside in the quarantine by this collection. */
   quarantined: number;
   bytesCopied: number;
@@ -36,13 +37,16 @@ export function mergeEntry(
   batchFailure: string | undefined,
 ): ManifestEntry {
   const base = { key: file.key, size: file.size };
+  if (direct?.outcome === 'proven') {
+    return { ...base, sha256: direct.sha256 ?? null, mode: 'direct_sync', outcome: 'copied', proof: direct.proof ?? null, proofMethod: direct.method, attempts: direct.attempt, error: null };
+  }
   if (traditional) {
-    const { outcome, proof, sha256, error, evidence } = traditional;
-    return { ...base, sha256, mode: 'traditional', outcome, proof, attempts: traditional.attempt, error, ...(evidence ? { evidence } : {}) };
+    const { outcome, proof, sha256, error, evidence, method } = traditional;
+    return { ...base, sha256, mode: 'traditional', outcome, proof, ...(method ? { proofMethod: method } : {}), attempts: traditional.attempt, error, ...(evidence ? { evidence } : {}) };
   }
   if (prove && !prove.fallback) {
-    const { outcome, proof, sha256, error, evidence } = prove;
-    return { ...base, sha256, mode: 'direct_sync', outcome, proof, attempts: Math.max(prove.attempt, direct?.attempt ?? 0), error, ...(evidence ? { evidence } : {}) };
+    const { outcome, proof, sha256, error, evidence, method } = prove;
+    return { ...base, sha256, mode: 'direct_sync', outcome, proof, ...(method ? { proofMethod: method } : {}), attempts: Math.max(prove.attempt, direct?.attempt ?? 0), error, ...(evidence ? { evidence } : {}) };
   }
   const why = prove?.fallback ? `${prove.error}; the replacement did not finish: ${batchFailure ?? 'not processed'}`
     : direct?.outcome === 'copied' ? `copied but not proven: ${batchFailure ?? 'not processed'}`
@@ -66,13 +70,15 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     const d = index(direct);
     const p = index(prove);
     const t = index(traditional);
-    return (files ?? []).map((f, i) => mergeEntry(f, d.get(i), p.get(i), t.get(i), t.has(i) || (p.has(i) && !p.get(i)!.fallback) ? undefined : input.batchFailures[b]));
+    const settledHere = (i: number) => t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
+    return (files ?? []).map((f, i) => mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b]));
   });
   for (const list of perBatch) entries.push(...list);
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const byOutcome: Record<string, number> = {};
   const byProof: Record<string, number> = {};
+  const byProofMethod: Record<string, number> = {};
   const byMode: ManifestSummary['byMode'] = {
     direct_sync: { copied: 0, failed: 0, checksumMismatch: 0 },
     traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
@@ -83,6 +89,7 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     if (e.evidence?.quarantineKey) quarantined++;
     byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
     if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
+    if (e.proofMethod) byProofMethod[e.proofMethod] = (byProofMethod[e.proofMethod] ?? 0) + 1;
     if (e.mode) {
       const m = byMode[e.mode];
       if (e.outcome === 'copied' || e.outcome === 'replaced' || e.outcome === 'verified_in_place') m.copied++;
@@ -92,5 +99,5 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     if (e.outcome === 'copied' || e.outcome === 'replaced') bytesCopied += e.size ?? 0;
   }
   const key = await store.putText('manifest.ndjson', entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''), 'application/x-ndjson');
-  return { key, total: entries.length, byOutcome, byMode, byProof, quarantined, bytesCopied };
+  return { key, total: entries.length, byOutcome, byMode, byProof, byProofMethod, quarantined, bytesCopied };
 }

@@ -1,15 +1,27 @@
-/** What the world allows: is s5cmd runnable, can it copy server-side, is the destination writable. */
-import { randomUUID } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+/**
+ * What the world allows, found out by trying: is s5cmd runnable (and patched to ask for checksums),
+ * can the destination's credentials copy a real source object server-side, does the store compute a
+ * SHA-256 during that copy, is the destination writable.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
+} from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
+import { seriesPrefix } from '../workflows/keys';
+import type { CollectionRequest } from '../workflows/request';
+import { expandSeries } from '../workflows/request';
 import type { EnvironmentProbe } from '../workflows/types';
+import { copySource } from './destination';
 import { isAccessDenied } from './errors';
 import { endpointIdentity } from './s3';
 
 export interface ProbeInput {
   bucket?: string;
   prefix?: string;
+  /** The collection's request: its first series holds the object the copy is tried with. */
+  request?: CollectionRequest;
 }
 
 export interface ProbeResult {
@@ -19,13 +31,22 @@ export interface ProbeResult {
   searchAttributes: boolean;
 }
 
-export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
-  try {
-    const { stdout } = await execa(s5cmdPath, ['version'], { timeout: 15_000 });
-    return { available: true, detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})` };
-  } catch (err) {
-    return { available: false, detail: `cannot run "${s5cmdPath}": ${(err as Error).message.split('\n')[0]}` };
+const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd']>>();
+
+/** Once per worker process and path: the binary does not change under a running worker. */
+export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
+  let known = s5cmdVersions.get(s5cmdPath);
+  if (!known) {
+    known = execa(s5cmdPath, ['version'], { timeout: 15_000 }).then(
+      ({ stdout }) => {
+        const checksums = stdout.includes('archive-checksum');
+        return { available: true, checksums, detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})${checksums ? '' : '; it cannot ask the store for checksums (not the project\'s build)'}` };
+      },
+      (err: Error) => ({ available: false, checksums: false, detail: `cannot run "${s5cmdPath}": ${err.message.split('\n')[0]}` }),
+    );
+    s5cmdVersions.set(s5cmdPath, known);
   }
+  return known;
 }
 
 export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sharedEndpoint'] {
@@ -51,5 +72,60 @@ export async function probeDestination(s3: S3Client, bucket: string, prefix: str
     if (isAccessDenied(err)) return { bucket, writable: false, detail: `access denied (${e.name}): check DEST_ACCESS_KEY_ID/DEST_SECRET_ACCESS_KEY and the bucket policy` };
     if (e.name === 'NoSuchBucket') return { bucket, writable: false, detail: `bucket "${bucket}" does not exist: create it or set destination.bucket` };
     throw err; // unreachable endpoint and the like: retryable
+  }
+}
+
+/** The smallest object among the first few of the request's first series (a `.CHECKSUM`, usually). */
+async function sampleSourceObject(source: S3Client, bucket: string, request: CollectionRequest): Promise<{ key: string; size: number } | undefined> {
+  const series = expandSeries(request)[0];
+  if (!series) return undefined;
+  const page = await source.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: seriesPrefix(series), MaxKeys: 20 }));
+  const objects = (page.Contents ?? []).filter((o) => o.Key).map((o) => ({ key: o.Key!, size: o.Size ?? 0 }));
+  return objects.sort((a, b) => a.size - b.size)[0];
+}
+
+/**
+ * Tries what s5cmd will do: one server-side copy of a real source object with the destination's
+ * credentials (a role without s3:GetObject on the source bucket fails here, once, instead of on
+ * every batch), asking the store for the copy's SHA-256, which is then compared with a hash of the
+ * object read from the source.
+ */
+export async function probeServerSideCopy(
+  deps: { source: S3Client; destination: S3Client; sourceBucket: string },
+  request: CollectionRequest,
+  bucket: string,
+  prefix: string,
+): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
+  const sample = await sampleSourceObject(deps.source, deps.sourceBucket, request).catch(() => undefined);
+  if (!sample) {
+    return {
+      serverSideCopy: { works: false, detail: 'no source object of the request to try a server-side copy with' },
+      storeChecksum: { supported: false, detail: 'not tried' },
+    };
+  }
+  const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
+  const from = `s3://${deps.sourceBucket}/${sample.key}`;
+  try {
+    await deps.destination.send(new CopyObjectCommand({ Bucket: bucket, Key, CopySource: copySource(deps.sourceBucket, sample.key), ChecksumAlgorithm: 'SHA256' }));
+  } catch (err) {
+    const e = err as Error & { name?: string };
+    const why = isAccessDenied(err)
+      ? `the destination's credentials may not read ${from} (a server-side copy needs s3:GetObject on the source bucket in their own policy, public bucket or not)`
+      : `a server-side copy of ${from} failed: ${e.name}: ${e.message}`;
+    return { serverSideCopy: { works: false, detail: why }, storeChecksum: { supported: false, detail: 'not tried' } };
+  }
+  try {
+    const [head, body] = await Promise.all([
+      deps.destination.send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' })),
+      deps.source.send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sample.key })).then((r) => r.Body!.transformToByteArray()),
+    ]);
+    const ours = createHash('sha256').update(body).digest('base64');
+    const stored = head.ChecksumSHA256;
+    const storeChecksum = stored === ours
+      ? { supported: true, detail: 'the store computed the SHA-256 of a server-side copy, and it matched' }
+      : { supported: false, detail: stored ? `the store's SHA-256 of a copy (${stored}) differs from the object's (${ours})` : 'the store keeps no SHA-256 of a copy: copies are verified by reading them back' };
+    return { serverSideCopy: { works: true, detail: `a server-side copy of ${from} with the destination's credentials worked` }, storeChecksum };
+  } finally {
+    await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
   }
 }

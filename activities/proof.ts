@@ -35,8 +35,11 @@ export interface ProofRecord {
   checksum: { sha256: string | null; etag: string | null };
   destination: { key: string; etag: string; size: number };
   source: { etag: string; size: number };
-  /** How the proof was obtained: the copy streamed and hashed, hashed while downloading, promoted after being hashed, accepted by an operator, … */
-  method: 'streamed' | 'downloaded' | 'promoted' | 'accepted' | 'sized' | 'unchecked';
+  /**
+   * How the proof was obtained: the store's own SHA-256 of the copy (`store-sha256`), the copy streamed and
+   * hashed, hashed while downloading, promoted after being hashed, accepted by an operator, …
+   */
+  method: 'store-sha256' | 'streamed' | 'downloaded' | 'promoted' | 'accepted' | 'sized' | 'unchecked';
   collectionId: string;
   recordedAt: string;
   note?: string;

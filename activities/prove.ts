@@ -8,11 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
-import { PROOF_LEVELS, satisfies } from './proof';
+import { PROOF_LEVELS, satisfies, type ProofRecord } from './proof';
 import { Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, isNotFound } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
@@ -33,6 +33,7 @@ export interface ProveEntry {
   evidence?: Record<string, unknown>;
   /** The traditional path must replace these bytes (they are wrong and nothing proves them). */
   fallback?: boolean;
+  method?: ProofRecord['method'];
 }
 
 export interface ProveDeps {
@@ -102,8 +103,12 @@ async function proveOne(
   let etag: string;
   let size: number;
   let sha256: string | null = null;
+  let fromStore = false;
   if (level === 'checksum') {
-    const got = await readAndHash(dest, target, onBytes, signal);
+    // The store's own full-object SHA-256, when it keeps one (a copy asked for it), costs no byte read.
+    const stored = await storeChecksum(dest, target);
+    fromStore = Boolean(stored);
+    const got = stored ?? (await readAndHash(dest, target, onBytes, signal));
     if (!got) return recover(dest, ref, file, action, target);
     ({ etag, size, sha256 } = got);
   } else {
@@ -132,14 +137,14 @@ async function proveOne(
     }
     if (sidecar) await dest.putSidecar(file.key, sidecar.bytes);
     const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
+    const method: ProofRecord['method'] = action === 'replace' ? 'promoted' : level === 'checksum' ? (fromStore ? 'store-sha256' : 'streamed') : level === 'size' ? 'sized' : 'unchecked';
     await dest.recordProof({
-      ...proofBase, level: proof, sha256,
+      ...proofBase, level: proof, sha256, method,
       checksum: { sha256: reading.ok ? reading.sha256 : null, etag: sidecar?.etag ?? null },
       destination: { key: finalKey, ...at },
-      method: action === 'replace' ? 'promoted' : level === 'checksum' ? 'streamed' : level === 'size' ? 'sized' : 'unchecked',
     });
     if (action === 'replace') await dest.remove(target);
-    return { outcome: kept ? 'replaced' : PRESENT[action], proof, sha256, error: null };
+    return { outcome: kept ? 'replaced' : PRESENT[action], proof, sha256, error: null, method };
   }
 
   const outcome: QuarantineEvidence['outcome'] =
@@ -163,6 +168,19 @@ async function proveOne(
   // Wrong bytes that were at the key already (not copied by this run) are replaced by the traditional path.
   if (action === 'verify_only') return { outcome, proof: null, sha256, error: `${problem}; moved to ${q}, replacing it`, evidence: { ...evidence, quarantineKey: q }, fallback: true };
   return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; moved to ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
+}
+
+/** The store's full-object SHA-256 of an object, with its ETag and size, when it keeps one (not a multipart composite). */
+async function storeChecksum(dest: Destination, key: string): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+  try {
+    const h = await dest.s3.send(new HeadObjectCommand({ Bucket: dest.bucket, Key: key, ChecksumMode: 'ENABLED' }), dest.opts);
+    const b64 = h.ChecksumSHA256;
+    if (!b64 || b64.includes('-') || (h.ChecksumType && h.ChecksumType !== 'FULL_OBJECT')) return undefined;
+    return { etag: h.ETag ?? '', size: h.ContentLength ?? 0, sha256: Buffer.from(b64, 'base64').toString('hex') };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Streams an object through SHA-256: its ETag and size as served, or undefined when it does not exist. */

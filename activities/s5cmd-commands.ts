@@ -22,53 +22,69 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-export interface CopyCommand {
-  /** Position in the batch. */
-  index: number;
-  sourceUrl: string;
-  destinationUrl: string;
-}
-
-export interface CopyRequest {
-  index: number;
-  sourceBucket: string;
-  sourceKey: string;
-  destinationBucket: string;
-  destinationKey: string;
-  /** Never overwrite: s5cmd skips the copy when the destination exists (`cp -n`). */
-  noClobber: boolean;
-}
-
 export function s3Url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
+}
+
+/** One `cp` of a run file: S3→S3, S3→local or local→S3. */
+export interface CopyRequest {
+  /** Position in the batch. */
+  index: number;
+  /** What the copy is for, e.g. `zip`, `sidecar`, `proof`: several commands may serve one position. */
+  tag?: string;
+  /** `s3://bucket/key` or a local path. */
+  from: string;
+  to: string;
+  /** Never overwrite: s5cmd skips the copy when the destination exists (`cp -n`). */
+  noClobber?: boolean;
+  /** Ask the store for the object's SHA-256 and print it with its ETag and size (the project's s5cmd build). */
+  checksum?: boolean;
+}
+
+export interface CopyCommand {
+  id: number;
+  index: number;
+  tag: string;
+  from: string;
+  to: string;
 }
 
 export interface CommandsFile {
   text: string;
   commands: CopyCommand[];
-  /** Positions whose keys cannot be written to a run file safely. */
+  /** Positions whose keys cannot be written to a run file safely or copied server-side. */
   rejected: number[];
 }
 
+const keyOf = (url: string) => (url.startsWith('s3://') ? url.slice(url.indexOf('/', 5) + 1) : url);
+
 /** `cp --raw` keeps s5cmd from expanding `*` and `?` in keys as wildcards. */
-export function buildCommandsFile(copies: CopyRequest[]): CommandsFile {
+export function buildCommandsFile(requests: CopyRequest[]): CommandsFile {
   const commands: CopyCommand[] = [];
-  const rejected: number[] = [];
+  const rejected = new Set<number>();
   const lines: string[] = [];
-  for (const c of copies) {
-    if (!canCopyServerSide(c.sourceKey) || !canCopyServerSide(c.destinationKey)) {
-      if (!rejected.includes(c.index)) rejected.push(c.index);
+  for (const r of requests) {
+    if (!canCopyServerSide(keyOf(r.from)) || !canCopyServerSide(keyOf(r.to))) {
+      rejected.add(r.index);
       continue;
     }
-    const cmd = { index: c.index, sourceUrl: s3Url(c.sourceBucket, c.sourceKey), destinationUrl: s3Url(c.destinationBucket, c.destinationKey) };
-    commands.push(cmd);
-    lines.push(`cp ${c.noClobber ? '-n ' : ''}--raw ${shellQuote(cmd.sourceUrl)} ${shellQuote(cmd.destinationUrl)}`);
+    commands.push({ id: commands.length, index: r.index, tag: r.tag ?? 'zip', from: r.from, to: r.to });
+    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', '--raw'].filter(Boolean).join(' ');
+    lines.push(`cp ${flags} ${shellQuote(r.from)} ${shellQuote(r.to)}`);
   }
-  return { text: lines.length ? `${lines.join('\n')}\n` : '', commands, rejected };
+  return { text: lines.length ? `${lines.join('\n')}\n` : '', commands, rejected: [...rejected] };
+}
+
+/** What s5cmd says about the object it wrote (the project's build, with --checksum-algorithm). */
+export interface WrittenObject {
+  etag?: string;
+  size?: number;
+  /** Base64 of the store's full-object SHA-256. */
+  checksumSha256?: string;
 }
 
 export type LineResult =
-  | { kind: 'ok'; source: string; destination: string }
+  | { kind: 'ok'; source: string; destination: string; object: WrittenObject }
   /** `cp -n` found the destination occupied (printed at `--log debug`). */
   | { kind: 'exists'; command: string }
   | { kind: 'error'; command: string; error: string }
@@ -87,7 +103,13 @@ export function parseS5cmdLine(line: string): LineResult | undefined {
     return { kind: 'other', text: trimmed };
   }
   if (obj.success === true && typeof obj.source === 'string' && typeof obj.destination === 'string') {
-    return { kind: 'ok', source: obj.source, destination: obj.destination };
+    const o = (obj.object ?? {}) as Record<string, unknown>;
+    const object: WrittenObject = {
+      ...(typeof o.etag === 'string' ? { etag: o.etag } : {}),
+      ...(typeof o.size === 'number' ? { size: o.size } : {}),
+      ...(typeof o.checksum_sha256 === 'string' ? { checksumSha256: o.checksum_sha256 } : {}),
+    };
+    return { kind: 'ok', source: obj.source, destination: obj.destination, object };
   }
   if (typeof obj.error === 'string') {
     // Errors name their command in "command"; debug lines (the -n skips) in "job".
@@ -99,42 +121,38 @@ export function parseS5cmdLine(line: string): LineResult | undefined {
   return { kind: 'other', text: trimmed };
 }
 
+export type CommandResult = { status: 'ok'; object: WrittenObject } | { status: 'exists' } | { status: 'failed'; error: string };
+
 export interface CopyOutcomes {
-  copied: Set<number>;
-  /** `cp -n` skipped these: the destination was occupied when s5cmd looked. */
-  appeared: Set<number>;
-  failed: Map<number, string>;
-  /** Errors that name no command of the batch (a whole-run problem). */
+  /** Per command id. Commands with no line at all count as failed. */
+  byCommand: Map<number, CommandResult>;
+  /** Errors that name no command of the run (a whole-run problem). */
   general: string[];
 }
 
-/** Matches s5cmd's lines to the batch's commands. Commands with no line at all count as failed. */
+/** s5cmd prints a local path as it was given and a URL without quotes or flags: `cp s3://src/k /tmp/x`. */
 export function matchOutcomes(commands: CopyCommand[], results: LineResult[]): CopyOutcomes {
-  const bySource = new Map(commands.map((c) => [c.sourceUrl, c.index]));
-  // s5cmd echoes a failed line unquoted and without flags: `cp s3://src/k s3://dst/k`.
-  const byEcho = new Map(commands.map((c) => [`cp ${c.sourceUrl} ${c.destinationUrl}`, c.index]));
-  const copied = new Set<number>();
-  const appeared = new Set<number>();
-  const failed = new Map<number, string>();
+  const byPair = new Map(commands.map((c) => [`${c.from}\u0000${c.to}`, c.id]));
+  const byEcho = new Map(commands.map((c) => [`cp ${c.from} ${c.to}`, c.id]));
+  const byCommand = new Map<number, CommandResult>();
   const general: string[] = [];
   for (const r of results) {
     if (r.kind === 'ok') {
-      const index = bySource.get(r.source);
-      if (index !== undefined) copied.add(index);
+      const id = byPair.get(`${r.source}\u0000${r.destination}`);
+      if (id !== undefined) byCommand.set(id, { status: 'ok', object: r.object });
     } else if (r.kind === 'exists') {
-      const index = byEcho.get(r.command);
-      if (index !== undefined) appeared.add(index);
+      const id = byEcho.get(r.command);
+      if (id !== undefined && byCommand.get(id)?.status !== 'ok') byCommand.set(id, { status: 'exists' });
     } else if (r.kind === 'error') {
-      const index = byEcho.get(r.command);
-      if (index !== undefined) failed.set(index, r.error);
-      else general.push(r.error);
+      const id = byEcho.get(r.command);
+      if (id === undefined) general.push(r.error);
+      else if (!byCommand.has(id)) byCommand.set(id, { status: 'failed', error: r.error });
     }
   }
   for (const c of commands) {
-    if (!copied.has(c.index) && !appeared.has(c.index) && !failed.has(c.index)) failed.set(c.index, general[0] ?? 's5cmd reported nothing for this file');
+    if (!byCommand.has(c.id)) byCommand.set(c.id, { status: 'failed', error: general[0] ?? 's5cmd reported nothing for this file' });
   }
-  for (const i of [...copied, ...appeared]) failed.delete(i);
-  return { copied, appeared, failed, general };
+  return { byCommand, general };
 }
 
 const RETRYABLE = /connection refused|connection reset|no such host|i\/o timeout|timeout|EOF|dial tcp|ServiceUnavailable|SlowDown|InternalError|RequestTimeout|503|500/i;

@@ -225,6 +225,7 @@ export interface TraditionalEntry {
   i: number;
   outcome: FileOutcome;
   proof: ProofLevel | null;
+  method?: string;
   sha256: string | null;
   error: string | null;
   attempt: number;
@@ -285,15 +286,15 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         const sidecarBytes = entry.hasChecksum ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM')) : undefined;
         if (sidecarBytes) await dest.putSidecar(file.key, sidecarBytes);
         const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
+        const method = level === 'checksum' ? 'downloaded' : level === 'size' ? 'sized' : 'unchecked';
         await dest.recordProof({
-          key: file.key, level: proof, sha256: entry.sha256 ?? null,
+          key: file.key, level: proof, sha256: entry.sha256 ?? null, method,
           checksum: { sha256: entry.expectedSha256 ?? null, etag: entry.sidecarEtag ?? null },
           destination: { key: dest.finalKey(file.key), etag, size: entry.size }, source,
-          method: level === 'checksum' ? 'downloaded' : level === 'size' ? 'sized' : 'unchecked',
           collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
         });
         done++;
-        return { ...base, outcome: file.kept ? 'replaced' : 'copied', proof, error: null };
+        return { ...base, outcome: file.kept ? 'replaced' : 'copied', proof, error: null, method };
       } catch (err) {
         if (beat.signal.aborted) throw beat.signal.reason;
         throw classifyS3Error(err, `uploading s3://${dest.bucket}/${dest.finalKey(file.key)}`);

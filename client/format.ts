@@ -21,6 +21,7 @@ export function formatReport(r: CollectionReport): string {
     ['mode', `${r.decision.mode}: ${r.decision.reason}`],
     ['files', `${r.files.total} total: ${Object.entries(r.files.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ')}`],
     ['proof', `${proofs} (sha256: the bytes matched their .CHECKSUM)`],
+    ['proven by', Object.entries(r.files.byProofMethod ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
     ['direct sync', `copied ${r.files.byMode.direct_sync.copied}, checksum mismatch ${r.files.byMode.direct_sync.checksumMismatch}, failed ${r.files.byMode.direct_sync.failed}`],
     ['traditional', `copied ${r.files.byMode.traditional.copied}, checksum mismatch ${r.files.byMode.traditional.checksumMismatch}, failed ${r.files.byMode.traditional.failed}`],
     ['fallbacks', `${r.fallbacks.files} files in ${r.fallbacks.batches} batches`],

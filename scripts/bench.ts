@@ -157,7 +157,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
 
 const bareS5cmd: Tool = async ({ keys, dest }) => {
   const file = path.join(work, 's5cmd-commands.txt');
-  writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, sourceBucket: stack.sourceBucket, sourceKey: k, destinationBucket: stack.destBucket, destinationKey: dest + k, noClobber: false }))).text);
+  writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, from: `s3://${stack.sourceBucket}/${k}`, to: `s3://${stack.destBucket}/${dest}${k}` }))).text);
   const r = await timed(path.join(TOOLS_BIN, 's5cmd'), ['--numworkers', String(WORKERS), '--endpoint-url', minioEndpoint(stack), 'run', file], { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' });
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };

@@ -40,6 +40,8 @@ export const WorkerEnv = z
     TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     MULTIPART_THRESHOLD_BYTES: bytes.default(16 * 1024 ** 2),
     /** An S3 request (or an HTTP download) that receives nothing for this long is abandoned and retried. */
+    /** Larger objects are copied server-side in parts by the worker (s5cmd copies at most 5 GiB in one CopyObject). */
+    DIRECT_COPY_MAX_BYTES: bytes.max(5 * 1024 ** 3).default(5 * 1024 ** 3),
     S3_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
     MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
@@ -70,7 +72,7 @@ export interface WorkerConfig {
   temporal: { address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
   source: S3Endpoint & { bucket: string; httpUrl?: string };
   destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string };
-  s5cmd: { path: string; numWorkers: number };
+  s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
   multipartThresholdBytes: number;
@@ -113,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       defaultBucket: e.DEST_BUCKET,
       defaultPrefix: e.DEST_PREFIX,
     },
-    s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS },
+    s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
     transferConcurrency: e.TRANSFER_CONCURRENCY,
     multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,

@@ -171,14 +171,13 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   }
 
   /** Proves copies (or bytes already there); returns the positions whose wrong, unproven bytes the traditional path must replace. */
-  async function prove(ref: BatchRef, bytesCopied = 0): Promise<number[]> {
+  async function prove(ref: BatchRef): Promise<number[]> {
     try {
       const v: VerifyResult = await verify.proveCopied(ref);
       s.tally.copied += v.verified;
       s.tally.failed += v.mismatched + v.failed;
       s.tally.bytesThroughWorker += v.bytesRead;
       s.tally.s3Requests += v.s3Requests;
-      s.tally.bytesCopied += bytesCopied;
       return v.fallback;
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -196,12 +195,14 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   }
 
   async function processBatch(batch: number): Promise<void> {
-    const ref: BatchRef = { state, batch, verification: request.verification, stallMs };
+    const ref: BatchRef = { state, batch, verification: request.verification, stallMs, storeChecksum: s.decision.proofBy === 'store' };
     if (mode === 'traditional') return traditionalBatch(ref);
     let copy;
     try {
       copy = await direct.directSyncBatch(ref);
       s.tally.s3Requests += copy.s3Requests;
+      s.tally.copied += copy.proven;
+      s.tally.bytesCopied += copy.bytes;
     } catch (err) {
       if (isCancellation(err)) throw err;
       // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
@@ -209,7 +210,8 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       s.tally.fallbackFiles += Math.min(request.batchSize, s.list.planned - batch * request.batchSize);
       return traditionalBatch(ref);
     }
-    const wrong = copy.copied.length ? await prove({ ...ref, only: copy.copied, appeared: copy.appeared }, copy.bytes) : [];
+    // What the store's checksum did not already prove (replacements, objects that appeared, …) is proven here.
+    const wrong = copy.copied.length ? await prove({ ...ref, only: copy.copied, appeared: copy.appeared }) : [];
     const fallback = [...copy.fallback, ...wrong];
     if (fallback.length) {
       s.tally.fallbackBatches++;
@@ -266,7 +268,7 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'probing';
   let t = Date.now();
   const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
-  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix });
+  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request });
   phaseMs.probing = Date.now() - t;
   if (probed.searchAttributes) {
     upsertSearchAttributes({
@@ -332,6 +334,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     byMode: manifest.byMode,
     byOutcome: manifest.byOutcome,
     byProof: manifest.byProof,
+    byProofMethod: manifest.byProofMethod,
   };
   const { ok, verdict } = verdictOf(files);
   const report: CollectionReport = {

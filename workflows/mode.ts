@@ -11,15 +11,18 @@ export function selectMode(requested: RequestedMode, probe: EnvironmentProbe): M
   const blockers: string[] = [];
   if (!probe.s5cmd.available) blockers.push(`s5cmd unavailable (${probe.s5cmd.detail})`);
   if (!probe.sharedEndpoint.shared) blockers.push(`no server-side copy (${probe.sharedEndpoint.detail})`);
+  else if (!probe.serverSideCopy.works) blockers.push(`no server-side copy (${probe.serverSideCopy.detail})`);
 
   if (requested === 'traditional') {
     return { ok: true, decision: { mode: 'traditional', reason: 'traditional mode was requested' } };
   }
   if (blockers.length === 0) {
-    const why = `${probe.s5cmd.detail}; ${probe.sharedEndpoint.detail}; destination writable`;
+    const proofBy = probe.s5cmd.checksums && probe.storeChecksum.supported ? 'store' : 'stream';
+    const proof = proofBy === 'store' ? 'copies proven by the store\'s SHA-256' : `copies proven by reading them back (${probe.storeChecksum.detail})`;
+    const why = `${probe.s5cmd.detail}; ${probe.serverSideCopy.detail}; destination writable; ${proof}`;
     return {
       ok: true,
-      decision: { mode: 'direct_sync', reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})` },
+      decision: { mode: 'direct_sync', proofBy, reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})` },
     };
   }
   if (requested === 'direct_sync') {

@@ -35,6 +35,8 @@ export interface ManifestEntry {
   outcome: FileOutcome;
   /** The proof the destination now holds for this file, if any. */
   proof: ProofLevel | null;
+  /** How this run obtained it: store-sha256 (the store's own hash of the copy), streamed, downloaded, promoted, … */
+  proofMethod?: string;
   attempts: number;
   error: string | null;
   /** For files put aside: where, and the evidence (hashes, ETags, sizes). */
@@ -42,14 +44,21 @@ export interface ManifestEntry {
 }
 
 export interface EnvironmentProbe {
-  s5cmd: { available: boolean; detail: string };
+  /** checksums: the project's s5cmd build, which asks the store for a copy's SHA-256. */
+  s5cmd: { available: boolean; checksums: boolean; detail: string };
   sharedEndpoint: { shared: boolean; detail: string };
+  /** One real server-side copy of a source object with the destination's credentials. */
+  serverSideCopy: { works: boolean; detail: string };
+  /** The store computed that copy's SHA-256 (and it was right). */
+  storeChecksum: { supported: boolean; detail: string };
   destination: { bucket: string; writable: boolean; detail: string };
 }
 
 export interface ModeDecision {
   mode: Mode;
   reason: string;
+  /** Direct sync proves copies by the store's own SHA-256 (no bytes read back), else by streaming them through SHA-256. */
+  proofBy?: 'store' | 'stream';
 }
 
 /** Where one collection keeps its plan and results: a folder in the destination bucket. */
@@ -95,12 +104,16 @@ export interface BatchRef {
   appeared?: number[];
   /** Only the batch's files planned with these actions (e.g. proving in place before a traditional copy). */
   actions?: ('copy' | 'replace' | 'verify_only')[];
+  /** Copies ask the store for their SHA-256 and are proven by it, without reading them back. */
+  storeChecksum?: boolean;
   /** How long an activity may make no progress before it gives the batch back (StalledError). */
   stallMs: number;
 }
 
 export interface DirectSyncResult {
-  /** Positions copied (or already in place and waiting for verification). */
+  /** Positions proven by the store's SHA-256 in the copy itself: done. */
+  proven: number;
+  /** Positions copied (or already in place) that the proof step must still prove. */
   copied: number[];
   /** Positions s5cmd found occupied (an object appeared since the plan): they are proven, never overwritten. */
   appeared: number[];
@@ -166,6 +179,8 @@ export interface CollectionReport {
     byOutcome: Record<string, number>;
     /** What proves each file the destination now holds. */
     byProof: Record<string, number>;
+    /** How this run proved the files it proved (store-sha256: no byte read back). */
+    byProofMethod: Record<string, number>;
   };
   bytes: { copied: number; throughWorker: number };
   fallbacks: { batches: number; files: number };

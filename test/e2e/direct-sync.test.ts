@@ -5,7 +5,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
 import { startCollection } from '../../client/collection';
-import { collect, exists, freshBuckets, listKeys, mirror, readManifest, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { collect, exists, freshBuckets, listKeys, mirror, readManifest, s3, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
 
 describe('direct sync on the real stack', () => {
   let w: TestWorker;
@@ -30,7 +31,8 @@ describe('direct sync on the real stack', () => {
   it('copies every good file with s5cmd, verifies it, quarantines a bad one and reports the rest', async () => {
     const { handle, report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
     assert.equal(report.decision.mode, 'direct_sync');
-    assert.match(report.decision.reason, /auto: direct sync possible.*share endpoint/);
+    assert.match(report.decision.reason, /auto: direct sync possible.*a server-side copy of s3:\/\/.* with the destination's credentials worked.*proven by the store's SHA-256/);
+    assert.equal(report.decision.proofBy, 'store');
     const expectedGood = written.filter((f) => !f.fault);
     assert.equal(report.files.total, 40);
     assert.equal(report.files.copied, expectedGood.length);
@@ -41,6 +43,10 @@ describe('direct sync on the real stack', () => {
     assert.equal(report.ok, false);
     assert.ok(report.s3Requests > 0);
     assert.equal(report.peakLocalDiskBytes, 0, 'direct sync must not stage files on local disk');
+    assert.equal(report.files.byProofMethod['store-sha256'], expectedGood.length, 'every good copy was proven by the store\'s own SHA-256');
+    // Only the 4 mismatching copies are read back (to be put aside after a second look); the good ones never.
+    const mismatchBytes = written.filter((f) => f.fault === 'checksumMismatch').reduce((n, f) => n + f.size, 0);
+    assert.ok(report.bytes.throughWorker <= mismatchBytes, `${report.bytes.throughWorker} bytes through the worker`);
 
     for (const f of expectedGood) {
       assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256, f.key);
@@ -109,5 +115,31 @@ describe('direct sync on the real stack', () => {
     assert.equal(a.handle.firstExecutionRunId, b.handle.firstExecutionRunId);
     assert.deepEqual([a.joined, b.joined].sort(), [false, true], 'exactly one start began the run; the other says it joined');
     await a.handle.result();
+  });
+});
+
+describe('files above DIRECT_COPY_MAX_BYTES', () => {
+  it('are copied server-side in parts by the worker (never through it) and proven by streaming', async () => {
+    const buckets = await freshBuckets('large');
+    const request = { symbols: ['BIGUSDT'], intervals: ['1s'], startDate: '2025-01-01', endDate: '2025-01-03' };
+    const written = await mirror(buckets.source, { ...request, targetBytes: 7 * 1024 * 1024, compressionLevel: 0 });
+    assert.ok(written.every((f) => f.size > 6 * 1024 * 1024));
+    const w = await startWorker({ SOURCE_BUCKET: buckets.source, DIRECT_COPY_MAX_BYTES: String(6 * 1024 * 1024) });
+    try {
+      const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+      assert.equal(report.ok, true, report.verdict);
+      assert.equal(report.decision.mode, 'direct_sync');
+      assert.equal(report.files.byProofMethod.streamed, 3, JSON.stringify(report.files.byProofMethod));
+      assert.equal(report.peakLocalDiskBytes, 0);
+      const listed = await listKeys(buckets.destination, 'data/');
+      assert.equal(listed.filter((k) => k.endsWith('.zip')).length, 3);
+      for (const f of written) {
+        assert.equal(await sha256Of(buckets.destination, f.key), f.sha256);
+        const head = await s3.send(new HeadObjectCommand({ Bucket: buckets.destination, Key: f.key }));
+        assert.match(head.ETag!, /-2"$/, 'copied in two parts (5 MiB and the rest)');
+      }
+    } finally {
+      await w.stop();
+    }
   });
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -26,8 +29,20 @@ describe('auto mode picks the mode that can work, and says why', () => {
   it('shared endpoint → direct sync', async () => {
     const { report } = await run({}, 'shared/');
     assert.equal(report.decision.mode, 'direct_sync');
-    assert.match(report.decision.reason, /share endpoint/);
+    assert.match(report.decision.reason, /a server-side copy of s3:\/\/\S+ with the destination's credentials worked/);
     assert.equal(report.files.byMode.direct_sync.copied, 4);
+  });
+
+  it('an s5cmd that cannot ask for checksums (not the project\'s build) → direct sync, proven by reading the copies back', async () => {
+    // The project's s5cmd behind a wrapper that reports a stock version: the worker must not ask it for checksums.
+    const stock = path.join(mkdtempSync(path.join(os.tmpdir(), 'stock-s5cmd-')), 's5cmd');
+    writeFileSync(stock, `#!/bin/sh\nif [ "$1" = version ]; then echo v2.3.0; exit 0; fi\nexec ${path.resolve('.tools/bin/s5cmd')} "$@"\n`, { mode: 0o755 });
+    const { report } = await run({ S5CMD_PATH: stock }, 'stock/');
+    assert.deepEqual([report.decision.mode, report.decision.proofBy], ['direct_sync', 'stream']);
+    assert.match(report.decision.reason, /cannot ask the store for checksums/);
+    assert.equal(report.files.byProofMethod.streamed, 4);
+    assert.ok(report.bytes.throughWorker >= written.reduce((n, f) => n + f.size, 0), 'every copy was read back');
+    for (const f of written) assert.equal(await sha256Of(buckets.destination, `stock/${f.key}`), f.sha256);
   });
 
   it('s5cmd missing → traditional', async () => {

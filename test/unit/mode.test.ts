@@ -4,8 +4,10 @@ import { selectMode } from '../../workflows/mode';
 import type { EnvironmentProbe } from '../../workflows/types';
 
 const good: EnvironmentProbe = {
-  s5cmd: { available: true, detail: 's5cmd runs' },
+  s5cmd: { available: true, checksums: true, detail: 's5cmd runs' },
   sharedEndpoint: { shared: true, detail: 'same endpoint' },
+  serverSideCopy: { works: true, detail: 'a server-side copy worked' },
+  storeChecksum: { supported: true, detail: 'the store computed the SHA-256' },
   destination: { bucket: 'b', writable: true, detail: 'ok' },
 };
 const with_ = (patch: Partial<EnvironmentProbe>): EnvironmentProbe => ({ ...good, ...patch });
@@ -15,11 +17,27 @@ describe('mode selection', () => {
     const r = selectMode('auto', good);
     assert.ok(r.ok);
     assert.equal(r.decision.mode, 'direct_sync');
-    assert.match(r.decision.reason, /auto: direct sync possible/);
+    assert.equal(r.decision.proofBy, 'store');
+    assert.match(r.decision.reason, /auto: direct sync possible.*proven by the store's SHA-256/);
+  });
+
+  it('direct sync proves by reading copies back where the store or s5cmd cannot hash them', () => {
+    for (const probe of [with_({ storeChecksum: { supported: false, detail: 'the store keeps no SHA-256 of a copy' } }), with_({ s5cmd: { available: true, checksums: false, detail: 'stock s5cmd' } })]) {
+      const r = selectMode('auto', probe);
+      assert.ok(r.ok);
+      assert.deepEqual([r.decision.mode, r.decision.proofBy], ['direct_sync', 'stream']);
+    }
+  });
+
+  it('a server-side copy that failed for real (e.g. no s3:GetObject on the source) means traditional, decided once', () => {
+    const r = selectMode('auto', with_({ serverSideCopy: { works: false, detail: "the destination's credentials may not read s3://src/k" } }));
+    assert.ok(r.ok);
+    assert.equal(r.decision.mode, 'traditional');
+    assert.match(r.decision.reason, /no server-side copy \(the destination's credentials may not read/);
   });
 
   it('auto falls back to traditional without s5cmd, saying why', () => {
-    const r = selectMode('auto', with_({ s5cmd: { available: false, detail: 'cannot run "s5cmd"' } }));
+    const r = selectMode('auto', with_({ s5cmd: { available: false, checksums: false, detail: 'cannot run "s5cmd"' } }));
     assert.ok(r.ok);
     assert.equal(r.decision.mode, 'traditional');
     assert.match(r.decision.reason, /s5cmd unavailable.*cannot run/);
@@ -39,7 +57,7 @@ describe('mode selection', () => {
   });
 
   it('direct_sync asked but impossible is an error naming the fix', () => {
-    const r = selectMode('direct_sync', with_({ s5cmd: { available: false, detail: 'missing' } }));
+    const r = selectMode('direct_sync', with_({ s5cmd: { available: false, checksums: false, detail: 'missing' } }));
     assert.ok(!r.ok);
     assert.match(r.problem, /direct_sync.*s5cmd unavailable.*Use mode "auto" or "traditional"/);
   });

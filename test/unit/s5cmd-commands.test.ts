@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildCommandsFile, canCopyServerSide, canQuoteSafely, classifyBatchFailure, matchOutcomes, parseS5cmdLine, shellQuote } from '../../activities/s5cmd-commands';
 
-const copy = (index: number, key: string, noClobber = true) => ({ index, sourceBucket: 'src', sourceKey: key, destinationBucket: 'dst', destinationKey: `p/${key}`, noClobber });
+const copy = (index: number, key: string, noClobber = true) => ({ index, from: `s3://src/${key}`, to: `s3://dst/p/${key}`, noClobber });
 
 describe('s5cmd commands file', () => {
   it('single-quotes every argument and escapes quotes; new files never overwrite (-n), replacements go beside', () => {
@@ -26,16 +26,29 @@ describe('s5cmd commands file', () => {
   it('is empty for no copies', () => {
     assert.equal(buildCommandsFile([]).text, '');
   });
+
+  it('asks for the store\'s checksum, and mixes copies, downloads and uploads of one position under tags', () => {
+    const f = buildCommandsFile([
+      { index: 4, from: 's3://src/a.zip', to: 's3://dst/a.zip', noClobber: true, checksum: true },
+      { index: 4, tag: 'sidecar', from: 's3://src/a.zip.CHECKSUM', to: '/tmp/run/4.CHECKSUM' },
+      { index: 4, tag: 'proof', from: '/tmp/run/4.proof.json', to: 's3://dst/_verified/a.zip/sha256.x.y.z' },
+    ]);
+    assert.equal(f.text.split('\n')[0], "cp -n --checksum-algorithm SHA256 --raw 's3://src/a.zip' 's3://dst/a.zip'");
+    assert.deepEqual(f.commands.map((c) => [c.id, c.index, c.tag]), [[0, 4, 'zip'], [1, 4, 'sidecar'], [2, 4, 'proof']]);
+  });
 });
 
 describe('s5cmd NDJSON', () => {
   // Lines as s5cmd 2.3.0 prints them (stdout for successes and, at --log debug, -n skips; stderr for errors).
-  const okLine = '{"operation":"cp","success":true,"source":"s3://src/data/a.zip","destination":"s3://dst/p/data/a.zip","object":{"type":"file"}}';
+  const okLine = '{"operation":"cp","success":true,"source":"s3://src/data/a.zip","destination":"s3://dst/p/data/a.zip","object":{"key":"s3://dst/p/data/a.zip","etag":"\\"50701a20\\"","type":"file","size":262361,"checksum_sha256":"uok1iD0/ArXQlM/lyFZ6ZtHH/LkSjWnPG/7oerOIjzw="}}';
   const errLine = '{"operation":"cp","command":"cp s3://src/data/b.zip s3://dst/p/data/b.zip","error":"NoSuchKey: The specified key does not exist. status code: 404"}';
   const skipLine = '{"operation":"cp","job":"cp s3://src/data/c.zip s3://dst/p/data/c.zip","error":"object already exists"}';
 
   it('parses success, skip, error and other lines', () => {
-    assert.deepEqual(parseS5cmdLine(okLine), { kind: 'ok', source: 's3://src/data/a.zip', destination: 's3://dst/p/data/a.zip' });
+    assert.deepEqual(parseS5cmdLine(okLine), {
+      kind: 'ok', source: 's3://src/data/a.zip', destination: 's3://dst/p/data/a.zip',
+      object: { etag: '"50701a20"', size: 262361, checksumSha256: 'uok1iD0/ArXQlM/lyFZ6ZtHH/LkSjWnPG/7oerOIjzw=' },
+    });
     assert.equal(parseS5cmdLine(errLine)?.kind, 'error');
     assert.deepEqual(parseS5cmdLine(skipLine), { kind: 'exists', command: 'cp s3://src/data/c.zip s3://dst/p/data/c.zip' });
     assert.equal(parseS5cmdLine('{"operation":"cp","job":"cp a b","error":"some debug note"}')?.kind, 'other');
@@ -46,11 +59,12 @@ describe('s5cmd NDJSON', () => {
   it('matches outcomes to batch positions: copied, found occupied, failed, silent', () => {
     const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, 'data/b.zip'), copy(2, 'data/c.zip'), copy(3, 'data/d.zip')]);
     const r = matchOutcomes(f.commands, [okLine, errLine, skipLine].map((l) => parseS5cmdLine(l)!));
-    assert.deepEqual([...r.copied], [0]);
-    assert.deepEqual([...r.appeared], [2]);
-    assert.match(r.failed.get(1)!, /NoSuchKey/);
-    assert.match(r.failed.get(3)!, /reported nothing/);
-    assert.equal(r.failed.has(2), false);
+    const status = (id: number) => r.byCommand.get(id)!;
+    const first = status(0);
+    assert.equal(first.status === 'ok' ? first.object.size : undefined, 262361);
+    assert.equal(status(2).status, 'exists');
+    assert.match(JSON.stringify(status(1)), /NoSuchKey/);
+    assert.match(JSON.stringify(status(3)), /reported nothing/);
   });
 
   it('classifies whole-batch failures', () => {
