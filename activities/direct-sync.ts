@@ -21,6 +21,7 @@ import { countFallbacks, countFiles } from './metrics';
 import { batchName, type PlanFile } from './plan';
 import { proofFileName, proofNameOf, type ProofRecord } from './proof';
 import { buildCommandsFile, classifyBatchFailure, matchOutcomes, s3Url, type CommandResult, type CopyRequest, type WrittenObject } from './s5cmd-commands';
+import { mapPool } from './pool';
 import { runS5cmdFile } from './s5cmd-run';
 import type { StateStore } from './state-store';
 
@@ -132,16 +133,16 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
     // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd).
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
     const second: CopyRequest[] = [];
-    for (const i of fastProof) {
+    await mapPool(fastProof, 32, async (i) => {
       const z = zip.get(i);
-      if (z?.status !== 'ok' || !z.object.etag || z.object.size === undefined) continue;
+      if (z?.status !== 'ok' || !z.object.etag) return;
       const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () => readFile(sidecarPath(i), 'utf8'));
-      if (!claim) continue;
+      if (!claim) return;
       await writeFile(proofPath(i), JSON.stringify(claim.record));
       proven.set(i, { proof: claim.record.level, sha256: claim.record.sha256, method: claim.record.method });
       second.push({ index: i, tag: 'proof', from: proofPath(i), to: s3Url(ref.state.bucket, `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`) });
       if (ref.verification === 'checksum') second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) });
-    }
+    });
     if (second.length) {
       const file2 = buildCommandsFile(second);
       const run2 = await runS5cmdFile(config, file2.text, () => undefined, { runDir: deps.runDir, stallMs: ref.stallMs });
@@ -194,7 +195,8 @@ async function proofFromStore(
 ): Promise<{ record: ProofRecord } | undefined> {
   const base = {
     key: file.key, source: { etag: file.etag, size: file.size }, collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
-    destination: { key: destinationKey(ref.state.destinationPrefix, file.key), etag: written.etag!, size: written.size! },
+    // A store that returns the checksum with the copy is not asked again, so the size is the planned one.
+    destination: { key: destinationKey(ref.state.destinationPrefix, file.key), etag: written.etag!, size: written.size ?? file.size },
   };
   const sha256 = written.checksumSha256 && !written.checksumSha256.includes('-') ? hex(written.checksumSha256) : null;
   if (ref.verification === 'none') return { record: { ...base, level: 'none', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'unchecked' } };
