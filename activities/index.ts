@@ -45,6 +45,8 @@ export function createActivities(deps: ActivityDeps) {
   const destinationOf = (state: StateRef) => (signal?: AbortSignal) => new Destination(destination, state.bucket, state.destinationPrefix, signal);
   const reviewDestination = (t: ReviewTarget) => new Destination(destination, t.bucket ?? config.destination.defaultBucket, t.prefix ?? config.destination.defaultPrefix);
   const traditional = (state: StateRef): TraditionalDeps => ({
+    config,
+    sourceBucket: config.source.bucket,
     destinationFor: destinationOf(state),
     source: sourceReader,
     store: storeFor(state),
@@ -69,7 +71,7 @@ export function createActivities(deps: ActivityDeps) {
           : notTried,
       ]);
       return {
-        probe: { s5cmd, sharedEndpoint, ...copy, destination: dest },
+        probe: { s5cmd, sharedEndpoint, sourceOverHttp: Boolean(config.source.httpUrl), ...copy, destination: dest },
         destination: { bucket, prefix },
         searchAttributes: config.temporal.searchAttributes,
       };

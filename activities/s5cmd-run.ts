@@ -25,14 +25,18 @@ export interface S5cmdRun {
   stderr: string;
 }
 
-function s5cmdEnv(config: WorkerConfig): { env: Record<string, string>; extendEnv: boolean } {
-  const d = config.destination;
-  const base: Record<string, string> = { AWS_REGION: d.region, HOME: process.env.HOME ?? os.tmpdir(), PATH: process.env.PATH ?? '' };
-  if (d.credentials) {
-    // Only the destination's credentials reach s5cmd; nothing else of the worker's environment does.
-    return { env: { ...base, AWS_ACCESS_KEY_ID: d.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: d.credentials.secretAccessKey }, extendEnv: false };
+/** Which store a run talks to: the destination (copies, uploads), or the source (the traditional path's downloads). */
+export type S5cmdSide = 'destination' | 'source';
+
+function s5cmdEnv(config: WorkerConfig, side: S5cmdSide): { env: Record<string, string>; extendEnv: boolean } {
+  const e = config[side];
+  const base: Record<string, string> = { AWS_REGION: e.region, HOME: process.env.HOME ?? os.tmpdir(), PATH: process.env.PATH ?? '' };
+  if (e.credentials) {
+    // Only that side's credentials reach s5cmd; nothing else of the worker's environment does.
+    return { env: { ...base, AWS_ACCESS_KEY_ID: e.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey }, extendEnv: false };
   }
-  return { env: base, extendEnv: true };
+  // Anonymous reads need no credentials at all; a destination without keys uses the AWS default chain.
+  return { env: base, extendEnv: !e.anonymous };
 }
 
 // With util-linux's setpriv the kernel kills s5cmd when its worker dies (SIGKILL, OOM): no orphan
@@ -48,6 +52,7 @@ export interface RunOptions {
   runDir: string;
   /** How long s5cmd may print nothing before it counts as hung. */
   stallMs: number;
+  side?: S5cmdSide;
 }
 
 export async function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
@@ -55,10 +60,12 @@ export async function runS5cmdFile(config: WorkerConfig, commandsText: string, o
   const file = path.join(opts.runDir, `s5cmd-run-${randomUUID()}.txt`);
   await writeFile(file, commandsText, { mode: 0o600 });
   // --log debug: the only level at which `cp -n` says which copies it skipped.
+  const side = opts.side ?? 'destination';
   const args = ['--json', '--log', 'debug', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
-  if (config.destination.endpoint) args.push('--endpoint-url', config.destination.endpoint);
+  if (config[side].endpoint) args.push('--endpoint-url', config[side].endpoint!);
+  if (config[side].anonymous) args.push('--no-sign-request');
   args.push('run', file);
-  const { env, extendEnv } = s5cmdEnv(config);
+  const { env, extendEnv } = s5cmdEnv(config, side);
   const results: LineResult[] = [];
   const beat = heartbeatWhileProgressing(() => ({ s5cmdLines: results.length }), opts.stallMs);
   const child = execa(...command(config.s5cmd.path, args), {

@@ -14,19 +14,23 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, log } from '@temporalio/activity';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
-import { checksumKey } from '../workflows/keys';
+import type { WorkerConfig } from '../worker/config';
+import { checksumKey, proofFolder } from '../workflows/keys';
 import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
 import { abortControllerFor, type Destination, type QuarantineEvidence } from './destination';
-import { classifyS3Error, FileTooLargeError, StagingFullError } from './errors';
+import { classifyS3Error, FileTooLargeError, S5cmdBatchError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';
 import { batchName, type PlanAction, type PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
+import { proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { buildCommandsFile, matchOutcomes, s3Url, type CopyRequest } from './s5cmd-commands';
+import { runS5cmdFile } from './s5cmd-run';
 import { NotFoundError, type SourceReader } from './source-reader';
 import type { StagingArea } from './staging';
 import type { StateStore } from './state-store';
@@ -34,6 +38,8 @@ import type { StateStore } from './state-store';
 interface StagedFile {
   size: number;
   sha256?: string;
+  /** The ETag an s5cmd upload of these bytes gets where ETags are MD5s: a proof can travel with the upload. */
+  predictedEtag?: string;
   /** ETag of the source version downloaded. */
   sourceEtag?: string;
   sidecarEtag?: string | null;
@@ -49,6 +55,8 @@ interface StagedFile {
 type StagedState = Record<number, StagedFile>;
 
 export interface TraditionalDeps {
+  config: WorkerConfig;
+  sourceBucket: string;
   destinationFor: (signal?: AbortSignal) => Destination;
   source: SourceReader;
   store: StateStore;
@@ -88,7 +96,10 @@ function positionsFor(ref: StagedBatch, files: PlanFile[]): number[] {
   return ref.only ? positionsOf(ref, files) : positionsOf({}, files).filter((i) => files[i].action !== 'verify_only');
 }
 
-/** Downloads what fits in staging, hashing while it writes. What does not fit now comes back as `deferred`. */
+/**
+ * Downloads what fits in staging (through s5cmd when it runs, else the SDK) and hashes it. What does
+ * not fit now comes back as `deferred`.
+ */
 export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Promise<DownloadResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
@@ -111,56 +122,28 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
       }
       await sleep(500);
     }
-    await mapPool(positions, deps.concurrency, async (i) => {
-      const file = files[i];
+    const take: number[] = [];
+    for (const i of positions) {
       const prior = state[i];
-      if (prior?.outcome || prior?.sha256) { done++; return; } // finished by an earlier attempt
-      const entry: StagedFile = { size: file.size, hasChecksum: false, attempts: attempt };
+      if (prior?.outcome || prior?.sha256) { done++; continue; } // finished by an earlier attempt
+      const entry: StagedFile = { size: files[i].size, hasChecksum: false, attempts: attempt };
       try {
-        if (!deps.staging.tryReserve(ref.stagingId, i, file.size)) {
+        if (!deps.staging.tryReserve(ref.stagingId, i, files[i].size)) {
           deferred.push(i);
-          return;
+          continue;
         }
       } catch (err) {
         if (!(err instanceof FileTooLargeError)) throw err;
-        state[i] = { ...entry, outcome: 'failed', error: `${file.key}: ${err.message}` };
+        state[i] = { ...entry, outcome: 'failed', error: `${files[i].key}: ${err.message}` };
         done++;
-        return;
+        continue;
       }
       state[i] = entry;
-      const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
-      const partPath = deps.staging.file(ref.stagingId, i, 'zip.part');
-      // The zip and its .CHECKSUM are fetched at the same time.
-      const sidecar = file.checksumEtag ? deps.source.readIfExists(checksumKey(file.key), beat.signal) : Promise.resolve(undefined);
-      sidecar.catch(() => undefined);
-      try {
-        const hash = createHash('sha256');
-        const src = await deps.source.open(file.key, beat.signal);
-        entry.sourceEtag = src.etag;
-        await pipeline(src.body, new Transform({ transform(chunk, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); } }), createWriteStream(partPath), { signal: beat.signal });
-        await rename(partPath, zipPath);
-        entry.size = (await stat(zipPath)).size;
-        entry.sha256 = hash.digest('hex');
-      } catch (err) {
-        await rm(partPath, { force: true });
-        if (err instanceof NotFoundError) {
-          entry.outcome = 'not_found';
-          entry.error = `listed but not downloadable: ${err.message}`;
-          done++;
-          return;
-        }
-        if (beat.signal.aborted) throw beat.signal.reason;
-        if (isDiskFull(err)) throw new StagingFullError(`staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`);
-        throw err;
-      }
-      const got = await sidecar;
-      if (got) {
-        await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), got.bytes);
-        entry.hasChecksum = true;
-        entry.sidecarEtag = got.etag;
-      }
-      done++;
-    }, beat.signal);
+      take.push(i);
+    }
+    const progress = { file: () => { done++; }, bytes: (n: number) => { bytes += n; } };
+    if (ref.transfersBy === 's5cmd') await downloadWithS5cmd(deps, ref, files, take, state, progress);
+    else await mapPool(take, deps.concurrency, (i) => downloadWithSdk(deps, ref, files[i], i, state[i], progress, beat.signal), beat.signal);
   } finally {
     beat.stop();
     await writeState(deps, ref.stagingId, state);
@@ -173,6 +156,133 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
     s3Requests: 0,
   };
 }
+
+interface Progress {
+  file(): void;
+  bytes(n: number): void;
+}
+
+/** One file through the SDK (or plain HTTP), hashed while it is written; its `.CHECKSUM` fetched at the same time. */
+async function downloadWithSdk(deps: TraditionalDeps, ref: StagedBatch, file: PlanFile, i: number, entry: StagedFile, progress: Progress, signal: AbortSignal): Promise<void> {
+  const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
+  const partPath = deps.staging.file(ref.stagingId, i, 'zip.part');
+  const sidecar = file.checksumEtag ? deps.source.readIfExists(checksumKey(file.key), signal) : Promise.resolve(undefined);
+  sidecar.catch(() => undefined);
+  try {
+    const hash = createHash('sha256');
+    const src = await deps.source.open(file.key, signal);
+    entry.sourceEtag = src.etag;
+    await pipeline(src.body, new Transform({ transform(chunk, _enc, cb) { hash.update(chunk); progress.bytes(chunk.length); cb(null, chunk); } }), createWriteStream(partPath), { signal });
+    await rename(partPath, zipPath);
+    entry.size = (await stat(zipPath)).size;
+    entry.sha256 = hash.digest('hex');
+  } catch (err) {
+    await rm(partPath, { force: true });
+    if (err instanceof NotFoundError) {
+      entry.outcome = 'not_found';
+      entry.error = `listed but not downloadable: ${err.message}`;
+      progress.file();
+      return;
+    }
+    if (signal.aborted) throw signal.reason;
+    if (isDiskFull(err)) throw new StagingFullError(`staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`);
+    throw err;
+  }
+  const got = await sidecar;
+  if (got) {
+    await writeFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), got.bytes);
+    entry.hasChecksum = true;
+    entry.sidecarEtag = got.etag;
+  }
+  progress.file();
+}
+
+/** s5cmd's multipart uploads use parts of this size (its default, set explicitly): the ETag of an upload is predictable from it. */
+export const S5CMD_PART_MIB = 50;
+
+/**
+ * The batch's zips and `.CHECKSUM`s in one s5cmd run from the source (its endpoint and credentials,
+ * or none), then each zip hashed from disk: SHA-256 for the check, MD5s for the ETag its upload will get.
+ */
+async function downloadWithS5cmd(deps: TraditionalDeps, ref: StagedBatch, files: PlanFile[], take: number[], state: StagedState, progress: Progress): Promise<void> {
+  if (!take.length) return;
+  const zipPath = (i: number) => deps.staging.file(ref.stagingId, i, 'zip');
+  const sidecarPath = (i: number) => deps.staging.file(ref.stagingId, i, 'CHECKSUM');
+  const run = buildCommandsFile(take.flatMap((i): CopyRequest[] => [
+    { index: i, tag: 'zip', from: s3Url(deps.sourceBucket, files[i].key), to: zipPath(i) },
+    ...(files[i].checksumEtag ? [{ index: i, tag: 'sidecar', from: s3Url(deps.sourceBucket, checksumKey(files[i].key)), to: sidecarPath(i) }] : []),
+  ]));
+  const largest = Math.max(...take.map((i) => files[i].size));
+  const result = await runS5cmdFile(deps.config, run.text, (r) => { if (r.kind === 'ok') progress.bytes(1); }, {
+    runDir: deps.staging.runDir, stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000), side: 'source',
+  });
+  if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {
+    throw new S5cmdBatchError(`s5cmd download ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`);
+  }
+  const outcomes = matchOutcomes(run.commands, result.results);
+  const failures: string[] = [];
+  await mapPool(run.commands.filter((c) => c.tag === 'zip'), 8, async (c) => {
+    const i = c.index;
+    const entry = state[i];
+    const got = outcomes.byCommand.get(c.id)!;
+    if (got.status !== 'ok') {
+      const error = got.status === 'failed' ? got.error : 'not written';
+      if (/NoSuchKey|404|not exist/i.test(error)) {
+        entry.outcome = 'not_found';
+        entry.error = `listed but not downloadable: ${error}`;
+        progress.file();
+      } else {
+        failures.push(`${files[i].key}: ${error}`);
+      }
+      return;
+    }
+    const hashed = await hashStaged(zipPath(i), S5CMD_PART_MIB * 1024 * 1024);
+    Object.assign(entry, hashed);
+    const sidecarCommand = run.commands.find((x) => x.tag === 'sidecar' && x.index === i);
+    if (sidecarCommand && outcomes.byCommand.get(sidecarCommand.id)?.status === 'ok') {
+      entry.hasChecksum = true;
+      entry.sidecarEtag = files[i].checksumEtag;
+    }
+    entry.sourceEtag = files[i].etag;
+    progress.bytes(entry.size);
+    progress.file();
+  });
+  for (const i of run.rejected) {
+    state[i].outcome = 'failed';
+    state[i].error = 'the key cannot be written to an s5cmd run file';
+  }
+  // What failed for another reason than a missing key is retried with the activity (what was downloaded is kept).
+  if (failures.length) throw new S5cmdBatchError(`s5cmd could not download ${failures.length} files, e.g. ${failures[0]}`);
+}
+
+/** SHA-256 of a staged file, and the ETag an upload in parts of `partBytes` would get (the MD5, or the MD5 of the parts' MD5s). */
+async function hashStaged(file: string, partBytes: number): Promise<{ sha256: string; size: number; predictedEtag: string }> {
+  const sha = createHash('sha256');
+  const parts: Buffer[] = [];
+  let part = createHash('md5');
+  let inPart = 0;
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    sha.update(chunk);
+    size += chunk.length;
+    for (let at = 0; at < chunk.length;) {
+      const take = Math.min(chunk.length - at, partBytes - inPart);
+      part.update(chunk.subarray(at, at + take));
+      inPart += take;
+      at += take;
+      if (inPart === partBytes) {
+        parts.push(part.digest());
+        part = createHash('md5');
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0 || parts.length === 0) parts.push(part.digest());
+  const predictedEtag = size <= partBytes ? `"${parts[0].toString('hex')}"` : `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;
+  return { sha256: sha.digest('hex'), size, predictedEtag };
+}
+
+const MIN_TRANSFER_BYTES_PER_SECOND = 4 * 1024 * 1024;
 
 /** The level a file is checked at: replacing a verified copy always takes SHA-256 proof. */
 function levelOf(ref: StagedBatch, file: PlanFile): StagedBatch['verification'] {
@@ -300,13 +410,17 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         throw classifyS3Error(err, `uploading s3://${dest.bucket}/${dest.finalKey(file.key)}`);
       }
     };
+    // Verified files downloaded by s5cmd go back up through s5cmd, their proofs with them; the rest through the SDK.
+    const bys5cmd = positions.filter((i) => ref.transfersBy === 's5cmd' && state[i].passed === true && state[i].predictedEtag && levelOf(ref, files[i]) === 'checksum');
+    const s5cmdEntries = await uploadWithS5cmd(deps, ref, files, bys5cmd, state, dest, attempt, (n) => { bytesUploaded += n; done++; }, () => sent(1));
+    const rest = positions.filter((i) => !bys5cmd.includes(i));
     // Memory stays bounded: small files stream; multipart uploads take one of the worker's few slots.
     const isLarge = (i: number) => (state[i]?.size ?? 0) > deps.multipartThresholdBytes;
     const [smallEntries, largeEntries] = await Promise.all([
-      mapPool(positions.filter((i) => !isLarge(i)), deps.concurrency, uploadOne, beat.signal),
-      mapPool(positions.filter(isLarge), deps.concurrency, (i) => multipartSlots(() => uploadOne(i)), beat.signal),
+      mapPool(rest.filter((i) => !isLarge(i)), deps.concurrency, uploadOne, beat.signal),
+      mapPool(rest.filter(isLarge), deps.concurrency, (i) => multipartSlots(() => uploadOne(i)), beat.signal),
     ]);
-    const entries = [...smallEntries, ...largeEntries];
+    const entries = [...s5cmdEntries, ...smallEntries, ...largeEntries];
     // Rounds of one batch run one after another: add this round's results to the earlier ones.
     const name = `results/${batchName(ref.batch)}.traditional.json`;
     const earlier = (await deps.store.getJson<TraditionalEntry[]>(name)) ?? [];
@@ -320,7 +434,95 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   }
 }
 
-/** The file's bytes from staging, counting them as they go out (the upload's progress). */
+/**
+ * Verified zips, their `.CHECKSUM`s and their proofs in one s5cmd run to the destination. The proof
+ * names the ETag the upload gets where ETags are MD5s (predicted while hashing); it is a statement
+ * about the bytes with that ETag, already verified, so it may travel with them. Where the upload's
+ * ETag differs (SSE-KMS, or bytes changed on the way), the upload is read back and hashed, and its
+ * proof recorded under the real ETag, or the file fails.
+ */
+async function uploadWithS5cmd(
+  deps: TraditionalDeps, ref: StagedBatch, files: PlanFile[], positions: number[], state: StagedState, dest: Destination, attempt: number,
+  uploaded: (bytes: number) => void, tick: () => void,
+): Promise<TraditionalEntry[]> {
+  if (!positions.length) return [];
+  const work = path.join(deps.staging.dir(ref.stagingId), 'proofs');
+  await mkdir(work, { recursive: true });
+  const records = new Map<number, ProofRecord>();
+  const requests: CopyRequest[] = [];
+  for (const i of positions) {
+    const entry = state[i];
+    const file = files[i];
+    const finalKey = dest.finalKey(file.key);
+    const record: ProofRecord = {
+      key: file.key, level: 'sha256', sha256: entry.sha256!, method: 'downloaded',
+      checksum: { sha256: entry.expectedSha256 ?? null, etag: entry.sidecarEtag ?? null },
+      destination: { key: finalKey, etag: entry.predictedEtag!, size: entry.size },
+      source: { etag: entry.sourceEtag || file.etag, size: entry.size }, collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+    };
+    records.set(i, record);
+    await writeFile(path.join(work, `${i}.json`), JSON.stringify(record));
+    requests.push({ index: i, tag: 'zip', from: deps.staging.file(ref.stagingId, i, 'zip'), to: s3Url(dest.bucket, finalKey) });
+    if (entry.hasChecksum) requests.push({ index: i, tag: 'sidecar', from: deps.staging.file(ref.stagingId, i, 'CHECKSUM'), to: s3Url(dest.bucket, checksumKey(finalKey)) });
+    requests.push({ index: i, tag: 'proof', from: path.join(work, `${i}.json`), to: s3Url(dest.bucket, `${proofFolder(dest.prefix, file.key)}/${proofFileName(proofNameOf(record))}`) });
+  }
+  const run = buildCommandsFile(requests);
+  const largest = Math.max(...positions.map((i) => state[i].size));
+  // Each object s5cmd reports is progress for the activity's own stall watch too.
+  const result = await runS5cmdFile(deps.config, run.text, (r) => { if (r.kind === 'ok') tick(); }, {
+    runDir: deps.staging.runDir, stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000), side: 'destination',
+  });
+  if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {
+    throw new S5cmdBatchError(`s5cmd upload ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`);
+  }
+  const outcomes = matchOutcomes(run.commands, result.results);
+  const status = (i: number, tag: string) => {
+    const c = run.commands.find((x) => x.index === i && x.tag === tag);
+    return c ? outcomes.byCommand.get(c.id) : undefined;
+  };
+  const failures: string[] = [];
+  const entries = await mapPool(positions, 8, async (i): Promise<TraditionalEntry> => {
+    const entry = state[i];
+    const base = { i, sha256: entry.sha256 ?? null, attempt: Math.max(entry.attempts, attempt) };
+    const zip = status(i, 'zip');
+    if (zip?.status !== 'ok') {
+      failures.push(`${files[i].key}: ${zip?.status === 'failed' ? zip.error : 'not uploaded'}`);
+      return { ...base, outcome: 'failed', proof: null, error: 'not uploaded' };
+    }
+    uploaded(entry.size);
+    const done = { ...base, outcome: files[i].kept ? ('replaced' as const) : ('copied' as const), proof: 'sha256' as const, error: null, method: 'downloaded' };
+    if (zip.object.etag === entry.predictedEtag && status(i, 'proof')?.status === 'ok') return done;
+    // The destination gave another ETag (or the proof did not go up): read the upload back and prove it where it is.
+    const back = await readBackAndHash(dest, dest.finalKey(files[i].key));
+    if (!back || back.sha256 !== entry.sha256) {
+      return { ...base, outcome: 'failed', proof: null, error: `the uploaded bytes read back as SHA-256 ${back?.sha256 ?? '(gone)'}, not the verified ${entry.sha256}; the next run copies it again` };
+    }
+    const record = records.get(i)!;
+    await dest.recordProof({ ...record, destination: { ...record.destination, etag: back.etag, size: back.size } });
+    return done;
+  });
+  // Uploads that failed are retried with the activity (verified bytes may be uploaded twice: the same bytes).
+  if (failures.length) throw new S5cmdBatchError(`s5cmd could not upload ${failures.length} files, e.g. ${failures[0]}`);
+  return entries;
+}
+
+async function readBackAndHash(dest: Destination, key: string): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+  try {
+    const res = await dest.s3.send(new GetObjectCommand({ Bucket: dest.bucket, Key: key }), dest.opts);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of res.Body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    return { etag: res.ETag ?? '', size, sha256: hash.digest('hex') };
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+/** The bytes from staging, counting them as they go out (the upload's progress). */
 function staged(zipPath: string, sent: (n: number) => void) {
   const body = createReadStream(zipPath);
   body.on('data', (chunk) => sent(chunk.length));

@@ -131,7 +131,7 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
       const download = activitiesFor('download', request, pinned);
       const upload = activitiesFor('upload', request, pinned);
-      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}` };
+      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}`, transfersBy: s.decision.transfersBy };
       let lost = false;
       try {
         // Rounds: download what fits in staging, verify, upload, free the space, go on with the rest.

@@ -13,8 +13,10 @@ export function selectMode(requested: RequestedMode, probe: EnvironmentProbe): M
   if (!probe.sharedEndpoint.shared) blockers.push(`no server-side copy (${probe.sharedEndpoint.detail})`);
   else if (!probe.serverSideCopy.works) blockers.push(`no server-side copy (${probe.serverSideCopy.detail})`);
 
+  // The traditional path (as a mode, or the fallback of direct sync) moves bytes with s5cmd where it can.
+  const transfersBy = probe.s5cmd.available && !probe.sourceOverHttp ? 's5cmd' : 'sdk';
   if (requested === 'traditional') {
-    return { ok: true, decision: { mode: 'traditional', reason: 'traditional mode was requested' } };
+    return { ok: true, decision: { mode: 'traditional', transfersBy, reason: 'traditional mode was requested' } };
   }
   if (blockers.length === 0) {
     const proofBy = probe.s5cmd.checksums && probe.storeChecksum.supported ? 'store' : 'stream';
@@ -22,11 +24,11 @@ export function selectMode(requested: RequestedMode, probe: EnvironmentProbe): M
     const why = `${probe.s5cmd.detail}; ${probe.serverSideCopy.detail}; destination writable; ${proof}`;
     return {
       ok: true,
-      decision: { mode: 'direct_sync', proofBy, reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})` },
+      decision: { mode: 'direct_sync', proofBy, transfersBy, reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})` },
     };
   }
   if (requested === 'direct_sync') {
     return { ok: false, problem: `mode "direct_sync" cannot work here: ${blockers.join('; ')}. Use mode "auto" or "traditional".` };
   }
-  return { ok: true, decision: { mode: 'traditional', reason: `auto: traditional because ${blockers.join('; ')}` } };
+  return { ok: true, decision: { mode: 'traditional', transfersBy, reason: `auto: traditional because ${blockers.join('; ')}` } };
 }

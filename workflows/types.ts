@@ -47,6 +47,8 @@ export interface EnvironmentProbe {
   /** checksums: the project's s5cmd build, which asks the store for a copy's SHA-256. */
   s5cmd: { available: boolean; checksums: boolean; detail: string };
   sharedEndpoint: { shared: boolean; detail: string };
+  /** The source is read over plain HTTP(S) (SOURCE_HTTP_URL), not S3. */
+  sourceOverHttp: boolean;
   /** One real server-side copy of a source object with the destination's credentials. */
   serverSideCopy: { works: boolean; detail: string };
   /** The store computed that copy's SHA-256 (and it was right). */
@@ -59,6 +61,8 @@ export interface ModeDecision {
   reason: string;
   /** Direct sync proves copies by the store's own SHA-256 (no bytes read back), else by streaming them through SHA-256. */
   proofBy?: 'store' | 'stream';
+  /** The traditional path (mode or fallback) moves bytes with s5cmd where it runs and the source is S3, else with the SDK. */
+  transfersBy?: 's5cmd' | 'sdk';
 }
 
 /** Where one collection keeps its plan and results: a folder in the destination bucket. */
@@ -136,6 +140,8 @@ export interface VerifyResult {
 
 export interface StagedBatch extends BatchRef {
   stagingId: string;
+  /** The traditional path's downloads and uploads go through s5cmd (when it runs and the source is S3), else the SDK. */
+  transfersBy?: 's5cmd' | 'sdk';
 }
 
 export interface DownloadResult {

@@ -36,6 +36,7 @@ describe('traditional mode on the real stack', () => {
     writeFileSync('.build/traditional-history.json', historyToJSON(await handle.fetchHistory()));
     assert.equal(report.decision.mode, 'traditional');
     assert.equal(report.decision.reason, 'traditional mode was requested');
+    assert.equal(report.decision.transfersBy, 's5cmd', 'the bytes move through s5cmd; the worker only hashes them');
     const good = written.filter((f) => !f.fault);
     assert.equal(report.files.byMode.traditional.copied, good.length);
     assert.equal(report.files.byMode.direct_sync.copied, 0);

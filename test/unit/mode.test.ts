@@ -6,6 +6,7 @@ import type { EnvironmentProbe } from '../../workflows/types';
 const good: EnvironmentProbe = {
   s5cmd: { available: true, checksums: true, detail: 's5cmd runs' },
   sharedEndpoint: { shared: true, detail: 'same endpoint' },
+  sourceOverHttp: false,
   serverSideCopy: { works: true, detail: 'a server-side copy worked' },
   storeChecksum: { supported: true, detail: 'the store computed the SHA-256' },
   destination: { bucket: 'b', writable: true, detail: 'ok' },
