@@ -1,45 +1,55 @@
 /**
  * `npm run bench`: the same copy job done side by side on a dedicated local stack, in one run:
- * the collection workflow (direct sync, with and without verification; traditional), bare
- * `s5cmd run`, rclone and aws-cli (server-side copy, and download-then-upload).
- * Reports medians of BENCH_RUNS runs (default 3) per tool and file set, and ends with one JSON line.
+ * the collection workflow (direct sync with and without verification; traditional), bare
+ * `s5cmd run`, rclone and aws-cli (server-side copy, and download-then-upload). Profiles: `local`
+ * (MinIO on loopback, CPU-bound like this machine) and `latency` (the small set again through a
+ * Toxiproxy latency toxic in front of MinIO, network-bound like real S3). A warm 10-file collection
+ * against bare s5cmd gives the fixed cost per collection. Medians of BENCH_RUNS runs (default 3).
+ * Writes its tables and charts into BENCHMARKS.md and README.md, ends with one JSON line, and stops
+ * the stack it started.
  *
- *   npm run bench                      # both sets: 1,000 × 256 KiB and 50 × 32 MiB
+ *   npm run bench                          # tiny, small, large, small under latency
  *   BENCH_SETS=small BENCH_RUNS=5 npm run bench
+ *   BENCH_TOOLS=workflow,s5cmd npm run bench   # a filtered run prints but publishes nothing
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { startCollection } from '../client/collection';
 import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { minioEndpoint, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
-import { benchStack, median, procStats, startMeasuredWorker, stopWorker } from './measure';
-import { publishSection, today } from './figures';
+import { minioEndpoint, stackDown, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
 import type { CollectionRequestInput } from '../workflows/request';
 import { seriesPrefix } from '../workflows/keys';
+import { publishSection, today } from './figures';
+import { benchStack, median, procStats, startMeasuredWorker, stopWorker } from './measure';
+import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 64;
 const PARALLEL_BATCHES = 4; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 25);
 const stack = benchStack();
 const work = path.join(PROJECT_ROOT, '.data/bench-work');
 
 interface FileSet {
-  name: string;
+  name: 'tiny' | 'small' | 'large';
   files: number;
   bytes: number;
   request: CollectionRequestInput;
 }
-const SETS: FileSet[] = [
+const ALL_SETS: FileSet[] = [
+  { name: 'tiny', files: 10, bytes: 256 * 1024, request: { symbols: ['BENCHTINY'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2021-01-10' } },
   { name: 'small', files: 1000, bytes: 256 * 1024, request: { symbols: ['BENCHSMALL'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2023-09-27' } },
   { name: 'large', files: 50, bytes: 32 * 1024 * 1024, request: { symbols: ['BENCHLARGE'], intervals: ['1s'], startDate: '2024-01-01', endDate: '2024-02-19' } },
-].filter((s) => !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes(s.name));
+];
+const SETS = ALL_SETS.filter((s) => !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes(s.name));
+const WITH_LATENCY = !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes('latency');
 
 interface Measure {
   wallS: number;
@@ -47,6 +57,8 @@ interface Measure {
   peakRssMb: number;
   peakDiskMb: number;
   s3Requests: number;
+  /** Bytes of file content that went through the worker process, for the workflow's tools. */
+  workerBytes?: number;
 }
 
 // ---------- helpers ----------
@@ -97,6 +109,22 @@ function duMb(dir: string): number {
   return Number(spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024;
 }
 
+/** Peak RSS of a process and all its descendants (the worker and its s5cmd children), sampled every 100 ms. */
+function treeRssSampler(root: number): { stop(): number } {
+  const rss = (pid: number): number => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      return kb + children.reduce((n, c) => n + rss(c), 0);
+    } catch {
+      return 0;
+    }
+  };
+  let peak = rss(root);
+  const timer = setInterval(() => { peak = Math.max(peak, rss(root)); }, 100);
+  return { stop: () => { clearInterval(timer); return Math.max(peak, rss(root)) / 1024; } };
+}
+
 async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {
   let token: string | undefined;
   do {
@@ -114,106 +142,115 @@ async function ensureMirror(s3: S3Client, set: FileSet) {
     return;
   } catch { /* not there yet */ }
   console.log(`filling the mirror with ${set.files} files of ${set.bytes / 1024} KiB (${set.name}), once…`);
-  const files = await fillMirror(s3, stack.sourceBucket, { ...set.request, targetBytes: set.bytes, compressionLevel: 0 }, 8);
+  const files = await fillMirror(s3, stack.sourceBucket, { ...set.request, startDate: set.request.startDate!, endDate: set.request.endDate!, targetBytes: set.bytes, compressionLevel: 0 }, 8);
   if (files.length !== set.files) throw new Error(`expected ${set.files} files, wrote ${files.length}`);
   await s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: marker, Body: '{}' }));
 }
 
 // ---------- the contenders ----------
-const rcloneEnv = {
-  RCLONE_CONFIG_MINIO_TYPE: 's3', RCLONE_CONFIG_MINIO_PROVIDER: 'Minio', RCLONE_CONFIG_MINIO_ENDPOINT: minioEndpoint(stack),
+interface Ctx { set: FileSet; srcPrefix: string; dest: string; keys: string[]; endpoint: string }
+type Tool = (ctx: Ctx) => Promise<Omit<Measure, 's3Requests'>>;
+
+const rcloneEnv = (endpoint: string) => ({
+  RCLONE_CONFIG_MINIO_TYPE: 's3', RCLONE_CONFIG_MINIO_PROVIDER: 'Minio', RCLONE_CONFIG_MINIO_ENDPOINT: endpoint,
   RCLONE_CONFIG_MINIO_ACCESS_KEY_ID: stack.minioUser, RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY: stack.minioPassword, RCLONE_CONFIG_MINIO_REGION: 'us-east-1',
   // rclone 1.60 cannot load AWS_CA_BUNDLE into its own HTTP transport; plain HTTP needs none.
   AWS_CA_BUNDLE: '',
-};
+});
 const awsEnv = () => {
   const config = path.join(work, 'aws-config');
   writeFileSync(config, `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${WORKERS}\n`);
   return { AWS_CONFIG_FILE: config, AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
 };
-const awsArgs = ['--endpoint-url', minioEndpoint(stack), '--only-show-errors'];
-
-type Tool = (ctx: { set: FileSet; srcPrefix: string; dest: string; keys: string[] }) => Promise<Omit<Measure, 's3Requests'>>;
+const awsArgs = (endpoint: string) => ['--endpoint-url', endpoint, '--only-show-errors'];
 
 function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checksum' | 'none'): Tool {
-  return async ({ set, dest }) => {
+  return async ({ set, dest, endpoint }) => {
     const taskQueue = `bench-${Date.now()}`;
     // 4 batches at once × 16 s5cmd workers: the same 64 copies in flight as the bare tools.
-    const worker = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES), TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES) });
+    const worker = await startMeasuredWorker(stack, {
+      TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), SOURCE_ENDPOINT: endpoint, DEST_ENDPOINT: endpoint,
+      S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES), TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES),
+    });
     const connection = await Connection.connect({ address: temporalAddress(stack) });
     const client = new Client({ connection });
+    const request = { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES };
+    // The fixed cost is what a long-running worker (a daily schedule's) pays: warm it with another collection first.
+    if (set.name === 'tiny') await (await startCollection(client, { ...request, destination: { bucket: stack.destBucket, prefix: `${dest}warm-up/` } }, { taskQueue })).handle.result();
+    const rss = treeRssSampler(worker.pid!);
     const before = procStats(worker.pid!);
     const t0 = performance.now();
-    const { handle } = await startCollection(client, { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue, workflowId: `bench-${set.name}-${dest.replace(/\W/g, '')}` });
+    const { handle } = await startCollection(client, { ...request, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue });
     const report = await handle.result();
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
+    const peakRssMb = rss.stop();
     await connection.close();
     await stopWorker(worker);
-    if (report.files.copied !== set.files) throw new Error(`${mode}: copied ${report.files.copied} of ${set.files}`);
-    return { wallS, cpuS: after.cpuS - before.cpuS, peakRssMb: after.rssMb, peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2 };
+    if (report.files.copied !== set.files) throw new Error(`${mode}: copied ${report.files.copied} of ${set.files}: ${report.verdict}`);
+    return { wallS, cpuS: after.cpuS - before.cpuS, peakRssMb, peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2, workerBytes: report.bytes.throughWorker };
   };
 }
 
-const bareS5cmd: Tool = async ({ keys, dest }) => {
+const bareS5cmd: Tool = async ({ keys, dest, endpoint }) => {
   const file = path.join(work, 's5cmd-commands.txt');
   writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, from: `s3://${stack.sourceBucket}/${k}`, to: `s3://${stack.destBucket}/${dest}${k}` }))).text);
-  const r = await timed(path.join(TOOLS_BIN, 's5cmd'), ['--numworkers', String(WORKERS), '--endpoint-url', minioEndpoint(stack), 'run', file], { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' });
+  const r = await timed(path.join(TOOLS_BIN, 's5cmd'), ['--numworkers', String(WORKERS), '--endpoint-url', endpoint, 'run', file], { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' });
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
-const rcloneServerSide: Tool = async ({ srcPrefix, dest }) => {
-  const r = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv);
+const rcloneServerSide: Tool = async ({ srcPrefix, dest, endpoint }) => {
+  const r = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv(endpoint));
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
-const rcloneDownloadUpload: Tool = async ({ srcPrefix, dest }) => {
+const rcloneDownloadUpload: Tool = async ({ srcPrefix, dest, endpoint }) => {
   const stage = path.join(work, 'rclone-stage');
   rmSync(stage, { recursive: true, force: true });
-  const a = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, stage, '--transfers', String(WORKERS), '--checkers', String(WORKERS)], rcloneEnv);
+  const a = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, stage, '--transfers', String(WORKERS), '--checkers', String(WORKERS)], rcloneEnv(endpoint));
   const disk = duMb(stage);
-  const b = await timed('/usr/bin/rclone', ['copy', stage, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv);
+  const b = await timed('/usr/bin/rclone', ['copy', stage, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv(endpoint));
   rmSync(stage, { recursive: true, force: true });
   return { wallS: a.wallS + b.wallS, cpuS: a.cpuS + b.cpuS, peakRssMb: Math.max(a.rssMb, b.rssMb), peakDiskMb: disk };
 };
 
-const awsServerSide: Tool = async ({ srcPrefix, dest }) => {
-  const r = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs], awsEnv());
+const awsServerSide: Tool = async ({ srcPrefix, dest, endpoint }) => {
+  const r = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs(endpoint)], awsEnv());
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
-const awsDownloadUpload: Tool = async ({ srcPrefix, dest }) => {
+const awsDownloadUpload: Tool = async ({ srcPrefix, dest, endpoint }) => {
   const stage = path.join(work, 'aws-stage');
   rmSync(stage, { recursive: true, force: true });
   const e = awsEnv();
-  const a = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, stage, '--recursive', ...awsArgs], e);
+  const a = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, stage, '--recursive', ...awsArgs(endpoint)], e);
   const disk = duMb(stage);
-  const b = await timed('/usr/bin/aws', ['s3', 'cp', stage, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs], e);
+  const b = await timed('/usr/bin/aws', ['s3', 'cp', stage, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs(endpoint)], e);
   rmSync(stage, { recursive: true, force: true });
   return { wallS: a.wallS + b.wallS, cpuS: a.cpuS + b.cpuS, peakRssMb: Math.max(a.rssMb, b.rssMb), peakDiskMb: disk };
 };
 
+const DIRECT_VERIFIED = 'workflow direct sync (verify)';
+const DIRECT = 'workflow direct sync (no verify)';
+const TRADITIONAL = 'workflow traditional (verify)';
+const BARE = 'bare s5cmd run';
 const TOOLS: Record<string, Tool> = {
-  'workflow direct sync (verify)': workflowTool('direct_sync', 'checksum'),
-  'workflow direct sync (no verify)': workflowTool('direct_sync', 'none'),
-  'workflow traditional (verify)': workflowTool('traditional', 'checksum'),
-  'bare s5cmd run': bareS5cmd,
+  [DIRECT_VERIFIED]: workflowTool('direct_sync', 'checksum'),
+  [DIRECT]: workflowTool('direct_sync', 'none'),
+  [TRADITIONAL]: workflowTool('traditional', 'checksum'),
+  [BARE]: bareS5cmd,
   'rclone server-side': rcloneServerSide,
   'rclone download+upload': rcloneDownloadUpload,
   'aws s3 server-side': awsServerSide,
   'aws s3 download+upload': awsDownloadUpload,
 };
+/** Which tools each measurement runs: the tiny set is about the fixed cost; under latency aws-cli is left out (slow, and beside the point). */
+const toolsFor = (key: string) => Object.keys(TOOLS).filter((n) => (key === 'tiny' ? [DIRECT_VERIFIED, BARE].includes(n) : key === 'smallLatency' ? !n.startsWith('aws') : true))
+  .filter((n) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(',').some((t) => n.includes(t)));
 
-// ---------- run ----------
-ensureDebianTools();
-mkdirSync(work, { recursive: true });
-await buildWorkflowBundle();
-await stackUp(stack);
-await ensureStackBuckets(stack);
-const s3 = adminClient(stack);
-const results: Record<string, Record<string, Measure & { filesPerS: number; mbPerS: number; runs: number[] }>> = {};
+type Row = Measure & { filesPerS: number; mbPerS: number; runs: number[] };
 
-for (const set of SETS) {
+async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: string): Promise<Record<string, Row>> {
   await ensureMirror(s3, set);
   const prefix = seriesPrefix({ market: 'spot', granularity: 'daily', dataType: 'klines', symbol: set.request.symbols![0], interval: set.request.intervals![0] });
   const keys: string[] = [];
@@ -224,50 +261,98 @@ for (const set of SETS) {
     token = page.NextContinuationToken;
   } while (token);
   const totalMb = (set.files * set.bytes) / 1024 ** 2;
-  results[set.name] = {};
-  for (const [name, tool] of Object.entries(TOOLS).filter(([n]) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(',').some((t) => n.includes(t)))) {
+  const out: Record<string, Row> = {};
+  for (const name of toolsFor(key)) {
     const runs: Measure[] = [];
     for (let run = 1; run <= RUNS; run++) {
-      const dest = `bench/${set.name}/${name.replace(/\W+/g, '-')}/r${run}/`;
+      const dest = `bench/${key}/${name.replace(/\W+/g, '-')}/r${run}/`;
       await deletePrefix(s3, stack.destBucket, dest);
       const before = await settledRequestCount();
-      const m = await tool({ set, srcPrefix: prefix, dest, keys });
+      const m = await TOOLS[name]({ set, srcPrefix: prefix, dest, keys, endpoint });
       const requests = (await settledRequestCount()) - before;
       runs.push({ ...m, s3Requests: requests });
-      console.log(`  ${set.name} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`);
+      console.log(`  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`);
       await deletePrefix(s3, stack.destBucket, dest);
     }
     const wallS = median(runs.map((r) => r.wallS));
-    results[set.name][name] = {
+    out[name] = {
       wallS, cpuS: median(runs.map((r) => r.cpuS)), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)), peakDiskMb: Math.max(...runs.map((r) => r.peakDiskMb)),
       s3Requests: median(runs.map((r) => r.s3Requests)), filesPerS: set.files / wallS, mbPerS: totalMb / wallS, runs: runs.map((r) => +r.wallS.toFixed(3)),
+      ...(runs[0].workerBytes !== undefined ? { workerBytes: median(runs.map((r) => r.workerBytes!)) } : {}),
     };
   }
+  return out;
 }
 
-// ---------- report ----------
-const ratio = (set: string, a: string, b: string) => (results[set]?.[a] && results[set]?.[b] ? +(results[set][a].wallS / results[set][b].wallS).toFixed(3) : null);
-const ratios: Record<string, number | null> = {};
-const sections: Record<string, string> = {};
-for (const [setName, byTool] of Object.entries(results)) {
-  const set = SETS.find((s) => s.name === setName)!;
-  const lines: string[] = [];
-  lines.push(`### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`} (zips plus their .CHECKSUM files), median of ${RUNS} runs, measured ${today()}`);
-  lines.push('| tool | wall s | files/s | MB/s | CPU s | peak RSS MB | peak disk MB | S3 requests | runs (s) |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const [tool, r] of Object.entries(byTool)) {
-    lines.push(`| ${tool} | ${r.wallS.toFixed(2)} | ${r.filesPerS.toFixed(0)} | ${r.mbPerS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.peakDiskMb.toFixed(0)} | ${r.s3Requests} | ${r.runs.join(', ')} |`);
-  }
-  const setRatios: Record<string, number | null> = {
-    [`${setName}: direct sync (no verify) / bare s5cmd (target ≤ 1.25)`]: ratio(setName, 'workflow direct sync (no verify)', 'bare s5cmd run'),
-    [`${setName}: direct sync (verify) / bare s5cmd`]: ratio(setName, 'workflow direct sync (verify)', 'bare s5cmd run'),
-    [`${setName}: traditional / direct sync (verify)`]: ratio(setName, 'workflow traditional (verify)', 'workflow direct sync (verify)'),
+/** The stable names anyone can track across runs. */
+function ratiosOf(byTool: Record<string, Row>, files: number) {
+  const r = (a: string, b: string) => (byTool[a] && byTool[b] ? +(byTool[a].wallS / byTool[b].wallS).toFixed(3) : null);
+  const fastestDlUl = ['rclone download+upload', 'aws s3 download+upload'].filter((t) => byTool[t]).sort((a, b) => byTool[a].wallS - byTool[b].wallS)[0];
+  const workflow = [DIRECT_VERIFIED, DIRECT, TRADITIONAL].filter((t) => byTool[t]);
+  return {
+    directVerifiedOverBareS5cmd: r(DIRECT_VERIFIED, BARE),
+    directOverBareS5cmd: r(DIRECT, BARE),
+    traditionalOverFastestDownloadUpload: fastestDlUl ? r(TRADITIONAL, fastestDlUl) : null,
+    fastestDownloadUpload: fastestDlUl ?? null,
+    traditionalOverDirectVerified: r(TRADITIONAL, DIRECT_VERIFIED),
+    workerBytesPerVerifiedFile: byTool[DIRECT_VERIFIED]?.workerBytes !== undefined ? Math.round(byTool[DIRECT_VERIFIED].workerBytes! / files) : null,
+    peakRssMb: workflow.length ? Math.round(Math.max(...workflow.map((t) => byTool[t].peakRssMb))) : null,
   };
-  const fastest = ['rclone download+upload', 'aws s3 download+upload'].sort((a, b) => (byTool[a]?.wallS ?? Infinity) - (byTool[b]?.wallS ?? Infinity))[0];
-  setRatios[`${setName}: traditional / fastest download+upload (${fastest}) (target ≤ 1)`] = ratio(setName, 'workflow traditional (verify)', fastest);
-  Object.assign(ratios, setRatios);
-  lines.push('', '| ratio | value |', '| --- | ---: |', ...Object.entries(setRatios).map(([k, v]) => `| ${k} | ${v ?? '-'} |`));
-  sections[setName] = lines.join('\n');
+}
+
+/** A bar per tool, to be taken in at a glance. */
+function chart(byTool: Record<string, Row>): string {
+  const longest = Math.max(...Object.values(byTool).map((r) => r.wallS));
+  const width = Math.max(...Object.keys(byTool).map((k) => k.length));
+  return ['```', ...Object.entries(byTool).map(([name, r]) => `${name.padEnd(width)}  ${'█'.repeat(Math.max(1, Math.round((r.wallS / longest) * 50)))} ${r.wallS.toFixed(1)} s`), '```'].join('\n');
+}
+
+// ---------- run ----------
+ensureDebianTools();
+mkdirSync(work, { recursive: true });
+await buildWorkflowBundle();
+await stackUp(stack);
+let proxy: LatencyProxy | undefined;
+const results: Record<string, Record<string, Row>> = {};
+const setOf: Record<string, FileSet> = {};
+try {
+  await ensureStackBuckets(stack);
+  const s3 = adminClient(stack);
+  for (const set of SETS) {
+    results[set.name] = await measureSet(s3, set, set.name, minioEndpoint(stack));
+    setOf[set.name] = set;
+  }
+  const small = ALL_SETS.find((s) => s.name === 'small')!;
+  if (WITH_LATENCY) {
+    proxy = await startLatencyProxy(minioEndpoint(stack), LATENCY_MS);
+    results.smallLatency = await measureSet(s3, small, 'smallLatency', proxy.endpoint);
+    setOf.smallLatency = small;
+  }
+} finally {
+  await proxy?.stop();
+  await stackDown(stack);
+}
+
+const ratios: Record<string, ReturnType<typeof ratiosOf>> = {};
+const sections: Record<string, string> = {};
+for (const [key, byTool] of Object.entries(results)) {
+  const set = setOf[key];
+  if (key === 'tiny') continue;
+  ratios[key] = ratiosOf(byTool, set.files);
+  const lines = [
+    `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${LATENCY_MS} ms of latency per response (Toxiproxy)` : ''}, median of ${RUNS} runs, measured ${today()}`,
+    '', chart(byTool), '',
+    '| tool | wall s | files/s | MB/s | CPU s | peak RSS MB | peak disk MB | S3 requests | runs (s) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...Object.entries(byTool).map(([tool, r]) => `| ${tool} | ${r.wallS.toFixed(2)} | ${r.filesPerS.toFixed(0)} | ${r.mbPerS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.peakDiskMb.toFixed(0)} | ${r.s3Requests} | ${r.runs.join(', ')} |`),
+    '', '| ratio | value |', '| --- | ---: |',
+    ...Object.entries(ratios[key]).map(([k, v]) => `| ${k} | ${v ?? '-'} |`),
+  ];
+  sections[key] = lines.join('\n');
+}
+const fixedCostS = results.tiny?.[DIRECT_VERIFIED] && results.tiny[BARE] ? +(results.tiny[DIRECT_VERIFIED].wallS - results.tiny[BARE].wallS).toFixed(3) : null;
+if (fixedCostS !== null) {
+  sections.tiny = `A warm worker's 10-file collection (direct sync, SHA-256 proof) took ${results.tiny[DIRECT_VERIFIED].wallS.toFixed(2)} s against ${results.tiny[BARE].wallS.toFixed(2)} s for bare \`s5cmd run\`: **fixed cost ${fixedCostS.toFixed(2)} s per collection** (target ≤ 1 s), medians of ${RUNS}, measured ${today()}.`;
 }
 const table = Object.values(sections).join('\n\n');
 console.log(table);
@@ -275,25 +360,31 @@ mkdirSync(path.join(PROJECT_ROOT, 'artifacts'), { recursive: true });
 writeFileSync(path.join(PROJECT_ROOT, 'artifacts/bench.md'), `${table}\n`);
 // A full run (every tool) publishes its figures; a filtered one only prints them.
 if (!process.env.BENCH_TOOLS) {
-  for (const [setName, section] of Object.entries(sections)) publishSection('BENCHMARKS.md', `bench-${setName}`, section);
-  const small = results.small;
-  if (small) {
+  for (const [key, section] of Object.entries(sections)) publishSection('BENCHMARKS.md', `bench-${key}`, section);
+  const s = results.small;
+  if (s) {
     const row = (label: string, ...tools: string[]) => {
-      const rs = tools.map((t) => small[t]).filter(Boolean);
-      const join = (f: (r: (typeof rs)[number]) => string) => rs.map(f).join(' / ');
+      const rs = tools.map((t) => s[t]).filter(Boolean);
+      const join = (f: (r: Row) => string) => rs.map(f).join(' / ');
       return `| ${label} | ${join((r) => r.wallS.toFixed(1))} | ${join((r) => r.cpuS.toFixed(1))} | ${Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0)} | ${join((r) => r.peakDiskMb.toFixed(0))} |`;
     };
+    const lat = ratios.smallLatency;
     publishSection('README.md', 'bench-summary', [
       `| 1,000 × 256 KiB, median of ${RUNS}, measured ${today()} | wall s | CPU s | peak RSS MB | local disk MB |`,
       '| --- | ---: | ---: | ---: | ---: |',
-      row('workflow direct sync, SHA-256 proof', 'workflow direct sync (verify)'),
-      row('workflow direct sync, not verified', 'workflow direct sync (no verify)'),
-      row('workflow traditional, SHA-256 proof', 'workflow traditional (verify)'),
-      row('bare `s5cmd run`', 'bare s5cmd run'),
+      row('workflow direct sync, SHA-256 proof', DIRECT_VERIFIED),
+      row('workflow direct sync, not verified', DIRECT),
+      row('workflow traditional, SHA-256 proof', TRADITIONAL),
+      row('bare `s5cmd run`', BARE),
       row('rclone server-side / download+upload', 'rclone server-side', 'rclone download+upload'),
       row('aws s3 server-side / download+upload', 'aws s3 server-side', 'aws s3 download+upload'),
+      '',
+      `Ratios (local): verified direct sync / bare s5cmd ${ratios.small?.directVerifiedOverBareS5cmd}, traditional / ${ratios.small?.fastestDownloadUpload} ${ratios.small?.traditionalOverFastestDownloadUpload}, ` +
+        `file bytes through the worker per verified file ${ratios.small?.workerBytesPerVerifiedFile}` +
+        (lat ? `; through ${LATENCY_MS} ms of latency: ${lat.directVerifiedOverBareS5cmd} and ${lat.traditionalOverFastestDownloadUpload}` : '') +
+        (fixedCostS !== null ? `; fixed cost per collection ${fixedCostS.toFixed(2)} s.` : '.'),
     ].join('\n'));
   }
 }
-console.log(JSON.stringify({ bench: { runs: RUNS, concurrency: WORKERS, cores: (await import('node:os')).cpus().length, results, ratios } }));
+console.log(JSON.stringify({ bench: { runs: RUNS, concurrency: WORKERS, cores: (await import('node:os')).cpus().length, latencyMs: LATENCY_MS, results }, ratios, fixedCostS }));
 process.exit(0);

@@ -17,6 +17,10 @@ TOOLS=(
   "temporal github.com/temporalio/cli v1.5.1 github.com/temporalio/cli/cmd/temporal -"
   "minio github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio -"
 )
+# Built only when asked (`install-tools.sh toxiproxy`): the benchmark's latency profile uses it.
+if [[ "${1:-}" == "toxiproxy" ]]; then
+  TOOLS=("toxiproxy-server github.com/Shopify/toxiproxy/v2 v2.12.0 github.com/Shopify/toxiproxy/v2/cmd/server -")
+fi
 
 command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl) to build s5cmd, MinIO and the Temporal CLI" >&2; exit 1; }
 
