@@ -1,6 +1,12 @@
-# The collection worker, with s5cmd v2.3.0 built in.
+# The collection worker, with s5cmd v2.3.0 built in, from its source with the project's patch
+# (the store's SHA-256 of each copy; see scripts/install-tools.sh, which does the same locally).
 FROM golang:1.24-bookworm AS s5cmd
-RUN go install github.com/peak/s5cmd/v2@v2.3.0
+WORKDIR /build
+COPY scripts/patches/s5cmd-v2.3.0-checksum.patch ./
+RUN go mod download -json github.com/peak/s5cmd/v2@v2.3.0 > dl.json \
+ && cp -r "$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' dl.json)" src && chmod -R u+w src \
+ && cd src && git apply -p1 /build/s5cmd-v2.3.0-checksum.patch \
+ && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/peak/s5cmd/v2/version.Version=v2.3.0-archive-checksum" -o /go/bin/s5cmd .
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES, stackConfig } from '../../stack/local-stack';
@@ -45,9 +45,13 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(services.worker.ports, [`${env.METRICS_PORT}:${env.METRICS_PORT}`]);
   });
 
-  it('the Dockerfile builds s5cmd v2.3.0 and the workflow bundle into the worker image', () => {
+  it('the Dockerfile builds s5cmd v2.3.0 with the project\'s patch, and the workflow bundle, into the worker image', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
-    assert.match(dockerfile, /go install github\.com\/peak\/s5cmd\/v2@v2\.3\.0/);
+    assert.match(dockerfile, /go mod download -json github\.com\/peak\/s5cmd\/v2@v2\.3\.0/);
+    const patch = /COPY (scripts\/patches\/\S+\.patch)/.exec(dockerfile)?.[1];
+    assert.ok(patch && existsSync(patch), 'the patch it copies exists');
+    assert.match(dockerfile, /git apply -p1 \S+s5cmd-v2\.3\.0-checksum\.patch/);
+    assert.match(dockerfile, /version\.Version=v2\.3\.0-archive-checksum/, 'the probe recognises the build by its version');
     assert.match(dockerfile, /worker\/bundle\.ts/);
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
