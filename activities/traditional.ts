@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -262,20 +262,30 @@ async function hashStaged(file: string, partBytes: number): Promise<{ sha256: st
   let part = createHash('md5');
   let inPart = 0;
   let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    sha.update(chunk);
-    size += chunk.length;
-    for (let at = 0; at < chunk.length;) {
-      const take = Math.min(chunk.length - at, partBytes - inPart);
-      part.update(chunk.subarray(at, at + take));
-      inPart += take;
-      at += take;
-      if (inPart === partBytes) {
-        parts.push(part.digest());
-        part = createHash('md5');
-        inPart = 0;
+  // One buffer read into again and again: hashing a batch leaves no garbage behind for the GC to catch up with.
+  const buffer = Buffer.allocUnsafe(256 * 1024);
+  const fh = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      sha.update(chunk);
+      size += bytesRead;
+      for (let at = 0; at < bytesRead;) {
+        const take = Math.min(bytesRead - at, partBytes - inPart);
+        part.update(chunk.subarray(at, at + take));
+        inPart += take;
+        at += take;
+        if (inPart === partBytes) {
+          parts.push(part.digest());
+          part = createHash('md5');
+          inPart = 0;
+        }
       }
     }
+  } finally {
+    await fh.close();
   }
   if (inPart > 0 || parts.length === 0) parts.push(part.digest());
   const predictedEtag = size <= partBytes ? `"${parts[0].toString('hex')}"` : `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;

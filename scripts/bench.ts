@@ -24,6 +24,7 @@ import { minioEndpoint, stackDown, stackUp, temporalAddress, TOOLS_BIN } from '.
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
+import { buildWorker } from '../worker/build';
 import type { CollectionRequestInput } from '../workflows/request';
 import { seriesPrefix } from '../workflows/keys';
 import { publishSection, today } from './figures';
@@ -311,6 +312,7 @@ function chart(byTool: Record<string, Row>): string {
 ensureDebianTools();
 mkdirSync(work, { recursive: true });
 await buildWorkflowBundle();
+await buildWorker();
 await stackUp(stack);
 let proxy: LatencyProxy | undefined;
 const results: Record<string, Record<string, Row>> = {};

@@ -12,6 +12,7 @@ import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
+import { buildWorker } from '../worker/build';
 import { publishSection, today } from './figures';
 import type { CollectionReport } from '../workflows/types';
 import { benchStack, procStats, startMeasuredWorker, stopWorker } from './measure';
@@ -88,6 +89,7 @@ async function collect(client: Client, n: number, workers: number, tag: string) 
 }
 
 await buildWorkflowBundle();
+await buildWorker();
 await stackUp(stack);
 await ensureStackBuckets(stack);
 const connection = await Connection.connect({ address: temporalAddress(stack) });

@@ -10,6 +10,7 @@ import { ensureStackBuckets } from '../stack/buckets';
 import { stackConfig, stackDown, stackUp, wipeStack } from '../stack/local-stack';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
+import { buildWorker } from '../worker/build';
 
 const TEST_STACK = {
   STACK_NAME: 'test',
@@ -34,8 +35,10 @@ if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
   apt(['install', '-y', '-qq', 'chromium']);
 }
 
-console.log('building the workflow bundle…');
+console.log('building the workflow bundle and the compiled worker…');
 const bundle = await buildWorkflowBundle(path.join(PROJECT_ROOT, '.build/test-workflow-bundle.js'));
+// Worker processes in the tests run what production runs (.build/worker.mjs).
+await buildWorker();
 await stackDown(stack);
 wipeStack(stack);
 let status = 1;

@@ -1,5 +1,6 @@
 /** The real worker as a separate process (`tsx worker/main.ts`) on a stack, the way production runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { PROJECT_ROOT } from '../worker/config';
@@ -13,9 +14,14 @@ export interface WorkerProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Starts a worker process and resolves once it polls its task queues. */
+/**
+ * Starts a worker process and resolves once it polls its task queues: the compiled worker
+ * (`npm run build`, as production runs it) when it is built, else the sources through tsx.
+ */
 export async function spawnWorkerProcess(stack: StackConfig, env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')], {
+  const compiled = path.join(PROJECT_ROOT, '.build/worker.mjs');
+  const args = existsSync(compiled) ? ['--max-semi-space-size=1', compiled] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...workerEnvFor(stack), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

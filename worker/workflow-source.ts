@@ -7,7 +7,9 @@ export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows/index.ts');
 export const DEFAULT_BUNDLE_PATH = path.join(PROJECT_ROOT, '.build/workflow-bundle.js');
 
 export async function workflowSource(): Promise<{ workflowBundle: { codePath: string } } | { workflowsPath: string }> {
-  const codePath = process.env.WORKFLOW_BUNDLE_PATH;
+  // The compiled worker (.build/worker.mjs, `npm run build`) runs the bundle built beside it.
+  const compiled = import.meta.url.endsWith('/.build/worker.mjs') && existsSync(DEFAULT_BUNDLE_PATH);
+  const codePath = process.env.WORKFLOW_BUNDLE_PATH ?? (compiled ? DEFAULT_BUNDLE_PATH : undefined);
   if (codePath) {
     if (!existsSync(codePath)) throw new Error(`WORKFLOW_BUNDLE_PATH=${codePath} does not exist: build it with "npm run bundle"`);
     return { workflowBundle: { codePath } };

@@ -52,7 +52,8 @@ describe('docker-compose.yml', () => {
     assert.ok(patch && existsSync(patch), 'the patch it copies exists');
     assert.match(dockerfile, /git apply -p1 \S+s5cmd-v2\.3\.0-checksum\.patch/);
     assert.match(dockerfile, /version\.Version=v2\.3\.0-archive-checksum/, 'the probe recognises the build by its version');
-    assert.match(dockerfile, /worker\/bundle\.ts/);
+    assert.match(dockerfile, /worker\/build\.ts/, 'the worker compiled, with the workflow bundle');
+    assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
   });
