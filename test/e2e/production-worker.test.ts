@@ -34,7 +34,7 @@ describe('the production worker process', () => {
     assert.match(metrics, /temporal_activity_execution_latency/, 'the runtime\'s own metrics are there too');
 
     const json = worker.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    assert.ok(json.some((e) => e.message === 's5cmd batch done' && e.activityType === 'directSyncBatch' && e.copied >= 3), 'structured activity logs');
+    assert.ok(json.some((e) => e.message === 's5cmd batch done' && e.activityType === 'directSyncBatch' && e.proven >= 3), 'structured activity logs');
     assert.ok(json.some((e) => e.message === 'file not proven' && e.outcome === 'checksum_mismatch'));
 
     worker.child.kill('SIGTERM');
