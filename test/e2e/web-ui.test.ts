@@ -86,8 +86,14 @@ describe('the Temporal Web UI starts a collection', () => {
 
     await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/${workflowId}`);
     await page.getByText('Completed').first().waitFor({ timeout: 30_000 });
-    const body = await page.locator('body').innerText();
-    assert.match(body, new RegExp(report.collectionId.slice(0, 20)), 'the report is shown as the result');
+    // The result panel loads after the header; wait for it rather than reading a half-rendered page.
+    const resultShown = new RegExp(report.collectionId.slice(0, 20));
+    let body = '';
+    for (let i = 0; i < 60 && !resultShown.test(body); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      body = await page.locator('body').innerText();
+    }
+    assert.match(body, resultShown, 'the report is shown as the result');
     await page.screenshot({ path: `${ARTIFACTS}/web-ui-collection.png`, fullPage: true });
 
     // Search attributes set by the workflow make runs easy to find in the list's filter.
