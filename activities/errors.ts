@@ -18,6 +18,14 @@ export class S5cmdBatchError extends Error {
 export class SeriesNotInArchiveError extends Error {
   name = 'SeriesNotInArchiveError';
 }
+/** A pattern of the request (symbols, dataTypes) that matches nothing the archive lists. */
+export class NothingMatchesError extends Error {
+  name = 'NothingMatchesError';
+}
+/** The request selects more files than its ceiling (maxFiles) allows. */
+export class CollectionTooLargeError extends Error {
+  name = 'CollectionTooLargeError';
+}
 /** A file that cannot fit the staging space at all: no retry helps. */
 export class FileTooLargeError extends Error {
   name = 'FileTooLargeError';

@@ -3,11 +3,15 @@ import { Context } from '@temporalio/activity';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
 import type {
-  BatchRef, CollectionReport, DirectSyncResult, DownloadResult, ListInput, ListResult, StagedBatch, StateRef, TraditionalResult, VerifyResult,
+  BatchRef, CollectionReport, DirectSyncResult, DiscoverInput, Discovery, DownloadResult, ListInput, ListResult, Mode, PlanEstimate, StagedBatch, StateRef,
+  TraditionalResult, VerifyResult,
 } from '../workflows/types';
+import { assembleCollection, type AssembleInput, type AssembledKeys } from './assemble';
 import { Destination } from './destination';
 import { directSyncBatch } from './direct-sync';
-import { listAndPlan } from './list';
+import { discoverSeries } from './discover';
+import { estimatePlan } from './estimate';
+import { listShard, type ListCheckpoint } from './list';
 import { writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
 import { probeDestination, probeS5cmd, probeServerSideCopy, probeSharedEndpoint, type ProbeInput, type ProbeResult } from './probe';
 import { proveCopied } from './prove';
@@ -77,13 +81,17 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    async listSources(input: ListInput): Promise<ListResult> {
+    async discoverSeries(input: DiscoverInput): Promise<Omit<Discovery, 'ms'>> {
       const ctx = Context.current();
+      return discoverSeries({ source: deps.source, sourceBucket: config.source.bucket, destination, onProgress: (found) => ctx.heartbeat({ seriesFound: found }) }, input);
+    },
+
+    /** Lists one shard; heartbeats a checkpoint after each write, and a retry resumes from the last one. */
+    async listShard(input: ListInput): Promise<ListResult> {
+      const ctx = Context.current();
+      const resumeFrom = ctx.info.heartbeatDetails as ListCheckpoint | undefined;
       return counted(async () => ({
-        ...(await listAndPlan(
-          { source: deps.source, destination, sourceBucket: config.source.bucket, onProgress: (n) => ctx.heartbeat({ seriesListed: n }) },
-          input,
-        )),
+        ...(await listShard({ source: deps.source, destination, sourceBucket: config.source.bucket, checkpoint: (c) => ctx.heartbeat(c) }, input, resumeFrom?.counts ? resumeFrom : undefined)),
         s3Requests: 0,
       }));
     },
@@ -118,6 +126,16 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeManifest(input: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {
       return counted(async () => ({ ...(await writeManifest(destination, input)), s3Requests: 0 }));
+    },
+
+    /** Joins the shards' manifests and coverage into the collection's objects; for a plan, its estimate. */
+    async assembleCollection(input: AssembleInput & { plan?: { list: ListResult; mode: Mode } }): Promise<AssembledKeys & { plan?: PlanEstimate; s3Requests: number }> {
+      const ctx = Context.current();
+      return counted(async () => ({
+        ...(await assembleCollection(destination, input, (shard) => ctx.heartbeat({ shard }))),
+        ...(input.plan ? { plan: estimatePlan(input.plan.list, input.plan.mode, config.prices) } : {}),
+        s3Requests: 0,
+      }));
     },
 
     async writeReport(input: { state: StateRef; report: CollectionReport }): Promise<string> {

@@ -1,54 +1,61 @@
 /**
- * Lists the source for every series of the request, pairs each zip with its `.CHECKSUM`, compares
- * with what the destination holds and proves (proof records), and writes the plan as batch objects
- * in the destination bucket.
+ * Lists one shard's series in the source and the destination (zips, `.CHECKSUM`s, proof records),
+ * decides what each file needs (plan.ts) and writes the plan as it goes: batch objects of
+ * `batchSize` files and parts of settled entries (files that need no batch). Memory holds one window
+ * of series, never the shard. After each write the activity heartbeats a checkpoint, so a listing
+ * that is killed or fails goes on from its last checkpoint instead of starting over.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix, type Series } from '../workflows/keys';
-import { expandSeries } from '../workflows/request';
-import type { ListInput, ListResult, ManifestEntry } from '../workflows/types';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix } from '../workflows/keys';
+import { periodsOf } from '../workflows/request';
+import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
 import { classifyS3Error } from './errors';
-import { mapPool } from './pool';
-import { batchName, chunk, decide, type PlanFile } from './plan';
-import { parseProofKey, type ObjectId, type ProofName } from './proof';
-import { requireSeries } from './series-check';
+import { listRange } from './listing';
+import { batchName, decide, type PlanFile } from './plan';
+import { parseProofKey, type ProofName } from './proof';
 import { StateStore } from './state-store';
 
-export interface ListedObject extends ObjectId {
-  key: string;
+/** Series listed at once. */
+const WINDOW = 8;
+/** Settled entries written per part: a rerun where every file is already proven holds no more than this. */
+const SETTLED_PART_SIZE = 5_000;
+
+type Counts = Omit<ListResult, 'batchCount' | 'settledParts' | 'resumedAtSeries' | 's3Requests'>;
+
+/** Everything before (series, lastKey) is written: `batches` plan objects and `settledParts` parts. */
+export interface ListCheckpoint {
+  series: number;
+  lastKey: string | null;
+  batches: number;
+  settledParts: number;
+  counts: Counts;
 }
 
-/** Paginated listing of the keys under prefix from startAfter up to and including stopAfter. */
-export async function listRange(s3: S3Client, bucket: string, prefix: string, startAfter: string, stopAfter: string): Promise<ListedObject[]> {
-  const out: ListedObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token, MaxKeys: 1000 }),
-    );
-    for (const o of page.Contents ?? []) {
-      if (!o.Key) continue;
-      if (o.Key > stopAfter) return out;
-      out.push({ key: o.Key, size: o.Size ?? 0, etag: o.ETag ?? '' });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
+type Item = { kind: 'plan'; file: PlanFile } | { kind: 'settled'; entry: ManifestEntry; presentBytes: number };
 
 interface SeriesListing {
-  series: Series;
-  planned: PlanFile[];
-  settled: ManifestEntry[];
+  items: Item[];
   listed: number;
-  published: number;
-  alreadyPresentBytes: number;
 }
 
+export function settledPartName(part: number): string {
+  return `plan/settled-${String(part).padStart(6, '0')}.ndjson`;
+}
+
+const zeroCounts = (): Counts => ({
+  planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0, listedObjects: 0,
+});
+
+function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'], error: string | null): ManifestEntry {
+  return { key, size, sha256: null, mode: null, outcome, proof, attempts: 0, error };
+}
+
+/** One series: its files in key order, each planned or settled, with a not_published entry for each period the archive lacks. */
 async function listSeries(
   deps: { source: S3Client; destination: S3Client; sourceBucket: string },
   input: ListInput,
-  series: Series,
+  series: SeriesSpec,
+  rangePeriods: string[],
 ): Promise<SeriesListing> {
   const { range, request, state } = input;
   const dp = state.destinationPrefix;
@@ -72,75 +79,107 @@ async function listSeries(
     const parsed = parseProofKey(proofFolder(dp, ''), o.key);
     if (parsed) proofsByKey.set(parsed.sourceKey, [...(proofsByKey.get(parsed.sourceKey) ?? []), parsed.proof]);
   }
-  const wanted = new Set(range.periods);
-  const found = new Set<string>();
-  const planned: PlanFile[] = [];
-  const settled: ManifestEntry[] = [];
-  let alreadyPresentBytes = 0;
 
+  const byPeriod = new Map<string, Item>();
   for (const o of src) {
     if (!o.key.endsWith('.zip')) continue;
     const period = periodOf(series, o.key.slice(prefix.length));
-    if (!period || !wanted.has(period)) continue;
-    found.add(period);
+    if (!period || period < range.first || period > range.last) continue;
     const checksum = srcByKey.get(checksumKey(o.key));
     if (!checksum && request.verification === 'checksum') {
-      settled.push(entry(o.key, o.size, 'missing_checksum', null, 'the source has no .CHECKSUM for this file, so it cannot be verified; not copied'));
+      byPeriod.set(period, { kind: 'settled', presentBytes: 0, entry: entry(o.key, o.size, 'missing_checksum', null, 'the source has no .CHECKSUM for this file, so it cannot be verified; not copied') });
       continue;
     }
     const decision = decide({ zip: o, checksum }, { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] }, request.verification);
     if (decision.action === 'skip') {
-      alreadyPresentBytes += o.size;
-      settled.push(entry(o.key, o.size, 'skipped', decision.proof, null));
+      byPeriod.set(period, { kind: 'settled', presentBytes: o.size, entry: entry(o.key, o.size, 'skipped', decision.proof, null) });
     } else {
-      planned.push({
-        key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action,
-        ...(decision.kept ? { kept: decision.kept } : {}), ...(decision.seen ? { seen: decision.seen } : {}),
+      byPeriod.set(period, {
+        kind: 'plan',
+        file: {
+          key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action,
+          ...(decision.kept ? { kept: decision.kept } : {}), ...(decision.seen ? { seen: decision.seen } : {}),
+        },
       });
     }
   }
-  for (const period of range.periods) {
-    if (!found.has(period)) {
-      settled.push(entry(prefix + archiveFileName(series, period), null, 'not_published', null, 'not in the source listing: not published (yet)'));
-    }
+  // A clipped series is taken over the span the archive has for it: no not_published before its first file or after its last.
+  let periods = rangePeriods;
+  if (series.clip) {
+    const found = [...byPeriod.keys()].sort();
+    periods = found.length ? rangePeriods.slice(rangePeriods.indexOf(found[0]), rangePeriods.indexOf(found[found.length - 1]) + 1) : [];
   }
-  return { series, planned, settled, listed: src.length, published: found.size, alreadyPresentBytes };
-}
-
-function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'], error: string | null): ManifestEntry {
-  return { key, size, sha256: null, mode: null, outcome, proof, attempts: 0, error };
-}
-
-export async function listAndPlan(
-  deps: { source: S3Client; destination: S3Client; sourceBucket: string; onProgress: (seriesDone: number) => void },
-  input: ListInput,
-): Promise<Omit<ListResult, 's3Requests'>> {
-  const allSeries = expandSeries(input.request);
-  let done = 0;
-  const listings = await mapPool(allSeries, 8, async (series) => {
-    const r = await listSeries(deps, input, series);
-    deps.onProgress(++done);
-    return r;
+  const items = periods.map((period): Item => byPeriod.get(period) ?? {
+    kind: 'settled', presentBytes: 0, entry: entry(prefix + archiveFileName(series, period), null, 'not_published', null, 'not in the source listing: not published (yet)'),
   });
-  // A series with nothing in the range may not exist at all: the archive's listing says.
-  await requireSeries(deps.source, deps.sourceBucket, listings.filter((l) => l.listed === 0).map((l) => l.series));
+  return { items, listed: src.length + dst.length + proofs.length };
+}
 
-  const planned = listings.flatMap((l) => l.planned);
-  const settled = listings.flatMap((l) => l.settled);
+export async function listShard(
+  deps: { source: S3Client; destination: S3Client; sourceBucket: string; checkpoint: (c: ListCheckpoint, seriesListed: number) => void },
+  input: ListInput,
+  resumeFrom: ListCheckpoint | undefined,
+): Promise<Omit<ListResult, 's3Requests'>> {
   const store = new StateStore(deps.destination, input.state);
-  const batches = chunk(planned, input.request.batchSize);
-  await mapPool(batches.map((files, i) => ({ files, i })), 16, ({ files, i }) => store.putJson(`plan/${batchName(i)}.json`, files));
-  await store.putText('plan/settled.ndjson', settled.map((e) => JSON.stringify(e)).join('\n'), 'application/x-ndjson');
+  const series = await store.getJson<SeriesSpec[]>('series.json');
+  if (!series) throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key('series.json')} is missing`);
+  const rangePeriods = periodsOf(input.range, input.request.granularity);
+  const from = resumeFrom ?? { series: 0, lastKey: null, batches: 0, settledParts: 0, counts: zeroCounts() };
+  const counts = { ...from.counts };
+  let batches = from.batches;
+  let settledParts = from.settledParts;
+  let batch: PlanFile[] = [];
+  let settled: ManifestEntry[] = [];
+  let last: ListCheckpoint = from;
+
+  const flush = async (series: number, lastKey: string | null) => {
+    if (batch.length) await store.putJson(`plan/${batchName(batches)}.json`, batch);
+    if (settled.length) await store.putText(settledPartName(settledParts), settled.map((e) => JSON.stringify(e)).join('\n'), 'application/x-ndjson');
+    if (batch.length) batches++;
+    if (settled.length) settledParts++;
+    batch = [];
+    settled = [];
+    last = { series, lastKey, batches, settledParts, counts: { ...counts } };
+    deps.checkpoint(last, series);
+  };
+
+  for (let start = from.series; start < series.length; start += WINDOW) {
+    const window = series.slice(start, start + WINDOW);
+    const listings = await Promise.all(window.map((s) => listSeries(deps, input, s, rangePeriods)));
+    for (const [j, listing] of listings.entries()) {
+      const index = start + j;
+      for (const item of listing.items) {
+        const key = item.kind === 'plan' ? item.file.key : item.entry.key;
+        if (index === from.series && from.lastKey !== null && key <= from.lastKey) continue; // written before the checkpoint
+        if (item.kind === 'plan') {
+          const f = item.file;
+          batch.push(f);
+          counts.planned++;
+          counts.plannedBytes += f.size;
+          if (f.action === 'replace' && f.kept) counts.replacements++;
+          if (f.action === 'verify_only') counts.verifyOnly++;
+        } else {
+          settled.push(item.entry);
+          if (item.entry.outcome === 'skipped') {
+            counts.alreadyPresent++;
+            counts.alreadyPresentBytes += item.presentBytes;
+          } else if (item.entry.outcome === 'not_published') counts.notPublished++;
+          else if (item.entry.outcome === 'missing_checksum') counts.missingChecksum++;
+        }
+        if (batch.length >= input.request.batchSize || settled.length >= SETTLED_PART_SIZE) await flush(index, key);
+      }
+      counts.listedObjects += listing.listed;
+    }
+    // Between windows, with nothing pending, the start of the next window is a checkpoint that loses nothing.
+    // Otherwise the last checkpoint is sent again: the listing is alive, and its resume point has not moved.
+    if (!batch.length && !settled.length) last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
+    deps.checkpoint(last, start + window.length);
+  }
+  await flush(series.length, null);
   return {
-    batchCount: batches.length,
-    planned: planned.length,
-    plannedBytes: planned.reduce((n, f) => n + f.size, 0),
-    alreadyPresent: settled.filter((e) => e.outcome === 'skipped').length,
-    alreadyPresentBytes: listings.reduce((n, l) => n + l.alreadyPresentBytes, 0),
-    replacements: planned.filter((f) => f.action === 'replace' && f.kept).length,
-    verifyOnly: planned.filter((f) => f.action === 'verify_only').length,
-    notPublished: settled.filter((e) => e.outcome === 'not_published').length,
-    missingChecksum: settled.filter((e) => e.outcome === 'missing_checksum').length,
-    listedObjects: listings.reduce((n, l) => n + l.listed, 0),
+    ...counts,
+    batchCount: batches,
+    settledParts,
+    ...(resumeFrom ? { resumedAtSeries: resumeFrom.series } : {}),
   };
 }

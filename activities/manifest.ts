@@ -1,7 +1,15 @@
-/** The manifest: every file of the collection with what happened to it, merged from the plan and each step's results. */
+/**
+ * The manifest: every file of the collection with what happened to it, merged from the plan and each
+ * step's results, one shard at a time (with the shard's coverage), then joined into one object.
+ */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { FAILED_OUTCOMES, type ManifestEntry, type Mode, type StateRef } from '../workflows/types';
+import { seriesPrefix, periodOf } from '../workflows/keys';
+import type { CollectionAction } from '../workflows/request';
+import type { CoverageSummary, ManifestCounts, ManifestEntry, Mode, SeriesSpec, StateRef } from '../workflows/types';
+import { coverageRow, summarizeRows } from '../workflows/coverage';
+import { countEntries } from '../workflows/tally';
 import type { DirectEntry } from './direct-sync';
+import { settledPartName } from './list';
 import { batchName, type PlanFile } from './plan';
 import { mapPool } from './pool';
 import type { ProveEntry } from './prove';
@@ -9,23 +17,19 @@ import { StateStore } from './state-store';
 import type { TraditionalEntry } from './traditional';
 
 export interface ManifestInput {
+  /** The shard's state folder. */
   state: StateRef;
   batchCount: number;
+  settledParts: number;
   mode: Mode;
+  action: CollectionAction;
   /** Why a batch's files have no final result (a step failed after its retries). */
   batchFailures: Record<number, string>;
 }
 
-export interface ManifestSummary {
+export interface ManifestSummary extends ManifestCounts {
   key: string;
-  total: number;
-  byOutcome: Record<string, number>;
-  byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
-  byProof: Record<string, number>;
-  byProofMethod: Record<string, number>;
-  /** Files whose failing bytes were put aside in the quarantine by this collection. */
-  quarantined: number;
-  bytesCopied: number;
+  coverage: CoverageSummary;
 }
 
 /** Final entry for one planned file: the traditional result wins, then the proof step, then the copy itself (never good on its own). */
@@ -35,8 +39,13 @@ export function mergeEntry(
   prove: ProveEntry | undefined,
   traditional: TraditionalEntry | undefined,
   batchFailure: string | undefined,
+  action: CollectionAction = 'collect',
 ): ManifestEntry {
   const base = { key: file.key, size: file.size };
+  if (action !== 'collect' && !direct && !prove && !traditional && !batchFailure) {
+    const what = file.action === 'copy' ? 'not in the destination' : file.action === 'replace' ? 'the destination holds other bytes' : 'in the destination, not proven';
+    return { ...base, sha256: null, mode: null, outcome: 'pending', proof: null, attempts: 0, error: `${what}; a collect run would ${file.action === 'verify_only' ? 'prove it in place' : file.action}`, plannedAction: file.action };
+  }
   if (direct?.outcome === 'proven') {
     return { ...base, sha256: direct.sha256 ?? null, mode: 'direct_sync', outcome: 'copied', proof: direct.proof ?? null, proofMethod: direct.method, attempts: direct.attempt, error: null };
   }
@@ -54,10 +63,11 @@ export function mergeEntry(
   return { ...base, sha256: null, mode: direct ? 'direct_sync' : null, outcome: 'failed', proof: null, attempts: direct?.attempt ?? 0, error: why };
 }
 
+/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
 export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
-  const settledText = (await store.getText('plan/settled.ndjson')) ?? '';
-  const entries: ManifestEntry[] = settledText ? settledText.split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  const parts = await mapPool(Array.from({ length: input.settledParts }, (_, i) => i), 16, (i) => store.getText(settledPartName(i)));
+  const entries: ManifestEntry[] = parts.flatMap((text) => (text ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ManifestEntry) : []));
   const perBatch = await mapPool(Array.from({ length: input.batchCount }, (_, b) => b), 16, async (b) => {
     const name = batchName(b);
     const [files, direct, prove, traditional] = await Promise.all([
@@ -71,33 +81,22 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     const p = index(prove);
     const t = index(traditional);
     const settledHere = (i: number) => t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
-    return (files ?? []).map((f, i) => mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b]));
+    return (files ?? []).map((f, i) => mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b], input.action));
   });
   for (const list of perBatch) entries.push(...list);
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
-  const byOutcome: Record<string, number> = {};
-  const byProof: Record<string, number> = {};
-  const byProofMethod: Record<string, number> = {};
-  const byMode: ManifestSummary['byMode'] = {
-    direct_sync: { copied: 0, failed: 0, checksumMismatch: 0 },
-    traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
-  };
-  let bytesCopied = 0;
-  let quarantined = 0;
-  for (const e of entries) {
-    if (e.evidence?.quarantineKey) quarantined++;
-    byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
-    if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
-    if (e.proofMethod) byProofMethod[e.proofMethod] = (byProofMethod[e.proofMethod] ?? 0) + 1;
-    if (e.mode) {
-      const m = byMode[e.mode];
-      if (e.outcome === 'copied' || e.outcome === 'replaced' || e.outcome === 'verified_in_place') m.copied++;
-      else if (e.outcome === 'checksum_mismatch' || e.outcome === 'stale_checksum') m.checksumMismatch++;
-      else if (FAILED_OUTCOMES.includes(e.outcome)) m.failed++;
-    }
-    if (e.outcome === 'copied' || e.outcome === 'replaced') bytesCopied += e.size ?? 0;
-  }
+  const counts = countEntries(entries);
   const key = await store.putText('manifest.ndjson', entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''), 'application/x-ndjson');
-  return { key, total: entries.length, byOutcome, byMode, byProof, byProofMethod, quarantined, bytesCopied };
+
+  const series = (await store.getJson<SeriesSpec[]>('series.json')) ?? [];
+  const bySeries = new Map<string, ManifestEntry[]>(series.map((s) => [seriesPrefix(s), []]));
+  for (const e of entries) bySeries.get(e.key.slice(0, e.key.lastIndexOf('/') + 1))?.push(e);
+  // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
+  const rows = series
+    .filter((s) => bySeries.get(seriesPrefix(s))!.length > 0)
+    .map((s) => coverageRow(s, bySeries.get(seriesPrefix(s))!, (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1))));
+  await store.putText('coverage.ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), 'application/x-ndjson');
+  return { key, ...counts, coverage: summarizeRows(rows) };
 }
+

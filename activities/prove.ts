@@ -48,8 +48,11 @@ const PRESENT: Record<PlanAction, FileOutcome> = { copy: 'copied', verify_only: 
 export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { destinationFor: (signal: AbortSignal) => Destination }, ref: BatchRef): Promise<VerifyResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
-  const positions = positionsOf(ref, files).filter((i) => !ref.actions || ref.actions.includes(files[i].action));
   const appeared = new Set(ref.appeared ?? []);
+  // An audit proves in place whatever unproven bytes are at the key, also those the plan would replace.
+  const actionOf = (i: number): PlanAction =>
+    appeared.has(i) || (ref.audit && files[i].action === 'replace' && !files[i].kept) ? 'verify_only' : files[i].action;
+  const positions = positionsOf(ref, files).filter((i) => !ref.actions || ref.actions.includes(actionOf(i)));
   let bytesRead = 0;
   let done = 0;
   const beat = heartbeatWhileProgressing(() => ({ proven: done, of: positions.length, bytesRead }), ref.stallMs);
@@ -58,7 +61,7 @@ export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { desti
     const entries = await mapPool(positions, deps.concurrency, async (i): Promise<ProveEntry> => {
       const file = files[i];
       // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
-      const action: PlanAction = appeared.has(i) ? 'verify_only' : file.action;
+      const action = actionOf(i);
       try {
         const e = await proveOne({ ...deps, destination: dest }, ref, file, action, appeared.has(i), (n) => { bytesRead += n; }, beat);
         done++;
@@ -160,6 +163,8 @@ async function proveOne(
     const verified = kept ? { level: kept.level } : await dest.protectingProofNow(file.key);
     if (verified) return { outcome, proof: verified.level, sha256, error: `${problem}; the verified copy in the destination is kept as it is`, evidence: { ...evidence } };
   }
+  // An audit moves nothing: the wrong bytes stay where the other tool put them, reported with their evidence.
+  if (ref.audit) return { outcome, proof: null, sha256, error: `${problem}; left in place (audit), a collect run replaces it`, evidence: { ...evidence } };
   beat.allowQuiet(copyAllowance(size));
   const q = await dest.quarantine(target, etag, size, file.key, evidence);
   if (action === 'replace') await dest.remove(target);

@@ -3,27 +3,12 @@
  * at all is a mistake (a typo, a withdrawn folder, a symbol of another market): the collection fails
  * at once, naming what the archive has nearby, instead of ending "OK" with every file not published.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { closest, distance } from 'fastest-levenshtein';
 import { seriesPrefix, type Series } from '../workflows/keys';
 import { SeriesNotInArchiveError } from './errors';
-
-async function hasAny(s3: S3Client, bucket: string, prefix: string): Promise<boolean> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
-  return (page.KeyCount ?? page.Contents?.length ?? 0) > 0;
-}
-
-/** The folder names directly under prefix (`BTCUSDT`, `ETHUSDT`, …), every page. */
-async function folders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix.slice(prefix.length, -1));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
+import { hasAny, listFolders as folders } from './listing';
+import { mapPool } from './pool';
 
 export function nearest(wanted: string, candidates: string[], n = 3): string[] {
   if (candidates.length === 0) return [];
@@ -53,16 +38,18 @@ export async function explainMissing(s3: S3Client, bucket: string, s: Series): P
 
 /** Fails with every missing series explained, or returns when each of them has at least one object. */
 export async function requireSeries(s3: S3Client, bucket: string, candidates: Series[]): Promise<void> {
+  const found = await mapPool(candidates, 16, (s) => hasAny(s3, bucket, seriesPrefix(s)));
   const missing: string[] = [];
-  for (const s of candidates) {
-    if (await hasAny(s3, bucket, seriesPrefix(s))) continue;
+  for (const [i, s] of candidates.entries()) {
+    if (found[i]) continue;
     missing.push(await explainMissing(s3, bucket, s));
+    if (missing.length >= 20) break;
   }
   if (missing.length) {
-    const shown = missing.slice(0, 20);
+    const count = found.filter((f) => !f).length;
     throw new SeriesNotInArchiveError(
-      `${missing.length} requested series ${missing.length === 1 ? 'is' : 'are'} not in the archive:\n${shown.map((m) => `  - ${m}`).join('\n')}` +
-        `${missing.length > shown.length ? `\n  - … and ${missing.length - shown.length} more` : ''}\nFix the request (symbols, dataTypes, intervals, markets, granularity) and start again.`,
+      `${count} requested series ${count === 1 ? 'is' : 'are'} not in the archive:\n${missing.map((m) => `  - ${m}`).join('\n')}` +
+        `${count > missing.length ? `\n  - … and ${count - missing.length} more` : ''}\nFix the request (symbols, dataTypes, intervals, markets, granularity) and start again.`,
     );
   }
 }

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { collectArchive, progressQuery } from '../workflows';
 import { hasIntervalFolder } from '../workflows/catalog';
-import { parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type CollectionRequestInput, type ResolvedRange } from '../workflows/request';
+import { isPattern, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type CollectionRequestInput, type ResolvedRange } from '../workflows/request';
 import type { CollectionReport, Progress } from '../workflows/types';
 
 export class InvalidRequestError extends Error {
@@ -27,9 +27,11 @@ function identityOf({ request: r, range }: { request: CollectionRequest; range: 
   return {
     markets: sorted(r.markets),
     dataTypes: sorted(r.dataTypes),
-    intervals: r.dataTypes.some(hasIntervalFolder) ? sorted(r.intervals ?? ['1d']) : [],
+    intervals: r.dataTypes.some((dt) => isPattern(dt) || hasIntervalFolder(dt)) ? sorted(r.intervals ?? ['1d']) : [],
     symbols: sorted(r.symbols),
     granularity: r.granularity,
+    action: r.action,
+    dates: range.all ? 'all' : null,
     first: range.first,
     last: range.last,
     mode: r.mode,
@@ -43,13 +45,13 @@ function workflowIdOf(resolved: { request: CollectionRequest; range: ResolvedRan
   const id = identityOf(resolved);
   const part = (xs: string[]) => (xs.length > 3 ? `${xs.slice(0, 3).join('+')}+${xs.length - 3}more` : xs.join('+'));
   const readable = [
-    'collect',
+    id.action,
     part(id.markets.map((m) => m.replace('/', '-'))),
     part(id.dataTypes),
     ...(id.intervals.length ? [part(id.intervals)] : []),
     part(id.symbols),
     id.granularity,
-    `${id.first}..${id.last}`,
+    id.dates === 'all' ? `all-to-${id.last}` : `${id.first}..${id.last}`,
     ...(id.mode !== 'auto' ? [id.mode] : []),
     ...(id.verification !== 'checksum' ? [`verify-${id.verification}`] : []),
     ...(id.bucket || id.prefix !== null ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`] : []),
@@ -107,11 +109,26 @@ export async function followCollection(
   result.finally(() => { done = true; }).catch(() => undefined);
   while (!done) {
     try {
-      onProgress(await handle.query(progressQuery));
+      onProgress(await collectionProgress(handle));
     } catch {
       // not queryable yet (no worker picked it up) or just finished
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, everyMs))]);
   }
   return result;
+}
+
+/** The collection's progress: the finished shards' counts (from the collection) plus each running shard's own. */
+export async function collectionProgress(handle: WorkflowHandle<typeof collectArchive>): Promise<Progress> {
+  const p = await handle.query(progressQuery);
+  const running = p.shards?.running ?? [];
+  const shards = await Promise.all(running.map((id) => handle.client.getHandle(id).query(progressQuery).catch(() => undefined)));
+  for (const s of shards) {
+    if (!s) continue;
+    p.batches.total += s.batches.total;
+    p.batches.done += s.batches.done;
+    for (const k of Object.keys(p.files) as (keyof Progress['files'])[]) p.files[k] += s.files[k];
+    p.bytes += s.bytes;
+  }
+  return p;
 }

@@ -6,12 +6,11 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { progressQuery } from '../workflows';
-import type { CollectionRequestInput } from '../workflows/request';
+import type { CollectionAction, CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
-import { InvalidRequestError, collectionWorkflowId, followCollection, startCollection } from './collection';
+import { InvalidRequestError, collectionProgress, collectionWorkflowId, followCollection, startCollection } from './collection';
 import { clientEnv, connectClient, runUrl } from './connection';
-import { formatBytes, formatReport } from './format';
+import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport } from './format';
 import { PRESETS, backfillSchedule, createSchedule, updateScheduleRequest, type PresetName } from './schedules';
 import { formatQuarantine, runReview } from './review';
 
@@ -29,6 +28,7 @@ interface CollectFlags {
   request?: string; markets?: string[]; dataTypes?: string[]; symbols?: string[]; intervals?: string[]; granularity?: string;
   start?: string; end?: string; lastDays?: number; lastMonths?: number; bucket?: string; prefix?: string; mode?: string;
   batchSize?: number; parallel?: number; verification?: string; workflowId?: string; wait?: boolean; json?: boolean;
+  dates?: string; maxFiles?: number; filesPerShard?: number; parallelShards?: number;
 }
 
 function requestFrom(flags: CollectFlags): CollectionRequestInput {
@@ -38,7 +38,8 @@ function requestFrom(flags: CollectFlags): CollectionRequestInput {
   set('markets', flags.markets); set('dataTypes', flags.dataTypes); set('symbols', flags.symbols); set('intervals', flags.intervals);
   set('granularity', flags.granularity); set('startDate', flags.start); set('endDate', flags.end); set('lastDays', flags.lastDays);
   set('lastMonths', flags.lastMonths); set('mode', flags.mode); set('batchSize', flags.batchSize); set('parallelBatches', flags.parallel);
-  set('verification', flags.verification);
+  set('verification', flags.verification); set('dates', flags.dates); set('maxFiles', flags.maxFiles); set('filesPerShard', flags.filesPerShard);
+  set('parallelShards', flags.parallelShards);
   if (flags.bucket || flags.prefix !== undefined) r.destination = { ...(r.destination as object), ...(flags.bucket ? { bucket: flags.bucket } : {}), ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}) };
   return r as CollectionRequestInput;
 }
@@ -47,10 +48,11 @@ function requestOptions(cmd: Command): Command {
   return cmd
     .option('--request <file>', 'JSON file with the collection request (flags override its fields)')
     .option('--markets <list>', 'spot, futures/um, futures/cm, option (comma-separated)', list)
-    .option('--data-types <list>', 'e.g. klines,aggTrades,trades', list)
-    .option('--symbols <list>', 'e.g. BTCUSDT,ETHUSDT', list)
+    .option('--data-types <list>', 'e.g. klines,aggTrades,trades, or "*" (every data type the archive has)', list)
+    .option('--symbols <list>', 'names and patterns, e.g. BTCUSDT,ETHUSDT or "*" (every symbol the archive lists) or "*USDT"', list)
     .option('--intervals <list>', 'kline intervals, e.g. 1m,1h,1d (1mo for monthly)', list)
     .option('--granularity <g>', 'daily or monthly')
+    .option('--dates <all>', '"all": each series from the first to the last file the archive has for it')
     .option('--last-days <n>', 'the last N complete days', int)
     .option('--last-months <n>', 'the last N complete months', int)
     .option('--bucket <name>', 'destination bucket (default: the worker\'s DEST_BUCKET)')
@@ -58,7 +60,10 @@ function requestOptions(cmd: Command): Command {
     .option('--mode <mode>', 'auto, direct_sync or traditional')
     .option('--batch-size <n>', 'files per batch', int)
     .option('--parallel <n>', 'batches at once', int)
-    .option('--verification <level>', 'checksum, size or none');
+    .option('--verification <level>', 'checksum, size or none')
+    .option('--max-files <n>', 'the most files the request may select (default 1,000,000)', int)
+    .option('--files-per-shard <n>', 'files per shard (child workflow)', int)
+    .option('--parallel-shards <n>', 'shards at once', int);
 }
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -97,42 +102,61 @@ const program = new Command('archive-collector')
   .description('Collect the Binance public market-data archive into S3 with Temporal.')
   .showHelpAfterError();
 
-requestOptions(program.command('collect').description('start a collection (and with --wait, follow it to its report)'))
-  .option('--start <date>', 'first date, YYYY-MM-DD (inclusive, UTC)')
-  .option('--end <date>', 'last date, YYYY-MM-DD (inclusive, UTC)')
-  .option('--workflow-id <id>', 'override the derived workflow ID')
-  .option('--wait', 'follow progress and print the report')
-  .option('--json', 'print machine-readable JSON instead of text')
-  .action(async (flags: CollectFlags) => {
-    try {
-      const request = requestFrom(flags);
-      collectionWorkflowId(request); // bad input fails here, before connecting
-      await withClient(async (client) => {
-        const { handle, joined } = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId: flags.workflowId });
-        const url = runUrl(env, handle.workflowId, handle.firstExecutionRunId);
-        // A run with this ID was already going: say so, this start did not begin a second one.
-        const what = joined ? `joined the collection already running as ${handle.workflowId} (no second run started)` : `started ${handle.workflowId}`;
-        if (!flags.wait) {
-          console.log(flags.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined, url }) : `${what}\n${url}`);
-          return;
-        }
-        if (!flags.json) console.log(`${what}\n${url}`);
-        const bar = flags.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({
-          format: '{phase} [{bar}] {value}/{total} files | {bytes} | failed {failed} | fallback {fallback}', hideCursor: true,
-        }, cliProgress.Presets.shades_classic);
-        bar?.start(1, 0, { phase: 'starting', bytes: '0 B', failed: 0, fallback: 0 });
-        const report: CollectionReport = await followCollection(handle, (p) => {
-          bar?.setTotal(Math.max(1, p.files.planned));
-          bar?.update(p.files.copied + p.files.failed, { phase: p.mode ? `${p.phase}/${p.mode}` : p.phase, bytes: formatBytes(p.bytes), failed: p.files.failed, fallback: p.files.fallback });
+function startOptions(cmd: Command): Command {
+  return requestOptions(cmd)
+    .option('--start <date>', 'first date, YYYY-MM-DD (inclusive, UTC)')
+    .option('--end <date>', 'last date, YYYY-MM-DD (inclusive, UTC)')
+    .option('--workflow-id <id>', 'override the derived workflow ID')
+    .option('--json', 'print machine-readable JSON instead of text');
+}
+
+/** Starts a run of the collection with this action; `wait` follows it and prints what `show` picks from the report. */
+async function startAndFollow(flags: CollectFlags, action: CollectionAction, wait: boolean, show: (r: CollectionReport) => string): Promise<void> {
+  try {
+    const request = { ...requestFrom(flags), action };
+    collectionWorkflowId(request); // bad input fails here, before connecting
+    await withClient(async (client) => {
+      const { handle, joined } = await startCollection(client, request, { taskQueue: env.TEMPORAL_TASK_QUEUE, workflowId: flags.workflowId });
+      const url = runUrl(env, handle.workflowId, handle.firstExecutionRunId);
+      // A run with this ID was already going: say so, this start did not begin a second one.
+      const what = joined ? `joined the collection already running as ${handle.workflowId} (no second run started)` : `started ${handle.workflowId}`;
+      if (!wait) {
+        console.log(flags.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, joined, url }) : `${what}\n${url}`);
+        return;
+      }
+      if (!flags.json) console.log(`${what}\n${url}`);
+      const bar = flags.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({
+        format: '{phase} [{bar}] {value}/{total} files | {shards} | {bytes} | failed {failed} | fallback {fallback}', hideCursor: true,
+      }, cliProgress.Presets.shades_classic);
+      bar?.start(1, 0, { phase: 'starting', shards: '', bytes: '0 B', failed: 0, fallback: 0 });
+      const report: CollectionReport = await followCollection(handle, (p) => {
+        bar?.setTotal(Math.max(1, p.files.planned));
+        bar?.update(p.files.copied + p.files.failed, {
+          phase: p.mode ? `${p.phase}/${p.mode}` : p.phase, shards: p.shards ? `shards ${p.shards.done}/${p.shards.total}` : '',
+          bytes: formatBytes(p.bytes), failed: p.files.failed, fallback: p.files.fallback,
         });
-        bar?.stop();
-        console.log(flags.json ? JSON.stringify(report) : formatReport(report));
-        process.exitCode = report.ok ? EXIT.ok : EXIT.filesFailed;
       });
-    } catch (err) {
-      fail(err);
-    }
-  });
+      bar?.stop();
+      console.log(flags.json ? JSON.stringify(report) : show(report));
+      process.exitCode = report.ok ? EXIT.ok : EXIT.filesFailed;
+    });
+  } catch (err) {
+    fail(err);
+  }
+}
+
+startOptions(program.command('collect').description('start a collection (and with --wait, follow it to its report)'))
+  .option('--wait', 'follow progress and print the report')
+  .action((flags: CollectFlags) => startAndFollow(flags, 'collect', Boolean(flags.wait), formatReport));
+
+startOptions(program.command('plan').description('dry run: what the collection would copy and cost (files, bytes, requests, USD), copying nothing'))
+  .action((flags: CollectFlags) => startAndFollow(flags, 'plan', true, (r) => `${formatReport(r)}\n\n${formatPlan(r)}\n\n${formatCoverage(r)}`));
+
+startOptions(program.command('audit').description('prove what the destination already holds (filled by s5cmd, rclone, …) against the .CHECKSUMs, copying nothing'))
+  .action((flags: CollectFlags) => startAndFollow(flags, 'audit', true, (r) => `${formatReport(r)}\n\n${formatCoverage(r)}`));
+
+startOptions(program.command('coverage').description('per series: the span the archive has, its gaps, and what the destination misses (runs a plan: nothing is copied)'))
+  .action((flags: CollectFlags) => startAndFollow(flags, 'plan', true, (r) => `${r.verdict}\n\n${formatCoverage(r)}`));
 
 program.command('status').description('show the progress, or the report, of a collection').argument('<workflowId>')
   .option('--json', 'print JSON')
@@ -145,8 +169,8 @@ program.command('status').description('show the progress, or the report, of a co
         console.log(flags.json ? JSON.stringify({ status: d.status.name, report }) : formatReport(report));
         return;
       }
-      const progress = d.status.name === 'RUNNING' ? await handle.query(progressQuery).catch(() => undefined) : undefined;
-      console.log(flags.json ? JSON.stringify({ status: d.status.name, progress }) : `${workflowId}: ${d.status.name}${progress ? `\n${JSON.stringify(progress, null, 2)}` : ''}\n${runUrl(env, workflowId)}`);
+      const progress = d.status.name === 'RUNNING' ? await collectionProgress(handle).catch(() => undefined) : undefined;
+      console.log(flags.json ? JSON.stringify({ status: d.status.name, progress }) : `${workflowId}: ${d.status.name}${progress ? `\n${formatProgress(progress)}` : ''}\n${runUrl(env, workflowId)}`);
     }).catch(fail);
   });
 

@@ -55,7 +55,7 @@ export async function createSchedule(client: Client, o: ScheduleOptions) {
   const preset = PRESETS[o.preset ?? 'daily'];
   // A request's own relative range replaces the preset's.
   const own = o.request ?? {};
-  const range = own.lastDays !== undefined || own.lastMonths !== undefined ? { granularity: preset.request.granularity } : preset.request;
+  const range = own.lastDays !== undefined || own.lastMonths !== undefined || own.dates === 'all' ? { granularity: preset.request.granularity } : preset.request;
   const request = validated({ ...range, ...own });
   return client.schedule.create({
     scheduleId: o.scheduleId,

@@ -21,14 +21,14 @@ import { startCollection } from '../client/collection';
 import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { minioEndpoint, stackDown, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
-import { fillMirror } from '../stack/mirror';
+import { fillMirror, type MirrorSpec } from '../stack/mirror';
 import { PROJECT_ROOT } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { buildWorker } from '../worker/build';
 import type { CollectionRequestInput } from '../workflows/request';
 import { seriesPrefix } from '../workflows/keys';
 import { publishSection, today } from './figures';
-import { benchStack, median, procStats, startMeasuredWorker, stopWorker } from './measure';
+import { benchStack, median, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -42,7 +42,7 @@ interface FileSet {
   name: 'tiny' | 'small' | 'large';
   files: number;
   bytes: number;
-  request: CollectionRequestInput;
+  request: CollectionRequestInput & MirrorSpec;
 }
 const ALL_SETS: FileSet[] = [
   { name: 'tiny', files: 10, bytes: 256 * 1024, request: { symbols: ['BENCHTINY'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2021-01-10' } },
@@ -108,22 +108,6 @@ function timed(cmd: string, args: string[], extraEnv: Record<string, string> = {
 function duMb(dir: string): number {
   if (!existsSync(dir)) return 0;
   return Number(spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024;
-}
-
-/** Peak RSS of a process and all its descendants (the worker and its s5cmd children), sampled every 100 ms. */
-function treeRssSampler(root: number): { stop(): number } {
-  const rss = (pid: number): number => {
-    try {
-      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-      return kb + children.reduce((n, c) => n + rss(c), 0);
-    } catch {
-      return 0;
-    }
-  };
-  let peak = rss(root);
-  const timer = setInterval(() => { peak = Math.max(peak, rss(root)); }, 100);
-  return { stop: () => { clearInterval(timer); return Math.max(peak, rss(root)) / 1024; } };
 }
 
 async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {

@@ -20,7 +20,7 @@ const stack = stackConfig();
 await stackUp(stack);
 await ensureStackBuckets(stack);
 
-const request: CollectionRequestInput = {
+const request = {
   markets: ['spot'],
   dataTypes: ['klines'],
   symbols: ['BTCUSDT', 'ETHUSDT'],
@@ -29,7 +29,7 @@ const request: CollectionRequestInput = {
   startDate: '2025-06-01',
   endDate: '2025-06-30',
   destination: { bucket: stack.destBucket, prefix: 'binance/' },
-};
+} satisfies CollectionRequestInput;
 console.log('filling the local archive mirror (deterministic Binance-format zips with .CHECKSUM files)…');
 const mirror = await fillMirror(adminClient(stack), stack.sourceBucket, {
   ...request,

@@ -1,6 +1,6 @@
 /** Measuring helpers shared by the benchmark and the scale run. */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { stackConfig, type StackConfig } from '../stack/local-stack';
 import { spawnWorkerProcess } from '../stack/worker-process';
@@ -35,3 +35,19 @@ export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** Peak RSS of a process and all its descendants (the worker and its s5cmd children), sampled every 100 ms. */
+export function treeRssSampler(root: number): { stop(): number } {
+  const rss = (pid: number): number => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      return kb + children.reduce((n, c) => n + rss(c), 0);
+    } catch {
+      return 0;
+    }
+  };
+  let peak = rss(root);
+  const timer = setInterval(() => { peak = Math.max(peak, rss(root)); }, 100);
+  return { stop: () => { clearInterval(timer); return Math.max(peak, rss(root)) / 1024; } };
+}

@@ -1,55 +1,87 @@
 /**
- * `npm run scale`: how a collection grows from 1,000 to 10,000 to 100,000 small files — wall time,
- * worker peak RSS, workflow runs (continue-as-new), history events per run, largest payload — and
- * one worker against two on the same task queue. Ends with one JSON line.
+ * `npm run scale`: whole-market collections at archive scale on the bench stack. Each size is a
+ * collection of tiny files selected by symbol patterns (discovered from the mirror's listing, like
+ * `symbols: "*"`), run once and rerun (the rerun must copy nothing): wall time, files/s, peak RSS
+ * of the worker's process tree (s5cmd included), the most history events of any workflow run
+ * (collection and shards) and the largest payload, listing speed and discovery cost; then one
+ * worker against two on one task queue behind a latency-injecting proxy (Toxiproxy), as real S3
+ * answers. Ends with one JSON line; BENCHMARKS.md's scale section is written from the same figures.
  *
- *   SCALE_SIZES=1000,10000 npm run scale
+ *   npm run scale                                   # 10k and 100k checksum, 10k and 300k none, two workers on 20k
+ *   SCALE_SIZES=10000:checksum,1000000:none npm run scale
+ *   SCALE_LATENCY_MS=25 SCALE_SHARE_FILES=20000     # the scale-out measurement
  */
-import { Client, Connection } from '@temporalio/client';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startCollection } from '../client/collection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { stackUp, temporalAddress } from '../stack/local-stack';
+import { minioEndpoint, stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { buildWorker } from '../worker/build';
-import { publishSection, today } from './figures';
+import type { VerificationLevel } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
-import { benchStack, procStats, startMeasuredWorker, stopWorker } from './measure';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { publishSection, today } from './figures';
+import { startLatencyProxy } from './latency-proxy';
+import { benchStack, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
 
 const stack = benchStack();
-const SIZES = (process.env.SCALE_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const DAYS = 1000;
-const VERIFICATION = (process.env.SCALE_VERIFICATION ?? 'none') as 'none' | 'size' | 'checksum';
+const range = { startDate: '2020-01-01', endDate: '2022-09-26' }; // 1,000 days: 1,000 files per symbol
+const SIZES = (process.env.SCALE_SIZES ?? '10000:checksum,100000:checksum,10000:none,300000:none').split(',').map((s) => {
+  const [files, verification = 'checksum'] = s.split(':');
+  return { files: Number(files), verification: verification as VerificationLevel };
+});
+const SHARE_FILES = Number(process.env.SCALE_SHARE_FILES ?? 20_000);
+const LATENCY_MS = Number(process.env.SCALE_LATENCY_MS ?? 25);
+const MAX_EVENTS = 10_240;
+const MAX_PAYLOAD = 256 * 1024;
 
-const symbolsFor = (n: number) => Array.from({ length: Math.max(1, n / DAYS) }, (_, i) => `SCALE${String(i).padStart(4, '0')}USDT`);
-const baseRequest = { intervals: ['1d'], startDate: '2020-01-01', endDate: '2022-09-26' }; // 1,000 days
+const symbolName = (i: number) => `SCALE${String(i).padStart(4, '0')}USDT`;
+/** Patterns that select the first n/1000 symbols: `SCALE00*` is 100 symbols, `SCALE000*` 10. */
+function patternsFor(files: number): string[] {
+  const symbols = files / DAYS;
+  if (!Number.isInteger(symbols / 10)) throw new Error(`sizes are multiples of ${DAYS * 10} files`);
+  const out: string[] = [];
+  for (let i = 0; i < symbols;) {
+    if (i % 100 === 0 && i + 100 <= symbols) {
+      out.push(`SCALE${String(i / 100).padStart(2, '0')}*`);
+      i += 100;
+    } else {
+      out.push(`SCALE${String(i / 10).padStart(3, '0')}*`);
+      i += 10;
+    }
+  }
+  return out;
+}
 
-async function ensureFiles(n: number) {
+async function ensureFiles(files: number) {
   const s3 = adminClient(stack);
-  const symbols = symbolsFor(n);
-  for (let i = 0; i < symbols.length; i += 10) {
-    const chunk = symbols.slice(i, i + 10);
+  for (let i = 0; i < files / DAYS; i += 10) {
+    const chunk = Array.from({ length: 10 }, (_, j) => symbolName(i + j));
     const marker = `scale-markers/${chunk[0]}-${chunk.length}`;
     try {
       await s3.send(new GetObjectCommand({ Bucket: stack.sourceBucket, Key: marker }));
       continue;
     } catch { /* fill */ }
-    process.stdout.write(`filling ${chunk.length * DAYS} files (${chunk[0]}…)\n`);
-    await fillMirror(s3, stack.sourceBucket, { ...baseRequest, symbols: chunk }, 32);
+    const t = performance.now();
+    await fillMirror(s3, stack.sourceBucket, { ...range, symbols: chunk }, 64);
     await s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: marker, Body: '' }));
+    process.stdout.write(`filled ${chunk.length * DAYS} files (${chunk[0]}…) in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   }
 }
 
 interface RunStats { events: number; maxPayloadBytes: number }
 
-async function historyStats(client: Client, workflowId: string): Promise<RunStats[]> {
+/** Every run of a workflow (following continue-as-new) and of its child workflows: events and largest payload of each. */
+async function historyStats(client: Client, workflowId: string, runId?: string): Promise<RunStats[]> {
   const out: RunStats[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) {
-    const history = await client.workflow.getHandle(workflowId, w.runId).fetchHistory();
+  for (let next = runId; ;) {
+    const history = await client.workflow.getHandle(workflowId, next).fetchHistory();
     const json = JSON.parse(historyToJSON(history));
     let maxPayloadBytes = 0;
+    const children: { id: string; runId: string }[] = [];
     const walk = (v: unknown) => {
       if (Array.isArray(v)) return v.forEach(walk);
       if (v && typeof v === 'object') {
@@ -59,33 +91,87 @@ async function historyStats(client: Client, workflowId: string): Promise<RunStat
       }
     };
     walk(json.events);
+    for (const e of json.events) {
+      const x = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+      if (x) children.push({ id: x.workflowId, runId: x.runId });
+    }
     out.push({ events: json.events.length, maxPayloadBytes });
+    for (const c of children) out.push(...(await historyStats(client, c.id, c.runId)));
+    next = json.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!next) return out;
   }
-  return out;
 }
 
-async function collect(client: Client, n: number, workers: number, tag: string) {
+interface Workers { taskQueue: string; procs: Awaited<ReturnType<typeof startMeasuredWorker>>[] }
+
+async function startWorkers(n: number, tag: string, env: Record<string, string> = {}): Promise<Workers> {
   const taskQueue = `scale-${tag}-${Date.now()}`;
   const procs = [];
-  for (let i = 0; i < workers; i++) procs.push(await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging`, S5CMD_NUMWORKERS: '64' }));
-  const workflowId = `scale-${tag}-${n}-${Date.now()}`;
+  for (let i = 0; i < n; i++) {
+    procs.push(await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging`, ...env }));
+  }
+  return { taskQueue, procs };
+}
+
+async function run(client: Client, workers: Workers, workflowId: string, request: object) {
+  const rss = workers.procs.map((p) => treeRssSampler(p.pid!));
   const t0 = performance.now();
-  const { handle } = await startCollection(client, {
-    ...baseRequest, symbols: symbolsFor(n), verification: VERIFICATION, batchSize: 1000, parallelBatches: 4, batchesPerRun: 25,
-    destination: { bucket: stack.destBucket, prefix: `${workflowId}/` },
-  }, { taskQueue, workflowId });
-  const report = (await handle.result()) as CollectionReport;
+  const { handle } = await startCollection(client, request, { taskQueue: workers.taskQueue, workflowId });
+  const report = (await (handle as WorkflowHandle).result()) as CollectionReport;
   const wallS = (performance.now() - t0) / 1000;
-  const stats = procs.map((p) => procStats(p.pid!));
-  for (const p of procs) await stopWorker(p);
-  if (report.files.copied !== n) throw new Error(`copied ${report.files.copied} of ${n}`);
-  const runs = await historyStats(client, workflowId);
-  return {
-    files: n, workers, wallS: +wallS.toFixed(1), filesPerS: Math.round(n / wallS),
-    workerPeakRssMb: Math.round(Math.max(...stats.map((s) => s.rssMb))), workerCpuS: +stats.reduce((a, s) => a + s.cpuS, 0).toFixed(1),
-    workflowRuns: runs.length, maxEventsPerRun: Math.max(...runs.map((r) => r.events)), maxPayloadBytes: Math.max(...runs.map((r) => r.maxPayloadBytes)),
-    s3Requests: report.s3Requests,
+  return { report, wallS, peakRssMb: Math.max(...rss.map((r) => r.stop())), runs: await historyStats(client, workflowId, handle.firstExecutionRunId) };
+}
+
+async function measureSize(client: Client, files: number, verification: VerificationLevel) {
+  const workers = await startWorkers(1, 'one');
+  const id = `scale-${files}-${verification}-${Date.now()}`;
+  const request = {
+    ...range, symbols: patternsFor(files), intervals: ['1d'], verification, batchSize: 1000, parallelBatches: 4, batchesPerRun: 25,
+    filesPerShard: 20_000, parallelShards: 2, destination: { bucket: stack.destBucket, prefix: `${id}/` },
   };
+  const first = await run(client, workers, id, request);
+  if (first.report.files.copied !== files) throw new Error(`copied ${first.report.files.copied} of ${files}: ${first.report.verdict}`);
+  const rerun = await run(client, workers, `${id}-rerun`, request);
+  const cpuS = workers.procs.reduce((a, p) => a + procStats(p.pid!).cpuS, 0);
+  for (const p of workers.procs) await stopWorker(p);
+  const all = [...first.runs, ...rerun.runs];
+  const row = {
+    files, verification, wallS: +first.wallS.toFixed(1), filesPerS: Math.round(files / first.wallS),
+    peakRssMb: Math.round(Math.max(first.peakRssMb, rerun.peakRssMb)), workerCpuS: +cpuS.toFixed(1),
+    workflowRuns: first.runs.length, maxEventsPerRun: Math.max(...all.map((r) => r.events)), maxPayloadBytes: Math.max(...all.map((r) => r.maxPayloadBytes)),
+    rerunCopied: rerun.report.files.copied, rerunWallS: +rerun.wallS.toFixed(1),
+    listedObjects: rerun.report.listing.objects, listKeysPerS: Math.round(rerun.report.listing.objects / rerun.wallS),
+    discoveryListings: first.report.discovery.listings, symbols: first.report.discovery.symbols, shards: first.report.shards.total,
+    s3Requests: first.report.s3Requests,
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+/** One worker, then two with the same settings, on one queue; S3 (source and destination) behind the latency proxy. */
+async function measureScaleOut(client: Client) {
+  await ensureFiles(SHARE_FILES);
+  const proxy = await startLatencyProxy(minioEndpoint(stack), LATENCY_MS);
+  // Each worker takes at most 4 activities at once; the collection offers more (4 shards × 4 batches), as a big backfill does.
+  const env = { SOURCE_ENDPOINT: proxy.endpoint, DEST_ENDPOINT: proxy.endpoint, MAX_CONCURRENT_ACTIVITIES: '4', S5CMD_NUMWORKERS: '32' };
+  const out: Record<number, number> = {};
+  try {
+    for (const n of [1, 2]) {
+      const workers = await startWorkers(n, `share${n}`, env);
+      const id = `scale-share${n}-${Date.now()}`;
+      const r = await run(client, workers, id, {
+        ...range, symbols: patternsFor(SHARE_FILES), intervals: ['1d'], batchSize: 500, parallelBatches: 4, filesPerShard: 5_000, parallelShards: 4,
+        destination: { bucket: stack.destBucket, prefix: `${id}/` },
+      });
+      for (const p of workers.procs) await stopWorker(p);
+      if (r.report.files.copied !== SHARE_FILES) throw new Error(`copied ${r.report.files.copied} of ${SHARE_FILES}: ${r.report.verdict}`);
+      out[n] = r.wallS;
+      console.log(JSON.stringify({ workers: n, files: SHARE_FILES, latencyMs: LATENCY_MS, wallS: +r.wallS.toFixed(1), filesPerS: Math.round(SHARE_FILES / r.wallS) }));
+    }
+  } finally {
+    await proxy.stop();
+  }
+  return { oneS: +out[1].toFixed(1), twoS: +out[2].toFixed(1), speedup: +(out[1] / out[2]).toFixed(2) };
 }
 
 await buildWorkflowBundle();
@@ -94,27 +180,45 @@ await stackUp(stack);
 await ensureStackBuckets(stack);
 const connection = await Connection.connect({ address: temporalAddress(stack) });
 const client = new Client({ connection });
-const rows = [];
-for (const n of SIZES) {
-  await ensureFiles(n);
-  const r = await collect(client, n, 1, 'one');
-  console.log(JSON.stringify(r));
-  rows.push(r);
-}
-const shareN = Number(process.env.SCALE_SHARE_FILES ?? 10_000);
-await ensureFiles(shareN);
-const one = rows.find((r) => r.files === shareN) ?? (await collect(client, shareN, 1, 'one'));
-const two = await collect(client, shareN, 2, 'two');
-console.log(JSON.stringify(two));
 
+const fillStarted = performance.now();
+await ensureFiles(Math.max(...SIZES.map((s) => s.files), SHARE_FILES));
+const fillS = (performance.now() - fillStarted) / 1000;
+const rows = [];
+for (const s of SIZES) rows.push(await measureSize(client, s.files, s.verification));
+const scaleOut = await measureScaleOut(client);
+
+const largest = rows.reduce((a, b) => (b.files > a.files ? b : a));
+const smallSame = rows.filter((r) => r.verification === largest.verification).reduce((a, b) => (b.files < a.files ? b : a));
+const n = (x: number) => x.toLocaleString('en-US');
 const lines = [
-  `| files | workers | wall s | files/s | worker peak RSS MB | worker CPU s | workflow runs | max events per run | max payload bytes | S3 requests (worker) |`,
-  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
-  ...[...rows, two].map((r) => `| ${r.files} | ${r.workers} | ${r.wallS} | ${r.filesPerS} | ${r.workerPeakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${r.maxEventsPerRun} | ${r.maxPayloadBytes} | ${r.s3Requests} |`),
+  '| files | verification | wall s | files/s | worker tree peak RSS MB | worker CPU s | workflow runs | max events per run | max payload bytes | rerun copied | rerun s | listed keys/s | discovery listings | shards |',
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${n(r.files)} | ${r.verification} | ${r.wallS} | ${r.filesPerS} | ${r.peakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${n(r.maxEventsPerRun)} | ${n(r.maxPayloadBytes)} | ${r.rerunCopied} | ${r.rerunWallS} | ${n(r.listKeysPerS)} | ${r.discoveryListings} | ${r.shards} |`),
 ];
-const heading = `Measured ${today()}: verification ${VERIFICATION}, batchSize 1000, parallelBatches 4, batchesPerRun 25.`;
-console.log(`\n${heading}\n${lines.join('\n')}`);
-if (!process.env.SCALE_SIZES) publishSection('BENCHMARKS.md', 'scale', `${heading}\n\n${lines.join('\n')}`);
-console.log(JSON.stringify({ scale: { verification: VERIFICATION, rows, twoWorkers: two, speedupTwoWorkers: +(one.wallS / two.wallS).toFixed(2) } }));
+const checks = [
+  `throughput at ${n(largest.files)} files is ${((largest.filesPerS / smallSame.filesPerS) * 100).toFixed(0)} % of ${n(smallSame.files)} files (${largest.verification}; target within 15 %)`,
+  `worker tree peak RSS ${Math.max(...rows.map((r) => r.peakRssMb))} MB at most (target ≤ 300)`,
+  `history events per run ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} at most (limit ${n(MAX_EVENTS)}), payload ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes at most (limit ${n(MAX_PAYLOAD)})`,
+  `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)} files`,
+  `two workers on one task queue, ${LATENCY_MS} ms added per S3 response, ${n(SHARE_FILES)} files: ${scaleOut.oneS} s with one, ${scaleOut.twoS} s with two, **${scaleOut.speedup}×** (target ≥ 1.7×)`,
+];
+const heading = `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
+  'one worker with default settings, batchSize 1000, parallelBatches 4, filesPerShard 20,000, parallelShards 2; symbols selected by patterns ' +
+  `(discovered from the mirror's listing); mirror filled in ${fillS.toFixed(0)} s this run (0 when already there).`;
+const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${c}`).join('\n')}`;
+console.log(`\n${markdown}`);
+publishSection('BENCHMARKS.md', 'scale', markdown);
+console.log(JSON.stringify({
+  scale: {
+    sizes: rows.map((r) => ({
+      files: r.files, verification: r.verification, wallS: r.wallS, filesPerS: r.filesPerS, peakRssMb: r.peakRssMb, maxEventsPerRun: r.maxEventsPerRun,
+      maxPayloadBytes: r.maxPayloadBytes, rerunCopied: r.rerunCopied, discoveryListings: r.discoveryListings,
+    })),
+    listKeysPerS: largest.listKeysPerS,
+    twoWorkersSpeedup: scaleOut.speedup,
+    latencyMs: LATENCY_MS,
+  },
+}));
 await connection.close();
 process.exit(0);

@@ -49,6 +49,11 @@ export const WorkerEnv = z
     DEBUG_KEEP_STAGING: bool.default('false'),
     /** The namespace has ArchiveMarkets, ArchiveDataTypes, ArchiveSymbols, ArchiveMode, ArchiveOutcome registered. */
     TEMPORAL_SEARCH_ATTRIBUTES: bool.default('false'),
+    /** Prices for a plan's cost estimate (USD; S3 Standard us-east-1 list prices by default). */
+    COST_PUT_PER_1000: z.coerce.number().min(0).default(0.005),
+    COST_GET_PER_1000: z.coerce.number().min(0).default(0.0004),
+    COST_TRANSFER_PER_GB: z.coerce.number().min(0).default(0.09),
+    COST_STORAGE_PER_GB_MONTH: z.coerce.number().min(0).default(0.023),
   })
   .superRefine((e, ctx) => {
     if (Boolean(e.SOURCE_ACCESS_KEY_ID) !== Boolean(e.SOURCE_SECRET_ACCESS_KEY)) {
@@ -80,6 +85,7 @@ export interface WorkerConfig {
   maxConcurrentActivities: number;
   shutdownGraceMs: number;
   metricsPort?: number;
+  prices: { putCopyListPer1000: number; getHeadPer1000: number; transferPerGb: number; storagePerGbMonth: number };
 }
 
 export class ConfigError extends Error {
@@ -123,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    prices: { putCopyListPer1000: e.COST_PUT_PER_1000, getHeadPer1000: e.COST_GET_PER_1000, transferPerGb: e.COST_TRANSFER_PER_GB, storagePerGbMonth: e.COST_STORAGE_PER_GB_MONTH },
   };
 }

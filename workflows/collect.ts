@@ -1,23 +1,48 @@
 /**
- * collectArchive: validate → probe → select mode → list → copy batches (direct sync, prove,
- * traditional fallback) with bounded parallelism → manifest and report.
- * Long collections continue as new every `batchesPerRun` batches, carrying a small state.
+ * collectArchive: validate → probe → select mode → discover the series in the archive's listing and
+ * cut them into shards → one child workflow (collectShard) per shard, `parallelShards` at a time →
+ * join the shards' manifests and coverage → report. No run holds the collection's files: the
+ * parent carries counts, shards carry their own plan in objects. The parent continues as new every
+ * SHARDS_PER_RUN shards, once the shards it started have finished.
  */
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, continueAsNew, defineQuery, isCancellation,
-  proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { collectionStatePrefix } from './keys';
+import { addCoverage, emptyCoverage } from './coverage';
+import { collectionStatePrefix, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
-import { parseCollectionRequest, resolvePeriods, summarize, type ActivityKind, type CollectionRequest, type ResolvedRange } from './request';
-import { retryPolicyFor } from './retry';
-import { verdictOf } from './verdict';
-import {
-  FAILED_OUTCOMES, type BatchRef, type CollectionReport, type EnvironmentProbe, type ListResult, type ModeDecision, type Progress, type StateRef, type VerifyResult,
+import { parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
+import { REQUEST_ERRORS } from './retry';
+import { collectShard, type ShardInput } from './shard';
+import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
+import { addCounts, addListCounts, emptyCounts, emptyListCounts } from './tally';
+import type {
+  CollectionReport, CoverageSummary, Discovery, EnvironmentProbe, ListResult, ManifestCounts, ModeDecision, Progress, ShardResult, StateRef,
 } from './types';
+import { verdictOf } from './verdict';
 
-export const progressQuery = defineQuery<Progress>('progress');
+export { progressQuery } from './support';
+
+/** Shards one parent run starts before it continues as new (each costs the parent's history a few events). */
+const SHARDS_PER_RUN = 500;
+
+interface Totals {
+  list: ListResult;
+  manifest: ManifestCounts;
+  coverage: CoverageSummary;
+  fallbackBatches: number;
+  fallbackFiles: number;
+  bytesThroughWorker: number;
+  s3Requests: number;
+  peakLocalDiskBytes: number;
+  shardsDone: number;
+  shardsFailed: number;
+  firstShardFailure: string | null;
+  shardRuns: number;
+  listingMs: number;
+  copyingMs: number;
+  resumedListings: number;
+}
 
 /** What one run hands the next when it continues as new. */
 export interface CarriedState {
@@ -27,55 +52,12 @@ export interface CarriedState {
   state: StateRef;
   probe: EnvironmentProbe;
   decision: ModeDecision;
-  list: ListResult;
+  discovery: Discovery;
   searchAttributes: boolean;
-  nextBatch: number;
-  tally: Tally;
-  batchFailures: Record<number, string>;
+  nextShard: number;
+  totals: Totals;
   phaseMs: Record<string, number>;
   runs: number;
-}
-
-interface Tally {
-  batchesDone: number;
-  copied: number;
-  failed: number;
-  fallbackBatches: number;
-  fallbackFiles: number;
-  bytesCopied: number;
-  bytesThroughWorker: number;
-  s3Requests: number;
-  peakLocalDiskBytes: number;
-}
-
-const MAX_RECORDED_BATCH_FAILURES = 1_000;
-const MAX_PIPELINE_WORKERS = 3;
-
-function activitiesFor(kind: ActivityKind, request: CollectionRequest, options: Parameters<typeof proxyActivities>[0]) {
-  // A cancelled collection ends only once its activities have stopped (s5cmd killed, staging cleaned).
-  return proxyActivities<Activities>({
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    ...options,
-    retry: retryPolicyFor(kind, request.retry),
-  });
-}
-
-function describeFailure(err: unknown): string {
-  let e = err as Error & { cause?: unknown };
-  const parts: string[] = [];
-  while (e) {
-    if (e.message && !parts.includes(e.message)) parts.push(e.message);
-    e = e.cause as Error & { cause?: unknown };
-  }
-  return parts.join(': ').slice(0, 1_000);
-}
-
-function workerLost(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
-}
-
-function failureType(err: unknown): string | undefined {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type ?? undefined : undefined;
 }
 
 /** Readable part of a collection ID: the workflow ID with anything unsafe for a key replaced. */
@@ -91,172 +73,113 @@ function asOfInstant(request: CollectionRequest): Date {
   return workflowInfo().startTime;
 }
 
+/** The shard's child workflow ID: the collection's workflow ID, its first run, and the shard. */
+export function shardWorkflowId(workflowId: string, firstRunId: string, shard: number): string {
+  return `${workflowId}/${firstRunId.slice(0, 8)}/shard-${String(shard).padStart(6, '0')}`;
+}
+
 export async function collectArchive(input?: unknown, carried?: CarriedState): Promise<CollectionReport> {
-  const progress: Progress = {
-    phase: 'validating', mode: null, batches: { total: 0, done: 0 },
-    files: { planned: 0, copied: 0, skipped: 0, failed: 0, fallback: 0, notPublished: 0 }, bytes: 0,
-  };
+  const progress = newProgress();
   setHandler(progressQuery, () => progress);
 
   const s = carried ?? (await prepare(input, progress));
-  const { request, state } = s;
-  const mode = s.decision.mode;
-  progress.mode = mode;
-  progress.phase = 'copying';
-  progress.batches.total = s.list.batchCount;
+  const { request, discovery } = s;
   const summary = summarize(request, s.range);
+  progress.mode = s.decision.mode;
+  progress.phase = 'copying';
+  const running = new Map<number, Promise<void>>();
+  const runningIds = new Map<number, string>();
   const refreshProgress = () => {
-    progress.batches.done = s.tally.batchesDone;
+    const t = s.totals;
+    progress.shards = { total: discovery.shards, done: t.shardsDone + t.shardsFailed, running: [...runningIds.values()] };
+    progress.batches = { total: t.list.batchCount, done: t.list.batchCount };
     progress.files = {
-      planned: s.list.planned, copied: s.tally.copied, skipped: s.list.alreadyPresent, failed: s.tally.failed + s.list.missingChecksum,
-      fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
+      planned: t.list.planned, copied: t.manifest.byMode.direct_sync.copied + t.manifest.byMode.traditional.copied, skipped: t.list.alreadyPresent,
+      failed: t.manifest.total ? t.manifest.byMode.direct_sync.failed + t.manifest.byMode.traditional.failed + t.manifest.byMode.direct_sync.checksumMismatch + t.manifest.byMode.traditional.checksumMismatch : 0,
+      fallback: t.fallbackFiles, notPublished: t.list.notPublished,
     };
-    progress.bytes = s.tally.bytesCopied;
-    setCurrentDetails(`${summary} · ${mode} · batch ${s.tally.batchesDone}/${s.list.batchCount} · copied ${s.tally.copied}, failed ${s.tally.failed}, skipped ${s.list.alreadyPresent}`);
+    progress.bytes = t.manifest.bytesCopied;
+    setCurrentDetails(`${summary} · ${s.decision.mode} · shards ${progress.shards.done}/${discovery.shards} (${runningIds.size} running) · ${discovery.series} series · files done ${t.manifest.total}`);
   };
   refreshProgress();
 
-  const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
-  // An activity that makes no progress for a few heartbeat timeouts gives its batch back.
-  const stallMs = 3 * heartbeatTimeout;
-  const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
-  const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout });
-  const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
-  const runId = workflowInfo().firstExecutionRunId;
-
-  async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
-    for (let pipeline = 1; pipeline <= MAX_PIPELINE_WORKERS; pipeline++) {
-      // The four steps share one worker's disk: pin them to the queue only that worker polls.
-      const taskQueue = await shared.getWorkerTaskQueue();
-      const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
-      const download = activitiesFor('download', request, pinned);
-      const upload = activitiesFor('upload', request, pinned);
-      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}`, transfersBy: s.decision.transfersBy };
-      let lost = false;
-      try {
-        // Rounds: download what fits in staging, verify, upload, free the space, go on with the rest.
-        for (;;) {
-          const d = await download.downloadBatch(ref);
-          s.tally.bytesThroughWorker += d.bytes;
-          s.tally.s3Requests += d.s3Requests;
-          s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
-          await download.verifyStaged(ref);
-          const u = await upload.uploadStaged(ref);
-          s.tally.copied += u.copied;
-          s.tally.failed += u.failed + u.mismatched;
-          s.tally.bytesCopied += u.bytesUploaded;
-          s.tally.bytesThroughWorker += u.bytesUploaded;
-          s.tally.s3Requests += u.s3Requests;
-          if (!d.deferred.length) return;
-          await download.cleanupStaging(ref);
-          ref = { ...ref, only: d.deferred };
-        }
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        lost = workerLost(err);
-        if (lost && pipeline < MAX_PIPELINE_WORKERS) continue; // that worker is gone: start over on another
-        recordBatchFailure(batch, `traditional copy failed: ${describeFailure(err)}`);
-        return;
-      } finally {
-        if (!lost) {
-          await CancellationScope.nonCancellable(() => download.cleanupStaging(ref)).catch(() => undefined);
-        }
-      }
-    }
-  }
-
-  function recordBatchFailure(batch: number, message: string) {
-    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message;
-    else s.batchFailures[batch] = 'failed (see the first recorded batch failures for the reason)';
-  }
-
-  /** Proves copies (or bytes already there); returns the positions whose wrong, unproven bytes the traditional path must replace. */
-  async function prove(ref: BatchRef): Promise<number[]> {
+  const info = workflowInfo();
+  const started = Date.now();
+  async function runShard(shard: number): Promise<void> {
+    const workflowId = shardWorkflowId(info.workflowId, info.firstExecutionRunId, shard);
+    runningIds.set(shard, workflowId);
+    refreshProgress();
+    const shardInput: ShardInput = {
+      request, range: s.range, shard, decision: s.decision, summary,
+      state: { ...s.state, statePrefix: shardStatePrefix(s.state.statePrefix, shard) },
+    };
     try {
-      const v: VerifyResult = await verify.proveCopied(ref);
-      s.tally.copied += v.verified;
-      s.tally.failed += v.mismatched + v.failed;
-      s.tally.bytesThroughWorker += v.bytesRead;
-      s.tally.s3Requests += v.s3Requests;
-      return v.fallback;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      s.tally.failed += ref.only?.length ?? 0;
-      recordBatchFailure(ref.batch, `proving the copies failed: ${describeFailure(err)}`);
-      return [];
-    }
-  }
-
-  /** Traditional copy of a batch: prove what may already be there, copy the rest, replace what proved wrong. */
-  async function traditionalBatch(ref: BatchRef): Promise<void> {
-    const wrong = s.list.verifyOnly > 0 ? await prove({ ...ref, actions: ['verify_only'] }) : [];
-    await runTraditional(ref.batch, undefined);
-    if (wrong.length) await runTraditional(ref.batch, wrong);
-  }
-
-  async function processBatch(batch: number): Promise<void> {
-    const ref: BatchRef = { state, batch, verification: request.verification, stallMs, storeChecksum: s.decision.proofBy === 'store' };
-    if (mode === 'traditional') return traditionalBatch(ref);
-    let copy;
-    try {
-      copy = await direct.directSyncBatch(ref);
-      s.tally.s3Requests += copy.s3Requests;
-      s.tally.copied += copy.proven;
-      s.tally.bytesCopied += copy.bytes;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
-      s.tally.fallbackBatches++;
-      s.tally.fallbackFiles += Math.min(request.batchSize, s.list.planned - batch * request.batchSize);
-      return traditionalBatch(ref);
-    }
-    // What the store's checksum did not already prove (replacements, objects that appeared, …) is proven here.
-    const wrong = copy.copied.length ? await prove({ ...ref, only: copy.copied, appeared: copy.appeared }) : [];
-    const fallback = [...copy.fallback, ...wrong];
-    if (fallback.length) {
-      s.tally.fallbackBatches++;
-      s.tally.fallbackFiles += fallback.length;
-      await runTraditional(batch, fallback);
-    }
-  }
-
-  const copyStarted = Date.now();
-  const lastBatchThisRun = Math.min(s.list.batchCount, s.nextBatch + request.batchesPerRun);
-  const running = new Set<Promise<void>>();
-  try {
-    while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
-      if (running.size >= request.parallelBatches) await Promise.race(running);
-      const batch = s.nextBatch++;
-      const p: Promise<void> = processBatch(batch).finally(() => {
-        running.delete(p);
-        s.tally.batchesDone++;
-        refreshProgress();
+      const result = await executeChild(collectShard, {
+        workflowId,
+        args: [shardInput],
+        // The collection ends only after its shards have: a cancel reaches them and waits for their cleanup.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        memo: { collectionId: s.state.collectionId },
       });
-      running.add(p);
+      addShard(s.totals, result);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      s.totals.shardsFailed++;
+      s.totals.firstShardFailure ??= `shard ${shard} (${workflowId}): ${describeFailure(err)}`;
+    } finally {
+      runningIds.delete(shard);
+      refreshProgress();
     }
-    await Promise.all(running);
+  }
+
+  const lastShardThisRun = Math.min(discovery.shards, s.nextShard + SHARDS_PER_RUN);
+  try {
+    while (s.nextShard < lastShardThisRun && !workflowInfo().continueAsNewSuggested) {
+      if (running.size >= request.parallelShards) await Promise.race(running.values());
+      const shard = s.nextShard++;
+      running.set(shard, runShard(shard).finally(() => running.delete(shard)));
+    }
+    await Promise.all(running.values());
   } catch (err) {
-    // Cancelled: let every batch in flight stop its activities and clean its staging before ending.
-    await Promise.allSettled(running);
+    // Cancelled: every shard in flight is cancelled too; wait for them to stop their activities and clean up.
+    await Promise.allSettled(running.values());
     throw err;
   }
-  s.phaseMs.copying = (s.phaseMs.copying ?? 0) + (Date.now() - copyStarted);
+  s.phaseMs.shards = (s.phaseMs.shards ?? 0) + (Date.now() - started);
 
-  if (s.nextBatch < s.list.batchCount) {
+  if (s.nextShard < discovery.shards) {
     await continueAsNew<typeof collectArchive>(input, { ...s, runs: s.runs + 1 });
   }
   return finish(s, progress);
 }
 
+function addShard(t: Totals, r: ShardResult): void {
+  t.list = addListCounts(t.list, r.list) as ListResult;
+  t.manifest = addCounts(t.manifest, r.manifest);
+  t.coverage = addCoverage(t.coverage, r.coverage);
+  t.fallbackBatches += r.tally.fallbackBatches;
+  t.fallbackFiles += r.tally.fallbackFiles;
+  t.bytesThroughWorker += r.tally.bytesThroughWorker;
+  t.s3Requests += r.tally.s3Requests;
+  t.peakLocalDiskBytes = Math.max(t.peakLocalDiskBytes, r.tally.peakLocalDiskBytes);
+  t.shardsDone++;
+  t.shardRuns += r.runs;
+  t.listingMs += r.phaseMs.listing ?? 0;
+  t.copyingMs += r.phaseMs.copying ?? 0;
+  if (r.list.resumedAtSeries !== undefined) t.resumedListings++;
+  if (r.batchFailures && !t.firstShardFailure) t.firstShardFailure = `shard ${r.shard}: ${r.batchFailures} batch(es) failed; first: ${r.firstBatchFailure}`;
+}
+
+function failRequest(progress: Progress, searchAttributes: boolean, message: string, type: string, details?: unknown): never {
+  if (searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
+  progress.phase = 'failed';
+  throw ApplicationFailure.nonRetryable(message, type, details);
+}
+
 async function prepare(input: unknown, progress: Progress): Promise<CarriedState> {
   const parsed = parseCollectionRequest(input);
   if (!parsed.ok) {
-    progress.phase = 'failed';
-    throw ApplicationFailure.nonRetryable(
-      `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`,
-      'InvalidCollectionRequest',
-      { problems: parsed.problems },
-    );
+    failRequest(progress, false, `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`, 'InvalidCollectionRequest', { problems: parsed.problems });
   }
   const request = parsed.request;
   const range = resolvePeriods(request, asOfInstant(request));
@@ -270,18 +193,13 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
   const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request });
   phaseMs.probing = Date.now() - t;
-  if (probed.searchAttributes) {
-    upsertSearchAttributes({
-      ArchiveMarkets: request.markets, ArchiveDataTypes: request.dataTypes, ArchiveSymbols: request.symbols.slice(0, 50),
-    });
+  const sa = probed.searchAttributes;
+  if (sa) {
+    upsertSearchAttributes({ ArchiveMarkets: request.markets, ArchiveDataTypes: request.dataTypes, ArchiveSymbols: request.symbols.slice(0, 50) });
   }
   const selection = selectMode(request.mode, probed.probe);
-  if (!selection.ok) {
-    if (probed.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
-    progress.phase = 'failed';
-    throw ApplicationFailure.nonRetryable(selection.problem, 'ModeUnavailable', { probe: probed.probe });
-  }
-  if (probed.searchAttributes) upsertSearchAttributes({ ArchiveMode: [selection.decision.mode] });
+  if (!selection.ok) failRequest(progress, sa, selection.problem, 'ModeUnavailable', { probe: probed.probe });
+  if (sa) upsertSearchAttributes({ ArchiveMode: [selection.decision.mode] });
 
   const state: StateRef = {
     collectionId,
@@ -289,28 +207,24 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
     destinationPrefix: probed.destination.prefix,
     statePrefix: collectionStatePrefix(probed.destination.prefix, collectionId),
   };
-  progress.phase = 'listing';
+  progress.phase = 'discovering';
   t = Date.now();
-  const listActs = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
-  let list: ListResult;
+  const discover = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
+  let discovery: Discovery;
   try {
-    list = await listActs.listSources({ request, range, state });
+    discovery = { ...(await discover.discoverSeries({ request, range, state })), ms: 0 };
   } catch (err) {
-    if (failureType(err) === 'SeriesNotInArchiveError') {
-      if (probed.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
-      progress.phase = 'failed';
-      throw ApplicationFailure.nonRetryable((err as ActivityFailure).cause!.message, 'SeriesNotInArchive');
-    }
+    const type = REQUEST_ERRORS[failureType(err) ?? ''];
+    if (type) failRequest(progress, sa, describeFailure((err as { cause?: unknown }).cause), type);
     throw err;
   }
-  phaseMs.listing = Date.now() - t;
+  discovery.ms = phaseMs.discovering = Date.now() - t;
 
   return {
-    request, range, collectionId, state, probe: probed.probe, decision: selection.decision, list,
-    searchAttributes: probed.searchAttributes, nextBatch: 0, batchFailures: {}, phaseMs, runs: 1,
-    tally: {
-      batchesDone: 0, copied: 0, failed: 0, fallbackBatches: 0, fallbackFiles: 0, bytesCopied: 0, bytesThroughWorker: 0,
-      s3Requests: list.s3Requests, peakLocalDiskBytes: 0,
+    request, range, collectionId, state, probe: probed.probe, decision: selection.decision, discovery, searchAttributes: sa, nextShard: 0, phaseMs, runs: 1,
+    totals: {
+      list: emptyListCounts() as ListResult, manifest: emptyCounts(), coverage: emptyCoverage(), fallbackBatches: 0, fallbackFiles: 0, bytesThroughWorker: 0,
+      s3Requests: 0, peakLocalDiskBytes: 0, shardsDone: 0, shardsFailed: 0, firstShardFailure: null, shardRuns: 0, listingMs: 0, copyingMs: 0, resumedListings: 0,
     },
   };
 }
@@ -318,43 +232,54 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
 async function finish(s: CarriedState, progress: Progress): Promise<CollectionReport> {
   progress.phase = 'reporting';
   const t = Date.now();
-  const acts = activitiesFor('report', s.request, { startToCloseTimeout: '30m' });
-  const manifest = await acts.writeManifest({
-    state: s.state, batchCount: s.list.batchCount, mode: s.decision.mode, batchFailures: s.batchFailures,
+  const { totals, request } = s;
+  const acts = activitiesFor('report', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
+  const assembled = await acts.assembleCollection({
+    state: s.state, shards: s.discovery.shards, ...(request.action === 'plan' ? { plan: { list: totals.list, mode: s.decision.mode } } : {}),
   });
-  const count = (...outcomes: string[]) => outcomes.reduce((n, k) => n + (manifest.byOutcome[k] ?? 0), 0);
-  const failed = count(...FAILED_OUTCOMES);
+  const m = totals.manifest;
+  const count = (...outcomes: string[]) => outcomes.reduce((n, k) => n + (m.byOutcome[k] ?? 0), 0);
   const files: CollectionReport['files'] = {
-    total: manifest.total,
+    total: m.total,
     copied: count('copied', 'replaced', 'verified_in_place'),
     skipped: count('skipped'),
     notPublished: count('not_published'),
-    failed,
-    quarantined: manifest.quarantined,
-    byMode: manifest.byMode,
-    byOutcome: manifest.byOutcome,
-    byProof: manifest.byProof,
-    byProofMethod: manifest.byProofMethod,
+    failed: count('failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'),
+    quarantined: m.quarantined,
+    byMode: m.byMode,
+    byOutcome: m.byOutcome,
+    byProof: m.byProof,
+    byProofMethod: m.byProofMethod,
   };
-  const { ok, verdict } = verdictOf(files);
+  let { ok, verdict } = verdictOf(files, request.action);
+  if (totals.shardsFailed) {
+    ok = false;
+    verdict = `COMPLETED WITH FAILURES: ${totals.shardsFailed} of ${s.discovery.shards} shards failed (${totals.firstShardFailure}); their files are not in the manifest. ${verdict}`;
+  }
   const report: CollectionReport = {
     ok,
     verdict,
+    action: request.action,
     files,
-    summary: summarize(s.request, s.range),
+    summary: summarize(request, s.range),
     collectionId: s.collectionId,
     range: { first: s.range.first, last: s.range.last, asOf: s.range.asOf },
     decision: s.decision,
-    bytes: { copied: manifest.bytesCopied, throughWorker: s.tally.bytesThroughWorker },
-    fallbacks: { batches: s.tally.fallbackBatches, files: Math.max(0, s.tally.fallbackFiles) },
-    s3Requests: s.tally.s3Requests + manifest.s3Requests,
-    peakLocalDiskBytes: s.tally.peakLocalDiskBytes,
-    phaseMs: { ...s.phaseMs },
-    workflowRuns: s.runs,
-    manifest: { bucket: s.state.bucket, key: manifest.key },
+    discovery: s.discovery,
+    listing: { objects: totals.list.listedObjects, ms: totals.listingMs },
+    shards: { total: s.discovery.shards, failed: totals.shardsFailed, firstFailure: totals.firstShardFailure, resumedListings: totals.resumedListings },
+    coverage: { ...totals.coverage, keys: assembled.coverage },
+    ...(assembled.plan ? { plan: assembled.plan } : {}),
+    bytes: { copied: m.bytesCopied, throughWorker: totals.bytesThroughWorker },
+    fallbacks: { batches: totals.fallbackBatches, files: totals.fallbackFiles },
+    s3Requests: totals.s3Requests + assembled.s3Requests,
+    peakLocalDiskBytes: totals.peakLocalDiskBytes,
+    phaseMs: { ...s.phaseMs, listing: totals.listingMs, copying: totals.copyingMs },
+    workflowRuns: s.runs + totals.shardRuns,
+    manifest: { bucket: s.state.bucket, key: assembled.manifest },
     reportKey: `${s.state.statePrefix}report.json`,
     probe: s.probe,
-    request: s.request,
+    request,
   };
   report.phaseMs.reporting = Date.now() - t;
   await acts.writeReport({ state: s.state, report });

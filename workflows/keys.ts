@@ -73,3 +73,12 @@ export function proofFolder(prefix: string, sourceKeyOrPrefix: string): string {
 export function incomingKey(statePrefix: string, sourceKey: string): string {
   return `${statePrefix}incoming/${sourceKey}`;
 }
+
+export function shardName(shard: number): string {
+  return `shard-${String(shard).padStart(6, '0')}`;
+}
+
+/** Where a shard keeps its series, plan and results, inside the collection's folder. */
+export function shardStatePrefix(collectionStatePrefix: string, shard: number): string {
+  return `${collectionStatePrefix}shards/${shardName(shard)}/`;
+}

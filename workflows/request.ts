@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import {
-  ALL_DATA_TYPES, DAILY_INTERVALS, GRANULARITIES, INTERVALS, MARKETS, SPOT_ONLY_INTERVALS, hasIntervalFolder, intervalsFor,
+  ALL_DATA_TYPES, DAILY_INTERVALS, GRANULARITIES, INTERVAL_DATA_TYPES, INTERVALS, MARKETS, SPOT_ONLY_INTERVALS, hasIntervalFolder, intervalsFor,
   type Granularity, type Interval, type Market,
 } from './catalog';
 import {
@@ -19,9 +19,13 @@ export type RequestedMode = (typeof MODES)[number];
 export const VERIFICATION_LEVELS = ['checksum', 'size', 'none'] as const;
 export type VerificationLevel = (typeof VERIFICATION_LEVELS)[number];
 
+export const ACTIONS = ['collect', 'plan', 'audit'] as const;
+export type CollectionAction = (typeof ACTIONS)[number];
+
 export const ARCHIVE_START = '2017-01-01';
 export const MAX_SPAN_DAYS = 3_700;
-export const MAX_EXPECTED_FILES = 1_000_000;
+/** The ceiling a request may select without raising `maxFiles` explicitly. */
+export const DEFAULT_MAX_FILES = 1_000_000;
 
 // Symbols as the archive names them: BTCUSDT, 1000BONKUSDT, BTCUSD_PERP, 币安人生USDT (letters of any script).
 // They reach S3 keys and s5cmd run files, so nothing else: no "/", ".", quotes, spaces or control characters.
@@ -60,11 +64,25 @@ const RetryOverrides = z
   .object({ default: RetryOverride.optional(), ...Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, RetryOverride.optional()])) })
   .strict() as z.ZodType<Partial<Record<ActivityKind | 'default', RetryOverride>>>;
 
+// A pattern is matched against the symbols the archive lists; "*" any run of characters, "?" one.
+const SYMBOL_PATTERN = /^[\p{L}\p{N}_*?-]{1,40}$/u;
+
+/** True for a glob (`*`, `BTC*`, `*USDT`, `?BTC`), false for a plain name. */
+export function isPattern(value: string): boolean {
+  return value.includes('*') || value.includes('?');
+}
+
 const symbolField = z
   .string()
   .transform((s) => s.trim().normalize('NFC').toUpperCase())
-  .refine((s) => SYMBOL.test(s), {
-    message: 'must be a symbol as the archive names it (e.g. BTCUSDT, BTCUSD_PERP, 币安人生USDT): letters of any script and digits, with "_" or "-", at most 40 characters',
+  .refine((s) => (isPattern(s) ? SYMBOL_PATTERN.test(s) : SYMBOL.test(s)), {
+    message: 'must be a symbol as the archive names it (e.g. BTCUSDT, BTCUSD_PERP, 币安人生USDT): letters of any script and digits, with "_" or "-", at most 40 characters; or a pattern of those with "*" and "?" (e.g. "*", "*USDT", "BTC*")',
+  });
+
+/** `"*"` alone stands for every value the archive has; otherwise a list. */
+const allOr = <T extends z.ZodTypeAny>(item: T, max: number) =>
+  z.union([z.literal('*').transform(() => ['*']), z.array(item).min(1).max(max)], {
+    errorMap: (issue, ctx) => (issue.code === 'invalid_union' ? { message: 'must be "*" (everything the archive has) or a list, e.g. ["BTCUSDT", "ETH*"]' } : { message: ctx.defaultError }),
   });
 
 /** The same value twice is asked once: duplicates would plan each key twice, in racing batches. */
@@ -77,26 +95,33 @@ const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMon
 const RequestFields = z
   .object({
     markets: z.array(z.enum(MARKETS)).min(1).max(4).default(['spot']),
-    dataTypes: z.array(z.string()).min(1).max(20).default(['klines']),
-    symbols: z.array(symbolField).min(1).max(2_000).default(['BTCUSDT']),
-    intervals: z
-      .array(z.string())
-      .min(1)
-      .max(INTERVALS.length)
+    dataTypes: allOr(z.string(), 20).default(['klines']),
+    symbols: allOr(symbolField, 2_000).default(['BTCUSDT']),
+    intervals: allOr(z.string(), INTERVALS.length)
       .optional()
       .describe('kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines'),
     granularity: z.enum(GRANULARITIES).default('daily'),
+    /** "all": each series from the first to the last file the archive has for it. */
+    dates: z.literal('all', { errorMap: () => ({ message: 'must be "all" (each series over the span the archive has), or leave it out and give startDate/endDate, lastDays or lastMonths' }) }).optional(),
     startDate: dateField.optional(),
     endDate: dateField.optional(),
     lastDays: z.number().int().min(1).max(MAX_SPAN_DAYS).optional(),
     lastMonths: z.number().int().min(1).max(120).optional(),
     asOf: z.string().datetime({ offset: true }).optional(),
     destination: Destination.default({}),
+    /** collect: copy and prove; plan: a dry run (what a collection would do and cost); audit: prove what the destination already holds, copying nothing. */
+    action: z.enum(ACTIONS).default('collect'),
+    /** The most files a request may select; raise it to collect more in one go. */
+    maxFiles: z.number().int().min(1).max(100_000_000).default(DEFAULT_MAX_FILES),
     mode: z.enum(MODES).default('auto'),
     batchSize: z.number().int().min(1).max(1_000).default(250),
     parallelBatches: z.number().int().min(1).max(32).default(4),
     /** Batches one workflow run starts before it continues as new, keeping each history small. */
     batchesPerRun: z.number().int().min(1).max(2_000).default(200),
+    /** Files per shard: each shard is listed, copied and reported by its own child workflow. */
+    filesPerShard: z.number().int().min(10).max(200_000).default(20_000),
+    /** Shards (child workflows) running at once. */
+    parallelShards: z.number().int().min(1).max(64).default(2),
     verification: z.enum(VERIFICATION_LEVELS).default('checksum'),
     /** How long a silent worker keeps an activity before Temporal retries it elsewhere. */
     heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
@@ -122,17 +147,23 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
   // A data type the catalog knows is let through to the listing, which has the last word for each
   // market (folders come and go: liquidationSnapshot, bookTicker). An unknown name is a typo.
   r.dataTypes.forEach((dt, i) => {
-    if (!ALL_DATA_TYPES.includes(dt)) {
+    if (isPattern(dt)) {
+      if (!ALL_DATA_TYPES.some((known) => globMatches(dt, known))) {
+        issue(['dataTypes', i], `"${dt}" matches no data type of the archive; it has: ${ALL_DATA_TYPES.join(', ')}`);
+      }
+    } else if (!ALL_DATA_TYPES.includes(dt)) {
       issue(['dataTypes', i], `unknown data type "${dt}"; the archive has: ${ALL_DATA_TYPES.join(', ')}`);
     }
   });
 
-  const klineTypes = r.dataTypes.filter(hasIntervalFolder);
+  const klineTypes = r.dataTypes.filter((dt) => (isPattern(dt) ? INTERVAL_DATA_TYPES.some((k) => globMatches(dt, k)) : hasIntervalFolder(dt)));
   if (r.intervals) {
     if (klineTypes.length === 0) {
       issue(['intervals'], 'intervals apply only to klines, indexPriceKlines, markPriceKlines and premiumIndexKlines; remove "intervals"');
     }
+    if (r.intervals.includes('*') && r.intervals.length > 1) issue(['intervals'], '"*" already means every interval; give "*" alone or a list of intervals');
     r.intervals.forEach((iv, i) => {
+      if (iv === '*') return;
       if (iv === '1M') issue(['intervals', i], 'the monthly interval is "1mo" in the archive, not "1M"');
       else if (!(INTERVALS as readonly string[]).includes(iv)) {
         issue(['intervals', i], `unknown interval "${iv}"; use one of ${INTERVALS.join(', ')}`);
@@ -145,6 +176,11 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     });
   }
 
+  if (r.dates === 'all') {
+    const relative = r.lastDays !== undefined ? 'lastDays' : r.lastMonths !== undefined ? 'lastMonths' : undefined;
+    if (relative) issue(['dates'], `"all" takes each series over the whole span the archive has; it does not go with the relative range ${relative}: remove one of them`);
+    if (r.startDate !== undefined || r.endDate !== undefined) issue(['dates'], '"all" takes each series over the whole span the archive has; remove startDate/endDate, or remove "dates" to collect that range');
+  }
   const dateModes = [r.startDate !== undefined || r.endDate !== undefined, r.lastDays !== undefined, r.lastMonths !== undefined];
   if (dateModes.filter(Boolean).length > 1) {
     issue(['startDate'], 'give either startDate/endDate, lastDays or lastMonths, not several');
@@ -164,13 +200,29 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
       if (daysBetween(start, end) > MAX_SPAN_DAYS) issue(['endDate'], `the range spans more than ${MAX_SPAN_DAYS} days; split it into several collections`);
     }
   }
-  if (!r.symbols.length) return;
-  const intervals = klineTypes.length ? (r.intervals ?? ['1d']).length : 1;
-  const perSeries = r.granularity === 'daily' ? spanDays(r) : Math.ceil(spanDays(r) / 28);
-  const expected = r.markets.length * r.dataTypes.length * r.symbols.length * intervals * perSeries;
-  if (expected > MAX_EXPECTED_FILES) {
-    issue(['symbols'], `this request expands to about ${expected} files, over the ${MAX_EXPECTED_FILES} a collection takes; split it by symbol or date range`);
+  // With patterns the archive's listing decides how many series there are: the ceiling is checked after discovery.
+  if (!r.symbols.length || hasPatterns(r) || r.dates === 'all') return;
+  const expected = expandSeries(r).length * periodsPerSeries(r);
+  if (expected > r.maxFiles) {
+    issue(['symbols'], `this request expands to about ${expected.toLocaleString('en-US')} files, over maxFiles ${r.maxFiles.toLocaleString('en-US')}; split it by symbol or date range, or raise maxFiles`);
   }
+}
+
+/** True when symbols, data types or intervals are patterns the archive's listing resolves. */
+export function hasPatterns(r: Pick<CollectionRequest, 'symbols' | 'dataTypes' | 'intervals'>): boolean {
+  return [...r.symbols, ...r.dataTypes, ...(r.intervals ?? [])].some(isPattern);
+}
+
+/** Upper bound of the files one series of the request holds (its whole range, every period published). */
+export function periodsPerSeries(r: Pick<CollectionRequest, 'granularity' | 'startDate' | 'endDate' | 'lastDays' | 'lastMonths' | 'dates'>, asOf?: Date): number {
+  const days = r.dates === 'all' ? Math.max(1, daysBetween(parseDay(ARCHIVE_START)!, asOf ?? new Date(Date.UTC(2030, 0, 1)))) : spanDays(r);
+  return r.granularity === 'daily' ? days : Math.ceil(days / 28);
+}
+
+/** Glob matching as the request means it: "*" any run of characters, "?" exactly one; the whole value must match. */
+export function globMatches(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'u');
+  return re.test(value);
 }
 
 function periodStart(s: string): Date | undefined {
@@ -189,24 +241,36 @@ function spanDays(r: { startDate?: string; endDate?: string; lastDays?: number; 
 
 export const DEFAULT_LAST_DAYS = 7;
 
+/** The request's date range, inclusive; small enough to travel in every payload (periods are enumerated where needed). */
 export interface ResolvedRange {
-  /** Inclusive periods (`YYYY-MM-DD` for daily, `YYYY-MM` for monthly). */
-  periods: string[];
+  /** `YYYY-MM-DD` for daily, `YYYY-MM` for monthly. */
   first: string;
   last: string;
   /** The instant relative dates were resolved from. */
   asOf: string;
+  /** dates "all": each series is taken from the first to the last period the archive has for it, within first..last. */
+  all?: boolean;
+}
+
+/** Every period of the range, in order. */
+export function periodsOf(range: Pick<ResolvedRange, 'first' | 'last'>, granularity: Granularity): string[] {
+  return granularity === 'daily'
+    ? enumerateDays(parseDay(range.first)!, parseDay(range.last)!)
+    : enumerateMonths(parseMonth(range.first)!, parseMonth(range.last)!);
 }
 
 /**
  * Resolves the date range into periods. Relative ranges end with the last complete period before
  * `asOf` (yesterday; last month), so a scheduled run collects the period it was scheduled for.
  */
-export function resolvePeriods(r: CollectionRequest, asOf: Date): ResolvedRange {
+export function resolvePeriods(r: CollectionRequest, asOf: Date): ResolvedRange & { periods: string[] } {
   const today = startOfUtcDay(asOf);
   let start: Date;
   let end: Date;
-  if (r.startDate && r.endDate) {
+  if (r.dates === 'all') {
+    start = parseDay(ARCHIVE_START)!;
+    end = r.granularity === 'daily' ? addDays(today, -1) : addDays(addMonths(today, 0), -1);
+  } else if (r.startDate && r.endDate) {
     start = periodStart(r.startDate)!;
     end = periodStart(r.endDate)!;
     if (r.granularity === 'daily' && parseMonth(r.endDate)) end = addDays(addMonths(end, 1), -1);
@@ -220,11 +284,16 @@ export function resolvePeriods(r: CollectionRequest, asOf: Date): ResolvedRange 
     end = addDays(today, -1);
   }
   const periods = r.granularity === 'daily' ? enumerateDays(start, end) : enumerateMonths(start, end);
-  return { periods, first: periods[0], last: periods[periods.length - 1], asOf: asOf.toISOString() };
+  return { periods, first: periods[0], last: periods[periods.length - 1], asOf: asOf.toISOString(), ...(r.dates === 'all' ? { all: true } : {}) };
 }
 
-/** Every series (market × data type × symbol × interval) the request names. */
-export function expandSeries(r: CollectionRequest): Series[] {
+/** The range as it travels in payloads: without its period list. */
+export function compactRange(range: ResolvedRange): ResolvedRange {
+  return { first: range.first, last: range.last, asOf: range.asOf, ...(range.all ? { all: true } : {}) };
+}
+
+/** Every series (market × data type × symbol × interval) the request names; patterns are resolved by listing the archive instead. */
+export function expandSeries(r: Pick<CollectionRequest, 'markets' | 'dataTypes' | 'symbols' | 'intervals' | 'granularity'>): Series[] {
   const out: Series[] = [];
   for (const market of r.markets as Market[]) {
     for (const dataType of r.dataTypes) {
@@ -273,7 +342,9 @@ export function parseCollectionRequest(input: unknown): ParseResult {
 
 /** A short human summary, e.g. `spot klines 1d BTCUSDT daily 2025-01-01..2025-01-07`. */
 export function summarize(r: CollectionRequest, range: ResolvedRange): string {
-  const intervals = r.dataTypes.some(hasIntervalFolder) ? ` ${(r.intervals ?? ['1d']).join(',')}` : '';
+  const intervals = r.dataTypes.some((dt) => isPattern(dt) || hasIntervalFolder(dt)) ? ` ${(r.intervals ?? ['1d']).join(',')}` : '';
   const symbols = r.symbols.length > 3 ? `${r.symbols.slice(0, 3).join(',')}+${r.symbols.length - 3}` : r.symbols.join(',');
-  return `${r.markets.join(',')} ${r.dataTypes.join(',')}${intervals} ${symbols} ${r.granularity} ${range.first}..${range.last}`;
+  const dates = range.all ? `all dates (to ${range.last})` : `${range.first}..${range.last}`;
+  const action = r.action === 'collect' ? '' : `${r.action}: `;
+  return `${action}${r.markets.join(',')} ${r.dataTypes.join(',')}${intervals} ${symbols} ${r.granularity} ${dates}`;
 }

@@ -1,5 +1,6 @@
 /** Shapes that cross the workflow/activity boundary. Kept small: keys travel in plan objects, not payloads. */
-import type { CollectionRequest, ResolvedRange, VerificationLevel } from './request';
+import type { Series } from './keys';
+import type { CollectionAction, CollectionRequest, ResolvedRange, VerificationLevel } from './request';
 
 export type Mode = 'direct_sync' | 'traditional';
 
@@ -21,6 +22,8 @@ export type FileOutcome =
   /** The source zip changed under an unchanged `.CHECKSUM` that it does not match: the verified copy is kept, the new bytes are put aside. */
   | 'stale_checksum'
   | 'not_found'
+  /** Published, and not in the destination with proof; a plan or an audit leaves it for a collect run. */
+  | 'pending'
   | 'failed';
 
 export const FAILED_OUTCOMES: readonly FileOutcome[] = ['failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'];
@@ -41,6 +44,8 @@ export interface ManifestEntry {
   error: string | null;
   /** For files put aside: where, and the evidence (hashes, ETags, sizes). */
   evidence?: Record<string, unknown>;
+  /** pending files: what a collect run would do (copy, replace the bytes there, or prove them in place). */
+  plannedAction?: 'copy' | 'replace' | 'verify_only';
 }
 
 export interface EnvironmentProbe {
@@ -74,9 +79,41 @@ export interface StateRef {
   statePrefix: string;
 }
 
+/** A series as a shard lists it; clip: take it only over the span the archive has for it (dates "all", or found by a pattern). */
+export interface SeriesSpec extends Series {
+  clip?: boolean;
+}
+
+export interface DiscoverInput {
+  request: CollectionRequest;
+  range: ResolvedRange;
+  state: StateRef;
+}
+
+/** What discovery found in the archive's listing, and how the collection is cut into shards. */
+export interface Discovery {
+  series: number;
+  shards: number;
+  /** Upper bound: every period of every series published. */
+  estimatedFiles: number;
+  dataTypes: string[];
+  intervals: string[];
+  symbols: number;
+  /** Up to 30 of the symbols, in order. */
+  symbolSample: string[];
+  /** Patterns were resolved by listing the archive (else the request named every series). */
+  discovered: boolean;
+  /** Folder names the archive lists that are not safe as keys or symbols here: left out, named. */
+  skipped: string[];
+  /** Delimited listings made to discover (one per market and granularity, data type, and symbol where interval folders were listed). */
+  listings: number;
+  ms: number;
+}
+
 export interface ListInput {
   request: CollectionRequest;
   range: ResolvedRange;
+  /** The shard's state folder: its series.json, its plan and its results. */
   state: StateRef;
 }
 
@@ -95,6 +132,10 @@ export interface ListResult {
   notPublished: number;
   missingChecksum: number;
   listedObjects: number;
+  /** Parts of plan/settled-*.ndjson written (files that need no batch). */
+  settledParts: number;
+  /** A listing killed or failed part way went on from its last checkpoint: the series it resumed at (else absent). */
+  resumedAtSeries?: number;
   s3Requests: number;
 }
 
@@ -102,6 +143,8 @@ export interface BatchRef {
   state: StateRef;
   batch: number;
   verification: VerificationLevel;
+  /** An audit proves the bytes already there and moves nothing: wrong bytes are reported, left in place. */
+  audit?: boolean;
   /** Positions in the batch to work on; all of them when absent. */
   only?: number[];
   /** Positions found occupied at copy time: proven in place, never overwritten. */
@@ -161,12 +204,101 @@ export interface TraditionalResult {
   s3Requests: number;
 }
 
+/** One series of the coverage report: what the archive has and what the destination holds with proof. */
+export interface CoverageRow {
+  market: string;
+  granularity: string;
+  dataType: string;
+  symbol: string;
+  interval: string | null;
+  /** First and last period the archive publishes for the series (within the collection's dates), or null when none. */
+  first: string | null;
+  last: string | null;
+  /** Periods from first to last, both included. */
+  span: number;
+  published: number;
+  /** Periods inside the span the archive does not publish. */
+  archiveGaps: number;
+  /** Gaps as ranges, `2021-03-01..2021-03-04 2021-05-07` (at most 20 ranges, then `…`). */
+  archiveGapRanges: string;
+  /** Published files the destination holds with proof. */
+  verified: number;
+  /** Published files the destination does not hold with proof (missing, unverified, failed). */
+  missing: number;
+  missingRanges: string;
+  /** complete: every published file verified; incomplete: some missing; empty: nothing published in the dates. */
+  status: 'complete' | 'incomplete' | 'empty';
+  /** One character per cell (see CoverageSummary.legend), for a terminal. */
+  timeline: string;
+  /** The cells' unit and the first cell's start, e.g. `month from 2024-03`. */
+  timelineScale: string;
+}
+
+export interface CoverageSummary {
+  series: number;
+  complete: number;
+  incomplete: number;
+  empty: number;
+  withArchiveGaps: number;
+  archiveGapPeriods: number;
+  missingFiles: number;
+  /** The series a person looks at first (incomplete ones, then the rest, in key order); the whole table is in the objects. */
+  rows: CoverageRow[];
+  rowsOmitted: number;
+  legend: string;
+}
+
+/** What a collection would do and cost (action "plan"), from the listings alone. */
+export interface PlanEstimate {
+  files: number;
+  bytes: number;
+  alreadyPresent: number;
+  alreadyPresentBytes: number;
+  toCopy: number;
+  toCopyBytes: number;
+  toReplace: number;
+  toProveInPlace: number;
+  notPublished: number;
+  missingChecksum: number;
+  /** Requests this plan made (listing), and the requests a collect run would make in the chosen mode. */
+  requests: { listing: number; collectPutCopyList: number; collectGetHead: number };
+  /** USD at the worker's configured prices (COST_*), see `prices`. */
+  costUsd: { requests: number; transfer: number; storagePerMonth: number; total: number };
+  prices: { putCopyListPer1000: number; getHeadPer1000: number; transferPerGb: number; storagePerGbMonth: number };
+  assumptions: string;
+}
+
+/** What one shard (child workflow) hands back: counts, never file lists. */
+export interface ShardResult {
+  shard: number;
+  list: ListResult;
+  manifest: ManifestCounts;
+  coverage: CoverageSummary;
+  tally: { fallbackBatches: number; fallbackFiles: number; bytesThroughWorker: number; s3Requests: number; peakLocalDiskBytes: number };
+  batchFailures: number;
+  firstBatchFailure: string | null;
+  phaseMs: Record<string, number>;
+  runs: number;
+}
+
+/** The manifest's counts: one place adds them up (the manifest writer), everything else sums them. */
+export interface ManifestCounts {
+  total: number;
+  byOutcome: Record<string, number>;
+  byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
+  byProof: Record<string, number>;
+  byProofMethod: Record<string, number>;
+  quarantined: number;
+  bytesCopied: number;
+}
+
 export interface PhaseTimes {
   [phase: string]: number;
 }
 
 export interface CollectionReport {
   collectionId: string;
+  action: CollectionAction;
   summary: string;
   request: CollectionRequest;
   range: { first: string; last: string; asOf: string };
@@ -196,14 +328,24 @@ export interface CollectionReport {
   workflowRuns: number;
   manifest: { bucket: string; key: string };
   reportKey: string;
+  discovery: Discovery;
+  /** Objects the shards listed (source zips and sidecars, destination objects, proof records), and the listing time summed over shards. */
+  listing: { objects: number; ms: number };
+  /** resumedListings: shards whose listing was killed or failed part way and went on from its last checkpoint. */
+  shards: { total: number; failed: number; firstFailure: string | null; resumedListings: number };
+  coverage: CoverageSummary & { keys: { json: string; csv: string; schema: string } };
+  /** action "plan": what a collect run would do, and its estimated cost. */
+  plan?: PlanEstimate;
   ok: boolean;
   /** One line a person reads first. */
   verdict: string;
 }
 
 export interface Progress {
-  phase: 'validating' | 'probing' | 'listing' | 'copying' | 'reporting' | 'done' | 'failed';
+  phase: 'validating' | 'probing' | 'discovering' | 'listing' | 'copying' | 'reporting' | 'done' | 'failed';
   mode: Mode | null;
+  /** Shards (child workflows): the running ones by workflow ID, so a client can ask them for their own progress. */
+  shards?: { total: number; done: number; running: string[] };
   batches: { total: number; done: number };
   files: { planned: number; copied: number; skipped: number; failed: number; fallback: number; notPublished: number };
   bytes: number;

@@ -1,10 +1,23 @@
 /** The one line a person reads first, and whether the collection is OK. Pure. */
+import type { CollectionAction } from './request';
 import type { CollectionReport } from './types';
 
 type Files = Pick<CollectionReport['files'], 'total' | 'failed' | 'notPublished' | 'quarantined' | 'byOutcome' | 'byProof'>;
 
-export function verdictOf(f: Files): { ok: boolean; verdict: string } {
+export function verdictOf(f: Files, action: CollectionAction = 'collect'): { ok: boolean; verdict: string } {
   const published = f.total - f.notPublished;
+  const pending = f.byOutcome.pending ?? 0;
+  if (action === 'plan') {
+    return { ok: true, verdict: `PLAN (nothing copied): of ${published} published files, ${f.byOutcome.skipped ?? 0} are in the destination with proof and ${pending} would be copied or proven; see the report's plan for bytes, requests and cost` };
+  }
+  if (action === 'audit') {
+    const proven = (f.byOutcome.verified_in_place ?? 0) + (f.byOutcome.skipped ?? 0);
+    const wrong = f.failed ? `; ${f.failed} do not match their .CHECKSUM or could not be read (left in place, see the manifest)` : '';
+    return {
+      ok: f.failed === 0,
+      verdict: `AUDIT (nothing copied): ${proven} of ${published} published files are in the destination with proof${pending ? `; ${pending} are not there (a collect run copies them)` : ''}${wrong}`,
+    };
+  }
   if (f.failed > 0) {
     const how = Object.entries(f.byOutcome)
       .filter(([k]) => ['failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'].includes(k))

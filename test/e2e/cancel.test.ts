@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { collectionEvents } from '../helpers/history';
 import { startCollection } from '../../client/collection';
 import { isAlive, ownS5cmdPids } from '../helpers/processes';
 import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
@@ -42,7 +43,7 @@ describe('cancelling a collection', () => {
     assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
     for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(100);
     assert.deepEqual(pids.filter(isAlive), [], 's5cmd was killed');
-    const events = (await handle.fetchHistory()).events!;
+    const events = await collectionEvents(handle);
     const types = events.map((e) => e.eventType).join(',');
     assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), `the activity ended as cancelled: ${types}`);
     assert.ok(!events.some((e) => e.activityTaskFailedEventAttributes), 'no activity failure recorded');

@@ -5,8 +5,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
 import { startCollection } from '../../client/collection';
+import { firstShardHistory } from '../helpers/history';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { collect, exists, freshBuckets, listKeys, mirror, readManifest, s3, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
+import { collect, exists, freshBuckets, listKeys, mirror, readManifest, readText, s3, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
 
 describe('direct sync on the real stack', () => {
   let w: TestWorker;
@@ -75,6 +76,7 @@ describe('direct sync on the real stack', () => {
     const client = await testClient();
     const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
     writeFileSync('.build/direct-sync-history.json', historyToJSON(history));
+    writeFileSync('.build/direct-sync-shard-history.json', historyToJSON(await firstShardHistory(handle)));
   });
 
   it('a rerun copies nothing already present and identical', async () => {
@@ -96,11 +98,34 @@ describe('direct sync on the real stack', () => {
 
   it('continues as new every batchesPerRun batches and still reports every file', async () => {
     const { report } = await collect(w, { ...request, batchSize: 4, batchesPerRun: 2, destination: { bucket: buckets.destination, prefix: 'can/' } });
-    assert.equal(report.workflowRuns, 4, '32 planned files in 4-file batches: 8 batches, 2 a run');
+    assert.equal(report.workflowRuns, 1 + 4, 'the collection, and its one shard: 32 planned files in 4-file batches, 8 batches, 2 a run');
     assert.equal(report.files.total, 40);
     assert.equal(report.files.copied, written.filter((f) => !f.fault).length);
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     assert.equal(new Set(manifest.map((e) => e.key)).size, 40);
+  });
+
+  it('cuts a collection into shards (child workflows) and joins their manifests in key order', async () => {
+    const { report, handle } = await collect(w, { ...request, filesPerShard: 10, parallelShards: 3, destination: { bucket: buckets.destination, prefix: 'shards/' } });
+    // 4 series of 10 days: one series per shard.
+    assert.equal(report.discovery.series, 4);
+    assert.equal(report.shards.total, 4);
+    assert.equal(report.shards.failed, 0);
+    assert.equal(report.files.total, 40);
+    const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+    const keys = manifest.map((e) => e.key);
+    assert.deepEqual(keys, [...keys].sort(), 'one manifest, in key order');
+    assert.equal(new Set(keys).size, 40);
+    const children: string[] = [];
+    for (const ev of (await handle.fetchHistory()).events ?? []) {
+      if (ev.childWorkflowExecutionCompletedEventAttributes) children.push(ev.childWorkflowExecutionCompletedEventAttributes.workflowExecution!.workflowId!);
+    }
+    assert.equal(children.length, 4, 'one completed child workflow per shard');
+    assert.ok(children.every((id) => id.startsWith(`${handle.workflowId}/`)), children.join(', '));
+    // The coverage table, read as CSV: one row per series, each complete but for the planted faults.
+    const csv = (await readText(report.manifest.bucket, report.coverage.keys.csv)).trim().split('\n');
+    assert.equal(csv.length, 1 + 4);
+    assert.equal(report.coverage.series, 4);
   });
 
   it('starting the same collection while it runs joins the running one', async () => {

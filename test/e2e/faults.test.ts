@@ -9,11 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { startCollection } from '../../client/collection';
+import { collectionEvents, pendingActivities } from '../helpers/history';
+import { collectionProgress, startCollection } from '../../client/collection';
 import { adminClient } from '../../stack/buckets';
 import { restartService, servicePid, workerEnvFor, type StackConfig } from '../../stack/local-stack';
 import { fillMirror, type MirrorFile } from '../../stack/mirror';
-import { progressQuery } from '../../workflows';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { commandLine, isDead, ownS5cmdPids, s5cmdChildren } from '../helpers/processes';
@@ -34,7 +34,7 @@ async function assertAllVerified(s3: S3Client, bucket: string, sourceBucket: str
 
 async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) => boolean) {
   for (let i = 0; i < 600; i++) {
-    const p = await handle.query(progressQuery).catch(() => undefined);
+    const p = await collectionProgress(handle).catch(() => undefined);
     if (p && p.phase === 'copying' && ok(p.batches.done)) return;
     await sleep(50);
   }
@@ -65,7 +65,7 @@ async function patientResult(client: Client, workflowId: string): Promise<Collec
 
 /** Failures of activity attempts in a run's history: [activity type, failure type, message]. */
 async function attemptFailures(handle: WorkflowHandle): Promise<{ type: string; message: string }[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
+  const events = await collectionEvents(handle);
   // Pending attempts that failed and were retried are not events; the last failure of a retried activity is kept on
   // the started event. Read both kinds.
   return events.flatMap((e) => {
@@ -119,7 +119,7 @@ describe('faults', () => {
       process.kill(minio, 'SIGSTOP');
       // Thawed once an activity attempt has given its batch back (stalled or timed out), not after a fixed time.
       const failure = await waitFor('a hung attempt to be given back', async () => {
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const pending = await pendingActivities(handle);
         return pending.map((p) => p.lastFailure?.message).find((m) => m && /no progress for|timed out|timeout|socket hang up|ECONNRESET/i.test(m));
       }, 60_000);
       process.kill(minio, 'SIGCONT');
@@ -155,7 +155,7 @@ describe('faults', () => {
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
-      const events = (await handle.fetchHistory()).events!;
+      const events = await collectionEvents(handle);
       const retried = events.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
       assert.ok(retried.length >= 1, 'a retried attempt is in the history');
     } finally {
@@ -261,7 +261,7 @@ describe('faults', () => {
       for (const f of files.slice(0, 10)) {
         await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key })), 'nothing uploaded');
       }
-      const retried = ((await handle.fetchHistory()).events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      const retried = (await collectionEvents(handle)).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
       assert.equal(retried.length, 0, 'no step was retried: no retry can make the file fit');
       const left = readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
       assert.deepEqual(left.map((d) => d.name), []);

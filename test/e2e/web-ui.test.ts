@@ -119,6 +119,18 @@ describe('the Temporal Web UI starts a collection', () => {
     assert.equal(report.files.byProof.sha256, 5);
   });
 
+  it('every symbol the archive lists ("*"), over the span it has ("dates": "all"), from the form', async () => {
+    const workflowId = uniqueName('webui-all');
+    await startFromForm(workflowId, JSON.stringify({ symbols: '*', intervals: ['1h'], dates: 'all', destination: { bucket: buckets.destination, prefix: 'ui-all/' } }));
+    const client = await testClient();
+    const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
+    assert.equal(report.discovery.discovered, true);
+    assert.deepEqual(report.discovery.symbolSample, ['BNBUSDT']);
+    assert.deepEqual([report.coverage.rows[0].first, report.coverage.rows[0].last], ['2025-04-01', '2025-04-05']);
+    assert.equal(report.files.copied, 5, JSON.stringify(report.files));
+    assert.equal(report.files.notPublished, 0);
+  });
+
   it('a bad JSON input typed into the form fails that run at once with a readable message', async () => {
     const workflowId = uniqueName('webui-bad');
     const page = await startFromForm(workflowId, '{"intervals": ["1M"], "symbols": ["btc/usdt"]}');

@@ -76,8 +76,12 @@ export async function collect(w: TestWorker, request: CollectionRequestInput, wo
   return { handle, joined, report: await handle.result() };
 }
 
+export async function readText(bucket: string, key: string): Promise<string> {
+  return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+}
+
 export async function readManifest(bucket: string, key: string): Promise<ManifestEntry[]> {
-  const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+  const text = await readText(bucket, key);
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 

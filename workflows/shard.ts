@@ -1,0 +1,228 @@
+/**
+ * collectShard: one shard of a collection (a child workflow of collectArchive): list its series
+ * (checkpointed) → copy batches (direct sync, prove, traditional fallback) with bounded parallelism
+ * → its manifest and coverage. A plan stops after the listing; an audit proves what is already
+ * there and copies nothing. Continues as new every `batchesPerRun` batches, carrying a small state.
+ */
+import { CancellationScope, continueAsNew, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { CollectionRequest, ResolvedRange } from './request';
+import { activitiesFor, describeFailure, newProgress, progressQuery, workerLost } from './support';
+import type { BatchRef, ListResult, ModeDecision, ShardResult, StateRef, VerifyResult } from './types';
+
+export interface ShardInput {
+  request: CollectionRequest;
+  range: ResolvedRange;
+  shard: number;
+  /** The shard's state folder. */
+  state: StateRef;
+  decision: ModeDecision;
+  /** For the details line of the run list. */
+  summary: string;
+}
+
+/** What one run of a shard hands the next when it continues as new. */
+export interface ShardCarried {
+  list: ListResult;
+  nextBatch: number;
+  tally: ShardResult['tally'] & { batchesDone: number; copied: number; failed: number; bytesCopied: number };
+  batchFailures: Record<number, string>;
+  phaseMs: Record<string, number>;
+  runs: number;
+}
+
+const MAX_RECORDED_BATCH_FAILURES = 1_000;
+const MAX_PIPELINE_WORKERS = 3;
+
+export async function collectShard(input: ShardInput, carried?: ShardCarried): Promise<ShardResult> {
+  const { request, state, decision } = input;
+  const mode = decision.mode;
+  const action = request.action;
+  const progress = newProgress();
+  progress.mode = mode;
+  setHandler(progressQuery, () => progress);
+
+  const s = carried ?? (await listShard(input, progress));
+  progress.phase = 'copying';
+  progress.batches.total = action === 'plan' ? 0 : s.list.batchCount;
+  const refreshProgress = () => {
+    progress.batches.done = s.tally.batchesDone;
+    progress.files = {
+      planned: s.list.planned, copied: s.tally.copied, skipped: s.list.alreadyPresent, failed: s.tally.failed + s.list.missingChecksum,
+      fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
+    };
+    progress.bytes = s.tally.bytesCopied;
+    setCurrentDetails(`${input.summary} · shard ${input.shard} · ${mode} · batch ${s.tally.batchesDone}/${progress.batches.total} · copied ${s.tally.copied}, failed ${s.tally.failed}`);
+  };
+  refreshProgress();
+
+  const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
+  // An activity that makes no progress for a few heartbeat timeouts gives its batch back.
+  const stallMs = 3 * heartbeatTimeout;
+  const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
+  const verify = activitiesFor('verify', request, { startToCloseTimeout: '1h', heartbeatTimeout });
+  const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
+  const runId = workflowInfo().firstExecutionRunId;
+
+  function recordBatchFailure(batch: number, message: string) {
+    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message;
+    else s.batchFailures[batch] = 'failed (see the first recorded batch failures for the reason)';
+  }
+
+  async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
+    for (let pipeline = 1; pipeline <= MAX_PIPELINE_WORKERS; pipeline++) {
+      // The four steps share one worker's disk: pin them to the queue only that worker polls.
+      const taskQueue = await shared.getWorkerTaskQueue();
+      const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
+      const download = activitiesFor('download', request, pinned);
+      const upload = activitiesFor('upload', request, pinned);
+      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}`, transfersBy: decision.transfersBy };
+      let lost = false;
+      try {
+        // Rounds: download what fits in staging, verify, upload, free the space, go on with the rest.
+        for (;;) {
+          const d = await download.downloadBatch(ref);
+          s.tally.bytesThroughWorker += d.bytes;
+          s.tally.s3Requests += d.s3Requests;
+          s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
+          await download.verifyStaged(ref);
+          const u = await upload.uploadStaged(ref);
+          s.tally.copied += u.copied;
+          s.tally.failed += u.failed + u.mismatched;
+          s.tally.bytesCopied += u.bytesUploaded;
+          s.tally.bytesThroughWorker += u.bytesUploaded;
+          s.tally.s3Requests += u.s3Requests;
+          if (!d.deferred.length) return;
+          await download.cleanupStaging(ref);
+          ref = { ...ref, only: d.deferred };
+        }
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        lost = workerLost(err);
+        if (lost && pipeline < MAX_PIPELINE_WORKERS) continue; // that worker is gone: start over on another
+        recordBatchFailure(batch, `traditional copy failed: ${describeFailure(err)}`);
+        return;
+      } finally {
+        if (!lost) {
+          await CancellationScope.nonCancellable(() => download.cleanupStaging(ref)).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  /** Proves copies (or bytes already there); returns the positions whose wrong, unproven bytes the traditional path must replace. */
+  async function prove(ref: BatchRef): Promise<number[]> {
+    try {
+      const v: VerifyResult = await verify.proveCopied(ref);
+      s.tally.copied += v.verified;
+      s.tally.failed += v.mismatched + v.failed;
+      s.tally.bytesThroughWorker += v.bytesRead;
+      s.tally.s3Requests += v.s3Requests;
+      return v.fallback;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      s.tally.failed += ref.only?.length ?? 0;
+      recordBatchFailure(ref.batch, `proving the copies failed: ${describeFailure(err)}`);
+      return [];
+    }
+  }
+
+  /** Traditional copy of a batch: prove what may already be there, copy the rest, replace what proved wrong. */
+  async function traditionalBatch(ref: BatchRef): Promise<void> {
+    const wrong = s.list.verifyOnly > 0 ? await prove({ ...ref, actions: ['verify_only'] }) : [];
+    await runTraditional(ref.batch, undefined);
+    if (wrong.length) await runTraditional(ref.batch, wrong);
+  }
+
+  async function processBatch(batch: number): Promise<void> {
+    const ref: BatchRef = { state, batch, verification: request.verification, stallMs, storeChecksum: decision.proofBy === 'store' };
+    // An audit proves the bytes other tools put there and moves nothing; files not there stay pending.
+    if (action === 'audit') {
+      await prove({ ...ref, actions: ['verify_only'], audit: true });
+      return;
+    }
+    if (mode === 'traditional') return traditionalBatch(ref);
+    let copy;
+    try {
+      copy = await direct.directSyncBatch(ref);
+      s.tally.s3Requests += copy.s3Requests;
+      s.tally.copied += copy.proven;
+      s.tally.bytesCopied += copy.bytes;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
+      s.tally.fallbackBatches++;
+      s.tally.fallbackFiles += Math.min(request.batchSize, s.list.planned - batch * request.batchSize);
+      return traditionalBatch(ref);
+    }
+    // What the store's checksum did not already prove (replacements, objects that appeared, …) is proven here.
+    const wrong = copy.copied.length ? await prove({ ...ref, only: copy.copied, appeared: copy.appeared }) : [];
+    const fallback = [...copy.fallback, ...wrong];
+    if (fallback.length) {
+      s.tally.fallbackBatches++;
+      s.tally.fallbackFiles += fallback.length;
+      await runTraditional(batch, fallback);
+    }
+  }
+
+  const copyStarted = Date.now();
+  const batchesToRun = action === 'plan' ? 0 : s.list.batchCount;
+  const lastBatchThisRun = Math.min(batchesToRun, s.nextBatch + request.batchesPerRun);
+  const running = new Set<Promise<void>>();
+  try {
+    while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
+      if (running.size >= request.parallelBatches) await Promise.race(running);
+      const batch = s.nextBatch++;
+      const p: Promise<void> = processBatch(batch).finally(() => {
+        running.delete(p);
+        s.tally.batchesDone++;
+        refreshProgress();
+      });
+      running.add(p);
+    }
+    await Promise.all(running);
+  } catch (err) {
+    // Cancelled: let every batch in flight stop its activities and clean its staging before ending.
+    await Promise.allSettled(running);
+    throw err;
+  }
+  s.phaseMs.copying = (s.phaseMs.copying ?? 0) + (Date.now() - copyStarted);
+
+  if (s.nextBatch < batchesToRun) {
+    await continueAsNew<typeof collectShard>(input, { ...s, runs: s.runs + 1 });
+  }
+
+  progress.phase = 'reporting';
+  const t = Date.now();
+  const report = activitiesFor('report', request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
+  const { coverage, key: _key, s3Requests, ...manifest } = await report.writeManifest({
+    state, batchCount: s.list.batchCount, settledParts: s.list.settledParts, mode, action, batchFailures: s.batchFailures,
+  });
+  s.phaseMs.manifest = Date.now() - t;
+  progress.phase = 'done';
+  refreshProgress();
+  const failures = Object.values(s.batchFailures);
+  const { batchesDone: _b, copied: _c, failed: _f, bytesCopied: _y, ...tally } = s.tally;
+  return {
+    shard: input.shard,
+    list: s.list,
+    manifest,
+    coverage,
+    tally: { ...tally, s3Requests: tally.s3Requests + s3Requests },
+    batchFailures: failures.length,
+    firstBatchFailure: failures[0] ?? null,
+    phaseMs: s.phaseMs,
+    runs: s.runs,
+  };
+}
+
+async function listShard(input: ShardInput, progress: ReturnType<typeof newProgress>): Promise<ShardCarried> {
+  progress.phase = 'listing';
+  const t = Date.now();
+  // A killed or failed listing is retried from its last heartbeat checkpoint, not from the start.
+  const acts = activitiesFor('list', input.request, { startToCloseTimeout: '2h', heartbeatTimeout: 2 * input.request.heartbeatTimeoutSeconds * 1000 });
+  const list = await acts.listShard({ request: input.request, range: input.range, state: input.state });
+  return {
+    list, nextBatch: 0, batchFailures: {}, phaseMs: { listing: Date.now() - t }, runs: 1,
+    tally: { batchesDone: 0, copied: 0, failed: 0, bytesCopied: 0, fallbackBatches: 0, fallbackFiles: 0, bytesThroughWorker: 0, s3Requests: list.s3Requests, peakLocalDiskBytes: 0 },
+  };
+}

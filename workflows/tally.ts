@@ -1,0 +1,72 @@
+/** Counting the manifest's entries (the one place that does) and summing shards' counts. Pure. */
+import { FAILED_OUTCOMES, type ListResult, type ManifestCounts, type ManifestEntry, type Mode } from './types';
+
+/** The one place that counts the manifest's entries. */
+export function countEntries(entries: ManifestEntry[]): ManifestCounts {
+  const byOutcome: Record<string, number> = {};
+  const byProof: Record<string, number> = {};
+  const byProofMethod: Record<string, number> = {};
+  const byMode: ManifestCounts['byMode'] = {
+    direct_sync: { copied: 0, failed: 0, checksumMismatch: 0 },
+    traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
+  };
+  let bytesCopied = 0;
+  let quarantined = 0;
+  for (const e of entries) {
+    if (e.evidence?.quarantineKey) quarantined++;
+    byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
+    if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
+    if (e.proofMethod) byProofMethod[e.proofMethod] = (byProofMethod[e.proofMethod] ?? 0) + 1;
+    if (e.mode) {
+      const m = byMode[e.mode];
+      if (e.outcome === 'copied' || e.outcome === 'replaced' || e.outcome === 'verified_in_place') m.copied++;
+      else if (e.outcome === 'checksum_mismatch' || e.outcome === 'stale_checksum') m.checksumMismatch++;
+      else if (FAILED_OUTCOMES.includes(e.outcome)) m.failed++;
+    }
+    if (e.outcome === 'copied' || e.outcome === 'replaced') bytesCopied += e.size ?? 0;
+  }
+  return { total: entries.length, byOutcome, byMode, byProof, byProofMethod, quarantined, bytesCopied };
+}
+
+/** Sums shards' counts. */
+export function addCounts(a: ManifestCounts, b: ManifestCounts): ManifestCounts {
+  const add = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const mode = (m: Mode) => ({
+    copied: a.byMode[m].copied + b.byMode[m].copied,
+    failed: a.byMode[m].failed + b.byMode[m].failed,
+    checksumMismatch: a.byMode[m].checksumMismatch + b.byMode[m].checksumMismatch,
+  });
+  return {
+    total: a.total + b.total,
+    byOutcome: add(a.byOutcome, b.byOutcome),
+    byMode: { direct_sync: mode('direct_sync'), traditional: mode('traditional') },
+    byProof: add(a.byProof, b.byProof),
+    byProofMethod: add(a.byProofMethod, b.byProofMethod),
+    quarantined: a.quarantined + b.quarantined,
+    bytesCopied: a.bytesCopied + b.bytesCopied,
+  };
+}
+
+export function emptyCounts(): ManifestCounts {
+  return countEntries([]);
+}
+
+type ListCounts = Omit<ListResult, 'resumedAtSeries'>;
+
+/** Sums shards' listing counts. */
+export function addListCounts(a: ListCounts, b: ListCounts): ListCounts {
+  const out = { ...a };
+  for (const k of Object.keys(a) as (keyof ListCounts)[]) out[k] = a[k] + (b[k] ?? 0);
+  return out;
+}
+
+export function emptyListCounts(): ListCounts {
+  return {
+    planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0,
+    listedObjects: 0, batchCount: 0, settledParts: 0, s3Requests: 0,
+  };
+}
