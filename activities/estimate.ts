@@ -29,7 +29,7 @@ export function estimatePlan(list: Omit<ListResult, 's3Requests'> & { s3Requests
   const storagePerMonth = gb * prices.storagePerGbMonth;
   const round = (x: number) => Math.round(x * 10_000) / 10_000;
   return {
-    files: list.planned + list.alreadyPresent,
+    files: list.planned + list.alreadyPresent + list.missingChecksum,
     bytes: list.plannedBytes + list.alreadyPresentBytes,
     alreadyPresent: list.alreadyPresent,
     alreadyPresentBytes: list.alreadyPresentBytes,

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
 import { seriesPrefix } from '../workflows/keys';
 import type { CollectionRequest } from '../workflows/request';
-import { expandSeries } from '../workflows/request';
+import { expandSeries, hasPatterns } from '../workflows/request';
 import type { EnvironmentProbe } from '../workflows/types';
 import { copySource } from './destination';
 import { isAccessDenied } from './errors';
@@ -75,11 +75,15 @@ export async function probeDestination(s3: S3Client, bucket: string, prefix: str
   }
 }
 
-/** The smallest object among the first few of the request's first series (a `.CHECKSUM`, usually). */
+/**
+ * The smallest object among the first few of the request's first series (a `.CHECKSUM`, usually);
+ * with patterns ("*", "BTC*"), among the first few of its market and granularity.
+ */
 async function sampleSourceObject(source: S3Client, bucket: string, request: CollectionRequest): Promise<{ key: string; size: number } | undefined> {
   const series = expandSeries(request)[0];
   if (!series) return undefined;
-  const page = await source.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: seriesPrefix(series), MaxKeys: 20 }));
+  const prefix = hasPatterns(request) ? `data/${series.market}/${series.granularity}/` : seriesPrefix(series);
+  const page = await source.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 20 }));
   const objects = (page.Contents ?? []).filter((o) => o.Key).map((o) => ({ key: o.Key!, size: o.Size ?? 0 }));
   return objects.sort((a, b) => a.size - b.size)[0];
 }

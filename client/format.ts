@@ -58,7 +58,7 @@ export function formatPlan(r: CollectionReport): string {
   if (!p) return 'no plan in this report (only action "plan" estimates)';
   const n = (x: number) => x.toLocaleString('en-US');
   const rows: [string, string][] = [
-    ['published files', `${n(p.files)} (${formatBytes(p.bytes)})`],
+    ['published files', `${n(p.files)}${p.missingChecksum ? ` (${n(p.missingChecksum)} without .CHECKSUM, not collectable)` : ''}; ${formatBytes(p.bytes)} collectable`],
     ['already verified', `${n(p.alreadyPresent)} (${formatBytes(p.alreadyPresentBytes)})`],
     ['to copy', `${n(p.toCopy)}${p.toReplace ? ` + ${n(p.toReplace)} replacements` : ''} (${formatBytes(p.toCopyBytes)})`],
     ['to prove in place', n(p.toProveInPlace)],

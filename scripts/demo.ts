@@ -5,7 +5,7 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { followCollection, startCollection } from '../client/collection';
-import { formatBytes, formatProgress, formatReport } from '../client/format';
+import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport } from '../client/format';
 import { formatQuarantine, runReview } from '../client/review';
 import { connectClient } from '../client/connection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
@@ -74,6 +74,11 @@ await fillMirror(s3, stack.sourceBucket, { ...request, startDate: '2025-06-06', 
 const reupload = await run('4. after Binance re-uploaded 06-05 (with a new .CHECKSUM) and 06-06 (under its old, now stale .CHECKSUM)', { ...request, destination });
 console.log(`\n== 5. files put aside for review (npm run client -- quarantine list --bucket ${stack.destBucket} --prefix ${prefix})`);
 console.log(formatQuarantine(await runReview(client, config.temporal.taskQueue, { action: 'list', destination }) as never));
+
+const plan = await run('6. plan (a dry run): every symbol the mirror lists ("*"), over all the dates it has ("all") — what a collection would copy and cost, and the coverage of the destination', {
+  symbols: '*', intervals: ['1m', '1h'], dates: 'all', action: 'plan', destination,
+});
+console.log(`\n${formatPlan(plan)}\n\n${formatCoverage(plan)}`);
 
 console.log(`\nSummary: ${first.files.copied} files copied by ${first.decision.mode} in ${(first.phaseMs.copying / 1000).toFixed(1)}s; rerun copied ${rerun.files.copied} and skipped ${rerun.files.skipped}; traditional copied ${traditional.files.copied} in ${(traditional.phaseMs.copying / 1000).toFixed(1)}s (peak local disk ${formatBytes(traditional.peakLocalDiskBytes)}).`);
 console.log(`Faults were caught: ${first.files.byOutcome.checksum_mismatch ?? 0} checksum mismatches quarantined, ${first.files.byOutcome.missing_checksum ?? 0} files without .CHECKSUM not copied, ${first.files.notPublished} not published.`);

@@ -209,6 +209,11 @@ const heading = `Measured ${today()} with \`npm run scale\` (${process.env.SCALE
 const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${c}`).join('\n')}`;
 console.log(`\n${markdown}`);
 publishSection('BENCHMARKS.md', 'scale', markdown);
+publishSection('README.md', 'scale-summary', [
+  `Scale (\`npm run scale\`, ${today()}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +
+  `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)}; at most ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} events per workflow run and ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes per payload; ` +
+  `listing ${n(largest.listKeysPerS)} keys/s; two workers on one queue ${scaleOut.speedup}× one (${LATENCY_MS} ms per S3 response, ${n(SHARE_FILES)} files).`,
+].join('\n'));
 console.log(JSON.stringify({
   scale: {
     sizes: rows.map((r) => ({

@@ -61,6 +61,7 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const prefix = 'all/';
     const { report } = await collect(w, { symbols: '*', dates: 'all', filesPerShard: 12, destination: { bucket: buckets.destination, prefix } });
     assert.equal(report.discovery.discovered, true);
+    assert.equal(report.decision.mode, 'direct_sync', 'patterns do not stop auto from trying (and choosing) direct sync');
     assert.deepEqual(report.discovery.symbolSample, ['BTCUSDT', 'ETHUSDT', 'LATEUSDT', PLANTED]);
     assert.ok(report.discovery.listings >= 1);
     assert.ok(report.shards.total >= 2, `several shards: ${report.shards.total}`);

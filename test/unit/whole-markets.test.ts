@@ -121,7 +121,7 @@ describe('plan estimate', () => {
 
   it('counts requests by what each file needs and prices them; direct sync moves no bytes through a worker', () => {
     const p = estimatePlan(list, 'direct_sync', prices);
-    assert.deepEqual([p.files, p.toCopy, p.toReplace, p.toProveInPlace], [1_500, 700, 100, 200]);
+    assert.deepEqual([p.files, p.toCopy, p.toReplace, p.toProveInPlace], [1_501, 700, 100, 200]);
     assert.equal(p.requests.collectPutCopyList, 700 * 3 + 100 * 4 + 200 * 2);
     assert.equal(p.requests.collectGetHead, 1_000 * 2);
     assert.equal(p.costUsd.transfer, 0);
