@@ -76,6 +76,7 @@ export async function assembleCollection(s3: S3Client, input: AssembleInput, onP
   const rows = async function* () {
     for (let i = 0; i < input.shards; i++) {
       for await (const line of linesOf(s3, bucket, shardKey(i, 'coverage.ndjson'))) yield JSON.parse(line) as CoverageRow;
+      onProgress(i);
     }
   };
   await streamObject(s3, bucket, json, 'application/json', async (out) => {

@@ -91,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const resumeFrom = ctx.info.heartbeatDetails as ListCheckpoint | undefined;
       return counted(async () => ({
-        ...(await listShard({ source: deps.source, destination, sourceBucket: config.source.bucket, checkpoint: (c) => ctx.heartbeat(c) }, input, resumeFrom?.counts ? resumeFrom : undefined)),
+        ...(await listShard({ source: deps.source, destination, sourceBucket: config.source.bucket, checkpoint: (c) => ctx.heartbeat(c), signal: ctx.cancellationSignal }, input, resumeFrom?.counts ? resumeFrom : undefined)),
         s3Requests: 0,
       }));
     },

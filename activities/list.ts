@@ -116,7 +116,7 @@ async function listSeries(
 }
 
 export async function listShard(
-  deps: { source: S3Client; destination: S3Client; sourceBucket: string; checkpoint: (c: ListCheckpoint, seriesListed: number) => void },
+  deps: { source: S3Client; destination: S3Client; sourceBucket: string; checkpoint: (c: ListCheckpoint, seriesListed: number) => void; signal?: AbortSignal },
   input: ListInput,
   resumeFrom: ListCheckpoint | undefined,
 ): Promise<Omit<ListResult, 's3Requests'>> {
@@ -132,7 +132,12 @@ export async function listShard(
   let settled: ManifestEntry[] = [];
   let last: ListCheckpoint = from;
 
+  // A cancelled or timed-out attempt stops writing: its retry may already be writing the same plan objects.
+  const stopIfCancelled = () => {
+    if (deps.signal?.aborted) throw deps.signal.reason ?? new Error('the listing was cancelled');
+  };
   const flush = async (series: number, lastKey: string | null) => {
+    stopIfCancelled();
     if (batch.length) await store.putJson(`plan/${batchName(batches)}.json`, batch);
     if (settled.length) await store.putText(settledPartName(settledParts), settled.map((e) => JSON.stringify(e)).join('\n'), 'application/x-ndjson');
     if (batch.length) batches++;
@@ -144,6 +149,7 @@ export async function listShard(
   };
 
   for (let start = from.series; start < series.length; start += WINDOW) {
+    stopIfCancelled();
     const window = series.slice(start, start + WINDOW);
     const listings = await Promise.all(window.map((s) => listSeries(deps, input, s, rangePeriods)));
     for (const [j, listing] of listings.entries()) {

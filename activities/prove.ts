@@ -108,8 +108,10 @@ async function proveOne(
   let sha256: string | null = null;
   let fromStore = false;
   if (level === 'checksum') {
-    // The store's own full-object SHA-256, when it keeps one (a copy asked for it), costs no byte read.
-    const stored = await storeChecksum(dest, target);
+    // The store's own full-object SHA-256, when it keeps one (a copy asked for it), costs no byte read. Bytes this
+    // run did not write (already there, or put there by another tool) are read and hashed: their stored checksum
+    // is whatever their writer sent.
+    const stored = action === 'verify_only' ? undefined : await storeChecksum(dest, target);
     fromStore = Boolean(stored);
     const got = stored ?? (await readAndHash(dest, target, onBytes, signal));
     if (!got) return recover(dest, ref, file, action, target);
@@ -138,7 +140,8 @@ async function proveOne(
       const promoted = await dest.promote(target, etag, size, file.key);
       at = { etag: promoted.etag, size: promoted.size };
     }
-    if (sidecar) await dest.putSidecar(file.key, sidecar.bytes);
+    // An audit writes evidence only: the data area stays as the other tool left it.
+    if (sidecar && !ref.audit) await dest.putSidecar(file.key, sidecar.bytes);
     const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
     const method: ProofRecord['method'] = action === 'replace' ? 'promoted' : level === 'checksum' ? (fromStore ? 'store-sha256' : 'streamed') : level === 'size' ? 'sized' : 'unchecked';
     await dest.recordProof({
@@ -147,7 +150,7 @@ async function proveOne(
       destination: { key: finalKey, ...at },
     });
     if (action === 'replace') await dest.remove(target);
-    return { outcome: kept ? 'replaced' : PRESENT[action], proof, sha256, error: null, method };
+    return { outcome: kept && action === 'replace' ? 'replaced' : PRESENT[action], proof, sha256, error: null, method };
   }
 
   const outcome: QuarantineEvidence['outcome'] =

@@ -174,6 +174,42 @@ async function measureScaleOut(client: Client) {
   return { oneS: +out[1].toFixed(1), twoS: +out[2].toFixed(1), speedup: +(out[1] / out[2]).toFixed(2) };
 }
 
+/**
+ * A listing killed part way: a plan (listing only) of RESUME_FILES files in one shard; once the listing's
+ * heartbeat checkpoint has passed 40 % of the series, its worker is killed (SIGKILL, by PID) and another
+ * started on the queue. The listing must go on from the checkpoint, not from the start.
+ */
+async function measureResume(client: Client, files: number) {
+  const first = await startWorkers(1, 'resume');
+  const id = `scale-resume-${files}-${Date.now()}`;
+  const series = files / DAYS;
+  const t0 = performance.now();
+  const { handle } = await startCollection(client, {
+    ...range, action: 'plan', symbols: patternsFor(files), intervals: ['1d'], batchSize: 1000, filesPerShard: files, heartbeatTimeoutSeconds: 5,
+    destination: { bucket: stack.destBucket, prefix: `${id}/` },
+  }, { taskQueue: first.taskQueue, workflowId: id });
+  let killedAt: { series: number; listedS: number } | undefined;
+  while (!killedAt) {
+    const shard = ((await handle.fetchHistory()).events ?? []).find((e) => e.childWorkflowExecutionStartedEventAttributes)?.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    const pending = shard?.workflowId ? (await client.workflow.getHandle(shard.workflowId).describe()).raw.pendingActivities ?? [] : [];
+    const data = pending.find((a) => a.activityType?.name === 'listShard')?.heartbeatDetails?.payloads?.[0]?.data;
+    const checkpoint = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { series: number }) : undefined;
+    if (checkpoint && checkpoint.series >= 0.4 * series) killedAt = { series: checkpoint.series, listedS: (performance.now() - t0) / 1000 };
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  first.procs[0].kill('SIGKILL');
+  await new Promise((r) => first.procs[0].once('exit', r));
+  const second = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: first.taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging` });
+  const report = (await handle.result()) as CollectionReport;
+  const wallS = (performance.now() - t0) / 1000;
+  await stopWorker(second);
+  if (report.plan?.toCopy !== files || report.files.total !== files) throw new Error(`the resumed listing planned ${report.plan?.toCopy} of ${files} (${report.files.total} in the manifest)`);
+  const row = { files, series, killedAtSeries: killedAt.series, killedAfterS: +killedAt.listedS.toFixed(1), resumedListings: report.shards.resumedListings, wallS: +wallS.toFixed(1) };
+  console.log(JSON.stringify({ resume: row }));
+  if (row.resumedListings !== 1) throw new Error('the killed listing did not resume from its checkpoint');
+  return row;
+}
+
 await buildWorkflowBundle();
 await buildWorker();
 await stackUp(stack);
@@ -184,9 +220,11 @@ const client = new Client({ connection });
 const fillStarted = performance.now();
 await ensureFiles(Math.max(...SIZES.map((s) => s.files), SHARE_FILES));
 const fillS = (performance.now() - fillStarted) / 1000;
+// The scale-out measurement first: it is the one most sensitive to a busy machine.
+const scaleOut = await measureScaleOut(client);
+const resume = await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000));
 const rows = [];
 for (const s of SIZES) rows.push(await measureSize(client, s.files, s.verification));
-const scaleOut = await measureScaleOut(client);
 
 const largest = rows.reduce((a, b) => (b.files > a.files ? b : a));
 const smallSame = rows.filter((r) => r.verification === largest.verification).reduce((a, b) => (b.files < a.files ? b : a));
@@ -201,6 +239,8 @@ const checks = [
   `worker tree peak RSS ${Math.max(...rows.map((r) => r.peakRssMb))} MB at most (target ≤ 300)`,
   `history events per run ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} at most (limit ${n(MAX_EVENTS)}), payload ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes at most (limit ${n(MAX_PAYLOAD)})`,
   `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)} files`,
+  `a listing of ${n(resume.files)} files (${resume.series} series, one shard) killed (SIGKILL of its worker) at its checkpoint of series ${resume.killedAtSeries}, ${resume.killedAfterS} s in: ` +
+    `resumed there on a new worker (resumedListings ${resume.resumedListings}), every file planned once, ${resume.wallS} s in all (heartbeat timeout 10 s)`,
   `two workers on one task queue, ${LATENCY_MS} ms added per S3 response, ${n(SHARE_FILES)} files: ${scaleOut.oneS} s with one, ${scaleOut.twoS} s with two, **${scaleOut.speedup}×** (target ≥ 1.7×)`,
 ];
 const heading = `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
@@ -223,6 +263,7 @@ console.log(JSON.stringify({
     listKeysPerS: largest.listKeysPerS,
     twoWorkersSpeedup: scaleOut.speedup,
     latencyMs: LATENCY_MS,
+    resumedListing: { files: resume.files, killedAtSeries: resume.killedAtSeries, series: resume.series, resumed: resume.resumedListings === 1 },
   },
 }));
 await connection.close();

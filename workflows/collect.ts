@@ -6,12 +6,12 @@
  * SHARDS_PER_RUN shards, once the shards it started have finished.
  */
 import {
-  ApplicationFailure, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, CancellationScope, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { addCoverage, emptyCoverage } from './coverage';
 import { collectionStatePrefix, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
-import { parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
+import { compactRange, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
 import { REQUEST_ERRORS } from './retry';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
@@ -123,7 +123,8 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       });
       addShard(s.totals, result);
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      // The collection cancelled: stop. One shard cancelled by someone (from the Web UI): it counts as failed.
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       s.totals.shardsFailed++;
       s.totals.firstShardFailure ??= `shard ${shard} (${workflowId}): ${describeFailure(err)}`;
     } finally {
@@ -182,7 +183,8 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
     failRequest(progress, false, `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`, 'InvalidCollectionRequest', { problems: parsed.problems });
   }
   const request = parsed.request;
-  const range = resolvePeriods(request, asOfInstant(request));
+  // Only first..last travels (in every shard's input and every carried state), never the list of periods.
+  const range = compactRange(resolvePeriods(request, asOfInstant(request)));
   const info = workflowInfo();
   // Unique per run whoever chose the workflow ID: two runs of one ID never share records.
   const collectionId = `${readablePart(info.workflowId)}-${info.firstExecutionRunId}`;

@@ -52,7 +52,9 @@ export function coverageRow(series: SeriesSpec, entries: ManifestEntry[], period
   for (const e of entries) {
     const period = periodOf(e.key);
     if (!period) continue;
-    states.set(period, e.outcome === 'not_published' ? 'gap' : PRESENT_OUTCOMES.includes(e.outcome) ? 'verified' : 'missing');
+    // Verified means SHA-256 proof (or an operator's acceptance); a copy checked by size or not at all counts as missing.
+    const proven = PRESENT_OUTCOMES.includes(e.outcome) && (e.proof === 'sha256' || e.proof === 'accepted');
+    states.set(period, e.outcome === 'not_published' ? 'gap' : proven ? 'verified' : 'missing');
   }
   const periods = [...states.keys()].sort();
   const published = periods.filter((p) => states.get(p) !== 'gap');

@@ -112,7 +112,7 @@ const RequestFields = z
     /** collect: copy and prove; plan: a dry run (what a collection would do and cost); audit: prove what the destination already holds, copying nothing. */
     action: z.enum(ACTIONS).default('collect'),
     /** The most files a request may select; raise it to collect more in one go. */
-    maxFiles: z.number().int().min(1).max(100_000_000).default(DEFAULT_MAX_FILES),
+    maxFiles: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_FILES),
     mode: z.enum(MODES).default('auto'),
     batchSize: z.number().int().min(1).max(1_000).default(250),
     parallelBatches: z.number().int().min(1).max(32).default(4),
@@ -176,6 +176,9 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     });
   }
 
+  if (r.action === 'audit' && r.verification !== 'checksum') {
+    issue(['verification'], `an audit proves bytes by their SHA-256 against the .CHECKSUMs; "${r.verification}" would prove nothing: remove "verification" (or set "checksum")`);
+  }
   if (r.dates === 'all') {
     const relative = r.lastDays !== undefined ? 'lastDays' : r.lastMonths !== undefined ? 'lastMonths' : undefined;
     if (relative) issue(['dates'], `"all" takes each series over the whole span the archive has; it does not go with the relative range ${relative}: remove one of them`);

@@ -25,12 +25,14 @@ export interface ShardCarried {
   list: ListResult;
   nextBatch: number;
   tally: ShardResult['tally'] & { batchesDone: number; copied: number; failed: number; bytesCopied: number };
+  /** The first MAX_RECORDED_BATCH_FAILURES failed batches' messages; failedBatches counts all of them. */
   batchFailures: Record<number, string>;
+  failedBatches?: number;
   phaseMs: Record<string, number>;
   runs: number;
 }
 
-const MAX_RECORDED_BATCH_FAILURES = 1_000;
+const MAX_RECORDED_BATCH_FAILURES = 200;
 const MAX_PIPELINE_WORKERS = 3;
 
 export async function collectShard(input: ShardInput, carried?: ShardCarried): Promise<ShardResult> {
@@ -63,9 +65,10 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   const shared = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
   const runId = workflowInfo().firstExecutionRunId;
 
+  // Messages travel in every continue-as-new and in the manifest's input: a bounded number of them.
   function recordBatchFailure(batch: number, message: string) {
-    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message;
-    else s.batchFailures[batch] = 'failed (see the first recorded batch failures for the reason)';
+    s.failedBatches = (s.failedBatches ?? 0) + 1;
+    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message.slice(0, 500);
   }
 
   async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
@@ -208,7 +211,7 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
     manifest,
     coverage,
     tally: { ...tally, s3Requests: tally.s3Requests + s3Requests },
-    batchFailures: failures.length,
+    batchFailures: s.failedBatches ?? failures.length,
     firstBatchFailure: failures[0] ?? null,
     phaseMs: s.phaseMs,
     runs: s.runs,

@@ -22,7 +22,7 @@ describe('the command-line client', () => {
 
   it('has --help on every command', async () => {
     for (const cmd of [
-      [], ['collect'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c]),
+      [], ['collect'], ['plan'], ['audit'], ['coverage'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c]),
       ['quarantine'], ['quarantine', 'list'], ['quarantine', 'accept'], ['quarantine', 'discard'],
     ]) {
       const r = (await cli(...cmd, '--help'));
@@ -43,6 +43,35 @@ describe('the command-line client', () => {
     assert.equal(JSON.parse(status.out).report.files.copied, 3);
     const list = (await cli('list', '--limit', '50'));
     assert.match(list.out, new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+
+  it('whole markets from the client: plan, collect and coverage of every symbol ("*") over all dates, audit of what is there', async () => {
+    const all = ['--symbols', '*', '--intervals', '1d', '--dates', 'all', '--bucket', buckets.destination, '--prefix', 'cli-all/'];
+    const plan = await cli('plan', ...all);
+    assert.equal(plan.code, 0, plan.err);
+    assert.match(plan.out, /^started plan-spot-klines-1d-\*-daily-all-to-/m);
+    assert.match(plan.out, /^result +PLAN \(nothing copied\): of 3 published files, 0 are in the destination with proof and 3 would be copied/m);
+    assert.match(plan.out, /^to copy +3 \(/m);
+    assert.match(plan.out, /^estimated cost +\$/m);
+    assert.match(plan.out, /^spot klines ATOMUSDT 1d +2025-05-01 +2025-05-03 +3 +0 +0 +3 +░░░/m, 'the coverage table shows every file missing');
+
+    const collected = await cli('collect', ...all, '--wait', '--json');
+    assert.equal(collected.code, 0, collected.err);
+    const report = JSON.parse(collected.out.trim().split('\n').pop()!) as CollectionReport;
+    assert.deepEqual([report.files.copied, report.discovery.symbolSample], [3, ['ATOMUSDT']]);
+
+    const coverage = await cli('coverage', ...all);
+    assert.equal(coverage.code, 0, coverage.err);
+    assert.match(coverage.out, /^COVERAGE +1 series: 1 complete, 0 incomplete/m);
+    assert.match(coverage.out, /^spot klines ATOMUSDT 1d +2025-05-01 +2025-05-03 +3 +0 +3 +0 +███/m);
+
+    const audit = await cli('audit', ...all);
+    assert.equal(audit.code, 0, audit.err);
+    assert.match(audit.out, /^result +AUDIT \(nothing copied\): 3 of 3 published files are in the destination with proof/m);
+
+    const bad = await cli('plan', '--symbols', '*', '--dates', 'all', '--last-days', '3');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /dates: "all" .* lastDays/);
   });
 
   it('collect --mode traditional with its derived ID (which holds "..") copies every file through the traditional path', async () => {

@@ -131,6 +131,17 @@ describe('the Temporal Web UI starts a collection', () => {
     assert.equal(report.files.notPublished, 0);
   });
 
+  it('a plan (dry run) of a symbol pattern over all dates, from the form: nothing copied, every file pending', async () => {
+    const workflowId = uniqueName('webui-plan');
+    await startFromForm(workflowId, JSON.stringify({ symbols: ['BNB*'], intervals: ['1h'], dates: 'all', action: 'plan', destination: { bucket: buckets.destination, prefix: 'ui-plan/' } }));
+    const client = await testClient();
+    const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
+    assert.equal(report.action, 'plan');
+    assert.deepEqual(report.discovery.symbolSample, ['BNBUSDT']);
+    assert.deepEqual([report.plan?.files, report.plan?.toCopy, report.files.byOutcome.pending], [5, 5, 5]);
+    assert.equal(report.files.copied, 0);
+  });
+
   it('a bad JSON input typed into the form fails that run at once with a readable message', async () => {
     const workflowId = uniqueName('webui-bad');
     const page = await startFromForm(workflowId, '{"intervals": ["1M"], "symbols": ["btc/usdt"]}');

@@ -223,6 +223,26 @@ describe('a schedule of "every symbol" picks up a symbol listed since its last r
       await handle.delete();
     }
   });
+
+  it('a scheduled plan of a symbol pattern over all dates says what a collection would copy', async () => {
+    const client = await testClient();
+    const scheduleId = uniqueName('plan-pattern');
+    const handle = await createSchedule(client, {
+      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily', paused: true,
+      request: { symbols: ['NEW*', 'OLD*'], dates: 'all', action: 'plan', destination: { bucket: buckets.destination, prefix: 'sched-plan/' } },
+    });
+    try {
+      await handle.trigger();
+      const [report] = await runs(client, scheduleId, 1);
+      assert.equal(report.action, 'plan');
+      assert.deepEqual(report.discovery.symbolSample, ['NEWUSDT', 'OLDUSDT']);
+      const source = zips(await listObjects(buckets.source, 'data/spot/daily/klines/'));
+      assert.deepEqual([report.plan?.files, report.plan?.toCopy], [source.length, source.length]);
+      assert.deepEqual(await listObjects(buckets.destination, 'sched-plan/data/'), []);
+    } finally {
+      await handle.delete();
+    }
+  });
 });
 
 describe('a listing killed part way resumes from its last checkpoint', () => {

@@ -10,8 +10,8 @@ import type { ListResult, ManifestEntry, SeriesSpec } from '../../workflows/type
 import { verdictOf } from '../../workflows/verdict';
 
 const series = (symbol: string): SeriesSpec => ({ market: 'spot', granularity: 'daily', dataType: 'klines', symbol, interval: '1d' });
-const entry = (day: string, outcome: ManifestEntry['outcome']): ManifestEntry => ({
-  key: `data/spot/daily/klines/X/1d/X-1d-${day}.zip`, size: 1, sha256: null, mode: null, outcome, proof: null, attempts: 0, error: null,
+const entry = (day: string, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'] = ['copied', 'skipped'].includes(outcome) ? 'sha256' : null): ManifestEntry => ({
+  key: `data/spot/daily/klines/X/1d/X-1d-${day}.zip`, size: 1, sha256: null, mode: null, outcome, proof, attempts: 0, error: null,
 });
 const periodOf = (key: string) => key.match(/(\d{4}-\d{2}-\d{2})\.zip$/)?.[1];
 
@@ -43,6 +43,7 @@ describe('whole-market requests', () => {
     assert.match(problems({ intervals: ['*', '1h'] }), /intervals: "\*" already means every interval/);
     assert.match(problems({ symbols: 'all' }), /symbols: must be "\*" \(everything the archive has\) or a list/);
     assert.match(problems({ symbols: ['BTC/*'] }), /symbols\[0\]: must be a symbol .* or a pattern/);
+    assert.match(problems({ action: 'audit', verification: 'size' }), /verification: an audit proves bytes by their SHA-256/);
     assert.match(problems({ symbols: ['A', 'B'], startDate: '2020-01-01', endDate: '2025-01-01', maxFiles: 100 }), /symbols: .* over maxFiles 100; .* or raise maxFiles/);
   });
 
@@ -83,6 +84,8 @@ describe('coverage', () => {
     assert.deepEqual([row.verified, row.missing, row.missingRanges, row.status], [4, 1, '2025-01-08', 'incomplete']);
     assert.equal(row.timeline, '  ██··█▒█ '.replace('▒', '░'));
     assert.equal(row.timelineScale, 'day from 2025-01-01');
+    const weak = coverageRow(series('W'), [entry('2025-01-01', 'copied', 'size'), entry('2025-01-02', 'copied', 'accepted')], periodOf);
+    assert.deepEqual([weak.verified, weak.missing], [1, 1], 'a copy checked only by size is not verified');
     const empty = coverageRow(series('Y'), [entry('2025-01-01', 'not_published')], periodOf);
     assert.equal(empty.status, 'empty');
   });
