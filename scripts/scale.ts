@@ -11,6 +11,8 @@
  *   SCALE_SIZES=10000:checksum,1000000:none npm run scale
  *   SCALE_LATENCY_MS=25 SCALE_SHARE_FILES=20000     # the scale-out measurement
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -20,6 +22,7 @@ import { minioEndpoint, stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { buildWorker } from '../worker/build';
+import { PROJECT_ROOT } from '../worker/config';
 import type { VerificationLevel } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
 import { publishSection, today } from './figures';
@@ -34,7 +37,7 @@ const SIZES = (process.env.SCALE_SIZES ?? '10000:checksum,100000:checksum,10000:
   return { files: Number(files), verification: verification as VerificationLevel };
 });
 const SHARE_FILES = Number(process.env.SCALE_SHARE_FILES ?? 20_000);
-const LATENCY_MS = Number(process.env.SCALE_LATENCY_MS ?? 25);
+const LATENCY_MS = Number(process.env.SCALE_LATENCY_MS ?? 50);
 const MAX_EVENTS = 10_240;
 const MAX_PAYLOAD = 256 * 1024;
 
@@ -152,15 +155,17 @@ async function measureSize(client: Client, files: number, verification: Verifica
 async function measureScaleOut(client: Client) {
   await ensureFiles(SHARE_FILES);
   const proxy = await startLatencyProxy(minioEndpoint(stack), LATENCY_MS);
-  // Each worker takes at most 4 activities at once; the collection offers more (4 shards × 4 batches), as a big backfill does.
-  const env = { SOURCE_ENDPOINT: proxy.endpoint, DEST_ENDPOINT: proxy.endpoint, MAX_CONCURRENT_ACTIVITIES: '4', S5CMD_NUMWORKERS: '32' };
+  // Each worker is sized like a small machine: at most 2 activities and a few requests in flight each, so that the
+  // S3 round trips bound it, not this machine's two shared cores (which MinIO, the proxy and Temporal also use).
+  // The collection offers more work than one worker takes (4 shards × 4 batches), as a big backfill does.
+  const env = { SOURCE_ENDPOINT: proxy.endpoint, DEST_ENDPOINT: proxy.endpoint, MAX_CONCURRENT_ACTIVITIES: '2', S5CMD_NUMWORKERS: '8', TRANSFER_CONCURRENCY: '4' };
   const out: Record<number, number> = {};
   try {
     for (const n of [1, 2]) {
       const workers = await startWorkers(n, `share${n}`, env);
       const id = `scale-share${n}-${Date.now()}`;
       const r = await run(client, workers, id, {
-        ...range, symbols: patternsFor(SHARE_FILES), intervals: ['1d'], batchSize: 500, parallelBatches: 4, filesPerShard: 5_000, parallelShards: 4,
+        ...range, symbols: patternsFor(SHARE_FILES), intervals: ['1d'], batchSize: 250, parallelBatches: 4, filesPerShard: 5_000, parallelShards: 4,
         destination: { bucket: stack.destBucket, prefix: `${id}/` },
       });
       for (const p of workers.procs) await stopWorker(p);
@@ -218,13 +223,33 @@ const connection = await Connection.connect({ address: temporalAddress(stack) })
 const client = new Client({ connection });
 
 const fillStarted = performance.now();
-await ensureFiles(Math.max(...SIZES.map((s) => s.files), SHARE_FILES));
+await ensureFiles(Math.max(...SIZES.map((s) => s.files), SHARE_FILES, Number(process.env.SCALE_RESUME_FILES ?? 100_000)));
 const fillS = (performance.now() - fillStarted) / 1000;
+// Parts can be measured alone (SCALE_PARTS=scaleout); each part's latest figures are kept in the bench stack's
+// folder, and the sections are written once every part has figures.
+const PARTS = (process.env.SCALE_PARTS ?? 'scaleout,resume,sizes').split(',');
+const saved = path.join(PROJECT_ROOT, '.data/bench/scale-results.json');
+type Results = { scaleOut?: Awaited<ReturnType<typeof measureScaleOut>> & { at: string }; resume?: Awaited<ReturnType<typeof measureResume>> & { at: string };
+  sizes?: { rows: Awaited<ReturnType<typeof measureSize>>[]; fillS: number; at: string } };
+const results: Results = existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) : {};
+const keep = () => writeFileSync(saved, JSON.stringify(results, null, 2));
 // The scale-out measurement first: it is the one most sensitive to a busy machine.
-const scaleOut = await measureScaleOut(client);
-const resume = await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000));
-const rows = [];
-for (const s of SIZES) rows.push(await measureSize(client, s.files, s.verification));
+if (PARTS.includes('scaleout')) { results.scaleOut = { ...(await measureScaleOut(client)), at: today() }; keep(); }
+if (PARTS.includes('resume')) { results.resume = { ...(await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000))), at: today() }; keep(); }
+if (PARTS.includes('sizes')) {
+  const measured = [];
+  for (const s of SIZES) measured.push(await measureSize(client, s.files, s.verification));
+  results.sizes = { rows: measured, fillS, at: today() };
+  keep();
+}
+if (!results.scaleOut || !results.resume || !results.sizes) {
+  console.log(`measured ${PARTS.join(', ')}; the sections are written once scaleout, resume and sizes all have figures (${saved})`);
+  await connection.close();
+  process.exit(0);
+}
+const scaleOut = results.scaleOut;
+const resume = results.resume;
+const rows = results.sizes.rows;
 
 const largest = rows.reduce((a, b) => (b.files > a.files ? b : a));
 const smallSame = rows.filter((r) => r.verification === largest.verification).reduce((a, b) => (b.files < a.files ? b : a));
@@ -245,7 +270,8 @@ const checks = [
 ];
 const heading = `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
   'one worker with default settings, batchSize 1000, parallelBatches 4, filesPerShard 20,000, parallelShards 2; symbols selected by patterns ' +
-  `(discovered from the mirror's listing); mirror filled in ${fillS.toFixed(0)} s this run (0 when already there).`;
+  `(discovered from the mirror's listing); mirror filled in ${results.sizes.fillS.toFixed(0)} s by that run (0 when already there). ` +
+  `Parts measured: sizes ${results.sizes.at}, scale-out ${scaleOut.at}, resumed listing ${resume.at}.`;
 const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${c}`).join('\n')}`;
 console.log(`\n${markdown}`);
 publishSection('BENCHMARKS.md', 'scale', markdown);
