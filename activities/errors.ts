@@ -26,6 +26,10 @@ export class NothingMatchesError extends Error {
 export class CollectionTooLargeError extends Error {
   name = 'CollectionTooLargeError';
 }
+/** A destination outside the worker's DEST_ALLOWED list: the request must aim elsewhere, or the operator widen the list. */
+export class DestinationNotAllowedError extends Error {
+  name = 'DestinationNotAllowedError';
+}
 /** A file that cannot fit the staging space at all: no retry helps. */
 export class FileTooLargeError extends Error {
   name = 'FileTooLargeError';

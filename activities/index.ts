@@ -8,6 +8,7 @@ import type {
 } from '../workflows/types';
 import { assembleCollection, type AssembleInput, type AssembledKeys } from './assemble';
 import { Destination } from './destination';
+import { requireAllowedDestination } from './destination-policy';
 import { directSyncBatch } from './direct-sync';
 import { discoverSeries } from './discover';
 import { estimatePlan } from './estimate';
@@ -47,7 +48,13 @@ export function createActivities(deps: ActivityDeps) {
   const sourceReader = new SourceReader(deps.source, config.source.bucket, config.source.httpUrl, config.s3RequestTimeoutMs);
   const storeFor = (state: StateRef) => new StateStore(destination, state);
   const destinationOf = (state: StateRef) => (signal?: AbortSignal) => new Destination(destination, state.bucket, state.destinationPrefix, signal);
-  const reviewDestination = (t: ReviewTarget) => new Destination(destination, t.bucket ?? config.destination.defaultBucket, t.prefix ?? config.destination.defaultPrefix);
+  const reviewDestination = (t: ReviewTarget) => {
+    const bucket = t.bucket ?? config.destination.defaultBucket;
+    const prefix = t.prefix ?? config.destination.defaultPrefix;
+    // Accepting or discarding quarantined bytes writes and deletes there: the same allow-list as collections.
+    requireAllowedDestination(config.destination.allowed, bucket, prefix);
+    return new Destination(destination, bucket, prefix);
+  };
   const traditional = (state: StateRef): TraditionalDeps => ({
     config,
     sourceBucket: config.source.bucket,
@@ -63,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     async probeEnvironment(input: ProbeInput): Promise<ProbeResult> {
       const bucket = input.bucket ?? config.destination.defaultBucket;
       const prefix = input.prefix ?? config.destination.defaultPrefix;
+      requireAllowedDestination(config.destination.allowed, bucket, prefix);
       const sharedEndpoint = probeSharedEndpoint(config);
       const notTried = { serverSideCopy: { works: false, detail: sharedEndpoint.detail }, storeChecksum: { supported: false, detail: 'not tried' } };
       const [s5cmd, dest, copy] = await Promise.all([

@@ -31,6 +31,8 @@ export const WorkerEnv = z
     DEST_ACCESS_KEY_ID: z.string().optional(),
     DEST_SECRET_ACCESS_KEY: z.string().optional(),
     DEST_BUCKET: z.string().default('bronze'),
+    /** Where collections and quarantine reviews may write: `bucket` or `bucket/prefix/`, comma-separated; empty = anywhere the credentials reach. */
+    DEST_ALLOWED: z.string().optional(),
     DEST_PREFIX: z.string().regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/').default('binance/'),
 
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
@@ -56,6 +58,11 @@ export const WorkerEnv = z
     COST_STORAGE_PER_GB_MONTH: z.coerce.number().min(0).default(0.023),
   })
   .superRefine((e, ctx) => {
+    for (const entry of (e.DEST_ALLOWED ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/(?:[A-Za-z0-9_=.-]+\/)*)?$/.test(entry)) {
+        ctx.addIssue({ code: 'custom', path: ['DEST_ALLOWED'], message: `"${entry}" is not "bucket" or "bucket/prefix/" (a prefix ends with "/"), e.g. DEST_ALLOWED=bronze,lake/binance/` });
+      }
+    }
     if (Boolean(e.SOURCE_ACCESS_KEY_ID) !== Boolean(e.SOURCE_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['SOURCE_SECRET_ACCESS_KEY'], message: 'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither for anonymous reads' });
     }
@@ -76,7 +83,7 @@ export interface S3Endpoint {
 export interface WorkerConfig {
   temporal: { address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
   source: S3Endpoint & { bucket: string; httpUrl?: string };
-  destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string };
+  destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string; allowed: { bucket: string; prefix: string }[] };
   s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
@@ -120,6 +127,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       anonymous: false,
       defaultBucket: e.DEST_BUCKET,
       defaultPrefix: e.DEST_PREFIX,
+      allowed: (e.DEST_ALLOWED ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+        const slash = x.indexOf('/');
+        return slash < 0 ? { bucket: x, prefix: '' } : { bucket: x.slice(0, slash), prefix: x.slice(slash + 1) };
+      }),
     },
     s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },

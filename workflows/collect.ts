@@ -193,7 +193,14 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'probing';
   let t = Date.now();
   const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
-  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request });
+  let probed: Awaited<ReturnType<typeof probeActs.probeEnvironment>>;
+  try {
+    probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request });
+  } catch (err) {
+    const type = REQUEST_ERRORS[failureType(err) ?? ''];
+    if (type) failRequest(progress, false, describeFailure((err as { cause?: unknown }).cause), type);
+    throw err;
+  }
   phaseMs.probing = Date.now() - t;
   const sa = probed.searchAttributes;
   if (sa) {

@@ -2,12 +2,13 @@
 import type { RetryPolicy } from '@temporalio/common';
 import type { ActivityKind, RetryOverride } from './request';
 
-export const NON_RETRYABLE = ['AccessDeniedError', 'InvalidInputError', 'SeriesNotInArchiveError', 'NothingMatchesError', 'CollectionTooLargeError'];
+export const NON_RETRYABLE = ['AccessDeniedError', 'InvalidInputError', 'SeriesNotInArchiveError', 'NothingMatchesError', 'CollectionTooLargeError', 'DestinationNotAllowedError'];
 /** Activity failures that mean the request itself is wrong for the archive: the collection fails at once with their message. */
 export const REQUEST_ERRORS: Record<string, string> = {
   SeriesNotInArchiveError: 'SeriesNotInArchive',
   NothingMatchesError: 'NothingMatches',
   CollectionTooLargeError: 'CollectionTooLarge',
+  DestinationNotAllowedError: 'DestinationNotAllowed',
 };
 
 const DEFAULTS: Record<ActivityKind, RetryOverride> = {

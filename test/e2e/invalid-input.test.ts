@@ -4,7 +4,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectArchive } from '../../workflows';
 import { BAD_REQUESTS } from '../helpers/bad-requests';
-import { collect, freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { collect, freshBuckets, mirror, s3, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
 /** What people type into the Web UI's start form: the workflow itself must reject it at once. */
 const inputs: [string, unknown, RegExp][] = [
@@ -98,5 +99,38 @@ describe('the archive\'s listing has the last word on which series exist', () =>
     assert.equal(report.ok, false);
     assert.equal(report.files.notPublished, 3);
     assert.match(report.verdict, /NOTHING PUBLISHED/);
+  });
+});
+
+describe('a worker with a destination allow-list (DEST_ALLOWED)', () => {
+  let w: TestWorker;
+  let buckets: { source: string; destination: string };
+  const request = { symbols: ['ALLOWUSDT'], startDate: '2025-05-01', endDate: '2025-05-02' };
+  before(async () => {
+    buckets = await freshBuckets('allow');
+    await mirror(buckets.source, request);
+    w = await startWorker({ SOURCE_BUCKET: buckets.source, DEST_ALLOWED: `${buckets.destination}/lake/` });
+  });
+  after(async () => w?.stop());
+
+  it('collects under an allowed prefix, and refuses any other destination at once, writing nothing there', async () => {
+    const ok = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'lake/binance/' } });
+    assert.equal(ok.report.files.copied, 2);
+    const client = await testClient();
+    for (const prefix of ['elsewhere/', 'lak/']) {
+      const workflowId = uniqueName('not-allowed');
+      const handle = await client.workflow.start(collectArchive, {
+        taskQueue: w.config.temporal.taskQueue, workflowId, args: [{ ...request, destination: { bucket: buckets.destination, prefix } }],
+      });
+      const err = await handle.result().then(() => undefined, (e) => e);
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof ApplicationFailure);
+      assert.equal(err.cause.type, 'DestinationNotAllowed');
+      assert.match(err.cause.message, new RegExp(`destination: s3://${buckets.destination}/${prefix} is not among .*DEST_ALLOWED: ${buckets.destination}/lake/`));
+      const attempts = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskStartedEventAttributes).length;
+      assert.equal(attempts, 1, 'not retried');
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: buckets.destination }));
+    assert.ok((listed.Contents ?? []).every((o) => o.Key!.startsWith('lake/')), 'nothing written outside the allowed prefix');
   });
 });

@@ -147,3 +147,18 @@ describe('plan and audit verdicts', () => {
     assert.match(audit.verdict, /^AUDIT \(nothing copied\): 4 of 6 published files .* 1 are not there .* 1 do not match/);
   });
 });
+
+describe('destination allow-list', () => {
+  it('lets a request write only under a listed bucket and prefix, and reads DEST_ALLOWED strictly', async () => {
+    const { destinationAllowed } = await import('../../activities/destination-policy');
+    const { loadConfig, ConfigError } = await import('../../worker/config');
+    const allowed = loadConfig({ DEST_ALLOWED: 'bronze, lake/binance/' }).destination.allowed;
+    assert.deepEqual(allowed, [{ bucket: 'bronze', prefix: '' }, { bucket: 'lake', prefix: 'binance/' }]);
+    assert.ok(destinationAllowed(allowed, 'bronze', 'anything/'));
+    assert.ok(destinationAllowed(allowed, 'lake', 'binance/spot/'));
+    assert.ok(!destinationAllowed(allowed, 'lake', 'binancex/'));
+    assert.ok(!destinationAllowed(allowed, 'other', ''));
+    assert.ok(destinationAllowed([], 'any', 'where/'), 'no list: no restriction');
+    assert.throws(() => loadConfig({ DEST_ALLOWED: 'lake/binance' }), (e: Error) => e instanceof ConfigError && /DEST_ALLOWED: "lake\/binance" is not "bucket" or "bucket\/prefix\/"/.test(e.message));
+  });
+});
