@@ -7,10 +7,10 @@
 import { PassThrough } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { shardFolder } from '../workflows/keys';
 import { coverageCsvHeader, coverageCsvLine, coverageTableSchema } from '../workflows/coverage';
 import type { CoverageRow, StateRef } from '../workflows/types';
 import { isNotFound } from './errors';
-import { shardName } from './discover';
 import { StateStore } from './state-store';
 
 export interface AssembleInput {
@@ -63,7 +63,7 @@ async function streamObject(s3: S3Client, bucket: string, key: string, contentTy
 export async function assembleCollection(s3: S3Client, input: AssembleInput, onProgress: (shard: number) => void): Promise<AssembledKeys> {
   const store = new StateStore(s3, input.state);
   const { bucket } = input.state;
-  const shardKey = (i: number, name: string) => store.key(`shards/${shardName(i)}/${name}`);
+  const shardKey = (i: number, name: string) => store.key(`${shardFolder(i)}${name}`);
   const manifest = store.key('manifest.ndjson');
   await streamObject(s3, bucket, manifest, 'application/x-ndjson', async (out) => {
     for (let i = 0; i < input.shards; i++) {

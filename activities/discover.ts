@@ -8,9 +8,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ALL_DATA_TYPES, INTERVALS, hasIntervalFolder, type Market } from '../workflows/catalog';
-import { seriesPrefix, shardName } from '../workflows/keys';
-
-export { shardName, shardStatePrefix } from '../workflows/keys';
+import { seriesPrefix, shardFolder } from '../workflows/keys';
 import { globMatches, isPattern, periodsOf, type CollectionRequest, type ResolvedRange } from '../workflows/request';
 import type { DiscoverInput, Discovery, SeriesSpec } from '../workflows/types';
 import { CollectionTooLargeError, NothingMatchesError, SeriesNotInArchiveError } from './errors';
@@ -154,7 +152,7 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
 
   const shards = cutShards(all, perSeries, r.filesPerShard);
   const store = new StateStore(deps.destination, input.state);
-  await mapPool(shards.map((s, i) => ({ s, i })), 16, ({ s, i }) => store.putJson(`shards/${shardName(i)}/series.json`, s));
+  await mapPool(shards.map((s, i) => ({ s, i })), 16, ({ s, i }) => store.putJson(`${shardFolder(i)}series.json`, s));
 
   const symbols = [...new Set(all.map((s) => s.symbol))].sort();
   return {

@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix } from '../workflows/keys';
 import { periodsOf } from '../workflows/request';
+import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
 import { classifyS3Error } from './errors';
 import { listRange } from './listing';
@@ -20,7 +21,6 @@ const WINDOW = 8;
 /** Settled entries written per part: a rerun where every file is already proven holds no more than this. */
 const SETTLED_PART_SIZE = 5_000;
 
-type Counts = Omit<ListResult, 'batchCount' | 'settledParts' | 'resumedAtSeries' | 's3Requests'>;
 
 /** Everything before (series, lastKey) is written: `batches` plan objects and `settledParts` parts. */
 export interface ListCheckpoint {
@@ -28,7 +28,7 @@ export interface ListCheckpoint {
   lastKey: string | null;
   batches: number;
   settledParts: number;
-  counts: Counts;
+  counts: PlanCounts;
 }
 
 type Item = { kind: 'plan'; file: PlanFile } | { kind: 'settled'; entry: ManifestEntry; presentBytes: number };
@@ -41,10 +41,6 @@ interface SeriesListing {
 export function settledPartName(part: number): string {
   return `plan/settled-${String(part).padStart(6, '0')}.ndjson`;
 }
-
-const zeroCounts = (): Counts => ({
-  planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0, listedObjects: 0,
-});
 
 function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'], error: string | null): ManifestEntry {
   return { key, size, sha256: null, mode: null, outcome, proof, attempts: 0, error };
@@ -124,7 +120,7 @@ export async function listShard(
   const series = await store.getJson<SeriesSpec[]>('series.json');
   if (!series) throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key('series.json')} is missing`);
   const rangePeriods = periodsOf(input.range, input.request.granularity);
-  const from = resumeFrom ?? { series: 0, lastKey: null, batches: 0, settledParts: 0, counts: zeroCounts() };
+  const from = resumeFrom ?? { series: 0, lastKey: null, batches: 0, settledParts: 0, counts: emptyPlanCounts() };
   const counts = { ...from.counts };
   let batches = from.batches;
   let settledParts = from.settledParts;

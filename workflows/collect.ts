@@ -9,15 +9,16 @@ import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { addCoverage, emptyCoverage } from './coverage';
-import { collectionStatePrefix, shardStatePrefix } from './keys';
+import { collectionStatePrefix, shardName, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
 import { compactRange, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
 import { REQUEST_ERRORS } from './retry';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
 import { addCounts, addListCounts, emptyCounts, emptyListCounts } from './tally';
-import type {
-  CollectionReport, CoverageSummary, Discovery, EnvironmentProbe, ListResult, ManifestCounts, ModeDecision, Progress, ShardResult, StateRef,
+import {
+  FAILED_OUTCOMES, type CollectionReport, type CoverageSummary, type Discovery, type EnvironmentProbe, type ListResult, type ManifestCounts, type ModeDecision,
+  type Progress, type ShardResult, type StateRef,
 } from './types';
 import { verdictOf } from './verdict';
 
@@ -75,7 +76,7 @@ function asOfInstant(request: CollectionRequest): Date {
 
 /** The shard's child workflow ID: the collection's workflow ID, its first run, and the shard. */
 export function shardWorkflowId(workflowId: string, firstRunId: string, shard: number): string {
-  return `${workflowId}/${firstRunId.slice(0, 8)}/shard-${String(shard).padStart(6, '0')}`;
+  return `${workflowId}/${firstRunId.slice(0, 8)}/${shardName(shard)}`;
 }
 
 export async function collectArchive(input?: unknown, carried?: CarriedState): Promise<CollectionReport> {
@@ -95,7 +96,7 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
     progress.batches = { total: t.list.batchCount, done: t.list.batchCount };
     progress.files = {
       planned: t.list.planned, copied: t.manifest.byMode.direct_sync.copied + t.manifest.byMode.traditional.copied, skipped: t.list.alreadyPresent,
-      failed: t.manifest.total ? t.manifest.byMode.direct_sync.failed + t.manifest.byMode.traditional.failed + t.manifest.byMode.direct_sync.checksumMismatch + t.manifest.byMode.traditional.checksumMismatch : 0,
+      failed: t.manifest.byMode.direct_sync.failed + t.manifest.byMode.traditional.failed + t.manifest.byMode.direct_sync.checksumMismatch + t.manifest.byMode.traditional.checksumMismatch,
       fallback: t.fallbackFiles, notPublished: t.list.notPublished,
     };
     progress.bytes = t.manifest.bytesCopied;
@@ -177,6 +178,13 @@ function failRequest(progress: Progress, searchAttributes: boolean, message: str
   throw ApplicationFailure.nonRetryable(message, type, details);
 }
 
+/** An activity failure that means the request is wrong for this archive or worker fails the collection with its message; others propagate. */
+function failIfRequestError(err: unknown, progress: Progress, searchAttributes: boolean): never {
+  const type = REQUEST_ERRORS[failureType(err) ?? ''];
+  if (type) failRequest(progress, searchAttributes, describeFailure((err as { cause?: unknown }).cause), type);
+  throw err;
+}
+
 async function prepare(input: unknown, progress: Progress): Promise<CarriedState> {
   const parsed = parseCollectionRequest(input);
   if (!parsed.ok) {
@@ -193,14 +201,8 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'probing';
   let t = Date.now();
   const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
-  let probed: Awaited<ReturnType<typeof probeActs.probeEnvironment>>;
-  try {
-    probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request });
-  } catch (err) {
-    const type = REQUEST_ERRORS[failureType(err) ?? ''];
-    if (type) failRequest(progress, false, describeFailure((err as { cause?: unknown }).cause), type);
-    throw err;
-  }
+  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request })
+    .catch((err) => failIfRequestError(err, progress, false));
   phaseMs.probing = Date.now() - t;
   const sa = probed.searchAttributes;
   if (sa) {
@@ -219,14 +221,7 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'discovering';
   t = Date.now();
   const discover = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
-  let discovery: Discovery;
-  try {
-    discovery = { ...(await discover.discoverSeries({ request, range, state })), ms: 0 };
-  } catch (err) {
-    const type = REQUEST_ERRORS[failureType(err) ?? ''];
-    if (type) failRequest(progress, sa, describeFailure((err as { cause?: unknown }).cause), type);
-    throw err;
-  }
+  const discovery: Discovery = { ...(await discover.discoverSeries({ request, range, state }).catch((err) => failIfRequestError(err, progress, sa))), ms: 0 };
   discovery.ms = phaseMs.discovering = Date.now() - t;
 
   return {
@@ -253,7 +248,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     copied: count('copied', 'replaced', 'verified_in_place'),
     skipped: count('skipped'),
     notPublished: count('not_published'),
-    failed: count('failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'),
+    failed: count(...FAILED_OUTCOMES),
     quarantined: m.quarantined,
     byMode: m.byMode,
     byOutcome: m.byOutcome,

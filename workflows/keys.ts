@@ -74,11 +74,17 @@ export function incomingKey(statePrefix: string, sourceKey: string): string {
   return `${statePrefix}incoming/${sourceKey}`;
 }
 
+/** `shard-000042`: a shard's folder and the last part of its child workflow's ID. */
 export function shardName(shard: number): string {
   return `shard-${String(shard).padStart(6, '0')}`;
 }
 
+/** A shard's folder, relative to the collection's: `shards/shard-000042/`. */
+export function shardFolder(shard: number): string {
+  return `shards/${shardName(shard)}/`;
+}
+
 /** Where a shard keeps its series, plan and results, inside the collection's folder. */
 export function shardStatePrefix(collectionStatePrefix: string, shard: number): string {
-  return `${collectionStatePrefix}shards/${shardName(shard)}/`;
+  return `${collectionStatePrefix}${shardFolder(shard)}`;
 }

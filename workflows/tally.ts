@@ -64,9 +64,13 @@ export function addListCounts(a: ListCounts, b: ListCounts): ListCounts {
   return out;
 }
 
+/** What a listing counts file by file (the rest of ListResult is its bookkeeping). */
+export type PlanCounts = Omit<ListResult, 'batchCount' | 'settledParts' | 'resumedAtSeries' | 's3Requests'>;
+
+export function emptyPlanCounts(): PlanCounts {
+  return { planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0, listedObjects: 0 };
+}
+
 export function emptyListCounts(): ListCounts {
-  return {
-    planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0,
-    listedObjects: 0, batchCount: 0, settledParts: 0, s3Requests: 0,
-  };
+  return { ...emptyPlanCounts(), batchCount: 0, settledParts: 0, s3Requests: 0 };
 }

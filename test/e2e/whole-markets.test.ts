@@ -8,29 +8,20 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { CopyObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { InvalidRequestError, collectionWorkflowId, startCollection } from '../../client/collection';
 import { createSchedule } from '../../client/schedules';
 import { startLatencyProxy } from '../../scripts/latency-proxy';
 import { addDays, formatDay, startOfUtcDay } from '../../workflows/dates';
 import type { CollectionReport } from '../../workflows/types';
-import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
+import { assertTrustInvariant, hashDestination, listAll } from '../helpers/independent-check';
 import { pendingActivities } from '../helpers/history';
 import { collect, freshBuckets, minioEndpoint, mirror, readManifest, readText, s3, stack, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 import { spawnWorker } from '../helpers/worker-process';
 
-/** Every object under a prefix, read with plain ListObjectsV2 (the independent reader). */
-async function listObjects(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
-  const out: { key: string; size: number }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
+/** Every object under a prefix, by the independent reader. */
+const listObjects = (bucket: string, prefix: string) => listAll(s3, bucket, prefix);
 
 const zips = (objects: { key: string; size: number }[]) => objects.filter((o) => o.key.endsWith('.zip'));
 

@@ -15,34 +15,34 @@ async function runsOf(client: WorkflowClient, workflowId: string, runId: string 
   }
 }
 
+/** The shards (child workflows) a collection's events started: ID and first run. */
+function startedChildren(events: Event[]): { id: string; runId: string | undefined }[] {
+  return events.flatMap((e) => {
+    const x = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    return x?.workflowId ? [{ id: x.workflowId, runId: x.runId ?? undefined }] : [];
+  });
+}
+
 /** Events of every run of the collection and of its shards, the collection's first. */
 export async function collectionEvents(handle: WorkflowHandle): Promise<Event[]> {
   const client = handle.client;
   const first = (handle as { firstExecutionRunId?: string }).firstExecutionRunId;
   const own = (await runsOf(client, handle.workflowId, first)).flat();
-  const children = own.flatMap((e) => {
-    const x = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-    return x?.workflowId ? [{ id: x.workflowId, runId: x.runId ?? undefined }] : [];
-  });
-  const theirs = await Promise.all(children.map((c) => runsOf(client, c.id, c.runId)));
+  const theirs = await Promise.all(startedChildren(own).map((c) => runsOf(client, c.id, c.runId)));
   return [...own, ...theirs.flat(2)];
 }
 
 /** The first run of the collection's first shard (for replay fixtures). */
 export async function firstShardHistory(handle: WorkflowHandle) {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const child = events.find((e) => e.childWorkflowExecutionStartedEventAttributes)?.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-  if (!child?.workflowId) throw new Error('the collection started no shard');
-  return handle.client.getHandle(child.workflowId, child.runId ?? undefined).fetchHistory();
+  const [child] = startedChildren((await handle.fetchHistory()).events ?? []);
+  if (!child) throw new Error('the collection started no shard');
+  return handle.client.getHandle(child.id, child.runId).fetchHistory();
 }
 
 /** Pending activities of the collection and of its running shards. */
 export async function pendingActivities(handle: WorkflowHandle) {
   const own = (await handle.describe()).raw.pendingActivities ?? [];
-  const children = ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
-    const x = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-    return x?.workflowId ? [x.workflowId] : [];
-  });
-  const theirs = await Promise.all(children.map((id) => handle.client.getHandle(id).describe().then((d) => d.raw.pendingActivities ?? [], () => [])));
+  const children = startedChildren((await handle.fetchHistory()).events ?? []);
+  const theirs = await Promise.all(children.map((c) => handle.client.getHandle(c.id).describe().then((d) => d.raw.pendingActivities ?? [], () => [])));
   return [...own, ...theirs.flat()];
 }
