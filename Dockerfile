@@ -18,6 +18,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker
 COPY client ./client
+COPY common ./common
 # The worker compiled to one file with the workflow bundle beside it: ~65 MB less than under tsx.
 RUN npx tsx worker/build.ts
 ENV WORKFLOW_BUNDLE_PATH=/app/.build/workflow-bundle.js \

@@ -9,13 +9,22 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { CollectionAction, CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
 import { InvalidRequestError, collectionProgress, collectionWorkflowId, followCollection, startCollection } from './collection';
+import { DEFAULT_TEMPORAL_ADDRESS, TemporalConnectionError } from '../common/temporal-connection';
 import { clientEnv, connectClient, runUrl } from './connection';
 import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport } from './format';
 import { PRESETS, backfillSchedule, createSchedule, updateScheduleRequest, type PresetName } from './schedules';
 import { formatQuarantine, runReview } from './review';
 
 const EXIT = { ok: 0, filesFailed: 1, badInput: 2, runFailed: 3, unreachable: 4 } as const;
-const env = clientEnv();
+const env = (() => {
+  try {
+    return clientEnv();
+  } catch (err) {
+    const message = err instanceof TemporalConnectionError ? err.message : (err as Error).message;
+    console.error(`configuration: ${message}`);
+    process.exit(EXIT.badInput);
+  }
+})();
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const int = (v: string) => {
@@ -71,7 +80,8 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   try {
     client = await connectClient(env);
   } catch (err) {
-    console.error(`cannot reach Temporal at ${env.TEMPORAL_ADDRESS}: ${(err as Error).message}. Start it with "npm run stack -- up" or set TEMPORAL_ADDRESS.`);
+    const local = env.target.connectionOptions.address === DEFAULT_TEMPORAL_ADDRESS ? ' (for the local stack: npm run stack -- up)' : '';
+    console.error(err instanceof TemporalConnectionError ? `${err.message}${local}` : `cannot reach Temporal: ${(err as Error).message}`);
     process.exit(EXIT.unreachable);
   }
   try {

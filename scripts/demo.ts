@@ -43,7 +43,7 @@ const config = loadConfig(env);
 const worker = await createCollectorWorker(config);
 const running = worker.run();
 
-const client = await connectClient({ TEMPORAL_ADDRESS: config.temporal.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, TEMPORAL_UI_URL: webUiUrl(stack) });
+const client = await connectClient({ target: config.temporal.target, TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, TEMPORAL_UI_URL: webUiUrl(stack) });
 const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
 
 async function run(label: string, input: CollectionRequestInput): Promise<CollectionReport> {

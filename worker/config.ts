@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundledS5cmd = path.join(PROJECT_ROOT, '.tools/bin/s5cmd');
@@ -14,8 +15,7 @@ const bytes = z.coerce.number().int().positive();
 
 export const WorkerEnv = z
   .object({
-    TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
-    TEMPORAL_NAMESPACE: z.string().default('default'),
+    // TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE: common/temporal-connection.ts
     TEMPORAL_TASK_QUEUE: z.string().default('archive-collection'),
 
     SOURCE_BUCKET: z.string().default('data.binance.vision'),
@@ -81,7 +81,7 @@ export interface S3Endpoint {
 }
 
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
+  temporal: { target: TemporalTarget; address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
   source: S3Endpoint & { bucket: string; httpUrl?: string };
   destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string; allowed: { bucket: string; prefix: string }[] };
   s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
@@ -105,13 +105,19 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = WorkerEnv.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  let target: TemporalTarget | undefined;
+  try {
+    target = loadTemporalTarget(cleaned);
+  } catch (err) {
+    if (!(err instanceof TemporalConnectionError)) throw err;
+    problems.push(err.message);
   }
+  if (!parsed.success || !target || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const creds = (id?: string, secret?: string) => (id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined);
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES },
+    temporal: { target, address: target.connectionOptions.address, namespace: target.namespace, taskQueue: e.TEMPORAL_TASK_QUEUE, searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES },
     source: {
       bucket: e.SOURCE_BUCKET,
       region: e.SOURCE_REGION,

@@ -10,6 +10,7 @@ import { createActivities } from '../activities';
 import { createS3Client } from '../activities/s3';
 import { runningS5cmd } from '../activities/s5cmd-run';
 import { StagingArea } from '../activities/staging';
+import { checkNamespace, explainConnectFailure, type TemporalTarget } from '../common/temporal-connection';
 import type { WorkerConfig } from './config';
 import { workflowSource } from './workflow-source';
 
@@ -26,7 +27,7 @@ export async function createCollectorWorker(
   options: { connection?: NativeConnection; workerOptions?: Partial<WorkerOptions> } = {},
 ): Promise<CollectorWorker> {
   const connection = options.connection;
-  const conn = connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const conn = connection ?? (await connectTemporalWorker(config.temporal.target));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
   const activities = createActivities({
@@ -65,4 +66,21 @@ export async function createCollectorWorker(
       for (const w of [shared, pinned]) if (w.getState() === 'RUNNING') w.shutdown();
     },
   };
+}
+
+/** The worker's connection, checked against the namespace; failures are one TemporalConnectionError line. */
+async function connectTemporalWorker(target: TemporalTarget): Promise<NativeConnection> {
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(target.connectionOptions);
+  } catch (err) {
+    throw await explainConnectFailure(target, err);
+  }
+  try {
+    await checkNamespace(target, connection.workflowService);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return connection;
 }

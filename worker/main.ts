@@ -1,5 +1,6 @@
 /** `npm run worker`: a collection worker configured from the environment (see README, Configuration). */
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { TemporalConnectionError } from '../common/temporal-connection';
 import { ConfigError, loadConfig } from './config';
 import { createCollectorWorker } from './create-worker';
 
@@ -25,7 +26,16 @@ Runtime.install({
   shutdownSignals: [],
   ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
 });
-const worker = await createCollectorWorker(config);
+let worker;
+try {
+  worker = await createCollectorWorker(config);
+} catch (err) {
+  if (err instanceof TemporalConnectionError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -38,6 +48,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     worker.shutdown();
   });
 }
-logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.address}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
+logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.target.description}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
 await worker.run();
 logger.info('worker stopped');

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES, stackConfig } from '../../stack/local-stack';
 import { WorkerEnv, loadConfig } from '../../worker/config';
+import { TEMPORAL_CONNECTION_VARIABLES } from '../../common/temporal-connection';
 
 /** No Docker engine here: the compose file is checked against the worker's configuration schema instead. */
 describe('docker-compose.yml', () => {
@@ -34,7 +35,7 @@ describe('docker-compose.yml', () => {
 
   it('gives the worker only variables its schema knows, and a valid configuration', () => {
     const env: Record<string, string> = services.worker.environment;
-    const known = new Set(Object.keys((WorkerEnv as unknown as { _def: { schema: { shape: object } } })._def.schema.shape));
+    const known = new Set([...Object.keys((WorkerEnv as unknown as { _def: { schema: { shape: object } } })._def.schema.shape), ...TEMPORAL_CONNECTION_VARIABLES]);
     const unknown = Object.keys(env).filter((k) => !known.has(k));
     assert.deepEqual(unknown, []);
     const config = loadConfig(env);
@@ -53,6 +54,7 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /git apply -p1 \S+s5cmd-v2\.3\.0-checksum\.patch/);
     assert.match(dockerfile, /version\.Version=v2\.3\.0-archive-checksum/, 'the probe recognises the build by its version');
     assert.match(dockerfile, /worker\/build\.ts/, 'the worker compiled, with the workflow bundle');
+    for (const folder of ['workflows', 'activities', 'worker', 'common']) assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `the image has ${folder}/`);
     assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
