@@ -3,7 +3,9 @@
  * fills a local mirror of the Binance archive (with a few planted faults), runs a worker, runs a
  * collection of 100+ files, prints its report, and leaves the stack up for the Web UI.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Runtime } from '@temporalio/worker';
 import { followCollection, startCollection } from '../client/collection';
 import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport } from '../client/format';
 import { formatQuarantine, runReview } from '../client/review';
@@ -11,7 +13,8 @@ import { connectClient } from '../client/connection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { stackConfig, stackUp, webUiUrl, workerEnvFor } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
-import { loadConfig } from '../worker/config';
+import { PROJECT_ROOT, loadConfig } from '../worker/config';
+import { jsonLogger } from '../worker/logger';
 import { createCollectorWorker } from '../worker/create-worker';
 import type { CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
@@ -38,7 +41,12 @@ const mirror = await fillMirror(adminClient(stack), stack.sourceBucket, {
 console.log(`mirror: ${mirror.length} zip files in s3://${stack.sourceBucket} (faults planted: a bad checksum on 06-10, no .CHECKSUM on 06-20, 06-30 not published)`);
 
 const env = { ...process.env, ...workerEnvFor(stack) };
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+// The worker's logs (JSON lines, task tokens and all) go to a file; the terminal keeps progress and reports.
+const logFile = path.join(PROJECT_ROOT, '.data', stack.name, 'worker.log');
+mkdirSync(path.dirname(logFile), { recursive: true });
+const log = createWriteStream(logFile, { flags: 'a' });
+Runtime.install({ logger: jsonLogger((line) => log.write(line)) });
+console.log(`worker logs: ${path.relative(process.cwd(), logFile)}`);
 const config = loadConfig(env);
 const worker = await createCollectorWorker(config);
 const running = worker.run();
@@ -84,6 +92,7 @@ console.log(`\nSummary: ${first.files.copied} files copied by ${first.decision.m
 console.log(`Faults were caught: ${first.files.byOutcome.checksum_mismatch ?? 0} checksum mismatches quarantined, ${first.files.byOutcome.missing_checksum ?? 0} files without .CHECKSUM not copied, ${first.files.notPublished} not published.`);
 console.log(`Re-uploads: ${reupload.files.byOutcome.replaced ?? 0} corrected files replaced once verified; ${reupload.files.byOutcome.stale_checksum ?? 0} changed under a stale .CHECKSUM kept their verified copy, the new bytes put aside.`);
 console.log(`\nTemporal Web UI: ${webUiUrl(stack)}  ·  MinIO console: http://${stack.host}:${stack.minioConsolePort} (${stack.minioUser}/${stack.minioPassword})`);
+console.log(`Worker logs (JSON lines): ${path.relative(process.cwd(), logFile)}`);
 console.log('The stack keeps running for you to look around; stop it with: npm run stack -- down');
 worker.shutdown();
 await running;

@@ -1,8 +1,9 @@
 /** `npm run worker`: a collection worker configured from the environment (see README, Configuration). */
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { TemporalConnectionError } from '../common/temporal-connection';
 import { ConfigError, loadConfig } from './config';
 import { createCollectorWorker } from './create-worker';
+import { jsonLogger } from './logger';
 
 let config;
 try {
@@ -15,10 +16,7 @@ try {
   throw err;
 }
 
-// Structured logs: one JSON object a line, with the SDK's activity/workflow context as fields.
-const logger = new DefaultLogger((process.env.LOG_LEVEL ?? 'INFO') as LogLevel, (entry) => {
-  process.stdout.write(`${JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, message: entry.message, ...entry.meta })}\n`);
-});
+const logger = jsonLogger((line) => process.stdout.write(line));
 Runtime.install({
   logger,
   // Signals are handled below: a library that re-raises a signal once it thinks it is the last

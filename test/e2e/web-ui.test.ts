@@ -94,6 +94,14 @@ describe('the Temporal Web UI starts a collection', () => {
       body = await page.locator('body').innerText();
     }
     assert.match(body, resultShown, 'the report is shown as the result');
+    // The result leads with the outcome and the counts; the echoed request comes last.
+    assert.deepEqual(Object.keys(report).slice(0, 4), ['ok', 'verdict', 'action', 'files']);
+    assert.equal(Object.keys(report).at(-1), 'request');
+    const at = (text: string) => body.indexOf(text);
+    assert.ok(at('"verdict"') >= 0 && at('"verdict"') < at('"collectionId"') && at('"copied"') < at('"collectionId"'), 'verdict and counts come before the ids on the run page');
+    // The run's summary (set at start) and details (updated as it runs) tell runs apart in the list.
+    const described = await client.workflow.getHandle(workflowId).describe();
+    assert.equal(await described.staticSummary(), report.summary);
     await page.screenshot({ path: `${ARTIFACTS}/web-ui-collection.png`, fullPage: true });
 
     // Search attributes set by the workflow make runs easy to find in the list's filter.
