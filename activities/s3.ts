@@ -5,6 +5,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { S3Endpoint } from '../worker/config';
+import { inSpan } from './tracing';
 
 interface RequestCounter {
   requests: number;
@@ -51,6 +52,14 @@ export function createS3Client(e: S3Endpoint, maxSockets = 64, requestTimeoutMs 
       return next(args);
     },
     { step: 'finalizeRequest', name: 'countS3Requests' },
+  );
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const input = args.input as { Bucket?: string; Key?: string; Prefix?: string };
+      const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': context.commandName?.replace(/Command$/, ''), 'aws.s3.bucket': input.Bucket, 'aws.s3.key': input.Key ?? input.Prefix };
+      return inSpan(`S3.${context.commandName?.replace(/Command$/, '')}`, attributes, () => next(args));
+    },
+    { step: 'initialize', name: 'traceS3Requests' },
   );
   return client;
 }

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { parseS5cmdLine, type LineResult } from './s5cmd-commands';
+import { inSpan } from './tracing';
 
 /** Every s5cmd this worker started, so a shutdown can kill them (and a test can find its own by PID). */
 export const runningS5cmd = new Set<{ pid?: number; kill: (signal?: NodeJS.Signals) => boolean }>();
@@ -55,7 +56,16 @@ export interface RunOptions {
   side?: S5cmdSide;
 }
 
-export async function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
+export function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
+  const commands = commandsText.split('\n').filter(Boolean).length;
+  return inSpan('s5cmd run', { 's5cmd.commands': commands, 's5cmd.side': opts.side ?? 'destination', 's5cmd.numworkers': config.s5cmd.numWorkers }, async (span) => {
+    const run = await runS5cmd(config, commandsText, onLine, opts);
+    span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
+    return run;
+  });
+}
+
+async function runS5cmd(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
   await mkdir(opts.runDir, { recursive: true });
   const file = path.join(opts.runDir, `s5cmd-run-${randomUUID()}.txt`);
   await writeFile(file, commandsText, { mode: 0o600 });

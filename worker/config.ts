@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { TracingConfig } from './tracing';
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +49,10 @@ export const WorkerEnv = z
     MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    /** Tracing is on when one of these is set (OTLP/HTTP; headers from OTEL_EXPORTER_OTLP_HEADERS). */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+    OTEL_SERVICE_NAME: z.string().default('archive-collector-worker'),
     DEBUG_KEEP_STAGING: bool.default('false'),
     /** The namespace has ArchiveMarkets, ArchiveDataTypes, ArchiveSymbols, ArchiveMode, ArchiveOutcome registered. */
     TEMPORAL_SEARCH_ATTRIBUTES: bool.default('false'),
@@ -92,6 +97,7 @@ export interface WorkerConfig {
   maxConcurrentActivities: number;
   shutdownGraceMs: number;
   metricsPort?: number;
+  tracing: TracingConfig;
   prices: { putCopyListPer1000: number; getHeadPer1000: number; transferPerGb: number; storagePerGbMonth: number };
 }
 
@@ -146,6 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
+    tracing: {
+      tracesUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
     prices: { putCopyListPer1000: e.COST_PUT_PER_1000, getHeadPer1000: e.COST_GET_PER_1000, transferPerGb: e.COST_TRANSFER_PER_GB, storagePerGbMonth: e.COST_STORAGE_PER_GB_MONTH },
   };
 }

@@ -12,6 +12,7 @@ import { runningS5cmd } from '../activities/s5cmd-run';
 import { StagingArea } from '../activities/staging';
 import { checkNamespace, explainConnectFailure, type TemporalTarget } from '../common/temporal-connection';
 import type { WorkerConfig } from './config';
+import { WORKFLOW_TRACING_MODULE, startTracing, type WorkerTracing } from './tracing';
 import { workflowSource } from './workflow-source';
 
 export interface CollectorWorker {
@@ -24,7 +25,7 @@ export interface CollectorWorker {
 
 export async function createCollectorWorker(
   config: WorkerConfig,
-  options: { connection?: NativeConnection; workerOptions?: Partial<WorkerOptions> } = {},
+  options: { connection?: NativeConnection; workerOptions?: Partial<WorkerOptions>; tracing?: WorkerTracing } = {},
 ): Promise<CollectorWorker> {
   const connection = options.connection;
   const conn = connection ?? (await connectTemporalWorker(config.temporal.target));
@@ -37,8 +38,10 @@ export async function createCollectorWorker(
     staging,
     workerTaskQueue,
   });
+  const tracing = options.tracing ?? startTracing({ serviceName: 'unused' });
   const common: Partial<WorkerOptions> = {
     connection: conn,
+    ...tracing.workerOptions,
     namespace: config.temporal.namespace,
     activities,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
@@ -49,7 +52,10 @@ export async function createCollectorWorker(
     defaultHeartbeatThrottleInterval: '1s',
     ...options.workerOptions,
   };
-  const shared = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, ...(await workflowSource()) });
+  const source = await workflowSource();
+  // A prebuilt bundle has the workflow tracing interceptors in it (worker/bundle.ts); sources get them here.
+  const workflowModules = 'workflowsPath' in source ? { interceptors: { ...common.interceptors, workflowModules: [WORKFLOW_TRACING_MODULE] } } : {};
+  const shared = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, ...source, ...workflowModules });
   const pinned = await Worker.create({ ...common, taskQueue: workerTaskQueue });
   return {
     workerTaskQueue,

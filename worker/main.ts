@@ -4,6 +4,7 @@ import { TemporalConnectionError } from '../common/temporal-connection';
 import { ConfigError, loadConfig } from './config';
 import { createCollectorWorker } from './create-worker';
 import { jsonLogger } from './logger';
+import { startTracing } from './tracing';
 
 let config;
 try {
@@ -24,9 +25,10 @@ Runtime.install({
   shutdownSignals: [],
   ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
 });
+const tracing = startTracing(config.tracing);
 let worker;
 try {
-  worker = await createCollectorWorker(config);
+  worker = await createCollectorWorker(config, { tracing });
 } catch (err) {
   if (err instanceof TemporalConnectionError) {
     console.error(err.message);
@@ -46,6 +48,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     worker.shutdown();
   });
 }
-logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.target.description}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}`);
+logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.target.description}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}; tracing ${tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'}`);
 await worker.run();
+await tracing.shutdown();
 logger.info('worker stopped');

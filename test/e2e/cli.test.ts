@@ -38,6 +38,8 @@ describe('the command-line client', () => {
     assert.equal(report.files.copied, 3);
     const id = collectionWorkflowId({ symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-01', endDate: '2025-05-03', destination: { bucket: buckets.destination, prefix: 'cli/' } });
     assert.match(id, /^collect-spot-klines-1d-ATOMUSDT-daily-2025-05-01\.\.2025-05-03-to-/);
+    // The client sets the run's summary at start: the list of runs tells collections apart at a glance.
+    assert.equal(await (await (await testClient()).workflow.getHandle(id).describe()).staticSummary(), report.summary);
     const status = (await cli('status', id, '--json'));
     assert.equal(status.code, 0, status.err);
     assert.equal(JSON.parse(status.out).report.files.copied, 3);
