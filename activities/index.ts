@@ -1,5 +1,6 @@
 /** All activities, built from injected dependencies (the samples' `createActivities(deps)` pattern). */
 import { Context } from '@temporalio/activity';
+import { recordCollection } from './metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
 import type {
@@ -146,9 +147,10 @@ export function createActivities(deps: ActivityDeps) {
       }));
     },
 
-    async writeReport(input: { state: StateRef; report: CollectionReport }): Promise<string> {
+    async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
       const Key = `${input.state.statePrefix}report.json`;
       await destination.send(new PutObjectCommand({ Bucket: input.state.bucket, Key, Body: JSON.stringify(input.report, null, 2), ContentType: 'application/json' }));
+      recordCollection(input.report, input.scheduleId ?? '');
       return Key;
     },
 

@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { parseS5cmdLine, type LineResult } from './s5cmd-commands';
+import { observeS5cmdRun } from './metrics';
 import { inSpan } from './tracing';
 
 /** Every s5cmd this worker started, so a shutdown can kill them (and a test can find its own by PID). */
@@ -59,7 +60,9 @@ export interface RunOptions {
 export function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
   const commands = commandsText.split('\n').filter(Boolean).length;
   return inSpan('s5cmd run', { 's5cmd.commands': commands, 's5cmd.side': opts.side ?? 'destination', 's5cmd.numworkers': config.s5cmd.numWorkers }, async (span) => {
+    const started = performance.now();
     const run = await runS5cmd(config, commandsText, onLine, opts);
+    observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run.exitCode);
     span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
     return run;
   });

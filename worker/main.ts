@@ -1,6 +1,7 @@
 /** `npm run worker`: a collection worker configured from the environment (see README, Configuration). */
 import { Runtime } from '@temporalio/worker';
 import { TemporalConnectionError } from '../common/temporal-connection';
+import { initializeMetrics } from '../activities/metrics';
 import { ConfigError, loadConfig } from './config';
 import { createCollectorWorker } from './create-worker';
 import { jsonLogger } from './logger';
@@ -25,6 +26,7 @@ Runtime.install({
   shutdownSignals: [],
   ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
 });
+if (config.metricsPort) initializeMetrics(Runtime.instance().metricMeter);
 const tracing = startTracing(config.tracing);
 let worker;
 try {

@@ -8,6 +8,7 @@
 import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { addCoverage, emptyCoverage } from './coverage';
 import { collectionStatePrefix, shardName, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
@@ -23,6 +24,9 @@ import {
 import { verdictOf } from './verdict';
 
 export { progressQuery } from './support';
+
+/** Set by Temporal on runs a schedule starts. */
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 /** Shards one parent run starts before it continues as new (each costs the parent's history a few events). */
 const SHARDS_PER_RUN = 500;
@@ -286,7 +290,9 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     request,
   };
   report.phaseMs.reporting = Date.now() - t;
-  await acts.writeReport({ state: s.state, report });
+  // Runs started by a schedule carry its ID: metrics and alerts follow each schedule.
+  const scheduleId = workflowInfo().typedSearchAttributes.get(SCHEDULED_BY) ?? '';
+  await acts.writeReport({ state: s.state, report, scheduleId });
   if (s.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: [report.ok ? 'succeeded' : 'completed_with_failures'] });
   progress.phase = 'done';
   setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.verdict}`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startCollection } from '../../client/collection';
 import { s5cmdChildren } from '../helpers/processes';
@@ -28,6 +29,8 @@ describe('the production worker process', () => {
     assert.equal(report.files.byOutcome.checksum_mismatch, 1);
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    mkdirSync('artifacts', { recursive: true });
+    writeFileSync('artifacts/worker-metrics.txt', metrics);
     assert.match(metrics, /archive_files_total\{[^}]*mode="direct_sync"[^}]*outcome="copied"[^}]*\} 3/);
     assert.match(metrics, /archive_checksum_failures_total\{[^}]*\} 1/);
     assert.match(metrics, /archive_bytes_total\{[^}]*mode="direct_sync"/);

@@ -13,7 +13,7 @@ describe('docker-compose.yml', () => {
   const defaults = stackConfig({});
 
   it('has the stack: temporal with UI, minio with console, buckets, worker built from the Dockerfile', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['buckets', 'minio', 'temporal', 'worker']);
+    assert.deepEqual(Object.keys(services).sort(), ['buckets', 'grafana', 'minio', 'prometheus', 'temporal', 'worker']);
     assert.deepEqual(services.temporal.ports, [`${defaults.temporalPort}:7233`, `${defaults.uiPort}:8233`]);
     assert.deepEqual(services.minio.ports, [`${defaults.minioPort}:9000`, `${defaults.minioConsolePort}:9001`]);
     assert.deepEqual(services.temporal.command.slice(0, 2), ['server', 'start-dev']);
@@ -58,5 +58,39 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
+  });
+
+  it('Prometheus scrapes the worker\'s metrics port and loads the alert rules; Grafana is provisioned with it and the dashboard', () => {
+    const mounts = (svc: { volumes: string[] }) => new Map(svc.volumes.filter((v) => v.startsWith('./')).map((v) => {
+      const [host, inside] = v.split(':');
+      assert.ok(existsSync(host), `${host} exists`);
+      return [inside, host] as const;
+    }));
+    const prom = mounts(services.prometheus);
+    const promConfig = parse(readFileSync(prom.get('/etc/prometheus/prometheus.yml')!, 'utf8'));
+    assert.ok(services.prometheus.command.includes('--config.file=/etc/prometheus/prometheus.yml'));
+    assert.deepEqual(promConfig.scrape_configs[0].static_configs[0].targets, [`worker:${services.worker.environment.METRICS_PORT}`]);
+    for (const f of promConfig.rule_files) assert.ok(prom.has(f), `rule file ${f} is mounted`);
+    const rules = parse(readFileSync(prom.get('/etc/prometheus/alerts.yml')!, 'utf8'));
+    const alerts = rules.groups.flatMap((g: { rules: object[] }) => g.rules) as { alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }[];
+    assert.ok(alerts.length >= 5);
+    for (const a of alerts) {
+      assert.match(a.alert, /^Archive[A-Za-z]+$/);
+      assert.ok(a.expr && a.annotations.summary && ['info', 'warning', 'critical'].includes(a.labels.severity), a.alert);
+      assert.equal((a.expr.match(/\(/g) ?? []).length, (a.expr.match(/\)/g) ?? []).length, `${a.alert}: balanced parentheses`);
+    }
+
+    const grafana = mounts(services.grafana);
+    const provisioning = grafana.get('/etc/grafana/provisioning')!;
+    const datasource = parse(readFileSync(`${provisioning}/datasources/prometheus.yml`, 'utf8')).datasources[0];
+    assert.equal(datasource.url, 'http://prometheus:9090');
+    const provider = parse(readFileSync(`${provisioning}/dashboards/dashboards.yml`, 'utf8')).providers[0];
+    const dashboards = grafana.get(provider.options.path)!;
+    const dashboard = JSON.parse(readFileSync(`${dashboards}/archive-collector.json`, 'utf8'));
+    assert.equal(dashboard.templating.list[0].current.value, datasource.uid, 'the dashboard\'s default data source is the provisioned one');
+    const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
+    assert.ok(panels.length >= 10);
+    assert.equal(new Set(dashboard.panels.map((p: { id: number }) => p.id)).size, dashboard.panels.length, 'panel ids are unique');
+    for (const p of panels) assert.ok(p.targets.length > 0 && p.targets.every((t: { expr: string }) => t.expr), p.title);
   });
 });
