@@ -37,7 +37,7 @@ const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd']>>();
 export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
   let known = s5cmdVersions.get(s5cmdPath);
   if (!known) {
-    known = execa(s5cmdPath, ['version'], { timeout: 15_000 }).then(
+    known = execa(s5cmdPath, ['version'], { timeout: 15_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } }).then(
       ({ stdout }) => {
         const checksums = stdout.includes('archive-checksum');
         return { available: true, checksums, detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})${checksums ? '' : '; it cannot ask the store for checksums (not the project\'s build)'}` };

@@ -30,15 +30,26 @@ export interface S5cmdRun {
 /** Which store a run talks to: the destination (copies, uploads), or the source (the traditional path's downloads). */
 export type S5cmdSide = 'destination' | 'source';
 
-function s5cmdEnv(config: WorkerConfig, side: S5cmdSide): { env: Record<string, string>; extendEnv: boolean } {
+/** What the AWS default credential chain (and its network settings) reads: all s5cmd may see of the worker's environment. */
+export const DEFAULT_CHAIN_VARIABLES = [
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_STS_REGIONAL_ENDPOINTS',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT', 'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE', 'AWS_CA_BUNDLE',
+  'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy',
+] as const;
+
+/**
+ * s5cmd's whole environment: the side's region, and its keys or (default chain) the chain's own variables.
+ * Nothing else of the worker's environment (the other side's keys, Temporal's API key, …) reaches it.
+ */
+export function s5cmdEnv(config: WorkerConfig, side: S5cmdSide, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const e = config[side];
-  const base: Record<string, string> = { AWS_REGION: e.region, HOME: process.env.HOME ?? os.tmpdir(), PATH: process.env.PATH ?? '' };
-  if (e.credentials) {
-    // Only that side's credentials reach s5cmd; nothing else of the worker's environment does.
-    return { env: { ...base, AWS_ACCESS_KEY_ID: e.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey }, extendEnv: false };
-  }
-  // Anonymous reads need no credentials at all; a destination without keys uses the AWS default chain.
-  return { env: base, extendEnv: !e.anonymous };
+  const env: Record<string, string> = { AWS_REGION: e.region, HOME: from.HOME ?? os.tmpdir(), PATH: from.PATH ?? '' };
+  if (e.anonymous) return env;
+  if (e.credentials) return { ...env, AWS_ACCESS_KEY_ID: e.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey };
+  for (const name of DEFAULT_CHAIN_VARIABLES) if (from[name]) env[name] = from[name]!;
+  return env;
 }
 
 // With util-linux's setpriv the kernel kills s5cmd when its worker dies (SIGKILL, OOM): no orphan
@@ -78,12 +89,12 @@ async function runS5cmd(config: WorkerConfig, commandsText: string, onLine: (r: 
   if (config[side].endpoint) args.push('--endpoint-url', config[side].endpoint!);
   if (config[side].anonymous) args.push('--no-sign-request');
   args.push('run', file);
-  const { env, extendEnv } = s5cmdEnv(config, side);
+  const env = s5cmdEnv(config, side);
   const results: LineResult[] = [];
   const beat = heartbeatWhileProgressing(() => ({ s5cmdLines: results.length }), opts.stallMs);
   const child = execa(...command(config.s5cmd.path, args), {
     env,
-    extendEnv,
+    extendEnv: false,
     reject: false,
     buffer: { stdout: false, stderr: false },
     cancelSignal: beat.signal,

@@ -24,6 +24,8 @@ export const WorkerEnv = z
     SOURCE_ENDPOINT: optionalUrl,
     SOURCE_ACCESS_KEY_ID: z.string().optional(),
     SOURCE_SECRET_ACCESS_KEY: z.string().optional(),
+    /** anonymous (unsigned, the public archive), keys (SOURCE_ACCESS_KEY_ID/SECRET), or default-chain (the AWS default credential chain). */
+    SOURCE_AUTH: z.enum(['anonymous', 'keys', 'default-chain']).optional(),
     /** Download through plain HTTP(S) GETs from this base URL (`<base>/<key>`), e.g. https://data.binance.vision. */
     SOURCE_HTTP_URL: optionalUrl,
 
@@ -69,7 +71,13 @@ export const WorkerEnv = z
       }
     }
     if (Boolean(e.SOURCE_ACCESS_KEY_ID) !== Boolean(e.SOURCE_SECRET_ACCESS_KEY)) {
-      ctx.addIssue({ code: 'custom', path: ['SOURCE_SECRET_ACCESS_KEY'], message: 'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither for anonymous reads' });
+      ctx.addIssue({ code: 'custom', path: ['SOURCE_SECRET_ACCESS_KEY'], message: 'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither (with SOURCE_AUTH=anonymous or default-chain)' });
+    }
+    if (e.SOURCE_AUTH === 'keys' && !e.SOURCE_ACCESS_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['SOURCE_AUTH'], message: 'SOURCE_AUTH=keys needs SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY; or use anonymous (public buckets) or default-chain' });
+    }
+    if (e.SOURCE_AUTH && e.SOURCE_AUTH !== 'keys' && e.SOURCE_ACCESS_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['SOURCE_AUTH'], message: `SOURCE_AUTH=${e.SOURCE_AUTH} does not use SOURCE_ACCESS_KEY_ID: remove the keys, or set SOURCE_AUTH=keys` });
     }
     if (Boolean(e.DEST_ACCESS_KEY_ID) !== Boolean(e.DEST_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['DEST_SECRET_ACCESS_KEY'], message: 'set DEST_ACCESS_KEY_ID and DEST_SECRET_ACCESS_KEY together, or neither to use the AWS default credential chain' });
@@ -129,7 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       region: e.SOURCE_REGION,
       endpoint: e.SOURCE_ENDPOINT,
       credentials: creds(e.SOURCE_ACCESS_KEY_ID, e.SOURCE_SECRET_ACCESS_KEY),
-      anonymous: !e.SOURCE_ACCESS_KEY_ID,
+      // Keys imply SOURCE_AUTH=keys; without keys the public archive is read unsigned unless default-chain is asked for.
+      anonymous: (e.SOURCE_AUTH ?? (e.SOURCE_ACCESS_KEY_ID ? 'keys' : 'anonymous')) === 'anonymous',
       httpUrl: e.SOURCE_HTTP_URL,
     },
     destination: {
