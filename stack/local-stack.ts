@@ -4,6 +4,7 @@
  * started them. `up` reuses a healthy stack; `down` stops it.
  */
 import { spawn } from 'node:child_process';
+import { ARCHIVE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -66,13 +67,9 @@ export const temporalAddress = (s: StackConfig) => `${s.host}:${s.temporalPort}`
 export const webUiUrl = (s: StackConfig) => `http://${s.host}:${s.uiPort}`;
 
 /** Custom search attributes the workflow sets, registered on the dev server at start. */
-export const SEARCH_ATTRIBUTES: Record<string, string> = {
-  ArchiveMarkets: 'KeywordList',
-  ArchiveDataTypes: 'KeywordList',
-  ArchiveSymbols: 'KeywordList',
-  ArchiveMode: 'Keyword',
-  ArchiveOutcome: 'Keyword',
-};
+export const SEARCH_ATTRIBUTES: Record<string, string> = Object.fromEntries(
+  ARCHIVE_SEARCH_ATTRIBUTES.map((k) => [k.name, k.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword']),
+);
 
 /** The worker environment that points a worker at this stack: mirror as source, MinIO as destination. */
 export function workerEnvFor(s: StackConfig): Record<string, string> {

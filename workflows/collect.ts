@@ -8,12 +8,12 @@
 import {
   ApplicationFailure, CancellationScope, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { addCoverage, emptyCoverage } from './coverage';
 import { collectionStatePrefix, shardName, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
 import { compactRange, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
 import { REQUEST_ERRORS } from './retry';
+import { ARCHIVE_DATA_TYPES, ARCHIVE_MARKETS, ARCHIVE_MODE, ARCHIVE_OUTCOME, ARCHIVE_SYMBOLS, SCHEDULED_BY, SCHEDULED_START_TIME } from './search-attributes';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
 import { addCounts, addListCounts, emptyCounts, emptyListCounts } from './tally';
@@ -25,8 +25,6 @@ import { verdictOf } from './verdict';
 
 export { progressQuery } from './support';
 
-/** Set by Temporal on runs a schedule starts. */
-const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 /** Shards one parent run starts before it continues as new (each costs the parent's history a few events). */
 const SHARDS_PER_RUN = 500;
@@ -73,7 +71,7 @@ function readablePart(workflowId: string): string {
 function asOfInstant(request: CollectionRequest): Date {
   if (request.asOf) return new Date(request.asOf);
   // Schedules record the time a run was scheduled for: a late or backfilled run collects its own period.
-  const scheduled = workflowInfo().searchAttributes?.TemporalScheduledStartTime?.[0] as Date | string | undefined;
+  const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
   if (scheduled) return new Date(scheduled);
   return workflowInfo().startTime;
 }
@@ -177,7 +175,7 @@ function addShard(t: Totals, r: ShardResult): void {
 }
 
 function failRequest(progress: Progress, searchAttributes: boolean, message: string, type: string, details?: unknown): never {
-  if (searchAttributes) upsertSearchAttributes({ ArchiveOutcome: ['failed'] });
+  if (searchAttributes) upsertSearchAttributes([{ key: ARCHIVE_OUTCOME, value: 'failed' }]);
   progress.phase = 'failed';
   throw ApplicationFailure.nonRetryable(message, type, details);
 }
@@ -210,11 +208,13 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   phaseMs.probing = Date.now() - t;
   const sa = probed.searchAttributes;
   if (sa) {
-    upsertSearchAttributes({ ArchiveMarkets: request.markets, ArchiveDataTypes: request.dataTypes, ArchiveSymbols: request.symbols.slice(0, 50) });
+    upsertSearchAttributes([
+      { key: ARCHIVE_MARKETS, value: request.markets }, { key: ARCHIVE_DATA_TYPES, value: request.dataTypes }, { key: ARCHIVE_SYMBOLS, value: request.symbols.slice(0, 50) },
+    ]);
   }
   const selection = selectMode(request.mode, probed.probe);
   if (!selection.ok) failRequest(progress, sa, selection.problem, 'ModeUnavailable', { probe: probed.probe });
-  if (sa) upsertSearchAttributes({ ArchiveMode: [selection.decision.mode] });
+  if (sa) upsertSearchAttributes([{ key: ARCHIVE_MODE, value: selection.decision.mode }]);
 
   const state: StateRef = {
     collectionId,
@@ -293,7 +293,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
   // Runs started by a schedule carry its ID: metrics and alerts follow each schedule.
   const scheduleId = workflowInfo().typedSearchAttributes.get(SCHEDULED_BY) ?? '';
   await acts.writeReport({ state: s.state, report, scheduleId });
-  if (s.searchAttributes) upsertSearchAttributes({ ArchiveOutcome: [report.ok ? 'succeeded' : 'completed_with_failures'] });
+  if (s.searchAttributes) upsertSearchAttributes([{ key: ARCHIVE_OUTCOME, value: report.ok ? 'succeeded' : 'completed_with_failures' }]);
   progress.phase = 'done';
   setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.verdict}`);
   progress.files.copied = report.files.copied;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { SCHEDULED_START_TIME } from '../../workflows/search-attributes';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Client, ScheduleSpec } from '@temporalio/client';
@@ -13,7 +14,7 @@ async function completedRuns(client: Client, scheduleId: string, atLeast: number
     const runs: { id: string; report: CollectionReport; scheduledAt: Date }[] = [];
     for await (const w of client.workflow.list({ query: `TemporalScheduledById="${scheduleId}"` })) {
       if (w.status.name !== 'COMPLETED') continue;
-      const scheduledAt = new Date(w.searchAttributes.TemporalScheduledStartTime?.[0] as string);
+      const scheduledAt = w.typedSearchAttributes.get(SCHEDULED_START_TIME)!;
       runs.push({ id: w.workflowId, report: (await client.workflow.getHandle(w.workflowId).result()) as CollectionReport, scheduledAt });
     }
     if (runs.length >= atLeast) return runs;
