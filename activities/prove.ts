@@ -13,7 +13,7 @@ import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
 import { PROOF_LEVELS, satisfies, type ProofRecord } from './proof';
-import { Destination, type QuarantineEvidence } from './destination';
+import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, isNotFound } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';

@@ -5,6 +5,7 @@
 
 // A line break ends a command in a run file and other control characters have no business in a
 // key, so keys holding them are never written to a run file: they go to the traditional fallback.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const UNSAFE = /[\u0000-\u001f\u007f]/;
 
 export function canQuoteSafely(value: string): boolean {

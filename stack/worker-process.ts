@@ -35,7 +35,7 @@ export async function spawnWorkerProcess(stack: StackConfig, env: Record<string,
         if (line.includes('worker polling')) resolve();
       });
     }
-    exited.then((code) => reject(new Error(`worker exited with ${code} before polling:\n${logs.join('\n')}`)));
+    void exited.then((code) => reject(new Error(`worker exited with ${code} before polling:\n${logs.join('\n')}`)));
     setTimeout(() => reject(new Error(`worker did not start in 60s:\n${logs.join('\n')}`)), 60_000);
   });
   return { child, logs, exited };

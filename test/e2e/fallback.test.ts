@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
-import { Context } from '@temporalio/activity';
+import { type Context } from '@temporalio/activity';
 import { collect, freshBuckets, mirror, readManifest, s3, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
 
 /**

@@ -181,7 +181,7 @@ describe('trust: a verified file is verified', () => {
     expectHashes(await hashDestination(s3, buckets.destination, 'a/'), rev1, 'the verified copies are kept');
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     for (const f of changed) {
-      const e = manifest.find((m) => m.key === f.key)! as ManifestEntry & { evidence: Record<string, any> };
+      const e = manifest.find((m) => m.key === f.key)! as ManifestEntry & { evidence: { actualSha256: string; expectedSha256: string; quarantineKey: string; source: { size: number; etag: string }; kept: { size: number; etag: string } } };
       const old = kept.find((k) => k.key === f.key)!;
       assert.equal(e.outcome, 'stale_checksum');
       assert.equal(e.proof, 'sha256', 'the destination still holds a verified copy');
