@@ -14,14 +14,26 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', {
-        // node:test's describe/it return promises the runner itself awaits.
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test's describe/it return promises the runner itself awaits.
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-deprecated': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'import-x/no-cycle': 'error',
       'object-shorthand': ['error', 'always'],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
@@ -30,10 +42,24 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: builtinModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code runs in Temporal\'s deterministic sandbox: no Node built-ins (do it in an activity).' })),
-        patterns: [{ group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@aws-sdk/*', 'execa'], message: 'Workflows call activities for I/O; they do not import it.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({
+              name,
+              message:
+                "Workflow code runs in Temporal's deterministic sandbox: no Node built-ins (do it in an activity).",
+            })),
+          patterns: [
+            {
+              group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@aws-sdk/*', 'execa'],
+              message: 'Workflows call activities for I/O; they do not import it.',
+            },
+          ],
+        },
+      ],
     },
   },
   prettier,

@@ -44,11 +44,23 @@ async function* linesOf(s3: S3Client, bucket: string, key: string): AsyncGenerat
 }
 
 /** Writes an object from an async source of text, in parts, with back-pressure. */
-async function streamObject(s3: S3Client, bucket: string, key: string, contentType: string, write: (out: (text: string) => Promise<void>) => Promise<void>) {
+async function streamObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  contentType: string,
+  write: (out: (text: string) => Promise<void>) => Promise<void>,
+) {
   const body = new PassThrough();
-  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType }, queueSize: 2, partSize: 8 * 1024 ** 2 });
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
+    queueSize: 2,
+    partSize: 8 * 1024 ** 2,
+  });
   const done = upload.done();
-  const out = (text: string) => new Promise<void>((resolve) => (body.write(text) ? resolve() : body.once('drain', resolve)));
+  const out = (text: string) =>
+    new Promise<void>((resolve) => (body.write(text) ? resolve() : body.once('drain', resolve)));
   try {
     await write(out);
     body.end();
@@ -60,7 +72,11 @@ async function streamObject(s3: S3Client, bucket: string, key: string, contentTy
   await done;
 }
 
-export async function assembleCollection(s3: S3Client, input: AssembleInput, onProgress: (shard: number) => void): Promise<AssembledKeys> {
+export async function assembleCollection(
+  s3: S3Client,
+  input: AssembleInput,
+  onProgress: (shard: number) => void,
+): Promise<AssembledKeys> {
   const store = new StateStore(s3, input.state);
   const { bucket } = input.state;
   const shardKey = (i: number, name: string) => store.key(`${shardFolder(i)}${name}`);
@@ -75,7 +91,8 @@ export async function assembleCollection(s3: S3Client, input: AssembleInput, onP
   const csv = store.key('coverage.csv');
   const rows = async function* () {
     for (let i = 0; i < input.shards; i++) {
-      for await (const line of linesOf(s3, bucket, shardKey(i, 'coverage.ndjson'))) yield JSON.parse(line) as CoverageRow;
+      for await (const line of linesOf(s3, bucket, shardKey(i, 'coverage.ndjson')))
+        yield JSON.parse(line) as CoverageRow;
       onProgress(i);
     }
   };

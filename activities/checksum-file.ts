@@ -19,13 +19,23 @@ export function readChecksumFile(text: string, fileName: string): ChecksumReadin
     if (m) entries.push({ sha256: m[2].toLowerCase(), name: m[1] ? unescapeName(m[3]) : m[3] });
   }
   if (entries.length === 0) {
-    return { ok: false, problem: `the .CHECKSUM is not in sha256sum format ("<sha256>  ${fileName}"): ${JSON.stringify(text.slice(0, 120))}` };
+    return {
+      ok: false,
+      problem: `the .CHECKSUM is not in sha256sum format ("<sha256>  ${fileName}"): ${JSON.stringify(text.slice(0, 120))}`,
+    };
   }
   const mine = [...new Set(entries.filter((e) => e.name === fileName).map((e) => e.sha256))];
   if (mine.length === 0) {
-    return { ok: false, problem: `the .CHECKSUM has no entry for ${fileName} (it names ${entries.map((e) => e.name).slice(0, 3).join(', ')})` };
+    return {
+      ok: false,
+      problem: `the .CHECKSUM has no entry for ${fileName} (it names ${entries
+        .map((e) => e.name)
+        .slice(0, 3)
+        .join(', ')})`,
+    };
   }
-  if (mine.length > 1) return { ok: false, problem: `the .CHECKSUM has ${mine.length} different hashes for ${fileName}` };
+  if (mine.length > 1)
+    return { ok: false, problem: `the .CHECKSUM has ${mine.length} different hashes for ${fileName}` };
   return { ok: true, sha256: mine[0] };
 }
 

@@ -17,6 +17,6 @@ export function requireAllowedDestination(allowed: AllowedDestination[], bucket:
   const list = allowed.map((a) => `${a.bucket}/${a.prefix}`).join(', ');
   throw new DestinationNotAllowedError(
     `destination: s3://${bucket}/${prefix} is not among the destinations this worker may write to (DEST_ALLOWED: ${list}); ` +
-    'aim the request at one of them (destination.bucket, destination.prefix), or ask the operator to add it to DEST_ALLOWED',
+      'aim the request at one of them (destination.bucket, destination.prefix), or ask the operator to add it to DEST_ALLOWED',
   );
 }

@@ -7,14 +7,31 @@
  */
 import type { Readable } from 'node:stream';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command,
-  PutObjectCommand, UploadPartCopyCommand, type S3Client,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checksumKey, destinationKey, proofFolder, quarantineKey } from '../workflows/keys';
 import { isNotFound } from './errors';
 import {
-  PROOF_LEVELS, isProtecting, objectToken, parseProofKey, proofFileName, proofNameOf, strongest, type ObjectId, type ProofLevel, type ProofName, type ProofRecord,
+  PROOF_LEVELS,
+  isProtecting,
+  objectToken,
+  parseProofKey,
+  proofFileName,
+  proofNameOf,
+  strongest,
+  type ObjectId,
+  type ProofLevel,
+  type ProofName,
+  type ProofRecord,
 } from './proof';
 
 /** What a quarantined object carries about itself (in its metadata). */
@@ -79,7 +96,13 @@ export class Destination {
   }
 
   /** Server-side copy of exactly the bytes with this ETag; returns the ETag the copy got. */
-  serverCopy(fromKey: string, toKey: string, etag: string, size: number, extra: { Metadata?: Record<string, string> } = {}): Promise<string> {
+  serverCopy(
+    fromKey: string,
+    toKey: string,
+    etag: string,
+    size: number,
+    extra: { Metadata?: Record<string, string> } = {},
+  ): Promise<string> {
     return this.serverCopyFrom(this.bucket, fromKey, toKey, etag, size, { extra });
   }
 
@@ -88,29 +111,66 @@ export class Destination {
    * (UploadPartCopy) above, or whenever `partBytes` is given. `onPart` is called after each part.
    */
   async serverCopyFrom(
-    sourceBucket: string, fromKey: string, toKey: string, etag: string, size: number,
-    opts: { extra?: { Metadata?: Record<string, string> }; partBytes?: number; onPart?: (copiedBytes: number) => void } = {},
+    sourceBucket: string,
+    fromKey: string,
+    toKey: string,
+    etag: string,
+    size: number,
+    opts: {
+      extra?: { Metadata?: Record<string, string> };
+      partBytes?: number;
+      onPart?: (copiedBytes: number) => void;
+    } = {},
   ): Promise<string> {
     const source = copySource(sourceBucket, fromKey);
     const extra = opts.extra ?? {};
     if (!opts.partBytes && size <= SINGLE_COPY_MAX_BYTES) {
-      const r = await this.s3.send(new CopyObjectCommand({
-        Bucket: this.bucket, Key: toKey, CopySource: source, CopySourceIfMatch: etag, ContentType: 'application/zip', MetadataDirective: 'REPLACE', ...extra,
-      }), this.opts);
+      const r = await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: toKey,
+          CopySource: source,
+          CopySourceIfMatch: etag,
+          ContentType: 'application/zip',
+          MetadataDirective: 'REPLACE',
+          ...extra,
+        }),
+        this.opts,
+      );
       return r.CopyObjectResult?.ETag ?? (await this.head(toKey))?.etag ?? '';
     }
     const partBytes = opts.partBytes ?? COPY_PART_BYTES;
-    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, ContentType: 'application/zip', ...extra }), this.opts);
+    const { UploadId } = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, ContentType: 'application/zip', ...extra }),
+      this.opts,
+    );
     const parts = [];
     for (let start = 0, n = 1; start < size; start += partBytes, n++) {
       const end = Math.min(size, start + partBytes) - 1;
-      const r = await this.s3.send(new UploadPartCopyCommand({
-        Bucket: this.bucket, Key: toKey, UploadId, PartNumber: n, CopySource: source, CopySourceIfMatch: etag, CopySourceRange: `bytes=${start}-${end}`,
-      }), this.opts);
+      const r = await this.s3.send(
+        new UploadPartCopyCommand({
+          Bucket: this.bucket,
+          Key: toKey,
+          UploadId,
+          PartNumber: n,
+          CopySource: source,
+          CopySourceIfMatch: etag,
+          CopySourceRange: `bytes=${start}-${end}`,
+        }),
+        this.opts,
+      );
       parts.push({ PartNumber: n, ETag: r.CopyPartResult?.ETag });
       opts.onPart?.(end + 1);
     }
-    const done = await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: toKey, UploadId, MultipartUpload: { Parts: parts } }), this.opts);
+    const done = await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: toKey,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+      this.opts,
+    );
     return done.ETag ?? '';
   }
 
@@ -134,7 +194,14 @@ export class Destination {
     const out: ProofName[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${proofFolder(this.prefix, sourceKey)}/`, ContinuationToken: token }), this.opts);
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${proofFolder(this.prefix, sourceKey)}/`,
+          ContinuationToken: token,
+        }),
+        this.opts,
+      );
       for (const o of page.Contents ?? []) {
         const p = parseProofKey(proofFolder(this.prefix, ''), o.Key ?? '');
         if (p) out.push(p.proof);
@@ -149,7 +216,11 @@ export class Destination {
     const at = await this.head(this.finalKey(sourceKey));
     if (!at) return undefined;
     const token = objectToken(at);
-    const level = strongest((await this.proofs(sourceKey)).filter((p) => p.destination === token && isProtecting(p.level)).map((p) => p.level));
+    const level = strongest(
+      (await this.proofs(sourceKey))
+        .filter((p) => p.destination === token && isProtecting(p.level))
+        .map((p) => p.level),
+    );
     return level ? { level, at } : undefined;
   }
 
@@ -175,50 +246,104 @@ export class Destination {
   }
 
   /** Copies the bytes with this ETag to the quarantine, with their evidence in the metadata. */
-  async quarantine(fromKey: string, etag: string, size: number, sourceKey: string, evidence: QuarantineEvidence): Promise<string> {
+  async quarantine(
+    fromKey: string,
+    etag: string,
+    size: number,
+    sourceKey: string,
+    evidence: QuarantineEvidence,
+  ): Promise<string> {
     const to = quarantineKey(this.prefix, sourceKey);
-    await this.serverCopy(fromKey, to, etag, size, { Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) } });
+    await this.serverCopy(fromKey, to, etag, size, {
+      Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) },
+    });
     return to;
   }
 
   /** Uploads bytes that failed straight to the quarantine (the traditional path never puts them at the final key). */
-  async quarantineBody(sourceKey: string, body: Readable, evidence: QuarantineEvidence, onBytes: (n: number) => void): Promise<string> {
+  async quarantineBody(
+    sourceKey: string,
+    body: Readable,
+    evidence: QuarantineEvidence,
+    onBytes: (n: number) => void,
+  ): Promise<string> {
     const to = quarantineKey(this.prefix, sourceKey);
     const upload = new Upload({
       client: this.s3,
-      params: { Bucket: this.bucket, Key: to, Body: body, ContentType: 'application/zip', Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) } },
+      params: {
+        Bucket: this.bucket,
+        Key: to,
+        Body: body,
+        ContentType: 'application/zip',
+        Metadata: { outcome: evidence.outcome, evidence: encodeEvidence(evidence) },
+      },
       partSize: 8 * 1024 * 1024,
       queueSize: 2,
       abortController: abortControllerFor(this.signal),
     });
     let sent = 0;
-    upload.on('httpUploadProgress', (p) => { if (p.loaded && p.loaded > sent) { onBytes(p.loaded - sent); sent = p.loaded; } });
+    upload.on('httpUploadProgress', (p) => {
+      if (p.loaded && p.loaded > sent) {
+        onBytes(p.loaded - sent);
+        sent = p.loaded;
+      }
+    });
     await upload.done();
     return to;
   }
 
-  async quarantined(sourceKey: string): Promise<{ key: string; etag: string; size: number; evidence?: QuarantineEvidence } | undefined> {
+  async quarantined(
+    sourceKey: string,
+  ): Promise<{ key: string; etag: string; size: number; evidence?: QuarantineEvidence } | undefined> {
     const key = quarantineKey(this.prefix, sourceKey);
     const h = await this.head(key);
     return h ? { key, etag: h.etag, size: h.size, evidence: decodeEvidence(h.metadata) } : undefined;
   }
 
   async putSidecar(sourceKey: string, bytes: Uint8Array): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: checksumKey(this.finalKey(sourceKey)), Body: bytes, ContentType: 'text/plain' }), this.opts);
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: checksumKey(this.finalKey(sourceKey)),
+        Body: bytes,
+        ContentType: 'text/plain',
+      }),
+      this.opts,
+    );
   }
 
   async recordProof(record: ProofRecord): Promise<string> {
     const key = `${proofFolder(this.prefix, record.key)}/${proofFileName(proofNameOf(record))}`;
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }), this.opts);
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: JSON.stringify(record),
+        ContentType: 'application/json',
+      }),
+      this.opts,
+    );
     return key;
   }
 
   /** The strongest proof bound to these destination bytes, this source version and (if given) this `.CHECKSUM`, among the levels accepted. */
-  async proofFor(sourceKey: string, destination: ObjectId, source: ObjectId, checksum: string | undefined, accepted: readonly ProofLevel[] = PROOF_LEVELS): Promise<ProofLevel | undefined> {
+  async proofFor(
+    sourceKey: string,
+    destination: ObjectId,
+    source: ObjectId,
+    checksum: string | undefined,
+    accepted: readonly ProofLevel[] = PROOF_LEVELS,
+  ): Promise<ProofLevel | undefined> {
     const d = objectToken(destination);
     const s = objectToken(source);
     const levels = (await this.proofs(sourceKey))
-      .filter((p) => p.destination === d && p.source === s && (checksum === undefined || p.checksum === checksum) && accepted.includes(p.level))
+      .filter(
+        (p) =>
+          p.destination === d &&
+          p.source === s &&
+          (checksum === undefined || p.checksum === checksum) &&
+          accepted.includes(p.level),
+      )
       .map((p) => p.level);
     return strongest(levels);
   }

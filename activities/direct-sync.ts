@@ -20,7 +20,15 @@ import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors'
 import { countFallbacks, countFiles } from './metrics';
 import { batchName, type PlanFile } from './plan';
 import { proofFileName, proofNameOf, type ProofRecord } from './proof';
-import { buildCommandsFile, classifyBatchFailure, matchOutcomes, s3Url, type CommandResult, type CopyRequest, type WrittenObject } from './s5cmd-commands';
+import {
+  buildCommandsFile,
+  classifyBatchFailure,
+  matchOutcomes,
+  s3Url,
+  type CommandResult,
+  type CopyRequest,
+  type WrittenObject,
+} from './s5cmd-commands';
 import { mapPool } from './pool';
 import { runS5cmdFile } from './s5cmd-run';
 import type { StateStore } from './state-store';
@@ -55,7 +63,9 @@ export async function loadBatch(store: StateStore, batch: number): Promise<PlanF
 
 export function positionsOf(ref: { only?: number[] }, files: PlanFile[]): number[] {
   const positions = ref.only ?? files.map((_, i) => i);
-  for (const p of positions) if (!(Number.isInteger(p) && p >= 0 && p < files.length)) throw new InvalidInputError(`batch position ${p} is out of range`);
+  for (const p of positions)
+    if (!(Number.isInteger(p) && p >= 0 && p < files.length))
+      throw new InvalidInputError(`batch position ${p} is out of range`);
   return positions;
 }
 
@@ -63,7 +73,12 @@ export function positionsOf(ref: { only?: number[] }, files: PlanFile[]): number
  * copy: in place, with `cp -n` so that an object that appeared since the plan is never overwritten.
  * replace: beside the file, in the collection's incoming folder; the proof step promotes it once verified.
  */
-export function copyRequests(files: PlanFile[], positions: number[], ref: BatchRef, sourceBucket: string): CopyRequest[] {
+export function copyRequests(
+  files: PlanFile[],
+  positions: number[],
+  ref: BatchRef,
+  sourceBucket: string,
+): CopyRequest[] {
   return positions.map((i) => {
     const key = files[i].key;
     const replace = files[i].action === 'replace';
@@ -71,7 +86,10 @@ export function copyRequests(files: PlanFile[], positions: number[], ref: BatchR
       index: i,
       tag: 'zip',
       from: s3Url(sourceBucket, key),
-      to: s3Url(ref.state.bucket, replace ? incomingKey(ref.state.statePrefix, key) : destinationKey(ref.state.destinationPrefix, key)),
+      to: s3Url(
+        ref.state.bucket,
+        replace ? incomingKey(ref.state.statePrefix, key) : destinationKey(ref.state.destinationPrefix, key),
+      ),
       noClobber: !replace,
       checksum: ref.storeChecksum,
     };
@@ -95,13 +113,16 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
   const sidecarPath = (i: number) => path.join(work, `${i}.CHECKSUM`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
   const sidecarUrl = (i: number) => s3Url(deps.sourceBucket, checksumKey(files[i].key));
-  const sidecarDest = (i: number) => s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
+  const sidecarDest = (i: number) =>
+    s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
 
   const runRequests: CopyRequest[] = [
     ...copyRequests(files, bys5cmd, ref, deps.sourceBucket),
-    ...fastProof.map((i): CopyRequest => (ref.verification === 'checksum'
-      ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i) }
-      : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) })),
+    ...fastProof.map((i): CopyRequest =>
+      ref.verification === 'checksum'
+        ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i) }
+        : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) },
+    ),
   ];
   const commandsFile = buildCommandsFile(runRequests);
   const zipCommands = commandsFile.commands.filter((c) => c.tag === 'zip');
@@ -111,19 +132,33 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
   await mkdir(work, { recursive: true });
   try {
     const run = commandsFile.commands.length
-      ? await runS5cmdFile(config, commandsFile.text, (r) => { if (r.kind === 'ok') copiedLines++; }, { runDir: deps.runDir, stallMs })
+      ? await runS5cmdFile(
+          config,
+          commandsFile.text,
+          (r) => {
+            if (r.kind === 'ok') copiedLines++;
+          },
+          { runDir: deps.runDir, stallMs },
+        )
       : { results: [], exitCode: 0, signal: undefined, stderr: '' };
     if (run.signal || (run.exitCode !== 0 && run.exitCode !== 1)) {
-      throw new S5cmdBatchError(`s5cmd ended abnormally (exit ${run.exitCode ?? '-'}, signal ${run.signal ?? '-'}) after ${copiedLines} copies: ${run.stderr.slice(0, 500)}`);
+      throw new S5cmdBatchError(
+        `s5cmd ended abnormally (exit ${run.exitCode ?? '-'}, signal ${run.signal ?? '-'}) after ${copiedLines} copies: ${run.stderr.slice(0, 500)}`,
+      );
     }
     const outcomes = matchOutcomes(commandsFile.commands, run.results);
     const zip = new Map<number, CommandResult>(zipCommands.map((c) => [c.index, outcomes.byCommand.get(c.id)!]));
-    const sidecar = new Map<number, CommandResult>(commandsFile.commands.filter((c) => c.tag === 'sidecar').map((c) => [c.index, outcomes.byCommand.get(c.id)!]));
+    const sidecar = new Map<number, CommandResult>(
+      commandsFile.commands.filter((c) => c.tag === 'sidecar').map((c) => [c.index, outcomes.byCommand.get(c.id)!]),
+    );
     if (zipCommands.length > 0 && [...zip.values()].every((r) => r.status === 'failed')) {
-      const errors = [...zip.values()].map((r) => (r.status === 'failed' ? r.error : '')).concat(outcomes.general, run.stderr);
+      const errors = [...zip.values()]
+        .map((r) => (r.status === 'failed' ? r.error : ''))
+        .concat(outcomes.general, run.stderr);
       const kind = classifyBatchFailure(errors);
       const sample = errors.find(Boolean)?.slice(0, 400) ?? 'no output';
-      if (kind === 'access_denied') throw new AccessDeniedError(`s5cmd: access denied copying into s3://${ref.state.bucket}: ${sample}`);
+      if (kind === 'access_denied')
+        throw new AccessDeniedError(`s5cmd: access denied copying into s3://${ref.state.bucket}: ${sample}`);
       throw new S5cmdBatchError(`s5cmd copied none of ${zipCommands.length} objects (${kind}): ${sample}`);
     }
 
@@ -136,29 +171,51 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
     await mapPool(fastProof, 32, async (i) => {
       const z = zip.get(i);
       if (z?.status !== 'ok' || !z.object.etag) return;
-      const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () => readFile(sidecarPath(i), 'utf8'));
+      const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () =>
+        readFile(sidecarPath(i), 'utf8'),
+      );
       if (!claim) return;
       await writeFile(proofPath(i), JSON.stringify(claim.record));
       proven.set(i, { proof: claim.record.level, sha256: claim.record.sha256, method: claim.record.method });
-      second.push({ index: i, tag: 'proof', from: proofPath(i), to: s3Url(ref.state.bucket, `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`) });
-      if (ref.verification === 'checksum') second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) });
+      second.push({
+        index: i,
+        tag: 'proof',
+        from: proofPath(i),
+        to: s3Url(
+          ref.state.bucket,
+          `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`,
+        ),
+      });
+      if (ref.verification === 'checksum')
+        second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) });
     });
     if (second.length) {
       const file2 = buildCommandsFile(second);
-      const run2 = await runS5cmdFile(config, file2.text, () => undefined, { runDir: deps.runDir, stallMs: ref.stallMs });
+      const run2 = await runS5cmdFile(config, file2.text, () => undefined, {
+        runDir: deps.runDir,
+        stallMs: ref.stallMs,
+      });
       const out2 = matchOutcomes(file2.commands, run2.results);
       // A proof that was not written is no proof: the proof step proves that file again.
-      for (const c of file2.commands) if (c.tag === 'proof' && out2.byCommand.get(c.id)?.status !== 'ok') proven.delete(c.index);
+      for (const c of file2.commands)
+        if (c.tag === 'proof' && out2.byCommand.get(c.id)?.status !== 'ok') proven.delete(c.index);
       for (const i of file2.rejected) proven.delete(i);
     }
 
-    const fallbackError = new Map<number, string>([...commandsFile.rejected.map((i): [number, string] => [i, 's5cmd cannot copy this key server-side']), ...large.failed]);
+    const fallbackError = new Map<number, string>([
+      ...commandsFile.rejected.map((i): [number, string] => [i, 's5cmd cannot copy this key server-side']),
+      ...large.failed,
+    ]);
     for (const [i, r] of zip) if (r.status === 'failed') fallbackError.set(i, r.error);
-    const appeared = [...zip].filter(([, r]) => r.status === 'exists').map(([i]) => i).concat(large.appeared);
+    const appeared = [...zip]
+      .filter(([, r]) => r.status === 'exists')
+      .map(([i]) => i)
+      .concat(large.appeared);
     const entries: DirectEntry[] = [
       ...toCopy.map((i): DirectEntry => {
         const p = proven.get(i);
-        if (p) return { i, outcome: 'proven', proof: p.proof, method: p.method, sha256: p.sha256, error: null, attempt };
+        if (p)
+          return { i, outcome: 'proven', proof: p.proof, method: p.method, sha256: p.sha256, error: null, attempt };
         if (fallbackError.has(i)) return { i, outcome: 'fallback', error: fallbackError.get(i)!, attempt };
         return { i, outcome: appeared.includes(i) ? 'appeared' : 'copied', error: null, attempt };
       }),
@@ -166,17 +223,32 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
     ];
     await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
     const provenEntries = entries.filter((e) => e.outcome === 'proven');
-    countFiles('direct_sync', provenEntries.map(() => ({ outcome: 'copied' })), provenEntries.reduce((n, e) => n + files[e.i].size, 0));
-    const toProve = entries.filter((e) => e.outcome === 'copied' || e.outcome === 'appeared' || e.outcome === 'verify_only').map((e) => e.i);
+    countFiles(
+      'direct_sync',
+      provenEntries.map(() => ({ outcome: 'copied' })),
+      provenEntries.reduce((n, e) => n + files[e.i].size, 0),
+    );
+    const toProve = entries
+      .filter((e) => e.outcome === 'copied' || e.outcome === 'appeared' || e.outcome === 'verify_only')
+      .map((e) => e.i);
     const fallback = entries.filter((e) => e.outcome === 'fallback').map((e) => e.i);
     countFallbacks(fallback.length);
-    log.info('s5cmd batch done', { batch: ref.batch, proven: provenEntries.length, toProve: toProve.length, appeared: appeared.length, fallback: fallback.length, lines: commandsFile.commands.length });
+    log.info('s5cmd batch done', {
+      batch: ref.batch,
+      proven: provenEntries.length,
+      toProve: toProve.length,
+      appeared: appeared.length,
+      fallback: fallback.length,
+      lines: commandsFile.commands.length,
+    });
     return {
       proven: provenEntries.length,
       copied: toProve,
       appeared,
       fallback,
-      bytes: toCopy.filter((i) => zip.get(i)?.status === 'ok' || large.copied.includes(i)).reduce((n, i) => n + files[i].size, 0),
+      bytes: toCopy
+        .filter((i) => zip.get(i)?.status === 'ok' || large.copied.includes(i))
+        .reduce((n, i) => n + files[i].size, 0),
       s3Requests: commandsFile.commands.length + second.length,
       s5cmdLines: commandsFile.commands.length + second.length,
     };
@@ -191,23 +263,53 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
  * when it earns none here (no checksum, no sidecar, a mismatch): the proof step takes it from there.
  */
 async function proofFromStore(
-  ref: BatchRef, file: PlanFile, written: WrittenObject, sidecar: CommandResult | undefined, readSidecar: () => Promise<string>,
+  ref: BatchRef,
+  file: PlanFile,
+  written: WrittenObject,
+  sidecar: CommandResult | undefined,
+  readSidecar: () => Promise<string>,
 ): Promise<{ record: ProofRecord } | undefined> {
   const base = {
-    key: file.key, source: { etag: file.etag, size: file.size }, collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+    key: file.key,
+    source: { etag: file.etag, size: file.size },
+    collectionId: ref.state.collectionId,
+    recordedAt: new Date().toISOString(),
     // A store that returns the checksum with the copy is not asked again, so the size is the planned one.
-    destination: { key: destinationKey(ref.state.destinationPrefix, file.key), etag: written.etag!, size: written.size ?? file.size },
+    destination: {
+      key: destinationKey(ref.state.destinationPrefix, file.key),
+      etag: written.etag!,
+      size: written.size ?? file.size,
+    },
   };
   const sha256 = written.checksumSha256 && !written.checksumSha256.includes('-') ? hex(written.checksumSha256) : null;
-  if (ref.verification === 'none') return { record: { ...base, level: 'none', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'unchecked' } };
+  if (ref.verification === 'none')
+    return {
+      record: {
+        ...base,
+        level: 'none',
+        sha256,
+        checksum: { sha256: null, etag: file.checksumEtag },
+        method: 'unchecked',
+      },
+    };
   if (ref.verification === 'size') {
     if (written.size !== file.size) return undefined;
-    return { record: { ...base, level: 'size', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'sized' } };
+    return {
+      record: { ...base, level: 'size', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'sized' },
+    };
   }
   if (!sha256 || sidecar?.status !== 'ok') return undefined;
   const reading = readChecksumFile(await readSidecar(), fileNameOf(file.key));
   if (!reading.ok || reading.sha256 !== sha256) return undefined;
-  return { record: { ...base, level: 'sha256', sha256, checksum: { sha256: reading.sha256, etag: file.checksumEtag }, method: 'store-sha256' } };
+  return {
+    record: {
+      ...base,
+      level: 'sha256',
+      sha256,
+      checksum: { sha256: reading.sha256, etag: file.checksumEtag },
+      method: 'store-sha256',
+    },
+  };
 }
 
 /** Server-side copies in parts for files above DIRECT_COPY_MAX_BYTES (s5cmd copies at most 5 GiB in one CopyObject). */
@@ -234,7 +336,13 @@ async function copyLarge(deps: DirectDeps, ref: BatchRef, files: PlanFile[], pos
         }
         beat.allowQuiet(Math.ceil((partBytes / MIN_COPY_BYTES_PER_SECOND) * 1000));
         let last = 0;
-        await dest.serverCopyFrom(deps.sourceBucket, file.key, to, file.etag, file.size, { partBytes, onPart: (n) => { bytes += n - last; last = n; } });
+        await dest.serverCopyFrom(deps.sourceBucket, file.key, to, file.etag, file.size, {
+          partBytes,
+          onPart: (n) => {
+            bytes += n - last;
+            last = n;
+          },
+        });
         copied.push(i);
       } catch (err) {
         if (beat.signal.aborted) throw beat.signal.reason;

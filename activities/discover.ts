@@ -72,11 +72,14 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
     let dataTypes = r.dataTypes;
     if (typePatterns.length) {
       const listed = await folders(base);
-      for (const dt of listed.filter((d) => !ALL_DATA_TYPES.includes(d))) skipped.add(`${base}${dt}/ (a data type this version does not know)`);
+      for (const dt of listed.filter((d) => !ALL_DATA_TYPES.includes(d)))
+        skipped.add(`${base}${dt}/ (a data type this version does not know)`);
       const known = listed.filter((dt) => ALL_DATA_TYPES.includes(dt));
       dataTypes = known.filter((dt) => matching(typePatterns, dt, matchedTypePattern) || r.dataTypes.includes(dt));
       for (const dt of r.dataTypes.filter((d) => !isPattern(d) && !listed.includes(d))) {
-        missingNamed.push(`the archive has no ${dt} for ${market} ${r.granularity}; it has: ${listed.join(', ') || 'nothing'}`);
+        missingNamed.push(
+          `the archive has no ${dt} for ${market} ${r.granularity}; it has: ${listed.join(', ') || 'nothing'}`,
+        );
       }
     }
     for (const dataType of dataTypes) {
@@ -96,7 +99,9 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
         if (!typePatterns.length) {
           for (const name of names.filter((n) => !listed.includes(n))) {
             const guess = nearest(name, safe);
-            missingNamed.push(`the archive has no symbol ${name} in ${dataType} ${market} ${r.granularity}${guess.length ? `; did you mean ${guess.join(', ')}?` : ''}`);
+            missingNamed.push(
+              `the archive has no symbol ${name} in ${dataType} ${market} ${r.granularity}${guess.length ? `; did you mean ${guess.join(', ')}?` : ''}`,
+            );
           }
         }
         symbols = [...new Set([...matched, ...listedNames])].sort().map((s) => ({ symbol: s, found: true }));
@@ -114,7 +119,8 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
         }
         if (allIntervals) {
           const intervals = await folders(`${typeFolder}${symbol}/`);
-          if (!found && !intervals.length) missingNamed.push(`the archive has no symbol ${symbol} in ${dataType} ${market} ${r.granularity}`);
+          if (!found && !intervals.length)
+            missingNamed.push(`the archive has no symbol ${symbol} in ${dataType} ${market} ${r.granularity}`);
           for (const interval of intervals) {
             if ((INTERVALS as readonly string[]).includes(interval)) series.push({ ...at, interval, clip: true });
             else skipped.add(`${typeFolder}${symbol}/${interval}/ (not an interval this version knows)`);
@@ -128,19 +134,29 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
     }
   }
   if (typePatterns.length) {
-    for (const name of names.filter((n) => !namesFound.has(n))) missingNamed.push(`the archive has no symbol ${name} in any data type the request selects`);
+    for (const name of names.filter((n) => !namesFound.has(n)))
+      missingNamed.push(`the archive has no symbol ${name} in any data type the request selects`);
   }
 
   for (const p of symbolPatterns.filter((x) => !matchedSymbolPattern.has(x))) {
     const field = `symbols[${r.symbols.indexOf(p)}]`;
-    throw new NothingMatchesError(`${field}: "${p}" matches no symbol the archive lists under ${r.markets.join(', ')} ${r.granularity} ${r.dataTypes.join(', ')}; check the pattern (patterns match whole names: "BTC*" starts with BTC, "*USDT" ends with USDT)`);
+    throw new NothingMatchesError(
+      `${field}: "${p}" matches no symbol the archive lists under ${r.markets.join(', ')} ${r.granularity} ${r.dataTypes.join(', ')}; check the pattern (patterns match whole names: "BTC*" starts with BTC, "*USDT" ends with USDT)`,
+    );
   }
   for (const p of typePatterns.filter((x) => !matchedTypePattern.has(x))) {
     const field = `dataTypes[${r.dataTypes.indexOf(p)}]`;
-    throw new NothingMatchesError(`${field}: "${p}" matches no data type the archive has for ${r.markets.join(', ')} ${r.granularity}`);
+    throw new NothingMatchesError(
+      `${field}: "${p}" matches no data type the archive has for ${r.markets.join(', ')} ${r.granularity}`,
+    );
   }
   if (missingNamed.length) {
-    throw new SeriesNotInArchiveError(`${missingNamed.length} requested series ${missingNamed.length === 1 ? 'is' : 'are'} not in the archive:\n${missingNamed.slice(0, 20).map((m) => `  - ${m}`).join('\n')}\nFix the request and start again.`);
+    throw new SeriesNotInArchiveError(
+      `${missingNamed.length} requested series ${missingNamed.length === 1 ? 'is' : 'are'} not in the archive:\n${missingNamed
+        .slice(0, 20)
+        .map((m) => `  - ${m}`)
+        .join('\n')}\nFix the request and start again.`,
+    );
   }
   // Every series the request names must exist; one found by listing does by construction.
   await requireSeries(deps.source, deps.sourceBucket, named);
@@ -152,7 +168,11 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
 
   const shards = cutShards(all, perSeries, r.filesPerShard);
   const store = new StateStore(deps.destination, input.state);
-  await mapPool(shards.map((s, i) => ({ s, i })), 16, ({ s, i }) => store.putJson(`${shardFolder(i)}series.json`, s));
+  await mapPool(
+    shards.map((s, i) => ({ s, i })),
+    16,
+    ({ s, i }) => store.putJson(`${shardFolder(i)}series.json`, s),
+  );
 
   const symbols = [...new Set(all.map((s) => s.symbol))].sort();
   return {
@@ -170,8 +190,16 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
 }
 
 function tooLarge(r: CollectionRequest, range: ResolvedRange, series: number, files: number): string {
-  const field = r.symbols.some(isPattern) ? 'symbols' : r.dataTypes.some(isPattern) ? 'dataTypes' : r.intervals?.includes('*') ? 'intervals' : 'dates';
+  const field = r.symbols.some(isPattern)
+    ? 'symbols'
+    : r.dataTypes.some(isPattern)
+      ? 'dataTypes'
+      : r.intervals?.includes('*')
+        ? 'intervals'
+        : 'dates';
   const n = (x: number) => x.toLocaleString('en-US');
-  return `${field}: the request selects ${n(series)} series, up to ${n(files)} files over ${range.first}..${range.last}, more than maxFiles ${n(r.maxFiles)}. ` +
-    `Narrow symbols, dataTypes, intervals or the dates, or raise the ceiling explicitly with "maxFiles": ${Math.ceil(files / 1e5) * 1e5}`;
+  return (
+    `${field}: the request selects ${n(series)} series, up to ${n(files)} files over ${range.first}..${range.last}, more than maxFiles ${n(r.maxFiles)}. ` +
+    `Narrow symbols, dataTypes, intervals or the dates, or raise the ceiling explicitly with "maxFiles": ${Math.ceil(files / 1e5) * 1e5}`
+  );
 }

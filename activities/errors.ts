@@ -43,7 +43,9 @@ const ACCESS_DENIED = /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|All
 
 export function isAccessDenied(err: unknown): boolean {
   const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.$metadata?.httpStatusCode === 403 || ACCESS_DENIED.test(`${e?.name ?? ''} ${e?.Code ?? ''} ${e?.message ?? ''}`);
+  return (
+    e?.$metadata?.httpStatusCode === 403 || ACCESS_DENIED.test(`${e?.name ?? ''} ${e?.Code ?? ''} ${e?.message ?? ''}`)
+  );
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -54,7 +56,9 @@ export function isNotFound(err: unknown): boolean {
 /** Turns an S3 access error into the non-retryable kind, with what to fix. */
 export function classifyS3Error(err: unknown, what: string): Error {
   if (isAccessDenied(err)) {
-    return new AccessDeniedError(`${what}: access denied (${(err as Error).message}). Check the worker's credentials and the bucket policy.`);
+    return new AccessDeniedError(
+      `${what}: access denied (${(err as Error).message}). Check the worker's credentials and the bucket policy.`,
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

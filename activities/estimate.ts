@@ -12,7 +12,11 @@ const PER_FILE = {
   verify_only: { put: 2, get: 2 },
 } as const;
 
-export function estimatePlan(list: Omit<ListResult, 's3Requests'> & { s3Requests: number }, mode: Mode, prices: Prices): PlanEstimate {
+export function estimatePlan(
+  list: Omit<ListResult, 's3Requests'> & { s3Requests: number },
+  mode: Mode,
+  prices: Prices,
+): PlanEstimate {
   const toProveInPlace = list.verifyOnly;
   const toReplace = list.replacements;
   const toCopy = Math.max(0, list.planned - toProveInPlace - toReplace);
@@ -40,11 +44,16 @@ export function estimatePlan(list: Omit<ListResult, 's3Requests'> & { s3Requests
     notPublished: list.notPublished,
     missingChecksum: list.missingChecksum,
     requests: { listing: list.s3Requests, collectPutCopyList: put, collectGetHead: get },
-    costUsd: { requests: round(requests), transfer: round(transfer), storagePerMonth: round(storagePerMonth), total: round(requests + transfer) },
+    costUsd: {
+      requests: round(requests),
+      transfer: round(transfer),
+      storagePerMonth: round(storagePerMonth),
+      total: round(requests + transfer),
+    },
     prices,
     assumptions:
       `${mode === 'traditional' ? 'traditional mode: every copied byte passes through the worker and is priced as transfer' : 'direct sync: server-side copies, no transfer charged'}; ` +
       'requests per file: copy 3 PUT + 2 GET, replacement 4 PUT + 2 GET, proof in place 2 PUT + 2 GET; retries and fallbacks not included; ' +
-      'storage is the added bytes per month at COST_STORAGE_PER_GB_MONTH (not in total); prices from the worker\'s COST_* settings',
+      "storage is the added bytes per month at COST_STORAGE_PER_GB_MONTH (not in total); prices from the worker's COST_* settings",
   };
 }

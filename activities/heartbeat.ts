@@ -18,7 +18,11 @@ export interface Beat {
  * changed for `stallMs`, `signal` aborts with a StalledError (retryable), so a hung request or a
  * frozen child process gives the batch back instead of holding it until start-to-close.
  */
-export function heartbeatWhileProgressing(progress: () => Record<string, unknown>, stallMs: number, ms = HEARTBEAT_INTERVAL_MS): Beat {
+export function heartbeatWhileProgressing(
+  progress: () => Record<string, unknown>,
+  stallMs: number,
+  ms = HEARTBEAT_INTERVAL_MS,
+): Beat {
   const ctx = Context.current();
   const stall = new AbortController();
   let last = JSON.stringify(progress());
@@ -32,7 +36,11 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
       last = text;
       changedAt = Date.now();
     } else if (Date.now() - Math.max(changedAt, quietUntil) > stallMs && !stall.signal.aborted) {
-      stall.abort(new StalledError(`no progress for ${Math.round((Date.now() - changedAt) / 1000)} s (${text}); giving the work back to be retried`));
+      stall.abort(
+        new StalledError(
+          `no progress for ${Math.round((Date.now() - changedAt) / 1000)} s (${text}); giving the work back to be retried`,
+        ),
+      );
     }
     ctx.heartbeat(now);
   }, ms);
@@ -41,7 +49,9 @@ export function heartbeatWhileProgressing(progress: () => Record<string, unknown
   setMaxListeners(0, signal);
   return {
     signal,
-    allowQuiet: (ms) => { quietUntil = Math.max(quietUntil, Date.now() + ms); },
+    allowQuiet: (ms) => {
+      quietUntil = Math.max(quietUntil, Date.now() + ms);
+    },
     stop: () => clearInterval(timer),
   };
 }

@@ -4,8 +4,20 @@ import { recordCollection } from './metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
 import type {
-  BatchRef, CollectionReport, DirectSyncResult, DiscoverInput, Discovery, DownloadResult, ListInput, ListResult, Mode, PlanEstimate, StagedBatch, StateRef,
-  TraditionalResult, VerifyResult,
+  BatchRef,
+  CollectionReport,
+  DirectSyncResult,
+  DiscoverInput,
+  Discovery,
+  DownloadResult,
+  ListInput,
+  ListResult,
+  Mode,
+  PlanEstimate,
+  StagedBatch,
+  StateRef,
+  TraditionalResult,
+  VerifyResult,
 } from '../workflows/types';
 import { assembleCollection, type AssembleInput, type AssembledKeys } from './assemble';
 import { Destination } from './destination';
@@ -15,7 +27,14 @@ import { discoverSeries } from './discover';
 import { estimatePlan } from './estimate';
 import { listShard, type ListCheckpoint } from './list';
 import { writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
-import { probeDestination, probeS5cmd, probeServerSideCopy, probeSharedEndpoint, type ProbeInput, type ProbeResult } from './probe';
+import {
+  probeDestination,
+  probeS5cmd,
+  probeServerSideCopy,
+  probeSharedEndpoint,
+  type ProbeInput,
+  type ProbeResult,
+} from './probe';
 import { proveCopied } from './prove';
 import { acceptQuarantined, discardQuarantined, listQuarantine, type QuarantinedFile } from './quarantine-review';
 import { countingRequests } from './s3';
@@ -46,9 +65,15 @@ async function counted<T extends { s3Requests: number }>(fn: () => Promise<T>): 
 
 export function createActivities(deps: ActivityDeps) {
   const { config, destination } = deps;
-  const sourceReader = new SourceReader(deps.source, config.source.bucket, config.source.httpUrl, config.s3RequestTimeoutMs);
+  const sourceReader = new SourceReader(
+    deps.source,
+    config.source.bucket,
+    config.source.httpUrl,
+    config.s3RequestTimeoutMs,
+  );
   const storeFor = (state: StateRef) => new StateStore(destination, state);
-  const destinationOf = (state: StateRef) => (signal?: AbortSignal) => new Destination(destination, state.bucket, state.destinationPrefix, signal);
+  const destinationOf = (state: StateRef) => (signal?: AbortSignal) =>
+    new Destination(destination, state.bucket, state.destinationPrefix, signal);
   const reviewDestination = (t: ReviewTarget) => {
     const bucket = t.bucket ?? config.destination.defaultBucket;
     const prefix = t.prefix ?? config.destination.defaultPrefix;
@@ -73,14 +98,23 @@ export function createActivities(deps: ActivityDeps) {
       const prefix = input.prefix ?? config.destination.defaultPrefix;
       requireAllowedDestination(config.destination.allowed, bucket, prefix);
       const sharedEndpoint = probeSharedEndpoint(config);
-      const notTried = { serverSideCopy: { works: false, detail: sharedEndpoint.detail }, storeChecksum: { supported: false, detail: 'not tried' } };
+      const notTried = {
+        serverSideCopy: { works: false, detail: sharedEndpoint.detail },
+        storeChecksum: { supported: false, detail: 'not tried' },
+      };
       const [s5cmd, dest, copy] = await Promise.all([
         probeS5cmd(config.s5cmd.path),
         probeDestination(destination, bucket, prefix),
         sharedEndpoint.shared && input.request
-          ? probeServerSideCopy({ source: deps.source, destination, sourceBucket: config.source.bucket }, input.request, bucket, prefix).catch((err: Error) => ({
-            ...notTried, serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message}` },
-          }))
+          ? probeServerSideCopy(
+              { source: deps.source, destination, sourceBucket: config.source.bucket },
+              input.request,
+              bucket,
+              prefix,
+            ).catch((err: Error) => ({
+              ...notTried,
+              serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message}` },
+            }))
           : notTried,
       ]);
       return {
@@ -92,7 +126,15 @@ export function createActivities(deps: ActivityDeps) {
 
     async discoverSeries(input: DiscoverInput): Promise<Omit<Discovery, 'ms'>> {
       const ctx = Context.current();
-      return discoverSeries({ source: deps.source, sourceBucket: config.source.bucket, destination, onProgress: (found) => ctx.heartbeat({ seriesFound: found }) }, input);
+      return discoverSeries(
+        {
+          source: deps.source,
+          sourceBucket: config.source.bucket,
+          destination,
+          onProgress: (found) => ctx.heartbeat({ seriesFound: found }),
+        },
+        input,
+      );
     },
 
     /** Lists one shard; heartbeats a checkpoint after each write, and a retry resumes from the last one. */
@@ -100,17 +142,48 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const resumeFrom = ctx.info.heartbeatDetails as ListCheckpoint | undefined;
       return counted(async () => ({
-        ...(await listShard({ source: deps.source, destination, sourceBucket: config.source.bucket, checkpoint: (c) => ctx.heartbeat(c), signal: ctx.cancellationSignal }, input, resumeFrom?.counts ? resumeFrom : undefined)),
+        ...(await listShard(
+          {
+            source: deps.source,
+            destination,
+            sourceBucket: config.source.bucket,
+            checkpoint: (c) => ctx.heartbeat(c),
+            signal: ctx.cancellationSignal,
+          },
+          input,
+          resumeFrom?.counts ? resumeFrom : undefined,
+        )),
         s3Requests: 0,
       }));
     },
 
     async directSyncBatch(ref: BatchRef): Promise<DirectSyncResult> {
-      return counted(() => directSyncBatch({ config, store: storeFor(ref.state), sourceBucket: config.source.bucket, runDir: deps.staging.runDir, destinationFor: destinationOf(ref.state) }, ref));
+      return counted(() =>
+        directSyncBatch(
+          {
+            config,
+            store: storeFor(ref.state),
+            sourceBucket: config.source.bucket,
+            runDir: deps.staging.runDir,
+            destinationFor: destinationOf(ref.state),
+          },
+          ref,
+        ),
+      );
     },
 
     async proveCopied(ref: BatchRef): Promise<VerifyResult> {
-      return counted(() => proveCopied({ destinationFor: destinationOf(ref.state), source: sourceReader, store: storeFor(ref.state), concurrency: config.transferConcurrency }, ref));
+      return counted(() =>
+        proveCopied(
+          {
+            destinationFor: destinationOf(ref.state),
+            source: sourceReader,
+            store: storeFor(ref.state),
+            concurrency: config.transferConcurrency,
+          },
+          ref,
+        ),
+      );
     },
 
     async getWorkerTaskQueue(): Promise<string> {
@@ -138,7 +211,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Joins the shards' manifests and coverage into the collection's objects; for a plan, its estimate. */
-    async assembleCollection(input: AssembleInput & { plan?: { list: ListResult; mode: Mode } }): Promise<AssembledKeys & { plan?: PlanEstimate; s3Requests: number }> {
+    async assembleCollection(
+      input: AssembleInput & { plan?: { list: ListResult; mode: Mode } },
+    ): Promise<AssembledKeys & { plan?: PlanEstimate; s3Requests: number }> {
       const ctx = Context.current();
       return counted(async () => ({
         ...(await assembleCollection(destination, input, (shard) => ctx.heartbeat({ shard }))),
@@ -149,12 +224,21 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
       const Key = `${input.state.statePrefix}report.json`;
-      await destination.send(new PutObjectCommand({ Bucket: input.state.bucket, Key, Body: JSON.stringify(input.report, null, 2), ContentType: 'application/json' }));
+      await destination.send(
+        new PutObjectCommand({
+          Bucket: input.state.bucket,
+          Key,
+          Body: JSON.stringify(input.report, null, 2),
+          ContentType: 'application/json',
+        }),
+      );
       recordCollection(input.report, input.scheduleId ?? '');
       return Key;
     },
 
-    async listQuarantine(input: ReviewTarget & { limit: number }): Promise<{ bucket: string; prefix: string; files: QuarantinedFile[]; more: number }> {
+    async listQuarantine(
+      input: ReviewTarget & { limit: number },
+    ): Promise<{ bucket: string; prefix: string; files: QuarantinedFile[]; more: number }> {
       const dest = reviewDestination(input);
       return { bucket: dest.bucket, prefix: dest.prefix, ...(await listQuarantine(dest, input.limit)) };
     },

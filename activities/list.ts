@@ -21,7 +21,6 @@ const WINDOW = 8;
 /** Settled entries written per part: a rerun where every file is already proven holds no more than this. */
 const SETTLED_PART_SIZE = 5_000;
 
-
 /** Everything before (series, lastKey) is written: `batches` plan objects and `settledParts` parts. */
 export interface ListCheckpoint {
   series: number;
@@ -42,7 +41,13 @@ export function settledPartName(part: number): string {
   return `plan/settled-${String(part).padStart(6, '0')}.ndjson`;
 }
 
-function entry(key: string, size: number | null, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'], error: string | null): ManifestEntry {
+function entry(
+  key: string,
+  size: number | null,
+  outcome: ManifestEntry['outcome'],
+  proof: ManifestEntry['proof'],
+  error: string | null,
+): ManifestEntry {
   return { key, size, sha256: null, mode: null, outcome, proof, attempts: 0, error };
 }
 
@@ -60,13 +65,27 @@ async function listSeries(
   const first = prefix + archiveFileName(series, range.first).replace(/\.zip$/, '');
   const lastZip = prefix + archiveFileName(series, range.last);
   const last = checksumKey(lastZip);
-  const failing = (what: string) => (e: unknown) => { throw classifyS3Error(e, what); };
+  const failing = (what: string) => (e: unknown) => {
+    throw classifyS3Error(e, what);
+  };
   const [src, dst, proofs] = await Promise.all([
-    listRange(deps.source, deps.sourceBucket, prefix, first, last).catch(failing(`listing source s3://${deps.sourceBucket}/${prefix}`)),
-    listRange(deps.destination, state.bucket, destinationKey(dp, prefix), destinationKey(dp, first), destinationKey(dp, last))
-      .catch(failing(`listing destination s3://${state.bucket}/${dp}${prefix}`)),
-    listRange(deps.destination, state.bucket, proofFolder(dp, prefix), proofFolder(dp, first), `${proofFolder(dp, lastZip)}/~`)
-      .catch(failing(`listing proofs s3://${state.bucket}/${proofFolder(dp, prefix)}`)),
+    listRange(deps.source, deps.sourceBucket, prefix, first, last).catch(
+      failing(`listing source s3://${deps.sourceBucket}/${prefix}`),
+    ),
+    listRange(
+      deps.destination,
+      state.bucket,
+      destinationKey(dp, prefix),
+      destinationKey(dp, first),
+      destinationKey(dp, last),
+    ).catch(failing(`listing destination s3://${state.bucket}/${dp}${prefix}`)),
+    listRange(
+      deps.destination,
+      state.bucket,
+      proofFolder(dp, prefix),
+      proofFolder(dp, first),
+      `${proofFolder(dp, lastZip)}/~`,
+    ).catch(failing(`listing proofs s3://${state.bucket}/${proofFolder(dp, prefix)}`)),
   ]);
   const srcByKey = new Map(src.map((o) => [o.key, o]));
   const dstByKey = new Map(dst.map((o) => [o.key.slice(dp.length), o]));
@@ -83,18 +102,41 @@ async function listSeries(
     if (!period || period < range.first || period > range.last) continue;
     const checksum = srcByKey.get(checksumKey(o.key));
     if (!checksum && request.verification === 'checksum') {
-      byPeriod.set(period, { kind: 'settled', presentBytes: 0, entry: entry(o.key, o.size, 'missing_checksum', null, 'the source has no .CHECKSUM for this file, so it cannot be verified; not copied') });
+      byPeriod.set(period, {
+        kind: 'settled',
+        presentBytes: 0,
+        entry: entry(
+          o.key,
+          o.size,
+          'missing_checksum',
+          null,
+          'the source has no .CHECKSUM for this file, so it cannot be verified; not copied',
+        ),
+      });
       continue;
     }
-    const decision = decide({ zip: o, checksum }, { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] }, request.verification);
+    const decision = decide(
+      { zip: o, checksum },
+      { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] },
+      request.verification,
+    );
     if (decision.action === 'skip') {
-      byPeriod.set(period, { kind: 'settled', presentBytes: o.size, entry: entry(o.key, o.size, 'skipped', decision.proof, null) });
+      byPeriod.set(period, {
+        kind: 'settled',
+        presentBytes: o.size,
+        entry: entry(o.key, o.size, 'skipped', decision.proof, null),
+      });
     } else {
       byPeriod.set(period, {
         kind: 'plan',
         file: {
-          key: o.key, size: o.size, etag: o.etag, checksumEtag: checksum?.etag ?? null, action: decision.action,
-          ...(decision.kept ? { kept: decision.kept } : {}), ...(decision.seen ? { seen: decision.seen } : {}),
+          key: o.key,
+          size: o.size,
+          etag: o.etag,
+          checksumEtag: checksum?.etag ?? null,
+          action: decision.action,
+          ...(decision.kept ? { kept: decision.kept } : {}),
+          ...(decision.seen ? { seen: decision.seen } : {}),
         },
       });
     }
@@ -103,22 +145,42 @@ async function listSeries(
   let periods = rangePeriods;
   if (series.clip) {
     const found = [...byPeriod.keys()].sort();
-    periods = found.length ? rangePeriods.slice(rangePeriods.indexOf(found[0]), rangePeriods.indexOf(found[found.length - 1]) + 1) : [];
+    periods = found.length
+      ? rangePeriods.slice(rangePeriods.indexOf(found[0]), rangePeriods.indexOf(found[found.length - 1]) + 1)
+      : [];
   }
-  const items = periods.map((period): Item => byPeriod.get(period) ?? {
-    kind: 'settled', presentBytes: 0, entry: entry(prefix + archiveFileName(series, period), null, 'not_published', null, 'not in the source listing: not published (yet)'),
-  });
+  const items = periods.map(
+    (period): Item =>
+      byPeriod.get(period) ?? {
+        kind: 'settled',
+        presentBytes: 0,
+        entry: entry(
+          prefix + archiveFileName(series, period),
+          null,
+          'not_published',
+          null,
+          'not in the source listing: not published (yet)',
+        ),
+      },
+  );
   return { items, listed: src.length + dst.length + proofs.length };
 }
 
 export async function listShard(
-  deps: { source: S3Client; destination: S3Client; sourceBucket: string; checkpoint: (c: ListCheckpoint, seriesListed: number) => void; signal?: AbortSignal },
+  deps: {
+    source: S3Client;
+    destination: S3Client;
+    sourceBucket: string;
+    checkpoint: (c: ListCheckpoint, seriesListed: number) => void;
+    signal?: AbortSignal;
+  },
   input: ListInput,
   resumeFrom: ListCheckpoint | undefined,
 ): Promise<Omit<ListResult, 's3Requests'>> {
   const store = new StateStore(deps.destination, input.state);
   const series = await store.getJson<SeriesSpec[]>('series.json');
-  if (!series) throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key('series.json')} is missing`);
+  if (!series)
+    throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key('series.json')} is missing`);
   const rangePeriods = periodsOf(input.range, input.request.granularity);
   const from = resumeFrom ?? { series: 0, lastKey: null, batches: 0, settledParts: 0, counts: emptyPlanCounts() };
   const counts = { ...from.counts };
@@ -135,7 +197,12 @@ export async function listShard(
   const flush = async (series: number, lastKey: string | null) => {
     stopIfCancelled();
     if (batch.length) await store.putJson(`plan/${batchName(batches)}.json`, batch);
-    if (settled.length) await store.putText(settledPartName(settledParts), settled.map((e) => JSON.stringify(e)).join('\n'), 'application/x-ndjson');
+    if (settled.length)
+      await store.putText(
+        settledPartName(settledParts),
+        settled.map((e) => JSON.stringify(e)).join('\n'),
+        'application/x-ndjson',
+      );
     if (batch.length) batches++;
     if (settled.length) settledParts++;
     batch = [];
@@ -174,7 +241,8 @@ export async function listShard(
     }
     // Between windows, with nothing pending, the start of the next window is a checkpoint that loses nothing.
     // Otherwise the last checkpoint is sent again: the listing is alive, and its resume point has not moved.
-    if (!batch.length && !settled.length) last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
+    if (!batch.length && !settled.length)
+      last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
     deps.checkpoint(last, start + window.length);
   }
   await flush(series.length, null);

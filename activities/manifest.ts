@@ -43,51 +43,126 @@ export function mergeEntry(
 ): ManifestEntry {
   const base = { key: file.key, size: file.size };
   if (action !== 'collect' && !direct && !prove && !traditional && !batchFailure) {
-    const what = file.action === 'copy' ? 'not in the destination' : file.action === 'replace' ? 'the destination holds other bytes' : 'in the destination, not proven';
-    return { ...base, sha256: null, mode: null, outcome: 'pending', proof: null, attempts: 0, error: `${what}; a collect run would ${file.action === 'verify_only' ? 'prove it in place' : file.action}`, plannedAction: file.action };
+    const what =
+      file.action === 'copy'
+        ? 'not in the destination'
+        : file.action === 'replace'
+          ? 'the destination holds other bytes'
+          : 'in the destination, not proven';
+    return {
+      ...base,
+      sha256: null,
+      mode: null,
+      outcome: 'pending',
+      proof: null,
+      attempts: 0,
+      error: `${what}; a collect run would ${file.action === 'verify_only' ? 'prove it in place' : file.action}`,
+      plannedAction: file.action,
+    };
   }
   if (direct?.outcome === 'proven') {
-    return { ...base, sha256: direct.sha256 ?? null, mode: 'direct_sync', outcome: 'copied', proof: direct.proof ?? null, proofMethod: direct.method, attempts: direct.attempt, error: null };
+    return {
+      ...base,
+      sha256: direct.sha256 ?? null,
+      mode: 'direct_sync',
+      outcome: 'copied',
+      proof: direct.proof ?? null,
+      proofMethod: direct.method,
+      attempts: direct.attempt,
+      error: null,
+    };
   }
   if (traditional) {
     const { outcome, proof, sha256, error, evidence, method } = traditional;
-    return { ...base, sha256, mode: 'traditional', outcome, proof, ...(method ? { proofMethod: method } : {}), attempts: traditional.attempt, error, ...(evidence ? { evidence } : {}) };
+    return {
+      ...base,
+      sha256,
+      mode: 'traditional',
+      outcome,
+      proof,
+      ...(method ? { proofMethod: method } : {}),
+      attempts: traditional.attempt,
+      error,
+      ...(evidence ? { evidence } : {}),
+    };
   }
   if (prove && !prove.fallback) {
     const { outcome, proof, sha256, error, evidence, method } = prove;
-    return { ...base, sha256, mode: 'direct_sync', outcome, proof, ...(method ? { proofMethod: method } : {}), attempts: Math.max(prove.attempt, direct?.attempt ?? 0), error, ...(evidence ? { evidence } : {}) };
+    return {
+      ...base,
+      sha256,
+      mode: 'direct_sync',
+      outcome,
+      proof,
+      ...(method ? { proofMethod: method } : {}),
+      attempts: Math.max(prove.attempt, direct?.attempt ?? 0),
+      error,
+      ...(evidence ? { evidence } : {}),
+    };
   }
-  const why = prove?.fallback ? `${prove.error}; the replacement did not finish: ${batchFailure ?? 'not processed'}`
-    : direct?.outcome === 'copied' ? `copied but not proven: ${batchFailure ?? 'not processed'}`
-      : batchFailure ?? direct?.error ?? 'not processed';
-  return { ...base, sha256: null, mode: direct ? 'direct_sync' : null, outcome: 'failed', proof: null, attempts: direct?.attempt ?? 0, error: why };
+  const why = prove?.fallback
+    ? `${prove.error}; the replacement did not finish: ${batchFailure ?? 'not processed'}`
+    : direct?.outcome === 'copied'
+      ? `copied but not proven: ${batchFailure ?? 'not processed'}`
+      : (batchFailure ?? direct?.error ?? 'not processed');
+  return {
+    ...base,
+    sha256: null,
+    mode: direct ? 'direct_sync' : null,
+    outcome: 'failed',
+    proof: null,
+    attempts: direct?.attempt ?? 0,
+    error: why,
+  };
 }
 
 /** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
 export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
-  const parts = await mapPool(Array.from({ length: input.settledParts }, (_, i) => i), 16, (i) => store.getText(settledPartName(i)));
-  const entries: ManifestEntry[] = parts.flatMap((text) => (text ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ManifestEntry) : []));
-  const perBatch = await mapPool(Array.from({ length: input.batchCount }, (_, b) => b), 16, async (b) => {
-    const name = batchName(b);
-    const [files, direct, prove, traditional] = await Promise.all([
-      store.getJson<PlanFile[]>(`plan/${name}.json`),
-      store.getJson<DirectEntry[]>(`results/${name}.direct.json`),
-      store.getJson<ProveEntry[]>(`results/${name}.prove.json`),
-      store.getJson<TraditionalEntry[]>(`results/${name}.traditional.json`),
-    ]);
-    const index = <T extends { i: number }>(list: T[] | undefined) => new Map((list ?? []).map((e) => [e.i, e]));
-    const d = index(direct);
-    const p = index(prove);
-    const t = index(traditional);
-    const settledHere = (i: number) => t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
-    return (files ?? []).map((f, i) => mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b], input.action));
-  });
+  const parts = await mapPool(
+    Array.from({ length: input.settledParts }, (_, i) => i),
+    16,
+    (i) => store.getText(settledPartName(i)),
+  );
+  const entries: ManifestEntry[] = parts.flatMap((text) =>
+    text
+      ? text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as ManifestEntry)
+      : [],
+  );
+  const perBatch = await mapPool(
+    Array.from({ length: input.batchCount }, (_, b) => b),
+    16,
+    async (b) => {
+      const name = batchName(b);
+      const [files, direct, prove, traditional] = await Promise.all([
+        store.getJson<PlanFile[]>(`plan/${name}.json`),
+        store.getJson<DirectEntry[]>(`results/${name}.direct.json`),
+        store.getJson<ProveEntry[]>(`results/${name}.prove.json`),
+        store.getJson<TraditionalEntry[]>(`results/${name}.traditional.json`),
+      ]);
+      const index = <T extends { i: number }>(list: T[] | undefined) => new Map((list ?? []).map((e) => [e.i, e]));
+      const d = index(direct);
+      const p = index(prove);
+      const t = index(traditional);
+      const settledHere = (i: number) =>
+        t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
+      return (files ?? []).map((f, i) =>
+        mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b], input.action),
+      );
+    },
+  );
   for (const list of perBatch) entries.push(...list);
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const counts = countEntries(entries);
-  const key = await store.putText('manifest.ndjson', entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''), 'application/x-ndjson');
+  const key = await store.putText(
+    'manifest.ndjson',
+    entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''),
+    'application/x-ndjson',
+  );
 
   const series = (await store.getJson<SeriesSpec[]>('series.json')) ?? [];
   const bySeries = new Map<string, ManifestEntry[]>(series.map((s) => [seriesPrefix(s), []]));
@@ -96,7 +171,10 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
   const rows = series
     .filter((s) => bySeries.get(seriesPrefix(s))!.length > 0)
     .map((s) => coverageRow(s, bySeries.get(seriesPrefix(s))!, (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1))));
-  await store.putText('coverage.ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), 'application/x-ndjson');
+  await store.putText(
+    'coverage.ndjson',
+    rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
+    'application/x-ndjson',
+  );
   return { key, ...counts, coverage: summarizeRows(rows) };
 }
-

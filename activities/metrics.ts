@@ -4,7 +4,13 @@
  */
 import { Context } from '@temporalio/activity';
 import type { MetricMeter } from '@temporalio/common';
-import { FAILED_OUTCOMES, PRESENT_OUTCOMES, type CollectionReport, type FileOutcome, type Mode } from '../workflows/types';
+import {
+  FAILED_OUTCOMES,
+  PRESENT_OUTCOMES,
+  type CollectionReport,
+  type FileOutcome,
+  type Mode,
+} from '../workflows/types';
 
 let workerMeter: MetricMeter | undefined;
 
@@ -25,7 +31,9 @@ export function initializeMetrics(m: MetricMeter): void {
     const files = m.createCounter('archive_files', 'files', 'archive files handled, by mode and outcome');
     for (const outcome of [...PRESENT_OUTCOMES, ...FAILED_OUTCOMES]) files.add(0, { mode, outcome });
     m.createCounter('archive_bytes', 'bytes', 'archive bytes copied, by mode').add(0, { mode });
-    m.createCounter('archive_checksum_failures', 'files', 'files whose SHA-256 did not match .CHECKSUM').add(0, { mode });
+    m.createCounter('archive_checksum_failures', 'files', 'files whose SHA-256 did not match .CHECKSUM').add(0, {
+      mode,
+    });
   }
   m.createCounter('archive_fallback_files', 'files', 'files direct sync handed to the traditional path').add(0);
 }
@@ -38,15 +46,26 @@ export function countFiles(mode: Mode, outcomes: { outcome: FileOutcome | string
   for (const [outcome, n] of tally) files.add(n, { mode, outcome });
   if (bytes > 0) m.createCounter('archive_bytes', 'bytes', 'archive bytes copied, by mode').add(bytes, { mode });
   const mismatches = (tally.get('checksum_mismatch') ?? 0) + (tally.get('stale_checksum') ?? 0);
-  if (mismatches) m.createCounter('archive_checksum_failures', 'files', 'files whose SHA-256 did not match .CHECKSUM').add(mismatches, { mode });
+  if (mismatches)
+    m.createCounter('archive_checksum_failures', 'files', 'files whose SHA-256 did not match .CHECKSUM').add(
+      mismatches,
+      { mode },
+    );
 }
 
 export function countFallbacks(files: number): void {
-  if (files > 0) meter().createCounter('archive_fallback_files', 'files', 'files direct sync handed to the traditional path').add(files);
+  if (files > 0)
+    meter()
+      .createCounter('archive_fallback_files', 'files', 'files direct sync handed to the traditional path')
+      .add(files);
 }
 
 /** Files now present with proof (copied, replaced, verified in place), whose SHA-256 did not match, and the rest. */
-export function tallyOutcomes(entries: { outcome: FileOutcome | string }[]): { copied: number; mismatched: number; failed: number } {
+export function tallyOutcomes(entries: { outcome: FileOutcome | string }[]): {
+  copied: number;
+  mismatched: number;
+  failed: number;
+} {
   const copied = entries.filter((e) => (PRESENT_OUTCOMES as readonly string[]).includes(e.outcome)).length;
   const mismatched = entries.filter((e) => e.outcome === 'checksum_mismatch' || e.outcome === 'stale_checksum').length;
   return { copied, mismatched, failed: entries.length - copied - mismatched };
@@ -63,12 +82,26 @@ export function observeS5cmdRun(side: 'source' | 'destination', ms: number, exit
 export function recordCollection(report: CollectionReport, scheduleId: string): void {
   const m = meter();
   const tags = { action: report.action, schedule: scheduleId };
-  m.createCounter('archive_collections', 'collections', 'finished collections, by action, outcome and schedule')
-    .add(1, { ...tags, outcome: report.ok ? 'succeeded' : 'completed_with_failures' });
-  m.createGauge('archive_collection_completed_timestamp', 'float', 's', 'when a collection of this action and schedule last finished (Unix seconds)')
-    .set(Date.now() / 1000, tags);
-  m.createGauge('archive_coverage_missing_files', 'int', 'files', 'files published in the archive but not in the destination with proof, at the last report')
-    .set(report.coverage.missingFiles, tags);
-  m.createGauge('archive_coverage_archive_gap_periods', 'int', 'periods', 'periods the archive itself has not published inside a series span, at the last report')
-    .set(report.coverage.archiveGapPeriods, tags);
+  m.createCounter('archive_collections', 'collections', 'finished collections, by action, outcome and schedule').add(
+    1,
+    { ...tags, outcome: report.ok ? 'succeeded' : 'completed_with_failures' },
+  );
+  m.createGauge(
+    'archive_collection_completed_timestamp',
+    'float',
+    's',
+    'when a collection of this action and schedule last finished (Unix seconds)',
+  ).set(Date.now() / 1000, tags);
+  m.createGauge(
+    'archive_coverage_missing_files',
+    'int',
+    'files',
+    'files published in the archive but not in the destination with proof, at the last report',
+  ).set(report.coverage.missingFiles, tags);
+  m.createGauge(
+    'archive_coverage_archive_gap_periods',
+    'int',
+    'periods',
+    'periods the archive itself has not published inside a series span, at the last report',
+  ).set(report.coverage.archiveGapPeriods, tags);
 }

@@ -1,6 +1,15 @@
 /** What to do with each listed file: pure decisions, unit-tested. */
 import type { VerificationLevel } from '../workflows/request';
-import { checksumToken, isProtecting, objectToken, satisfies, strongest, type ObjectId, type ProofLevel, type ProofName } from './proof';
+import {
+  checksumToken,
+  isProtecting,
+  objectToken,
+  satisfies,
+  strongest,
+  type ObjectId,
+  type ProofLevel,
+  type ProofName,
+} from './proof';
 
 /**
  * copy: the destination key was empty; copy in place (never over an object that appeared since).
@@ -49,7 +58,9 @@ export function decide(
   const bound = destination.proofs.filter((p) => p.destination === here);
   const sourceToken = objectToken(source.zip);
   const sidecarToken = checksumToken(source.checksum?.etag);
-  const current = bound.filter((p) => p.source === sourceToken && p.checksum === sidecarToken && satisfies(p.level, verification));
+  const current = bound.filter(
+    (p) => p.source === sourceToken && p.checksum === sidecarToken && satisfies(p.level, verification),
+  );
   const best = strongest(current.map((p) => p.level));
   if (best) return { action: 'skip', proof: best };
 
@@ -57,7 +68,9 @@ export function decide(
   const keptLevel = strongest(protecting.map((p) => p.level));
   if (keptLevel) {
     const kept: KeptCopy = {
-      etag: destination.zip.etag, size: destination.zip.size, level: keptLevel,
+      etag: destination.zip.etag,
+      size: destination.zip.size,
+      level: keptLevel,
       sidecarUnchanged: protecting.some((p) => p.checksum === sidecarToken),
     };
     const seen = { etag: destination.zip.etag, size: destination.zip.size };

@@ -7,7 +7,12 @@ class Skipped extends Error {}
  * further item starts, and the call settles only once every started item has: an activity that
  * fails never leaves writers running behind the retry that follows it.
  */
-export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
+export async function mapPool<T, R>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<R[]> {
   const limit = pLimit(Math.max(1, concurrency));
   let failure: { error: unknown } | undefined;
   const settled = await Promise.allSettled(

@@ -5,7 +5,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
@@ -37,12 +43,24 @@ const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd']>>();
 export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
   let known = s5cmdVersions.get(s5cmdPath);
   if (!known) {
-    known = execa(s5cmdPath, ['version'], { timeout: 15_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } }).then(
+    known = execa(s5cmdPath, ['version'], {
+      timeout: 15_000,
+      extendEnv: false,
+      env: { PATH: process.env.PATH ?? '' },
+    }).then(
       ({ stdout }) => {
         const checksums = stdout.includes('archive-checksum');
-        return { available: true, checksums, detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})${checksums ? '' : '; it cannot ask the store for checksums (not the project\'s build)'}` };
+        return {
+          available: true,
+          checksums,
+          detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})${checksums ? '' : "; it cannot ask the store for checksums (not the project's build)"}`,
+        };
       },
-      (err: Error) => ({ available: false, checksums: false, detail: `cannot run "${s5cmdPath}": ${err.message.split('\n')[0]}` }),
+      (err: Error) => ({
+        available: false,
+        checksums: false,
+        detail: `cannot run "${s5cmdPath}": ${err.message.split('\n')[0]}`,
+      }),
     );
     s5cmdVersions.set(s5cmdPath, known);
   }
@@ -56,12 +74,23 @@ export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sha
   const a = endpointIdentity(src);
   const b = endpointIdentity(dst);
   if (a !== b) return { shared: false, detail: `source endpoint ${a} differs from destination endpoint ${b}` };
-  const sameCreds = src.anonymous || (src.credentials?.accessKeyId === dst.credentials?.accessKeyId && src.credentials?.secretAccessKey === dst.credentials?.secretAccessKey);
-  if (!sameCreds) return { shared: false, detail: 'source and destination need different credentials; s5cmd uses one set' };
-  return { shared: true, detail: `source and destination share endpoint ${a}${src.anonymous ? ' (public source)' : ''}` };
+  const sameCreds =
+    src.anonymous ||
+    (src.credentials?.accessKeyId === dst.credentials?.accessKeyId &&
+      src.credentials?.secretAccessKey === dst.credentials?.secretAccessKey);
+  if (!sameCreds)
+    return { shared: false, detail: 'source and destination need different credentials; s5cmd uses one set' };
+  return {
+    shared: true,
+    detail: `source and destination share endpoint ${a}${src.anonymous ? ' (public source)' : ''}`,
+  };
 }
 
-export async function probeDestination(s3: S3Client, bucket: string, prefix: string): Promise<EnvironmentProbe['destination']> {
+export async function probeDestination(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<EnvironmentProbe['destination']> {
   const Key = `${prefix}_collections/.write-probe-${randomUUID()}`;
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe' }));
@@ -69,8 +98,18 @@ export async function probeDestination(s3: S3Client, bucket: string, prefix: str
     return { bucket, writable: true, detail: 'write and delete succeeded' };
   } catch (err) {
     const e = err as Error & { name?: string };
-    if (isAccessDenied(err)) return { bucket, writable: false, detail: `access denied (${e.name}): check DEST_ACCESS_KEY_ID/DEST_SECRET_ACCESS_KEY and the bucket policy` };
-    if (e.name === 'NoSuchBucket') return { bucket, writable: false, detail: `bucket "${bucket}" does not exist: create it or set destination.bucket` };
+    if (isAccessDenied(err))
+      return {
+        bucket,
+        writable: false,
+        detail: `access denied (${e.name}): check DEST_ACCESS_KEY_ID/DEST_SECRET_ACCESS_KEY and the bucket policy`,
+      };
+    if (e.name === 'NoSuchBucket')
+      return {
+        bucket,
+        writable: false,
+        detail: `bucket "${bucket}" does not exist: create it or set destination.bucket`,
+      };
     throw err; // unreachable endpoint and the like: retryable
   }
 }
@@ -79,7 +118,11 @@ export async function probeDestination(s3: S3Client, bucket: string, prefix: str
  * The smallest object among the first few of the request's first series (a `.CHECKSUM`, usually);
  * with patterns ("*", "BTC*"), among the first few of its market and granularity.
  */
-async function sampleSourceObject(source: S3Client, bucket: string, request: CollectionRequest): Promise<{ key: string; size: number } | undefined> {
+async function sampleSourceObject(
+  source: S3Client,
+  bucket: string,
+  request: CollectionRequest,
+): Promise<{ key: string; size: number } | undefined> {
   const series = expandSeries(request)[0];
   if (!series) return undefined;
   const prefix = hasPatterns(request) ? `data/${series.market}/${series.granularity}/` : seriesPrefix(series);
@@ -110,7 +153,14 @@ export async function probeServerSideCopy(
   const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
   const from = `s3://${deps.sourceBucket}/${sample.key}`;
   try {
-    await deps.destination.send(new CopyObjectCommand({ Bucket: bucket, Key, CopySource: copySource(deps.sourceBucket, sample.key), ChecksumAlgorithm: 'SHA256' }));
+    await deps.destination.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key,
+        CopySource: copySource(deps.sourceBucket, sample.key),
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
   } catch (err) {
     const e = err as Error & { name?: string };
     const why = isAccessDenied(err)
@@ -121,14 +171,28 @@ export async function probeServerSideCopy(
   try {
     const [head, body] = await Promise.all([
       deps.destination.send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' })),
-      deps.source.send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sample.key })).then((r) => r.Body!.transformToByteArray()),
+      deps.source
+        .send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sample.key }))
+        .then((r) => r.Body!.transformToByteArray()),
     ]);
     const ours = createHash('sha256').update(body).digest('base64');
     const stored = head.ChecksumSHA256;
-    const storeChecksum = stored === ours
-      ? { supported: true, detail: 'the store computed the SHA-256 of a server-side copy, and it matched' }
-      : { supported: false, detail: stored ? `the store's SHA-256 of a copy (${stored}) differs from the object's (${ours})` : 'the store keeps no SHA-256 of a copy: copies are verified by reading them back' };
-    return { serverSideCopy: { works: true, detail: `a server-side copy of ${from} with the destination's credentials worked` }, storeChecksum };
+    const storeChecksum =
+      stored === ours
+        ? { supported: true, detail: 'the store computed the SHA-256 of a server-side copy, and it matched' }
+        : {
+            supported: false,
+            detail: stored
+              ? `the store's SHA-256 of a copy (${stored}) differs from the object's (${ours})`
+              : 'the store keeps no SHA-256 of a copy: copies are verified by reading them back',
+          };
+    return {
+      serverSideCopy: {
+        works: true,
+        detail: `a server-side copy of ${from} with the destination's credentials worked`,
+      },
+      storeChecksum,
+    };
   } finally {
     await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
   }

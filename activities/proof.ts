@@ -62,7 +62,12 @@ export function checksumToken(etag: string | null | undefined): string {
 }
 
 export function proofNameOf(r: Pick<ProofRecord, 'level' | 'destination' | 'source' | 'checksum'>): ProofName {
-  return { level: r.level, destination: objectToken(r.destination), source: objectToken(r.source), checksum: checksumToken(r.checksum.etag) };
+  return {
+    level: r.level,
+    destination: objectToken(r.destination),
+    source: objectToken(r.source),
+    checksum: checksumToken(r.checksum.etag),
+  };
 }
 
 export function proofFileName(p: ProofName): string {
@@ -79,7 +84,10 @@ export function parseProofKey(folder: string, key: string): { sourceKey: string;
   if (slash <= 0) return undefined;
   const m = NAME.exec(rest.slice(slash + 1));
   if (!m) return undefined;
-  return { sourceKey: rest.slice(0, slash), proof: { level: m[1] as ProofLevel, destination: m[2], source: m[3], checksum: m[4] } };
+  return {
+    sourceKey: rest.slice(0, slash),
+    proof: { level: m[1] as ProofLevel, destination: m[2], source: m[3], checksum: m[4] },
+  };
 }
 
 /** Which proof levels satisfy a run at this verification level. */

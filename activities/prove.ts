@@ -43,9 +43,16 @@ export interface ProveDeps {
   concurrency: number;
 }
 
-const PRESENT: Record<PlanAction, FileOutcome> = { copy: 'copied', verify_only: 'verified_in_place', replace: 'copied' };
+const PRESENT: Record<PlanAction, FileOutcome> = {
+  copy: 'copied',
+  verify_only: 'verified_in_place',
+  replace: 'copied',
+};
 
-export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { destinationFor: (signal: AbortSignal) => Destination }, ref: BatchRef): Promise<VerifyResult> {
+export async function proveCopied(
+  deps: Omit<ProveDeps, 'destination'> & { destinationFor: (signal: AbortSignal) => Destination },
+  ref: BatchRef,
+): Promise<VerifyResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
   const appeared = new Set(ref.appeared ?? []);
@@ -58,24 +65,51 @@ export async function proveCopied(deps: Omit<ProveDeps, 'destination'> & { desti
   const beat = heartbeatWhileProgressing(() => ({ proven: done, of: positions.length, bytesRead }), ref.stallMs);
   const dest = deps.destinationFor(beat.signal);
   try {
-    const entries = await mapPool(positions, deps.concurrency, async (i): Promise<ProveEntry> => {
-      const file = files[i];
-      // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
-      const action = actionOf(i);
-      try {
-        const e = await proveOne({ ...deps, destination: dest }, ref, file, action, appeared.has(i), (n) => { bytesRead += n; }, beat);
-        done++;
-        return { i, attempt, ...e };
-      } catch (err) {
-        if (beat.signal.aborted) throw beat.signal.reason;
-        throw classifyS3Error(err, `proving s3://${dest.bucket}/${dest.finalKey(file.key)}`);
-      }
-    }, beat.signal);
+    const entries = await mapPool(
+      positions,
+      deps.concurrency,
+      async (i): Promise<ProveEntry> => {
+        const file = files[i];
+        // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
+        const action = actionOf(i);
+        try {
+          const e = await proveOne(
+            { ...deps, destination: dest },
+            ref,
+            file,
+            action,
+            appeared.has(i),
+            (n) => {
+              bytesRead += n;
+            },
+            beat,
+          );
+          done++;
+          return { i, attempt, ...e };
+        } catch (err) {
+          if (beat.signal.aborted) throw beat.signal.reason;
+          throw classifyS3Error(err, `proving s3://${dest.bucket}/${dest.finalKey(file.key)}`);
+        }
+      },
+      beat.signal,
+    );
     await deps.store.putJson(`results/${batchName(ref.batch)}.prove.json`, entries);
-    countFiles('direct_sync', entries, entries.filter((e) => e.proof).reduce((n, e) => n + files[e.i].size, 0));
-    for (const e of entries.filter((x) => !x.proof && !x.fallback)) log.warn('file not proven', { key: files[e.i].key, outcome: e.outcome, error: e.error });
+    countFiles(
+      'direct_sync',
+      entries,
+      entries.filter((e) => e.proof).reduce((n, e) => n + files[e.i].size, 0),
+    );
+    for (const e of entries.filter((x) => !x.proof && !x.fallback))
+      log.warn('file not proven', { key: files[e.i].key, outcome: e.outcome, error: e.error });
     const { copied, mismatched, failed } = tallyOutcomes(entries.filter((e) => !e.fallback));
-    return { verified: copied, mismatched, failed, fallback: entries.filter((e) => e.fallback).map((e) => e.i), bytesRead, s3Requests: 0 };
+    return {
+      verified: copied,
+      mismatched,
+      failed,
+      fallback: entries.filter((e) => e.fallback).map((e) => e.i),
+      bytesRead,
+      s3Requests: 0,
+    };
   } finally {
     beat.stop();
   }
@@ -88,7 +122,13 @@ const MIN_COPY_BYTES_PER_SECOND = 8 * 1024 * 1024;
 const copyAllowance = (bytes: number) => Math.ceil((bytes / MIN_COPY_BYTES_PER_SECOND) * 1000);
 
 async function proveOne(
-  deps: ProveDeps, ref: BatchRef, file: PlanFile, action: PlanAction, appeared: boolean, onBytes: (n: number) => void, beat: Beat,
+  deps: ProveDeps,
+  ref: BatchRef,
+  file: PlanFile,
+  action: PlanAction,
+  appeared: boolean,
+  onBytes: (n: number) => void,
+  beat: Beat,
 ): Promise<Proved> {
   const { signal } = beat;
   const dest = deps.destination;
@@ -101,7 +141,10 @@ async function proveOne(
   const collectionId = ref.state.collectionId;
   const proofBase = { key: file.key, source, collectionId, recordedAt: new Date().toISOString() };
 
-  const sidecar = file.checksumEtag || level === 'checksum' ? await deps.source.readIfExists(checksumKey(file.key), signal) : undefined;
+  const sidecar =
+    file.checksumEtag || level === 'checksum'
+      ? await deps.source.readIfExists(checksumKey(file.key), signal)
+      : undefined;
 
   let etag: string;
   let size: number;
@@ -122,10 +165,19 @@ async function proveOne(
     ({ etag, size } = h);
   }
 
-  const reading = sidecar ? readChecksumFile(sidecar.bytes.toString('utf8'), fileNameOf(file.key)) : ({ ok: false, problem: 'the source .CHECKSUM is missing' } as const);
+  const reading = sidecar
+    ? readChecksumFile(sidecar.bytes.toString('utf8'), fileNameOf(file.key))
+    : ({ ok: false, problem: 'the source .CHECKSUM is missing' } as const);
   const problem =
-    level === 'checksum' ? (!reading.ok ? reading.problem : sha256 !== reading.sha256 ? `SHA-256 ${sha256} does not match .CHECKSUM ${reading.sha256}` : undefined)
-      : level === 'size' && size !== file.size ? `size ${size} differs from the source's ${file.size}` : undefined;
+    level === 'checksum'
+      ? !reading.ok
+        ? reading.problem
+        : sha256 !== reading.sha256
+          ? `SHA-256 ${sha256} does not match .CHECKSUM ${reading.sha256}`
+          : undefined
+      : level === 'size' && size !== file.size
+        ? `size ${size} differs from the source's ${file.size}`
+        : undefined;
 
   if (!problem) {
     let at = { etag, size };
@@ -134,7 +186,12 @@ async function proveOne(
       const verified = level !== 'checksum' ? await dest.protectingProofNow(file.key) : undefined;
       if (verified) {
         await dest.remove(target);
-        return { outcome: 'failed', proof: verified.level, sha256, error: `a verified copy appeared at the key since the plan; it was not replaced by bytes checked only by ${level} (a checksum run replaces it if the source changed)` };
+        return {
+          outcome: 'failed',
+          proof: verified.level,
+          sha256,
+          error: `a verified copy appeared at the key since the plan; it was not replaced by bytes checked only by ${level} (a checksum run replaces it if the source changed)`,
+        };
       }
       beat.allowQuiet(copyAllowance(size));
       const promoted = await dest.promote(target, etag, size, file.key);
@@ -143,9 +200,21 @@ async function proveOne(
     // An audit writes evidence only: the data area stays as the other tool left it.
     if (sidecar && !ref.audit) await dest.putSidecar(file.key, sidecar.bytes);
     const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
-    const method: ProofRecord['method'] = action === 'replace' ? 'promoted' : level === 'checksum' ? (fromStore ? 'store-sha256' : 'streamed') : level === 'size' ? 'sized' : 'unchecked';
+    const method: ProofRecord['method'] =
+      action === 'replace'
+        ? 'promoted'
+        : level === 'checksum'
+          ? fromStore
+            ? 'store-sha256'
+            : 'streamed'
+          : level === 'size'
+            ? 'sized'
+            : 'unchecked';
     await dest.recordProof({
-      ...proofBase, level: proof, sha256, method,
+      ...proofBase,
+      level: proof,
+      sha256,
+      method,
       checksum: { sha256: reading.ok ? reading.sha256 : null, etag: sidecar?.etag ?? null },
       destination: { key: finalKey, ...at },
     });
@@ -154,34 +223,79 @@ async function proveOne(
   }
 
   const outcome: QuarantineEvidence['outcome'] =
-    level === 'checksum' && !reading.ok ? 'missing_checksum'
-      : level === 'size' ? 'failed'
-        : kept?.sidecarUnchanged && action === 'replace' ? 'stale_checksum' : 'checksum_mismatch';
+    level === 'checksum' && !reading.ok
+      ? 'missing_checksum'
+      : level === 'size'
+        ? 'failed'
+        : kept?.sidecarUnchanged && action === 'replace'
+          ? 'stale_checksum'
+          : 'checksum_mismatch';
   const evidence: QuarantineEvidence = {
-    outcome, reason: problem, expectedSha256: reading.ok ? reading.sha256 : null, actualSha256: sha256, source, sidecarEtag: sidecar?.etag ?? null,
-    kept: kept ? { etag: kept.etag, size: kept.size } : null, collectionId, at: new Date().toISOString(),
+    outcome,
+    reason: problem,
+    expectedSha256: reading.ok ? reading.sha256 : null,
+    actualSha256: sha256,
+    source,
+    sidecarEtag: sidecar?.etag ?? null,
+    kept: kept ? { etag: kept.etag, size: kept.size } : null,
+    collectionId,
+    at: new Date().toISOString(),
   };
   if (action === 'verify_only') {
     // A verified copy stays as it is (its .CHECKSUM changed under it, or another collection proved it).
     const verified = kept ? { level: kept.level } : await dest.protectingProofNow(file.key);
-    if (verified) return { outcome, proof: verified.level, sha256, error: `${problem}; the verified copy in the destination is kept as it is`, evidence: { ...evidence } };
+    if (verified)
+      return {
+        outcome,
+        proof: verified.level,
+        sha256,
+        error: `${problem}; the verified copy in the destination is kept as it is`,
+        evidence: { ...evidence },
+      };
   }
   // An audit moves nothing: the wrong bytes stay where the other tool put them, reported with their evidence.
-  if (ref.audit) return { outcome, proof: null, sha256, error: `${problem}; left in place (audit), a collect run replaces it`, evidence: { ...evidence } };
+  if (ref.audit)
+    return {
+      outcome,
+      proof: null,
+      sha256,
+      error: `${problem}; left in place (audit), a collect run replaces it`,
+      evidence: { ...evidence },
+    };
   beat.allowQuiet(copyAllowance(size));
   const q = await dest.quarantine(target, etag, size, file.key, evidence);
   if (action === 'replace') await dest.remove(target);
   else await dest.removeFromFinalIfUnproven(file.key, etag);
   const keptNote = kept ? `; the verified copy (ETag ${kept.etag}, ${kept.size} bytes) is kept` : '';
   // Wrong bytes that were at the key already (not copied by this run) are replaced by the traditional path.
-  if (action === 'verify_only') return { outcome, proof: null, sha256, error: `${problem}; moved to ${q}, replacing it`, evidence: { ...evidence, quarantineKey: q }, fallback: true };
-  return { outcome, proof: kept?.level ?? null, sha256, error: `${problem}; moved to ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
+  if (action === 'verify_only')
+    return {
+      outcome,
+      proof: null,
+      sha256,
+      error: `${problem}; moved to ${q}, replacing it`,
+      evidence: { ...evidence, quarantineKey: q },
+      fallback: true,
+    };
+  return {
+    outcome,
+    proof: kept?.level ?? null,
+    sha256,
+    error: `${problem}; moved to ${q}${keptNote}`,
+    evidence: { ...evidence, quarantineKey: q },
+  };
 }
 
 /** The store's full-object SHA-256 of an object, with its ETag and size, when it keeps one (not a multipart composite). */
-async function storeChecksum(dest: Destination, key: string): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+async function storeChecksum(
+  dest: Destination,
+  key: string,
+): Promise<{ etag: string; size: number; sha256: string } | undefined> {
   try {
-    const h = await dest.s3.send(new HeadObjectCommand({ Bucket: dest.bucket, Key: key, ChecksumMode: 'ENABLED' }), dest.opts);
+    const h = await dest.s3.send(
+      new HeadObjectCommand({ Bucket: dest.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      dest.opts,
+    );
     const b64 = h.ChecksumSHA256;
     if (!b64 || b64.includes('-') || (h.ChecksumType && h.ChecksumType !== 'FULL_OBJECT')) return undefined;
     return { etag: h.ETag ?? '', size: h.ContentLength ?? 0, sha256: Buffer.from(b64, 'base64').toString('hex') };
@@ -210,19 +324,42 @@ async function readAndHash(dest: Destination, key: string, onBytes: (n: number) 
 }
 
 /** The copy is gone: an earlier attempt already settled it (promoted, or quarantined), or someone removed it. */
-async function recover(dest: Destination, ref: BatchRef, file: PlanFile, action: PlanAction, target: string): Promise<Proved> {
+async function recover(
+  dest: Destination,
+  ref: BatchRef,
+  file: PlanFile,
+  action: PlanAction,
+  target: string,
+): Promise<Proved> {
   const source = { etag: file.etag, size: file.size };
   // Put aside by an earlier attempt, or by another collection that copied the same source version at the same time.
   const q = await dest.quarantined(file.key);
   if (q?.evidence && q.evidence.source.etag === file.etag) {
     const e = q.evidence;
-    return { outcome: e.outcome, proof: null, sha256: e.actualSha256, error: `${e.reason}; moved to ${q.key}`, evidence: { ...e, quarantineKey: q.key } };
+    return {
+      outcome: e.outcome,
+      proof: null,
+      sha256: e.actualSha256,
+      error: `${e.reason}; moved to ${q.key}`,
+      evidence: { ...e, quarantineKey: q.key },
+    };
   }
   const final = await dest.head(dest.finalKey(file.key));
   if (final) {
     const levels = PROOF_LEVELS.filter((l) => satisfies(l, file.kept ? 'checksum' : ref.verification));
     const proof = await dest.proofFor(file.key, final, source, undefined, levels);
-    if (proof) return { outcome: action === 'replace' && file.kept ? 'replaced' : PRESENT[action], proof, sha256: null, error: null };
+    if (proof)
+      return {
+        outcome: action === 'replace' && file.kept ? 'replaced' : PRESENT[action],
+        proof,
+        sha256: null,
+        error: null,
+      };
   }
-  return { outcome: 'failed', proof: null, sha256: null, error: `the copy at s3://${dest.bucket}/${target} is gone (removed since it was copied?); the next run copies it again` };
+  return {
+    outcome: 'failed',
+    proof: null,
+    sha256: null,
+    error: `the copy at s3://${dest.bucket}/${target} is gone (removed since it was copied?); the next run copies it again`,
+  };
 }

@@ -20,12 +20,21 @@ export interface QuarantinedFile {
   final: { etag: string; size: number } | null;
 }
 
-export async function listQuarantine(dest: Destination, limit: number): Promise<{ files: QuarantinedFile[]; more: number }> {
+export async function listQuarantine(
+  dest: Destination,
+  limit: number,
+): Promise<{ files: QuarantinedFile[]; more: number }> {
   const keys: string[] = [];
   let more = 0;
   let token: string | undefined;
   do {
-    const page = await dest.s3.send(new ListObjectsV2Command({ Bucket: dest.bucket, Prefix: quarantinePrefix(dest.prefix), ContinuationToken: token }));
+    const page = await dest.s3.send(
+      new ListObjectsV2Command({
+        Bucket: dest.bucket,
+        Prefix: quarantinePrefix(dest.prefix),
+        ContinuationToken: token,
+      }),
+    );
     for (const o of page.Contents ?? []) {
       if (!o.Key) continue;
       if (keys.length < limit) keys.push(o.Key);
@@ -39,7 +48,14 @@ export async function listQuarantine(dest: Destination, limit: number): Promise<
     const q = await dest.quarantined(key);
     if (!q) continue;
     const final = await dest.head(dest.finalKey(key));
-    files.push({ key, quarantineKey: q.key, etag: q.etag, size: q.size, evidence: q.evidence ?? null, final: final ? { etag: final.etag, size: final.size } : null });
+    files.push({
+      key,
+      quarantineKey: q.key,
+      etag: q.etag,
+      size: q.size,
+      evidence: q.evidence ?? null,
+      final: final ? { etag: final.etag, size: final.size } : null,
+    });
   }
   return { files, more };
 }
@@ -49,17 +65,32 @@ export async function listQuarantine(dest: Destination, limit: number): Promise<
  * prints it) over a destination that still holds what it held when they were put aside, and records
  * an `accepted` proof with the reason. Run twice, the second run finds the decision already made.
  */
-export async function acceptQuarantined(dest: Destination, key: string, sha256: string, reason: string, decidedBy: string): Promise<{ key: string; finalKey: string; etag: string; proofKey: string | null; already: boolean }> {
+export async function acceptQuarantined(
+  dest: Destination,
+  key: string,
+  sha256: string,
+  reason: string,
+  decidedBy: string,
+): Promise<{ key: string; finalKey: string; etag: string; proofKey: string | null; already: boolean }> {
   const q = await dest.quarantined(key);
   if (!q) {
     const final = await dest.head(dest.finalKey(key));
-    const accepted = final && (await dest.proofs(key)).some((p) => p.level === 'accepted' && p.destination === objectToken(final));
-    if (final && accepted) return { key, finalKey: dest.finalKey(key), etag: final.etag, proofKey: null, already: true };
-    throw new InvalidInputError(`nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`);
+    const accepted =
+      final && (await dest.proofs(key)).some((p) => p.level === 'accepted' && p.destination === objectToken(final));
+    if (final && accepted)
+      return { key, finalKey: dest.finalKey(key), etag: final.etag, proofKey: null, already: true };
+    throw new InvalidInputError(
+      `nothing is quarantined for ${key} in s3://${dest.bucket}/${quarantinePrefix(dest.prefix)}`,
+    );
   }
-  if (!q.evidence) throw new InvalidInputError(`${q.key} carries no evidence (not put aside by this project); copy it by hand if you trust it`);
+  if (!q.evidence)
+    throw new InvalidInputError(
+      `${q.key} carries no evidence (not put aside by this project); copy it by hand if you trust it`,
+    );
   if (q.evidence.actualSha256 !== sha256) {
-    throw new InvalidInputError(`the quarantined bytes of ${key} now have SHA-256 ${q.evidence.actualSha256}, not the ${sha256} you reviewed: they were replaced since; run "quarantine list" again`);
+    throw new InvalidInputError(
+      `the quarantined bytes of ${key} now have SHA-256 ${q.evidence.actualSha256}, not the ${sha256} you reviewed: they were replaced since; run "quarantine list" again`,
+    );
   }
   const final = await dest.head(dest.finalKey(key));
   const kept = q.evidence.kept;
@@ -70,10 +101,15 @@ export async function acceptQuarantined(dest: Destination, key: string, sha256: 
   }
   const promoted = await dest.promote(q.key, q.etag, q.size, key);
   const proofKey = await dest.recordProof({
-    key, level: 'accepted', sha256: q.evidence.actualSha256,
+    key,
+    level: 'accepted',
+    sha256: q.evidence.actualSha256,
     checksum: { sha256: q.evidence.expectedSha256, etag: q.evidence.sidecarEtag },
     destination: { key: promoted.key, etag: promoted.etag, size: promoted.size },
-    source: q.evidence.source, method: 'accepted', collectionId: decidedBy, recordedAt: new Date().toISOString(),
+    source: q.evidence.source,
+    method: 'accepted',
+    collectionId: decidedBy,
+    recordedAt: new Date().toISOString(),
     note: `accepted by an operator: ${reason} (was ${q.evidence.outcome}: ${q.evidence.reason})`,
   });
   await dest.removeIfStill(q.key, q.etag);
@@ -81,11 +117,17 @@ export async function acceptQuarantined(dest: Destination, key: string, sha256: 
 }
 
 /** Deletes the quarantined copy (only the one reviewed, when its SHA-256 is given). Run twice, the second finds it gone. */
-export async function discardQuarantined(dest: Destination, key: string, sha256?: string): Promise<{ key: string; removed: boolean }> {
+export async function discardQuarantined(
+  dest: Destination,
+  key: string,
+  sha256?: string,
+): Promise<{ key: string; removed: boolean }> {
   const q = await dest.quarantined(key);
   if (!q) return { key, removed: false };
   if (sha256 && q.evidence?.actualSha256 !== sha256) {
-    throw new InvalidInputError(`the quarantined bytes of ${key} now have SHA-256 ${q.evidence?.actualSha256 ?? 'unknown'}, not the ${sha256} you reviewed; run "quarantine list" again`);
+    throw new InvalidInputError(
+      `the quarantined bytes of ${key} now have SHA-256 ${q.evidence?.actualSha256 ?? 'unknown'}, not the ${sha256} you reviewed; run "quarantine list" again`,
+    );
   }
   return { key, removed: await dest.removeIfStill(q.key, q.etag) };
 }

@@ -56,7 +56,13 @@ export function createS3Client(e: S3Endpoint, maxSockets = 64, requestTimeoutMs 
   client.middlewareStack.add(
     (next, context) => (args) => {
       const input = args.input as { Bucket?: string; Key?: string; Prefix?: string };
-      const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': context.commandName?.replace(/Command$/, ''), 'aws.s3.bucket': input.Bucket, 'aws.s3.key': input.Key ?? input.Prefix };
+      const attributes = {
+        'rpc.system': 'aws-api',
+        'rpc.service': 'S3',
+        'rpc.method': context.commandName?.replace(/Command$/, ''),
+        'aws.s3.bucket': input.Bucket,
+        'aws.s3.key': input.Key ?? input.Prefix,
+      };
       return inSpan(`S3.${context.commandName?.replace(/Command$/, '')}`, attributes, () => next(args));
     },
     { step: 'initialize', name: 'traceS3Requests' },

@@ -19,7 +19,8 @@ export function canCopyServerSide(key: string): boolean {
 
 /** POSIX single quoting, which go-shellquote reads back byte for byte: `it's` → `'it'\''s'`. */
 export function shellQuote(value: string): string {
-  if (UNSAFE.test(value)) throw new Error(`refusing to quote a value with control characters: ${JSON.stringify(value)}`);
+  if (UNSAFE.test(value))
+    throw new Error(`refusing to quote a value with control characters: ${JSON.stringify(value)}`);
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
@@ -70,7 +71,9 @@ export function buildCommandsFile(requests: CopyRequest[]): CommandsFile {
       continue;
     }
     commands.push({ id: commands.length, index: r.index, tag: r.tag ?? 'zip', from: r.from, to: r.to });
-    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', '--raw'].filter(Boolean).join(' ');
+    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', '--raw']
+      .filter(Boolean)
+      .join(' ');
     lines.push(`cp ${flags} ${shellQuote(r.from)} ${shellQuote(r.to)}`);
   }
   return { text: lines.length ? `${lines.join('\n')}\n` : '', commands, rejected: [...rejected] };
@@ -122,7 +125,8 @@ export function parseS5cmdLine(line: string): LineResult | undefined {
   return { kind: 'other', text: trimmed };
 }
 
-export type CommandResult = { status: 'ok'; object: WrittenObject } | { status: 'exists' } | { status: 'failed'; error: string };
+export type CommandResult =
+  { status: 'ok'; object: WrittenObject } | { status: 'exists' } | { status: 'failed'; error: string };
 
 export interface CopyOutcomes {
   /** Per command id. Commands with no line at all count as failed. */
@@ -151,12 +155,14 @@ export function matchOutcomes(commands: CopyCommand[], results: LineResult[]): C
     }
   }
   for (const c of commands) {
-    if (!byCommand.has(c.id)) byCommand.set(c.id, { status: 'failed', error: general[0] ?? 's5cmd reported nothing for this file' });
+    if (!byCommand.has(c.id))
+      byCommand.set(c.id, { status: 'failed', error: general[0] ?? 's5cmd reported nothing for this file' });
   }
   return { byCommand, general };
 }
 
-const RETRYABLE = /connection refused|connection reset|no such host|i\/o timeout|timeout|EOF|dial tcp|ServiceUnavailable|SlowDown|InternalError|RequestTimeout|503|500/i;
+const RETRYABLE =
+  /connection refused|connection reset|no such host|i\/o timeout|timeout|EOF|dial tcp|ServiceUnavailable|SlowDown|InternalError|RequestTimeout|503|500/i;
 const DENIED = /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden|status code: 403/i;
 
 export type BatchFailureKind = 'access_denied' | 'unreachable' | 'other';

@@ -32,22 +32,50 @@ export type S5cmdSide = 'destination' | 'source';
 
 /** What the AWS default credential chain (and its network settings) reads: all s5cmd may see of the worker's environment. */
 export const DEFAULT_CHAIN_VARIABLES = [
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE',
-  'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_STS_REGIONAL_ENDPOINTS',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
-  'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT', 'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE', 'AWS_CA_BUNDLE',
-  'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_ROLE_SESSION_NAME',
+  'AWS_STS_REGIONAL_ENDPOINTS',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_EC2_METADATA_SERVICE_ENDPOINT',
+  'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE',
+  'AWS_CA_BUNDLE',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
 ] as const;
 
 /**
  * s5cmd's whole environment: the side's region, and its keys or (default chain) the chain's own variables.
  * Nothing else of the worker's environment (the other side's keys, Temporal's API key, …) reaches it.
  */
-export function s5cmdEnv(config: WorkerConfig, side: S5cmdSide, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function s5cmdEnv(
+  config: WorkerConfig,
+  side: S5cmdSide,
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const e = config[side];
   const env: Record<string, string> = { AWS_REGION: e.region, HOME: from.HOME ?? os.tmpdir(), PATH: from.PATH ?? '' };
   if (e.anonymous) return env;
-  if (e.credentials) return { ...env, AWS_ACCESS_KEY_ID: e.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey };
+  if (e.credentials)
+    return {
+      ...env,
+      AWS_ACCESS_KEY_ID: e.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey,
+    };
   for (const name of DEFAULT_CHAIN_VARIABLES) if (from[name]) env[name] = from[name]!;
   return env;
 }
@@ -68,18 +96,36 @@ export interface RunOptions {
   side?: S5cmdSide;
 }
 
-export function runS5cmdFile(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
+export function runS5cmdFile(
+  config: WorkerConfig,
+  commandsText: string,
+  onLine: (r: LineResult) => void,
+  opts: RunOptions,
+): Promise<S5cmdRun> {
   const commands = commandsText.split('\n').filter(Boolean).length;
-  return inSpan('s5cmd run', { 's5cmd.commands': commands, 's5cmd.side': opts.side ?? 'destination', 's5cmd.numworkers': config.s5cmd.numWorkers }, async (span) => {
-    const started = performance.now();
-    const run = await runS5cmd(config, commandsText, onLine, opts);
-    observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run.exitCode);
-    span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
-    return run;
-  });
+  return inSpan(
+    's5cmd run',
+    {
+      's5cmd.commands': commands,
+      's5cmd.side': opts.side ?? 'destination',
+      's5cmd.numworkers': config.s5cmd.numWorkers,
+    },
+    async (span) => {
+      const started = performance.now();
+      const run = await runS5cmd(config, commandsText, onLine, opts);
+      observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run.exitCode);
+      span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
+      return run;
+    },
+  );
 }
 
-async function runS5cmd(config: WorkerConfig, commandsText: string, onLine: (r: LineResult) => void, opts: RunOptions): Promise<S5cmdRun> {
+async function runS5cmd(
+  config: WorkerConfig,
+  commandsText: string,
+  onLine: (r: LineResult) => void,
+  opts: RunOptions,
+): Promise<S5cmdRun> {
   await mkdir(opts.runDir, { recursive: true });
   const file = path.join(opts.runDir, `s5cmd-run-${randomUUID()}.txt`);
   await writeFile(file, commandsText, { mode: 0o600 });

@@ -39,10 +39,16 @@ export class SourceReader {
       if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
       const body = Readable.fromWeb(res.body as never);
       // fetch has no idle timeout of its own: abort when no byte arrives for idleTimeoutMs.
-      let timer = setTimeout(() => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)), this.idleTimeoutMs);
+      let timer = setTimeout(
+        () => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)),
+        this.idleTimeoutMs,
+      );
       body.on('data', () => {
         clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)), this.idleTimeoutMs);
+        timer = setTimeout(
+          () => idle.abort(new Error(`${url}: no data for ${this.idleTimeoutMs} ms`)),
+          this.idleTimeoutMs,
+        );
       });
       body.on('close', () => clearTimeout(timer));
       const length = res.headers.get('content-length');

@@ -19,7 +19,10 @@ export class StagingArea {
   private used = 0;
   peak = 0;
 
-  constructor(baseDir: string, readonly maxBytes: number) {
+  constructor(
+    baseDir: string,
+    readonly maxBytes: number,
+  ) {
     this.root = path.join(path.resolve(baseDir), `${os.hostname()}-${process.pid}`);
     mkdirSync(this.root, { recursive: true });
     this.removeAbandoned(path.resolve(baseDir));
@@ -46,7 +49,8 @@ export class StagingArea {
   dir(stagingId: string): string {
     if (!STAGING_ID.test(stagingId)) throw new InvalidInputError(`invalid staging id ${JSON.stringify(stagingId)}`);
     const dir = path.join(this.root, stagingId);
-    if (path.dirname(dir) !== this.root) throw new InvalidInputError(`staging id escapes the staging folder: ${stagingId}`);
+    if (path.dirname(dir) !== this.root)
+      throw new InvalidInputError(`staging id escapes the staging folder: ${stagingId}`);
     return dir;
   }
 

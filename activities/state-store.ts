@@ -4,7 +4,10 @@ import type { StateRef } from '../workflows/types';
 import { isNotFound } from './errors';
 
 export class StateStore {
-  constructor(private readonly s3: S3Client, private readonly state: StateRef) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly state: StateRef,
+  ) {}
 
   key(name: string): string {
     return `${this.state.statePrefix}${name}`;

@@ -111,7 +111,11 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
   const deferred: number[] = [];
   try {
     // Nothing fits because other batches hold the space: wait for them (heartbeating) before giving up.
-    const fitsNow = () => positions.some((i) => state[i] || files[i].size > deps.staging.maxBytes || deps.staging.tryReserve(ref.stagingId, i, files[i].size));
+    const fitsNow = () =>
+      positions.some(
+        (i) =>
+          state[i] || files[i].size > deps.staging.maxBytes || deps.staging.tryReserve(ref.stagingId, i, files[i].size),
+      );
     while (!fitsNow()) {
       if (beat.signal.aborted) {
         if (Context.current().cancellationSignal.aborted) throw beat.signal.reason;
@@ -125,7 +129,10 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
     const take: number[] = [];
     for (const i of positions) {
       const prior = state[i];
-      if (prior?.outcome || prior?.sha256) { done++; continue; } // finished by an earlier attempt
+      if (prior?.outcome || prior?.sha256) {
+        done++;
+        continue;
+      } // finished by an earlier attempt
       const entry: StagedFile = { size: files[i].size, hasChecksum: false, attempts: attempt };
       try {
         if (!deps.staging.tryReserve(ref.stagingId, i, files[i].size)) {
@@ -141,9 +148,22 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
       state[i] = entry;
       take.push(i);
     }
-    const progress = { file: () => { done++; }, bytes: (n: number) => { bytes += n; } };
+    const progress = {
+      file: () => {
+        done++;
+      },
+      bytes: (n: number) => {
+        bytes += n;
+      },
+    };
     if (ref.transfersBy === 's5cmd') await downloadWithS5cmd(deps, ref, files, take, state, progress);
-    else await mapPool(take, deps.concurrency, (i) => downloadWithSdk(deps, ref, files[i], i, state[i], progress, beat.signal), beat.signal);
+    else
+      await mapPool(
+        take,
+        deps.concurrency,
+        (i) => downloadWithSdk(deps, ref, files[i], i, state[i], progress, beat.signal),
+        beat.signal,
+      );
   } finally {
     beat.stop();
     await writeState(deps, ref.stagingId, state);
@@ -163,16 +183,37 @@ interface Progress {
 }
 
 /** One file through the SDK (or plain HTTP), hashed while it is written; its `.CHECKSUM` fetched at the same time. */
-async function downloadWithSdk(deps: TraditionalDeps, ref: StagedBatch, file: PlanFile, i: number, entry: StagedFile, progress: Progress, signal: AbortSignal): Promise<void> {
+async function downloadWithSdk(
+  deps: TraditionalDeps,
+  ref: StagedBatch,
+  file: PlanFile,
+  i: number,
+  entry: StagedFile,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
   const zipPath = deps.staging.file(ref.stagingId, i, 'zip');
   const partPath = deps.staging.file(ref.stagingId, i, 'zip.part');
-  const sidecar = file.checksumEtag ? deps.source.readIfExists(checksumKey(file.key), signal) : Promise.resolve(undefined);
+  const sidecar = file.checksumEtag
+    ? deps.source.readIfExists(checksumKey(file.key), signal)
+    : Promise.resolve(undefined);
   sidecar.catch(() => undefined);
   try {
     const hash = createHash('sha256');
     const src = await deps.source.open(file.key, signal);
     entry.sourceEtag = src.etag;
-    await pipeline(src.body, new Transform({ transform(chunk, _enc, cb) { hash.update(chunk); progress.bytes(chunk.length); cb(null, chunk); } }), createWriteStream(partPath), { signal });
+    await pipeline(
+      src.body,
+      new Transform({
+        transform(chunk, _enc, cb) {
+          hash.update(chunk);
+          progress.bytes(chunk.length);
+          cb(null, chunk);
+        },
+      }),
+      createWriteStream(partPath),
+      { signal },
+    );
     await rename(partPath, zipPath);
     entry.size = (await stat(zipPath)).size;
     entry.sha256 = hash.digest('hex');
@@ -185,7 +226,10 @@ async function downloadWithSdk(deps: TraditionalDeps, ref: StagedBatch, file: Pl
       return;
     }
     if (signal.aborted) throw signal.reason;
-    if (isDiskFull(err)) throw new StagingFullError(`staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`);
+    if (isDiskFull(err))
+      throw new StagingFullError(
+        `staging disk full while downloading ${file.key}: ${(err as Error).message}. Free space under STAGING_DIR or lower parallelBatches.`,
+      );
     throw err;
   }
   const got = await sidecar;
@@ -204,59 +248,89 @@ export const S5CMD_PART_MIB = 50;
  * The batch's zips and `.CHECKSUM`s in one s5cmd run from the source (its endpoint and credentials,
  * or none), then each zip hashed from disk: SHA-256 for the check, MD5s for the ETag its upload will get.
  */
-async function downloadWithS5cmd(deps: TraditionalDeps, ref: StagedBatch, files: PlanFile[], take: number[], state: StagedState, progress: Progress): Promise<void> {
+async function downloadWithS5cmd(
+  deps: TraditionalDeps,
+  ref: StagedBatch,
+  files: PlanFile[],
+  take: number[],
+  state: StagedState,
+  progress: Progress,
+): Promise<void> {
   if (!take.length) return;
   const zipPath = (i: number) => deps.staging.file(ref.stagingId, i, 'zip');
   const sidecarPath = (i: number) => deps.staging.file(ref.stagingId, i, 'CHECKSUM');
-  const run = buildCommandsFile(take.flatMap((i): CopyRequest[] => [
-    { index: i, tag: 'zip', from: s3Url(deps.sourceBucket, files[i].key), to: zipPath(i) },
-    ...(files[i].checksumEtag ? [{ index: i, tag: 'sidecar', from: s3Url(deps.sourceBucket, checksumKey(files[i].key)), to: sidecarPath(i) }] : []),
-  ]));
+  const run = buildCommandsFile(
+    take.flatMap((i): CopyRequest[] => [
+      { index: i, tag: 'zip', from: s3Url(deps.sourceBucket, files[i].key), to: zipPath(i) },
+      ...(files[i].checksumEtag
+        ? [{ index: i, tag: 'sidecar', from: s3Url(deps.sourceBucket, checksumKey(files[i].key)), to: sidecarPath(i) }]
+        : []),
+    ]),
+  );
   const largest = Math.max(...take.map((i) => files[i].size));
-  const result = await runS5cmdFile(deps.config, run.text, (r) => { if (r.kind === 'ok') progress.bytes(1); }, {
-    runDir: deps.staging.runDir, stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000), side: 'source',
-  });
+  const result = await runS5cmdFile(
+    deps.config,
+    run.text,
+    (r) => {
+      if (r.kind === 'ok') progress.bytes(1);
+    },
+    {
+      runDir: deps.staging.runDir,
+      stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000),
+      side: 'source',
+    },
+  );
   if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {
-    throw new S5cmdBatchError(`s5cmd download ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`);
+    throw new S5cmdBatchError(
+      `s5cmd download ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`,
+    );
   }
   const outcomes = matchOutcomes(run.commands, result.results);
   const failures: string[] = [];
-  await mapPool(run.commands.filter((c) => c.tag === 'zip'), 8, async (c) => {
-    const i = c.index;
-    const entry = state[i];
-    const got = outcomes.byCommand.get(c.id)!;
-    if (got.status !== 'ok') {
-      const error = got.status === 'failed' ? got.error : 'not written';
-      if (/NoSuchKey|404|not exist/i.test(error)) {
-        entry.outcome = 'not_found';
-        entry.error = `listed but not downloadable: ${error}`;
-        progress.file();
-      } else {
-        failures.push(`${files[i].key}: ${error}`);
+  await mapPool(
+    run.commands.filter((c) => c.tag === 'zip'),
+    8,
+    async (c) => {
+      const i = c.index;
+      const entry = state[i];
+      const got = outcomes.byCommand.get(c.id)!;
+      if (got.status !== 'ok') {
+        const error = got.status === 'failed' ? got.error : 'not written';
+        if (/NoSuchKey|404|not exist/i.test(error)) {
+          entry.outcome = 'not_found';
+          entry.error = `listed but not downloadable: ${error}`;
+          progress.file();
+        } else {
+          failures.push(`${files[i].key}: ${error}`);
+        }
+        return;
       }
-      return;
-    }
-    const hashed = await hashStaged(zipPath(i), S5CMD_PART_MIB * 1024 * 1024);
-    Object.assign(entry, hashed);
-    const sidecarCommand = run.commands.find((x) => x.tag === 'sidecar' && x.index === i);
-    if (sidecarCommand && outcomes.byCommand.get(sidecarCommand.id)?.status === 'ok') {
-      entry.hasChecksum = true;
-      entry.sidecarEtag = files[i].checksumEtag;
-    }
-    entry.sourceEtag = files[i].etag;
-    progress.bytes(entry.size);
-    progress.file();
-  });
+      const hashed = await hashStaged(zipPath(i), S5CMD_PART_MIB * 1024 * 1024);
+      Object.assign(entry, hashed);
+      const sidecarCommand = run.commands.find((x) => x.tag === 'sidecar' && x.index === i);
+      if (sidecarCommand && outcomes.byCommand.get(sidecarCommand.id)?.status === 'ok') {
+        entry.hasChecksum = true;
+        entry.sidecarEtag = files[i].checksumEtag;
+      }
+      entry.sourceEtag = files[i].etag;
+      progress.bytes(entry.size);
+      progress.file();
+    },
+  );
   for (const i of run.rejected) {
     state[i].outcome = 'failed';
     state[i].error = 'the key cannot be written to an s5cmd run file';
   }
   // What failed for another reason than a missing key is retried with the activity (what was downloaded is kept).
-  if (failures.length) throw new S5cmdBatchError(`s5cmd could not download ${failures.length} files, e.g. ${failures[0]}`);
+  if (failures.length)
+    throw new S5cmdBatchError(`s5cmd could not download ${failures.length} files, e.g. ${failures[0]}`);
 }
 
 /** SHA-256 of a staged file, and the ETag an upload in parts of `partBytes` would get (the MD5, or the MD5 of the parts' MD5s). */
-async function hashStaged(file: string, partBytes: number): Promise<{ sha256: string; size: number; predictedEtag: string }> {
+async function hashStaged(
+  file: string,
+  partBytes: number,
+): Promise<{ sha256: string; size: number; predictedEtag: string }> {
   const sha = createHash('sha256');
   const parts: Buffer[] = [];
   let part = createHash('md5');
@@ -288,7 +362,10 @@ async function hashStaged(file: string, partBytes: number): Promise<{ sha256: st
     await fh.close();
   }
   if (inPart > 0 || parts.length === 0) parts.push(part.digest());
-  const predictedEtag = size <= partBytes ? `"${parts[0].toString('hex')}"` : `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;
+  const predictedEtag =
+    size <= partBytes
+      ? `"${parts[0].toString('hex')}"`
+      : `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;
   return { sha256: sha.digest('hex'), size, predictedEtag };
 }
 
@@ -300,7 +377,10 @@ function levelOf(ref: StagedBatch, file: PlanFile): StagedBatch['verification'] 
 }
 
 /** Checks each staged zip (hashed while it was written) against its `.CHECKSUM`, or its size. */
-export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<{ verified: number; mismatched: number }> {
+export async function verifyStaged(
+  deps: TraditionalDeps,
+  ref: StagedBatch,
+): Promise<{ verified: number; mismatched: number }> {
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
   let verified = 0;
@@ -314,7 +394,10 @@ export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     let outcome: FileOutcome = 'checksum_mismatch';
     if (level === 'checksum') {
       const reading = entry.hasChecksum
-        ? readChecksumFile(await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), 'utf8'), fileNameOf(file.key))
+        ? readChecksumFile(
+            await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), 'utf8'),
+            fileNameOf(file.key),
+          )
         : ({ ok: false, problem: 'the source has no .CHECKSUM for this file' } as const);
       entry.expectedSha256 = reading.ok ? reading.sha256 : null;
       if (!reading.ok) {
@@ -359,12 +442,16 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
-  const positions = Object.keys(state).map(Number).sort((a, b) => a - b);
+  const positions = Object.keys(state)
+    .map(Number)
+    .sort((a, b) => a - b);
   let bytesUploaded = 0;
   let bytesSent = 0;
   let done = 0;
   const beat = heartbeatWhileProgressing(() => ({ uploaded: done, of: positions.length, bytesSent }), ref.stallMs);
-  const sent = (n: number) => { bytesSent += n; };
+  const sent = (n: number) => {
+    bytesSent += n;
+  };
   const dest = deps.destinationFor(beat.signal);
   try {
     const uploadOne = async (i: number): Promise<TraditionalEntry> => {
@@ -381,18 +468,37 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         const source = { etag: entry.sourceEtag || file.etag, size: entry.size };
         if (entry.passed === false) {
           const evidence: QuarantineEvidence = {
-            outcome: entry.outcome as QuarantineEvidence['outcome'], reason: entry.error ?? 'failed verification',
-            expectedSha256: entry.expectedSha256 ?? null, actualSha256: entry.sha256 ?? null, source, sidecarEtag: entry.sidecarEtag ?? null,
-            kept: file.kept ? { etag: file.kept.etag, size: file.kept.size } : null, collectionId: ref.state.collectionId, at: new Date().toISOString(),
+            outcome: entry.outcome as QuarantineEvidence['outcome'],
+            reason: entry.error ?? 'failed verification',
+            expectedSha256: entry.expectedSha256 ?? null,
+            actualSha256: entry.sha256 ?? null,
+            source,
+            sidecarEtag: entry.sidecarEtag ?? null,
+            kept: file.kept ? { etag: file.kept.etag, size: file.kept.size } : null,
+            collectionId: ref.state.collectionId,
+            at: new Date().toISOString(),
           };
           const q = await dest.quarantineBody(file.key, createReadStream(zipPath), evidence, sent);
           done++;
-          const keptNote = file.kept ? `; the verified copy (ETag ${file.kept.etag}, ${file.kept.size} bytes) is kept` : '';
-          return { ...base, outcome: entry.outcome!, proof: file.kept?.level ?? null, error: `${entry.error}; put aside at ${q}${keptNote}`, evidence: { ...evidence, quarantineKey: q } };
+          const keptNote = file.kept
+            ? `; the verified copy (ETag ${file.kept.etag}, ${file.kept.size} bytes) is kept`
+            : '';
+          return {
+            ...base,
+            outcome: entry.outcome!,
+            proof: file.kept?.level ?? null,
+            error: `${entry.error}; put aside at ${q}${keptNote}`,
+            evidence: { ...evidence, quarantineKey: q },
+          };
         }
         if (entry.passed !== true) {
           done++;
-          return { ...base, outcome: 'failed', proof: null, error: 'not verified before upload (verifyStaged did not run for this file); not uploaded' };
+          return {
+            ...base,
+            outcome: 'failed',
+            proof: null,
+            error: 'not verified before upload (verifyStaged did not run for this file); not uploaded',
+          };
         }
         const level = levelOf(ref, file);
         const action: PlanAction = ref.only && file.action === 'verify_only' ? 'replace' : file.action;
@@ -403,15 +509,22 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         }
         const { etag } = written;
         bytesUploaded += entry.size;
-        const sidecarBytes = entry.hasChecksum ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM')) : undefined;
+        const sidecarBytes = entry.hasChecksum
+          ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'))
+          : undefined;
         if (sidecarBytes) await dest.putSidecar(file.key, sidecarBytes);
         const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
         const method = level === 'checksum' ? 'downloaded' : level === 'size' ? 'sized' : 'unchecked';
         await dest.recordProof({
-          key: file.key, level: proof, sha256: entry.sha256 ?? null, method,
+          key: file.key,
+          level: proof,
+          sha256: entry.sha256 ?? null,
+          method,
           checksum: { sha256: entry.expectedSha256 ?? null, etag: entry.sidecarEtag ?? null },
-          destination: { key: dest.finalKey(file.key), etag, size: entry.size }, source,
-          collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+          destination: { key: dest.finalKey(file.key), etag, size: entry.size },
+          source,
+          collectionId: ref.state.collectionId,
+          recordedAt: new Date().toISOString(),
         });
         done++;
         return { ...base, outcome: file.kept ? 'replaced' : 'copied', proof, error: null, method };
@@ -421,13 +534,37 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
       }
     };
     // Verified files downloaded by s5cmd go back up through s5cmd, their proofs with them; the rest through the SDK.
-    const bys5cmd = positions.filter((i) => ref.transfersBy === 's5cmd' && state[i].passed === true && state[i].predictedEtag && levelOf(ref, files[i]) === 'checksum');
-    const s5cmdEntries = await uploadWithS5cmd(deps, ref, files, bys5cmd, state, dest, attempt, (n) => { bytesUploaded += n; done++; }, () => sent(1));
+    const bys5cmd = positions.filter(
+      (i) =>
+        ref.transfersBy === 's5cmd' &&
+        state[i].passed === true &&
+        state[i].predictedEtag &&
+        levelOf(ref, files[i]) === 'checksum',
+    );
+    const s5cmdEntries = await uploadWithS5cmd(
+      deps,
+      ref,
+      files,
+      bys5cmd,
+      state,
+      dest,
+      attempt,
+      (n) => {
+        bytesUploaded += n;
+        done++;
+      },
+      () => sent(1),
+    );
     const rest = positions.filter((i) => !bys5cmd.includes(i));
     // Memory stays bounded: small files stream; multipart uploads take one of the worker's few slots.
     const isLarge = (i: number) => (state[i]?.size ?? 0) > deps.multipartThresholdBytes;
     const [smallEntries, largeEntries] = await Promise.all([
-      mapPool(rest.filter((i) => !isLarge(i)), deps.concurrency, uploadOne, beat.signal),
+      mapPool(
+        rest.filter((i) => !isLarge(i)),
+        deps.concurrency,
+        uploadOne,
+        beat.signal,
+      ),
       mapPool(rest.filter(isLarge), deps.concurrency, (i) => multipartSlots(() => uploadOne(i)), beat.signal),
     ]);
     const entries = [...s5cmdEntries, ...smallEntries, ...largeEntries];
@@ -435,9 +572,13 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     const name = `results/${batchName(ref.batch)}.traditional.json`;
     const earlier = (await deps.store.getJson<TraditionalEntry[]>(name)) ?? [];
     const merged = new Map([...earlier, ...entries].map((e) => [e.i, e]));
-    await deps.store.putJson(name, [...merged.values()].sort((a, b) => a.i - b.i));
+    await deps.store.putJson(
+      name,
+      [...merged.values()].sort((a, b) => a.i - b.i),
+    );
     countFiles('traditional', entries, bytesUploaded);
-    for (const e of entries.filter((x) => !x.proof)) log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
+    for (const e of entries.filter((x) => !x.proof))
+      log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
     return { ...tallyOutcomes(entries), bytesUploaded, s3Requests: 0 };
   } finally {
     beat.stop();
@@ -452,8 +593,15 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
  * proof recorded under the real ETag, or the file fails.
  */
 async function uploadWithS5cmd(
-  deps: TraditionalDeps, ref: StagedBatch, files: PlanFile[], positions: number[], state: StagedState, dest: Destination, attempt: number,
-  uploaded: (bytes: number) => void, tick: () => void,
+  deps: TraditionalDeps,
+  ref: StagedBatch,
+  files: PlanFile[],
+  positions: number[],
+  state: StagedState,
+  dest: Destination,
+  attempt: number,
+  uploaded: (bytes: number) => void,
+  tick: () => void,
 ): Promise<TraditionalEntry[]> {
   if (!positions.length) return [];
   const work = path.join(deps.staging.dir(ref.stagingId), 'proofs');
@@ -465,25 +613,57 @@ async function uploadWithS5cmd(
     const file = files[i];
     const finalKey = dest.finalKey(file.key);
     const record: ProofRecord = {
-      key: file.key, level: 'sha256', sha256: entry.sha256!, method: 'downloaded',
+      key: file.key,
+      level: 'sha256',
+      sha256: entry.sha256!,
+      method: 'downloaded',
       checksum: { sha256: entry.expectedSha256 ?? null, etag: entry.sidecarEtag ?? null },
       destination: { key: finalKey, etag: entry.predictedEtag!, size: entry.size },
-      source: { etag: entry.sourceEtag || file.etag, size: entry.size }, collectionId: ref.state.collectionId, recordedAt: new Date().toISOString(),
+      source: { etag: entry.sourceEtag || file.etag, size: entry.size },
+      collectionId: ref.state.collectionId,
+      recordedAt: new Date().toISOString(),
     };
     records.set(i, record);
     await writeFile(path.join(work, `${i}.json`), JSON.stringify(record));
-    requests.push({ index: i, tag: 'zip', from: deps.staging.file(ref.stagingId, i, 'zip'), to: s3Url(dest.bucket, finalKey) });
-    if (entry.hasChecksum) requests.push({ index: i, tag: 'sidecar', from: deps.staging.file(ref.stagingId, i, 'CHECKSUM'), to: s3Url(dest.bucket, checksumKey(finalKey)) });
-    requests.push({ index: i, tag: 'proof', from: path.join(work, `${i}.json`), to: s3Url(dest.bucket, `${proofFolder(dest.prefix, file.key)}/${proofFileName(proofNameOf(record))}`) });
+    requests.push({
+      index: i,
+      tag: 'zip',
+      from: deps.staging.file(ref.stagingId, i, 'zip'),
+      to: s3Url(dest.bucket, finalKey),
+    });
+    if (entry.hasChecksum)
+      requests.push({
+        index: i,
+        tag: 'sidecar',
+        from: deps.staging.file(ref.stagingId, i, 'CHECKSUM'),
+        to: s3Url(dest.bucket, checksumKey(finalKey)),
+      });
+    requests.push({
+      index: i,
+      tag: 'proof',
+      from: path.join(work, `${i}.json`),
+      to: s3Url(dest.bucket, `${proofFolder(dest.prefix, file.key)}/${proofFileName(proofNameOf(record))}`),
+    });
   }
   const run = buildCommandsFile(requests);
   const largest = Math.max(...positions.map((i) => state[i].size));
   // Each object s5cmd reports is progress for the activity's own stall watch too.
-  const result = await runS5cmdFile(deps.config, run.text, (r) => { if (r.kind === 'ok') tick(); }, {
-    runDir: deps.staging.runDir, stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000), side: 'destination',
-  });
+  const result = await runS5cmdFile(
+    deps.config,
+    run.text,
+    (r) => {
+      if (r.kind === 'ok') tick();
+    },
+    {
+      runDir: deps.staging.runDir,
+      stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000),
+      side: 'destination',
+    },
+  );
   if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {
-    throw new S5cmdBatchError(`s5cmd upload ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`);
+    throw new S5cmdBatchError(
+      `s5cmd upload ended abnormally (exit ${result.exitCode ?? '-'}, signal ${result.signal ?? '-'}): ${result.stderr.slice(0, 500)}`,
+    );
   }
   const outcomes = matchOutcomes(run.commands, result.results);
   const status = (i: number, tag: string) => {
@@ -500,23 +680,38 @@ async function uploadWithS5cmd(
       return { ...base, outcome: 'failed', proof: null, error: 'not uploaded' };
     }
     uploaded(entry.size);
-    const done = { ...base, outcome: files[i].kept ? ('replaced' as const) : ('copied' as const), proof: 'sha256' as const, error: null, method: 'downloaded' };
+    const done = {
+      ...base,
+      outcome: files[i].kept ? ('replaced' as const) : ('copied' as const),
+      proof: 'sha256' as const,
+      error: null,
+      method: 'downloaded',
+    };
     if (zip.object.etag === entry.predictedEtag && status(i, 'proof')?.status === 'ok') return done;
     // The destination gave another ETag (or the proof did not go up): read the upload back and prove it where it is.
     const back = await readBackAndHash(dest, dest.finalKey(files[i].key));
     if (!back || back.sha256 !== entry.sha256) {
-      return { ...base, outcome: 'failed', proof: null, error: `the uploaded bytes read back as SHA-256 ${back?.sha256 ?? '(gone)'}, not the verified ${entry.sha256}; the next run copies it again` };
+      return {
+        ...base,
+        outcome: 'failed',
+        proof: null,
+        error: `the uploaded bytes read back as SHA-256 ${back?.sha256 ?? '(gone)'}, not the verified ${entry.sha256}; the next run copies it again`,
+      };
     }
     const record = records.get(i)!;
     await dest.recordProof({ ...record, destination: { ...record.destination, etag: back.etag, size: back.size } });
     return done;
   });
   // Uploads that failed are retried with the activity (verified bytes may be uploaded twice: the same bytes).
-  if (failures.length) throw new S5cmdBatchError(`s5cmd could not upload ${failures.length} files, e.g. ${failures[0]}`);
+  if (failures.length)
+    throw new S5cmdBatchError(`s5cmd could not upload ${failures.length} files, e.g. ${failures[0]}`);
   return entries;
 }
 
-async function readBackAndHash(dest: Destination, key: string): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+async function readBackAndHash(
+  dest: Destination,
+  key: string,
+): Promise<{ etag: string; size: number; sha256: string } | undefined> {
   try {
     const res = await dest.s3.send(new GetObjectCommand({ Bucket: dest.bucket, Key: key }), dest.opts);
     const hash = createHash('sha256');
@@ -546,43 +741,76 @@ function staged(zipPath: string, sent: (n: number) => void) {
  * there (`copy`: If-None-Match) or the same unproven bytes (`replace`: If-Match).
  */
 async function upload(
-  deps: TraditionalDeps, dest: Destination, file: PlanFile, entry: StagedFile, zipPath: string, unverified: PlanAction | undefined, sent: (n: number) => void,
+  deps: TraditionalDeps,
+  dest: Destination,
+  file: PlanFile,
+  entry: StagedFile,
+  zipPath: string,
+  unverified: PlanAction | undefined,
+  sent: (n: number) => void,
 ): Promise<{ etag: string } | { refused: string }> {
   const Key = dest.finalKey(file.key);
   if (unverified) {
     const verified = await dest.protectingProofNow(file.key);
-    if (verified) return { refused: 'a verified copy is at this key now; it was not replaced by bytes checked less than by SHA-256 (the next run decides)' };
+    if (verified)
+      return {
+        refused:
+          'a verified copy is at this key now; it was not replaced by bytes checked less than by SHA-256 (the next run decides)',
+      };
   }
-  const condition = unverified === 'copy' ? { IfNoneMatch: '*' } : unverified && file.seen ? { IfMatch: file.seen.etag } : {};
+  const condition =
+    unverified === 'copy' ? { IfNoneMatch: '*' } : unverified && file.seen ? { IfMatch: file.seen.etag } : {};
   if (entry.size > deps.multipartThresholdBytes) {
     if (unverified) {
       // No condition travels with a multipart upload here: check what the key holds right before.
       const now = await dest.head(Key);
-      if (unverified === 'copy' ? now : file.seen && now && now.etag !== file.seen.etag) return { refused: 'the key changed since the plan; it was not overwritten (the next run decides)' };
+      if (unverified === 'copy' ? now : file.seen && now && now.etag !== file.seen.etag)
+        return { refused: 'the key changed since the plan; it was not overwritten (the next run decides)' };
     }
     const up = new Upload({
       client: dest.s3,
-      params: { Bucket: dest.bucket, Key, Body: createReadStream(zipPath), ContentType: 'application/zip', ChecksumAlgorithm: 'SHA256' },
+      params: {
+        Bucket: dest.bucket,
+        Key,
+        Body: createReadStream(zipPath),
+        ContentType: 'application/zip',
+        ChecksumAlgorithm: 'SHA256',
+      },
       partSize: MULTIPART_PART_BYTES,
       queueSize: MULTIPART_QUEUE,
       abortController: abortControllerFor(dest.signal),
     });
     let loaded = 0;
-    up.on('httpUploadProgress', (p) => { if (p.loaded && p.loaded > loaded) { sent(p.loaded - loaded); loaded = p.loaded; } });
+    up.on('httpUploadProgress', (p) => {
+      if (p.loaded && p.loaded > loaded) {
+        sent(p.loaded - loaded);
+        loaded = p.loaded;
+      }
+    });
     const out = await up.done();
     return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
   }
   try {
-    const out = await dest.s3.send(new PutObjectCommand({
-      Bucket: dest.bucket, Key, Body: staged(zipPath, sent), ContentLength: entry.size, ContentType: 'application/zip',
-      // The store recomputes the SHA-256 and refuses the upload if the bytes it received differ.
-      ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
-      ...condition,
-    }), dest.opts);
+    const out = await dest.s3.send(
+      new PutObjectCommand({
+        Bucket: dest.bucket,
+        Key,
+        Body: staged(zipPath, sent),
+        ContentLength: entry.size,
+        ContentType: 'application/zip',
+        // The store recomputes the SHA-256 and refuses the upload if the bytes it received differ.
+        ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
+        ...condition,
+      }),
+      dest.opts,
+    );
     return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
-      return { refused: 'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)' };
+      return {
+        refused:
+          'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)',
+      };
     }
     throw err;
   }

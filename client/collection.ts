@@ -1,9 +1,22 @@
 /** Starting a collection and following it: shared by the command-line client, the demo and the tests. */
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  WorkflowIdConflictPolicy,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { collectArchive, progressQuery } from '../workflows';
 import { hasIntervalFolder } from '../workflows/catalog';
-import { isPattern, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type CollectionRequestInput, type ResolvedRange } from '../workflows/request';
+import {
+  isPattern,
+  parseCollectionRequest,
+  resolvePeriods,
+  summarize,
+  type CollectionRequest,
+  type CollectionRequestInput,
+  type ResolvedRange,
+} from '../workflows/request';
 import type { CollectionReport, Progress } from '../workflows/types';
 
 export class InvalidRequestError extends Error {
@@ -54,7 +67,9 @@ function workflowIdOf(resolved: { request: CollectionRequest; range: ResolvedRan
     id.dates === 'all' ? `all-to-${id.last}` : `${id.first}..${id.last}`,
     ...(id.mode !== 'auto' ? [id.mode] : []),
     ...(id.verification !== 'checksum' ? [`verify-${id.verification}`] : []),
-    ...(id.bucket || id.prefix !== null ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`] : []),
+    ...(id.bucket || id.prefix !== null
+      ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`]
+      : []),
   ].join('-');
   // The hash covers every field, so abbreviated parts never make two different collections collide.
   const hash = createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 10);
@@ -77,10 +92,15 @@ export interface StartedCollection {
   joined: boolean;
 }
 
-export async function startCollection(client: Client, request: CollectionRequestInput, opts: StartOptions): Promise<StartedCollection> {
+export async function startCollection(
+  client: Client,
+  request: CollectionRequestInput,
+  opts: StartOptions,
+): Promise<StartedCollection> {
   const now = new Date();
   // Relative dates resolve from this start's clock, pinned into the input: the ID names the range the run collects, even across midnight.
-  const input = request.startDate || request.endDate || request.asOf ? request : { ...request, asOf: now.toISOString() };
+  const input =
+    request.startDate || request.endDate || request.asOf ? request : { ...request, asOf: now.toISOString() };
   const resolved = resolveInput(input, now);
   const workflowId = opts.workflowId ?? workflowIdOf(resolved);
   const startToken = randomUUID();
@@ -106,7 +126,11 @@ export async function followCollection(
 ): Promise<CollectionReport> {
   const result = handle.result();
   let done = false;
-  result.finally(() => { done = true; }).catch(() => undefined);
+  result
+    .finally(() => {
+      done = true;
+    })
+    .catch(() => undefined);
   while (!done) {
     try {
       onProgress(await collectionProgress(handle));
@@ -122,7 +146,14 @@ export async function followCollection(
 export async function collectionProgress(handle: WorkflowHandle<typeof collectArchive>): Promise<Progress> {
   const p = await handle.query(progressQuery);
   const running = p.shards?.running ?? [];
-  const shards = await Promise.all(running.map((id) => handle.client.getHandle(id).query(progressQuery).catch(() => undefined)));
+  const shards = await Promise.all(
+    running.map((id) =>
+      handle.client
+        .getHandle(id)
+        .query(progressQuery)
+        .catch(() => undefined),
+    ),
+  );
   for (const s of shards) {
     if (!s) continue;
     p.batches.total += s.batches.total;

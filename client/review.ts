@@ -15,11 +15,18 @@ export async function runReview(client: Client, taskQueue: string, request: Revi
   });
 }
 
-export function formatQuarantine(r: { bucket: string; prefix: string; files: QuarantinedFile[]; more: number }): string {
+export function formatQuarantine(r: {
+  bucket: string;
+  prefix: string;
+  files: QuarantinedFile[];
+  more: number;
+}): string {
   if (!r.files.length) return `nothing quarantined in s3://${r.bucket}/${r.prefix}_quarantine/`;
   const lines = r.files.map((f) => {
     const e = f.evidence;
-    const kept = f.final ? `destination keeps ETag ${f.final.etag} (${formatBytes(f.final.size)})` : 'destination has no copy';
+    const kept = f.final
+      ? `destination keeps ETag ${f.final.etag} (${formatBytes(f.final.size)})`
+      : 'destination has no copy';
     return [
       `${e?.outcome ?? 'unknown'}  ${f.key}`,
       `    put aside: ${formatBytes(f.size)}, SHA-256 ${e?.actualSha256 ?? '?'}, from source ETag ${e?.source.etag ?? '?'} (${e ? formatBytes(e.source.size) : '?'})`,

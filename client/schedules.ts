@@ -16,7 +16,9 @@ import { InvalidRequestError } from './collection';
 
 export const PRESETS = {
   daily: {
-    spec: { calendars: [{ hour: 7, minute: 30, comment: 'daily at 07:30 UTC, after Binance publishes the previous day' }] } satisfies ScheduleSpec,
+    spec: {
+      calendars: [{ hour: 7, minute: 30, comment: 'daily at 07:30 UTC, after Binance publishes the previous day' }],
+    } satisfies ScheduleSpec,
     request: { granularity: 'daily', lastDays: 3 } satisfies CollectionRequestInput,
     // A run still going when the next is due: skip it; the next run's window covers the gap.
     overlap: ScheduleOverlapPolicy.SKIP,
@@ -24,7 +26,16 @@ export const PRESETS = {
     catchupWindow: '1 day',
   },
   monthly: {
-    spec: { calendars: [{ dayOfMonth: 8, hour: 7, minute: 30, comment: 'monthly on the 8th at 07:30 UTC, after the first Monday (1st-7th) when Binance publishes' }] } satisfies ScheduleSpec,
+    spec: {
+      calendars: [
+        {
+          dayOfMonth: 8,
+          hour: 7,
+          minute: 30,
+          comment: 'monthly on the 8th at 07:30 UTC, after the first Monday (1st-7th) when Binance publishes',
+        },
+      ],
+    } satisfies ScheduleSpec,
     request: { granularity: 'monthly', lastMonths: 2 } satisfies CollectionRequestInput,
     overlap: ScheduleOverlapPolicy.SKIP,
     catchupWindow: '7 days',
@@ -44,7 +55,9 @@ export interface ScheduleOptions {
 
 function validated(request: CollectionRequestInput): CollectionRequestInput {
   if (request.startDate || request.endDate) {
-    throw new InvalidRequestError(['startDate: a schedule collects relative dates; use lastDays or lastMonths instead of startDate/endDate']);
+    throw new InvalidRequestError([
+      'startDate: a schedule collects relative dates; use lastDays or lastMonths instead of startDate/endDate',
+    ]);
   }
   const parsed = parseCollectionRequest(request);
   if (!parsed.ok) throw new InvalidRequestError(parsed.problems);
@@ -55,12 +68,21 @@ export async function createSchedule(client: Client, o: ScheduleOptions) {
   const preset = PRESETS[o.preset ?? 'daily'];
   // A request's own relative range replaces the preset's.
   const own = o.request ?? {};
-  const range = own.lastDays !== undefined || own.lastMonths !== undefined || own.dates === 'all' ? { granularity: preset.request.granularity } : preset.request;
+  const range =
+    own.lastDays !== undefined || own.lastMonths !== undefined || own.dates === 'all'
+      ? { granularity: preset.request.granularity }
+      : preset.request;
   const request = validated({ ...range, ...own });
   return client.schedule.create({
     scheduleId: o.scheduleId,
     spec: o.spec ?? preset.spec,
-    action: { type: 'startWorkflow', workflowType: 'collectArchive', taskQueue: o.taskQueue, args: [request], workflowId: o.scheduleId },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'collectArchive',
+      taskQueue: o.taskQueue,
+      args: [request],
+      workflowId: o.scheduleId,
+    },
     policies: { overlap: preset.overlap, catchupWindow: preset.catchupWindow },
     state: { paused: o.paused ?? false, note: `preset ${o.preset ?? 'daily'}` },
   });

@@ -15,7 +15,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { startCollection } from '../client/collection';
 import { buildCommandsFile } from '../activities/s5cmd-commands';
@@ -45,9 +51,24 @@ interface FileSet {
   request: CollectionRequestInput & MirrorSpec;
 }
 const ALL_SETS: FileSet[] = [
-  { name: 'tiny', files: 10, bytes: 256 * 1024, request: { symbols: ['BENCHTINY'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2021-01-10' } },
-  { name: 'small', files: 1000, bytes: 256 * 1024, request: { symbols: ['BENCHSMALL'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2023-09-27' } },
-  { name: 'large', files: 50, bytes: 32 * 1024 * 1024, request: { symbols: ['BENCHLARGE'], intervals: ['1s'], startDate: '2024-01-01', endDate: '2024-02-19' } },
+  {
+    name: 'tiny',
+    files: 10,
+    bytes: 256 * 1024,
+    request: { symbols: ['BENCHTINY'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2021-01-10' },
+  },
+  {
+    name: 'small',
+    files: 1000,
+    bytes: 256 * 1024,
+    request: { symbols: ['BENCHSMALL'], intervals: ['1m'], startDate: '2021-01-01', endDate: '2023-09-27' },
+  },
+  {
+    name: 'large',
+    files: 50,
+    bytes: 32 * 1024 * 1024,
+    request: { symbols: ['BENCHLARGE'], intervals: ['1s'], startDate: '2024-01-01', endDate: '2024-02-19' },
+  },
 ];
 const SETS = ALL_SETS.filter((s) => !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes(s.name));
 const WITH_LATENCY = !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes('latency');
@@ -64,18 +85,30 @@ interface Measure {
 
 // ---------- helpers ----------
 function ensureDebianTools() {
-  const missing = [['rclone', '/usr/bin/rclone'], ['awscli', '/usr/bin/aws'], ['time', '/usr/bin/time']].filter(([, p]) => !existsSync(p)).map(([pkg]) => pkg);
+  const missing = [
+    ['rclone', '/usr/bin/rclone'],
+    ['awscli', '/usr/bin/aws'],
+    ['time', '/usr/bin/time'],
+  ]
+    .filter(([, p]) => !existsSync(p))
+    .map(([pkg]) => pkg);
   if (!missing.length) return;
   console.log(`installing ${missing.join(', ')} from Debian…`);
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (r.status !== 0) throw new Error(`could not install ${missing.join(', ')}`);
 }
 
 async function s3RequestCount(): Promise<number> {
   // v3 counters are live; v2's are cached for a while.
   const text = await (await fetch(`${minioEndpoint(stack)}/minio/metrics/v3/api/requests`)).text();
-  return text.split('\n').filter((l) => l.startsWith('minio_api_requests_total{') && l.includes('type="s3"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('minio_api_requests_total{') && l.includes('type="s3"'))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 async function settledRequestCount(): Promise<number> {
@@ -91,10 +124,17 @@ async function settledRequestCount(): Promise<number> {
 }
 
 /** Runs a command under GNU time: wall, user+sys CPU (children included) and peak RSS. */
-function timed(cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ wallS: number; cpuS: number; rssMb: number }> {
+function timed(
+  cmd: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ wallS: number; cpuS: number; rssMb: number }> {
   return new Promise((resolve, reject) => {
     const out = path.join(work, 'time.out');
-    const child = spawn('/usr/bin/time', ['-o', out, '-f', '%e %U %S %M', cmd, ...args], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-o', out, '-f', '%e %U %S %M', cmd, ...args], {
+      env: { ...process.env, ...extraEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => {
@@ -115,7 +155,8 @@ async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+    if (keys.length)
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
     token = page.NextContinuationToken;
   } while (token);
 }
@@ -125,27 +166,55 @@ async function ensureMirror(s3: S3Client, set: FileSet) {
   try {
     await s3.send(new GetObjectCommand({ Bucket: stack.sourceBucket, Key: marker }));
     return;
-  } catch { /* not there yet */ }
+  } catch {
+    /* not there yet */
+  }
   console.log(`filling the mirror with ${set.files} files of ${set.bytes / 1024} KiB (${set.name}), once…`);
-  const files = await fillMirror(s3, stack.sourceBucket, { ...set.request, startDate: set.request.startDate!, endDate: set.request.endDate!, targetBytes: set.bytes, compressionLevel: 0 }, 8);
+  const files = await fillMirror(
+    s3,
+    stack.sourceBucket,
+    {
+      ...set.request,
+      startDate: set.request.startDate!,
+      endDate: set.request.endDate!,
+      targetBytes: set.bytes,
+      compressionLevel: 0,
+    },
+    8,
+  );
   if (files.length !== set.files) throw new Error(`expected ${set.files} files, wrote ${files.length}`);
   await s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: marker, Body: '{}' }));
 }
 
 // ---------- the contenders ----------
-interface Ctx { set: FileSet; srcPrefix: string; dest: string; keys: string[]; endpoint: string }
+interface Ctx {
+  set: FileSet;
+  srcPrefix: string;
+  dest: string;
+  keys: string[];
+  endpoint: string;
+}
 type Tool = (ctx: Ctx) => Promise<Omit<Measure, 's3Requests'>>;
 
 const rcloneEnv = (endpoint: string) => ({
-  RCLONE_CONFIG_MINIO_TYPE: 's3', RCLONE_CONFIG_MINIO_PROVIDER: 'Minio', RCLONE_CONFIG_MINIO_ENDPOINT: endpoint,
-  RCLONE_CONFIG_MINIO_ACCESS_KEY_ID: stack.minioUser, RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY: stack.minioPassword, RCLONE_CONFIG_MINIO_REGION: 'us-east-1',
+  RCLONE_CONFIG_MINIO_TYPE: 's3',
+  RCLONE_CONFIG_MINIO_PROVIDER: 'Minio',
+  RCLONE_CONFIG_MINIO_ENDPOINT: endpoint,
+  RCLONE_CONFIG_MINIO_ACCESS_KEY_ID: stack.minioUser,
+  RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY: stack.minioPassword,
+  RCLONE_CONFIG_MINIO_REGION: 'us-east-1',
   // rclone 1.60 cannot load AWS_CA_BUNDLE into its own HTTP transport; plain HTTP needs none.
   AWS_CA_BUNDLE: '',
 });
 const awsEnv = () => {
   const config = path.join(work, 'aws-config');
   writeFileSync(config, `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${WORKERS}\n`);
-  return { AWS_CONFIG_FILE: config, AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  return {
+    AWS_CONFIG_FILE: config,
+    AWS_ACCESS_KEY_ID: stack.minioUser,
+    AWS_SECRET_ACCESS_KEY: stack.minioPassword,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
 };
 const awsArgs = (endpoint: string) => ['--endpoint-url', endpoint, '--only-show-errors'];
 
@@ -154,53 +223,137 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
     const taskQueue = `bench-${Date.now()}`;
     // 4 batches at once × 16 s5cmd workers: the same 64 copies in flight as the bare tools.
     const worker = await startMeasuredWorker(stack, {
-      TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: path.join(work, 'staging'), SOURCE_ENDPOINT: endpoint, DEST_ENDPOINT: endpoint,
-      S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES), TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      STAGING_DIR: path.join(work, 'staging'),
+      SOURCE_ENDPOINT: endpoint,
+      DEST_ENDPOINT: endpoint,
+      S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES),
+      TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES),
     });
     const connection = await Connection.connect({ address: temporalAddress(stack) });
     const client = new Client({ connection });
     const request = { ...set.request, mode, verification, batchSize: 250, parallelBatches: PARALLEL_BATCHES };
     // The fixed cost is what a long-running worker (a daily schedule's) pays: warm it with another collection first.
-    if (set.name === 'tiny') await (await startCollection(client, { ...request, destination: { bucket: stack.destBucket, prefix: `${dest}warm-up/` } }, { taskQueue })).handle.result();
+    if (set.name === 'tiny')
+      await (
+        await startCollection(
+          client,
+          { ...request, destination: { bucket: stack.destBucket, prefix: `${dest}warm-up/` } },
+          { taskQueue },
+        )
+      ).handle.result();
     const rss = treeRssSampler(worker.pid!);
     const before = procStats(worker.pid!);
     const t0 = performance.now();
-    const { handle } = await startCollection(client, { ...request, destination: { bucket: stack.destBucket, prefix: dest } }, { taskQueue });
+    const { handle } = await startCollection(
+      client,
+      { ...request, destination: { bucket: stack.destBucket, prefix: dest } },
+      { taskQueue },
+    );
     const report = await handle.result();
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
     const peakRssMb = rss.stop();
     await connection.close();
     await stopWorker(worker);
-    if (report.files.copied !== set.files) throw new Error(`${mode}: copied ${report.files.copied} of ${set.files}: ${report.verdict}`);
-    return { wallS, cpuS: after.cpuS - before.cpuS, peakRssMb, peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2, workerBytes: report.bytes.throughWorker };
+    if (report.files.copied !== set.files)
+      throw new Error(`${mode}: copied ${report.files.copied} of ${set.files}: ${report.verdict}`);
+    return {
+      wallS,
+      cpuS: after.cpuS - before.cpuS,
+      peakRssMb,
+      peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2,
+      workerBytes: report.bytes.throughWorker,
+    };
   };
 }
 
 const bareS5cmd: Tool = async ({ keys, dest, endpoint }) => {
   const file = path.join(work, 's5cmd-commands.txt');
-  writeFileSync(file, buildCommandsFile(keys.map((k, index) => ({ index, from: `s3://${stack.sourceBucket}/${k}`, to: `s3://${stack.destBucket}/${dest}${k}` }))).text);
-  const r = await timed(path.join(TOOLS_BIN, 's5cmd'), ['--numworkers', String(WORKERS), '--endpoint-url', endpoint, 'run', file], { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' });
+  writeFileSync(
+    file,
+    buildCommandsFile(
+      keys.map((k, index) => ({
+        index,
+        from: `s3://${stack.sourceBucket}/${k}`,
+        to: `s3://${stack.destBucket}/${dest}${k}`,
+      })),
+    ).text,
+  );
+  const r = await timed(
+    path.join(TOOLS_BIN, 's5cmd'),
+    ['--numworkers', String(WORKERS), '--endpoint-url', endpoint, 'run', file],
+    { AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword, AWS_REGION: 'us-east-1' },
+  );
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
 const rcloneServerSide: Tool = async ({ srcPrefix, dest, endpoint }) => {
-  const r = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv(endpoint));
+  const r = await timed(
+    '/usr/bin/rclone',
+    [
+      'copy',
+      `minio:${stack.sourceBucket}/${srcPrefix}`,
+      `minio:${stack.destBucket}/${dest}${srcPrefix}`,
+      '--transfers',
+      String(WORKERS),
+      '--checkers',
+      String(WORKERS),
+      '--s3-no-check-bucket',
+    ],
+    rcloneEnv(endpoint),
+  );
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
 const rcloneDownloadUpload: Tool = async ({ srcPrefix, dest, endpoint }) => {
   const stage = path.join(work, 'rclone-stage');
   rmSync(stage, { recursive: true, force: true });
-  const a = await timed('/usr/bin/rclone', ['copy', `minio:${stack.sourceBucket}/${srcPrefix}`, stage, '--transfers', String(WORKERS), '--checkers', String(WORKERS)], rcloneEnv(endpoint));
+  const a = await timed(
+    '/usr/bin/rclone',
+    [
+      'copy',
+      `minio:${stack.sourceBucket}/${srcPrefix}`,
+      stage,
+      '--transfers',
+      String(WORKERS),
+      '--checkers',
+      String(WORKERS),
+    ],
+    rcloneEnv(endpoint),
+  );
   const disk = duMb(stage);
-  const b = await timed('/usr/bin/rclone', ['copy', stage, `minio:${stack.destBucket}/${dest}${srcPrefix}`, '--transfers', String(WORKERS), '--checkers', String(WORKERS), '--s3-no-check-bucket'], rcloneEnv(endpoint));
+  const b = await timed(
+    '/usr/bin/rclone',
+    [
+      'copy',
+      stage,
+      `minio:${stack.destBucket}/${dest}${srcPrefix}`,
+      '--transfers',
+      String(WORKERS),
+      '--checkers',
+      String(WORKERS),
+      '--s3-no-check-bucket',
+    ],
+    rcloneEnv(endpoint),
+  );
   rmSync(stage, { recursive: true, force: true });
   return { wallS: a.wallS + b.wallS, cpuS: a.cpuS + b.cpuS, peakRssMb: Math.max(a.rssMb, b.rssMb), peakDiskMb: disk };
 };
 
 const awsServerSide: Tool = async ({ srcPrefix, dest, endpoint }) => {
-  const r = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs(endpoint)], awsEnv());
+  const r = await timed(
+    '/usr/bin/aws',
+    [
+      's3',
+      'cp',
+      `s3://${stack.sourceBucket}/${srcPrefix}`,
+      `s3://${stack.destBucket}/${dest}${srcPrefix}`,
+      '--recursive',
+      ...awsArgs(endpoint),
+    ],
+    awsEnv(),
+  );
   return { wallS: r.wallS, cpuS: r.cpuS, peakRssMb: r.rssMb, peakDiskMb: 0 };
 };
 
@@ -208,9 +361,17 @@ const awsDownloadUpload: Tool = async ({ srcPrefix, dest, endpoint }) => {
   const stage = path.join(work, 'aws-stage');
   rmSync(stage, { recursive: true, force: true });
   const e = awsEnv();
-  const a = await timed('/usr/bin/aws', ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, stage, '--recursive', ...awsArgs(endpoint)], e);
+  const a = await timed(
+    '/usr/bin/aws',
+    ['s3', 'cp', `s3://${stack.sourceBucket}/${srcPrefix}`, stage, '--recursive', ...awsArgs(endpoint)],
+    e,
+  );
   const disk = duMb(stage);
-  const b = await timed('/usr/bin/aws', ['s3', 'cp', stage, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs(endpoint)], e);
+  const b = await timed(
+    '/usr/bin/aws',
+    ['s3', 'cp', stage, `s3://${stack.destBucket}/${dest}${srcPrefix}`, '--recursive', ...awsArgs(endpoint)],
+    e,
+  );
   rmSync(stage, { recursive: true, force: true });
   return { wallS: a.wallS + b.wallS, cpuS: a.cpuS + b.cpuS, peakRssMb: Math.max(a.rssMb, b.rssMb), peakDiskMb: disk };
 };
@@ -230,18 +391,30 @@ const TOOLS: Record<string, Tool> = {
   'aws s3 download+upload': awsDownloadUpload,
 };
 /** Which tools each measurement runs: the tiny set is about the fixed cost; under latency aws-cli is left out (slow, and beside the point). */
-const toolsFor = (key: string) => Object.keys(TOOLS).filter((n) => (key === 'tiny' ? [DIRECT_VERIFIED, BARE].includes(n) : key === 'smallLatency' ? !n.startsWith('aws') : true))
-  .filter((n) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(',').some((t) => n.includes(t)));
+const toolsFor = (key: string) =>
+  Object.keys(TOOLS)
+    .filter((n) =>
+      key === 'tiny' ? [DIRECT_VERIFIED, BARE].includes(n) : key === 'smallLatency' ? !n.startsWith('aws') : true,
+    )
+    .filter((n) => !process.env.BENCH_TOOLS || process.env.BENCH_TOOLS.split(',').some((t) => n.includes(t)));
 
 type Row = Measure & { filesPerS: number; mbPerS: number; runs: number[] };
 
 async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: string): Promise<Record<string, Row>> {
   await ensureMirror(s3, set);
-  const prefix = seriesPrefix({ market: 'spot', granularity: 'daily', dataType: 'klines', symbol: set.request.symbols![0], interval: set.request.intervals![0] });
+  const prefix = seriesPrefix({
+    market: 'spot',
+    granularity: 'daily',
+    dataType: 'klines',
+    symbol: set.request.symbols![0],
+    interval: set.request.intervals![0],
+  });
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: stack.sourceBucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: stack.sourceBucket, Prefix: prefix, ContinuationToken: token }),
+    );
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
     token = page.NextContinuationToken;
   } while (token);
@@ -256,13 +429,21 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
       const m = await TOOLS[name]({ set, srcPrefix: prefix, dest, keys, endpoint });
       const requests = (await settledRequestCount()) - before;
       runs.push({ ...m, s3Requests: requests });
-      console.log(`  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`);
+      console.log(
+        `  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`,
+      );
       await deletePrefix(s3, stack.destBucket, dest);
     }
     const wallS = median(runs.map((r) => r.wallS));
     out[name] = {
-      wallS, cpuS: median(runs.map((r) => r.cpuS)), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)), peakDiskMb: Math.max(...runs.map((r) => r.peakDiskMb)),
-      s3Requests: median(runs.map((r) => r.s3Requests)), filesPerS: set.files / wallS, mbPerS: totalMb / wallS, runs: runs.map((r) => +r.wallS.toFixed(3)),
+      wallS,
+      cpuS: median(runs.map((r) => r.cpuS)),
+      peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+      peakDiskMb: Math.max(...runs.map((r) => r.peakDiskMb)),
+      s3Requests: median(runs.map((r) => r.s3Requests)),
+      filesPerS: set.files / wallS,
+      mbPerS: totalMb / wallS,
+      runs: runs.map((r) => +r.wallS.toFixed(3)),
       ...(runs[0].workerBytes !== undefined ? { workerBytes: median(runs.map((r) => r.workerBytes!)) } : {}),
     };
   }
@@ -272,7 +453,9 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
 /** The stable names anyone can track across runs. */
 function ratiosOf(byTool: Record<string, Row>, files: number) {
   const r = (a: string, b: string) => (byTool[a] && byTool[b] ? +(byTool[a].wallS / byTool[b].wallS).toFixed(3) : null);
-  const fastestDlUl = ['rclone download+upload', 'aws s3 download+upload'].filter((t) => byTool[t]).sort((a, b) => byTool[a].wallS - byTool[b].wallS)[0];
+  const fastestDlUl = ['rclone download+upload', 'aws s3 download+upload']
+    .filter((t) => byTool[t])
+    .sort((a, b) => byTool[a].wallS - byTool[b].wallS)[0];
   const workflow = [DIRECT_VERIFIED, DIRECT, TRADITIONAL].filter((t) => byTool[t]);
   return {
     directVerifiedOverBareS5cmd: r(DIRECT_VERIFIED, BARE),
@@ -280,7 +463,10 @@ function ratiosOf(byTool: Record<string, Row>, files: number) {
     traditionalOverFastestDownloadUpload: fastestDlUl ? r(TRADITIONAL, fastestDlUl) : null,
     fastestDownloadUpload: fastestDlUl ?? null,
     traditionalOverDirectVerified: r(TRADITIONAL, DIRECT_VERIFIED),
-    workerBytesPerVerifiedFile: byTool[DIRECT_VERIFIED]?.workerBytes !== undefined ? Math.round(byTool[DIRECT_VERIFIED].workerBytes! / files) : null,
+    workerBytesPerVerifiedFile:
+      byTool[DIRECT_VERIFIED]?.workerBytes !== undefined
+        ? Math.round(byTool[DIRECT_VERIFIED].workerBytes! / files)
+        : null,
     peakRssMb: workflow.length ? Math.round(Math.max(...workflow.map((t) => byTool[t].peakRssMb))) : null,
   };
 }
@@ -289,7 +475,14 @@ function ratiosOf(byTool: Record<string, Row>, files: number) {
 function chart(byTool: Record<string, Row>): string {
   const longest = Math.max(...Object.values(byTool).map((r) => r.wallS));
   const width = Math.max(...Object.keys(byTool).map((k) => k.length));
-  return ['```', ...Object.entries(byTool).map(([name, r]) => `${name.padEnd(width)}  ${'█'.repeat(Math.max(1, Math.round((r.wallS / longest) * 50)))} ${r.wallS.toFixed(1)} s`), '```'].join('\n');
+  return [
+    '```',
+    ...Object.entries(byTool).map(
+      ([name, r]) =>
+        `${name.padEnd(width)}  ${'█'.repeat(Math.max(1, Math.round((r.wallS / longest) * 50)))} ${r.wallS.toFixed(1)} s`,
+    ),
+    '```',
+  ].join('\n');
 }
 
 // ---------- run ----------
@@ -327,16 +520,26 @@ for (const [key, byTool] of Object.entries(results)) {
   ratios[key] = ratiosOf(byTool, set.files);
   const lines = [
     `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${LATENCY_MS} ms of latency per response (Toxiproxy)` : ''}, median of ${RUNS} runs, measured ${today()}`,
-    '', chart(byTool), '',
+    '',
+    chart(byTool),
+    '',
     '| tool | wall s | files/s | MB/s | CPU s | peak RSS MB | peak disk MB | S3 requests | runs (s) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...Object.entries(byTool).map(([tool, r]) => `| ${tool} | ${r.wallS.toFixed(2)} | ${r.filesPerS.toFixed(0)} | ${r.mbPerS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.peakDiskMb.toFixed(0)} | ${r.s3Requests} | ${r.runs.join(', ')} |`),
-    '', '| ratio | value |', '| --- | ---: |',
+    ...Object.entries(byTool).map(
+      ([tool, r]) =>
+        `| ${tool} | ${r.wallS.toFixed(2)} | ${r.filesPerS.toFixed(0)} | ${r.mbPerS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${r.peakDiskMb.toFixed(0)} | ${r.s3Requests} | ${r.runs.join(', ')} |`,
+    ),
+    '',
+    '| ratio | value |',
+    '| --- | ---: |',
     ...Object.entries(ratios[key]).map(([k, v]) => `| ${k} | ${v ?? '-'} |`),
   ];
   sections[key] = lines.join('\n');
 }
-const fixedCostS = results.tiny?.[DIRECT_VERIFIED] && results.tiny[BARE] ? +(results.tiny[DIRECT_VERIFIED].wallS - results.tiny[BARE].wallS).toFixed(3) : null;
+const fixedCostS =
+  results.tiny?.[DIRECT_VERIFIED] && results.tiny[BARE]
+    ? +(results.tiny[DIRECT_VERIFIED].wallS - results.tiny[BARE].wallS).toFixed(3)
+    : null;
 if (fixedCostS !== null) {
   sections.tiny = `A warm worker's 10-file collection (direct sync, SHA-256 proof) took ${results.tiny[DIRECT_VERIFIED].wallS.toFixed(2)} s against ${results.tiny[BARE].wallS.toFixed(2)} s for bare \`s5cmd run\`: **fixed cost ${fixedCostS.toFixed(2)} s per collection** (target ≤ 1 s), medians of ${RUNS}, measured ${today()}.`;
 }
@@ -355,22 +558,40 @@ if (!process.env.BENCH_TOOLS) {
       return `| ${label} | ${join((r) => r.wallS.toFixed(1))} | ${join((r) => r.cpuS.toFixed(1))} | ${Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0)} | ${join((r) => r.peakDiskMb.toFixed(0))} |`;
     };
     const lat = ratios.smallLatency;
-    publishSection('README.md', 'bench-summary', [
-      `| 1,000 × 256 KiB, median of ${RUNS}, measured ${today()} | wall s | CPU s | peak RSS MB | local disk MB |`,
-      '| --- | ---: | ---: | ---: | ---: |',
-      row('workflow direct sync, SHA-256 proof', DIRECT_VERIFIED),
-      row('workflow direct sync, not verified', DIRECT),
-      row('workflow traditional, SHA-256 proof', TRADITIONAL),
-      row('bare `s5cmd run`', BARE),
-      row('rclone server-side / download+upload', 'rclone server-side', 'rclone download+upload'),
-      row('aws s3 server-side / download+upload', 'aws s3 server-side', 'aws s3 download+upload'),
-      '',
-      `Ratios (local): verified direct sync / bare s5cmd ${ratios.small?.directVerifiedOverBareS5cmd}, traditional / ${ratios.small?.fastestDownloadUpload} ${ratios.small?.traditionalOverFastestDownloadUpload}, ` +
-        `file bytes through the worker per verified file ${ratios.small?.workerBytesPerVerifiedFile}` +
-        (lat ? `; through ${LATENCY_MS} ms of latency: ${lat.directVerifiedOverBareS5cmd} and ${lat.traditionalOverFastestDownloadUpload}` : '') +
-        (fixedCostS !== null ? `; fixed cost per collection ${fixedCostS.toFixed(2)} s.` : '.'),
-    ].join('\n'));
+    publishSection(
+      'README.md',
+      'bench-summary',
+      [
+        `| 1,000 × 256 KiB, median of ${RUNS}, measured ${today()} | wall s | CPU s | peak RSS MB | local disk MB |`,
+        '| --- | ---: | ---: | ---: | ---: |',
+        row('workflow direct sync, SHA-256 proof', DIRECT_VERIFIED),
+        row('workflow direct sync, not verified', DIRECT),
+        row('workflow traditional, SHA-256 proof', TRADITIONAL),
+        row('bare `s5cmd run`', BARE),
+        row('rclone server-side / download+upload', 'rclone server-side', 'rclone download+upload'),
+        row('aws s3 server-side / download+upload', 'aws s3 server-side', 'aws s3 download+upload'),
+        '',
+        `Ratios (local): verified direct sync / bare s5cmd ${ratios.small?.directVerifiedOverBareS5cmd}, traditional / ${ratios.small?.fastestDownloadUpload} ${ratios.small?.traditionalOverFastestDownloadUpload}, ` +
+          `file bytes through the worker per verified file ${ratios.small?.workerBytesPerVerifiedFile}` +
+          (lat
+            ? `; through ${LATENCY_MS} ms of latency: ${lat.directVerifiedOverBareS5cmd} and ${lat.traditionalOverFastestDownloadUpload}`
+            : '') +
+          (fixedCostS !== null ? `; fixed cost per collection ${fixedCostS.toFixed(2)} s.` : '.'),
+      ].join('\n'),
+    );
   }
 }
-console.log(JSON.stringify({ bench: { runs: RUNS, concurrency: WORKERS, cores: (await import('node:os')).cpus().length, latencyMs: LATENCY_MS, results }, ratios, fixedCostS }));
+console.log(
+  JSON.stringify({
+    bench: {
+      runs: RUNS,
+      concurrency: WORKERS,
+      cores: (await import('node:os')).cpus().length,
+      latencyMs: LATENCY_MS,
+      results,
+    },
+    ratios,
+    fixedCostS,
+  }),
+);
 process.exit(0);

@@ -17,7 +17,11 @@ export function procStats(pid: number): { cpuS: number; rssMb: number } {
 
 /** A real worker process (prebuilt bundle) on the stack, resolved once it polls. */
 export async function startMeasuredWorker(stack: StackConfig, env: Record<string, string>): Promise<ChildProcess> {
-  const { child } = await spawnWorkerProcess(stack, { LOG_LEVEL: 'INFO', WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'), ...env });
+  const { child } = await spawnWorkerProcess(stack, {
+    LOG_LEVEL: 'INFO',
+    WORKFLOW_BUNDLE_PATH: path.join(PROJECT_ROOT, '.build/workflow-bundle.js'),
+    ...env,
+  });
   return child;
 }
 
@@ -29,7 +33,14 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
 
 /** The dedicated stack the benchmark and the scale run share (its own ports and data folder). */
 export const benchStack = () =>
-  stackConfig({ ...process.env, STACK_NAME: 'bench', STACK_TEMPORAL_PORT: '27233', STACK_TEMPORAL_UI_PORT: '28233', STACK_MINIO_PORT: '29000', STACK_MINIO_CONSOLE_PORT: '29001' });
+  stackConfig({
+    ...process.env,
+    STACK_NAME: 'bench',
+    STACK_TEMPORAL_PORT: '27233',
+    STACK_TEMPORAL_UI_PORT: '28233',
+    STACK_MINIO_PORT: '29000',
+    STACK_MINIO_CONSOLE_PORT: '29001',
+  });
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,13 +52,22 @@ export function treeRssSampler(root: number): { stop(): number } {
   const rss = (pid: number): number => {
     try {
       const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+        readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
       return kb + children.reduce((n, c) => n + rss(c), 0);
     } catch {
       return 0;
     }
   };
   let peak = rss(root);
-  const timer = setInterval(() => { peak = Math.max(peak, rss(root)); }, 100);
-  return { stop: () => { clearInterval(timer); return Math.max(peak, rss(root)) / 1024; } };
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss(root));
+  }, 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, rss(root)) / 1024;
+    },
+  };
 }

@@ -32,10 +32,12 @@ import { benchStack, procStats, startMeasuredWorker, stopWorker, treeRssSampler 
 const stack = benchStack();
 const DAYS = 1000;
 const range = { startDate: '2020-01-01', endDate: '2022-09-26' }; // 1,000 days: 1,000 files per symbol
-const SIZES = (process.env.SCALE_SIZES ?? '10000:checksum,100000:checksum,10000:none,300000:none').split(',').map((s) => {
-  const [files, verification = 'checksum'] = s.split(':');
-  return { files: Number(files), verification: verification as VerificationLevel };
-});
+const SIZES = (process.env.SCALE_SIZES ?? '10000:checksum,100000:checksum,10000:none,300000:none')
+  .split(',')
+  .map((s) => {
+    const [files, verification = 'checksum'] = s.split(':');
+    return { files: Number(files), verification: verification as VerificationLevel };
+  });
 const SHARE_FILES = Number(process.env.SCALE_SHARE_FILES ?? 20_000);
 const LATENCY_MS = Number(process.env.SCALE_LATENCY_MS ?? 50);
 const MAX_EVENTS = 10_240;
@@ -67,15 +69,22 @@ async function ensureFiles(files: number) {
     try {
       await s3.send(new GetObjectCommand({ Bucket: stack.sourceBucket, Key: marker }));
       continue;
-    } catch { /* fill */ }
+    } catch {
+      /* fill */
+    }
     const t = performance.now();
     await fillMirror(s3, stack.sourceBucket, { ...range, symbols: chunk }, 64);
     await s3.send(new PutObjectCommand({ Bucket: stack.sourceBucket, Key: marker, Body: '' }));
-    process.stdout.write(`filled ${chunk.length * DAYS} files (${chunk[0]}…) in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `filled ${chunk.length * DAYS} files (${chunk[0]}…) in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
+    );
   }
 }
 
-interface RunStats { events: number; maxPayloadBytes: number }
+interface RunStats {
+  events: number;
+  maxPayloadBytes: number;
+}
 
 /** Every run of a workflow (following continue-as-new) and of its child workflows: events and largest payload of each. */
 async function historyStats(client: Client, workflowId: string, runId?: string): Promise<RunStats[]> {
@@ -89,7 +98,8 @@ async function historyStats(client: Client, workflowId: string, runId?: string):
       if (Array.isArray(v)) return v.forEach(walk);
       if (v && typeof v === 'object') {
         const o = v as Record<string, unknown>;
-        if (typeof o.data === 'string' && o.metadata) maxPayloadBytes = Math.max(maxPayloadBytes, Buffer.from(o.data, 'base64').length);
+        if (typeof o.data === 'string' && o.metadata)
+          maxPayloadBytes = Math.max(maxPayloadBytes, Buffer.from(o.data, 'base64').length);
         Object.values(o).forEach(walk);
       }
     };
@@ -105,13 +115,22 @@ async function historyStats(client: Client, workflowId: string, runId?: string):
   }
 }
 
-interface Workers { taskQueue: string; procs: Awaited<ReturnType<typeof startMeasuredWorker>>[] }
+interface Workers {
+  taskQueue: string;
+  procs: Awaited<ReturnType<typeof startMeasuredWorker>>[];
+}
 
 async function startWorkers(n: number, tag: string, env: Record<string, string> = {}): Promise<Workers> {
   const taskQueue = `scale-${tag}-${Date.now()}`;
   const procs = [];
   for (let i = 0; i < n; i++) {
-    procs.push(await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging`, ...env }));
+    procs.push(
+      await startMeasuredWorker(stack, {
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        STAGING_DIR: `${process.cwd()}/.data/scale-staging`,
+        ...env,
+      }),
+    );
   }
   return { taskQueue, procs };
 }
@@ -122,29 +141,53 @@ async function run(client: Client, workers: Workers, workflowId: string, request
   const { handle } = await startCollection(client, request, { taskQueue: workers.taskQueue, workflowId });
   const report = (await (handle as WorkflowHandle).result()) as CollectionReport;
   const wallS = (performance.now() - t0) / 1000;
-  return { report, wallS, peakRssMb: Math.max(...rss.map((r) => r.stop())), runs: await historyStats(client, workflowId, handle.firstExecutionRunId) };
+  return {
+    report,
+    wallS,
+    peakRssMb: Math.max(...rss.map((r) => r.stop())),
+    runs: await historyStats(client, workflowId, handle.firstExecutionRunId),
+  };
 }
 
 async function measureSize(client: Client, files: number, verification: VerificationLevel) {
   const workers = await startWorkers(1, 'one');
   const id = `scale-${files}-${verification}-${Date.now()}`;
   const request = {
-    ...range, symbols: patternsFor(files), intervals: ['1d'], verification, batchSize: 1000, parallelBatches: 4, batchesPerRun: 25,
-    filesPerShard: 20_000, parallelShards: 2, destination: { bucket: stack.destBucket, prefix: `${id}/` },
+    ...range,
+    symbols: patternsFor(files),
+    intervals: ['1d'],
+    verification,
+    batchSize: 1000,
+    parallelBatches: 4,
+    batchesPerRun: 25,
+    filesPerShard: 20_000,
+    parallelShards: 2,
+    destination: { bucket: stack.destBucket, prefix: `${id}/` },
   };
   const first = await run(client, workers, id, request);
-  if (first.report.files.copied !== files) throw new Error(`copied ${first.report.files.copied} of ${files}: ${first.report.verdict}`);
+  if (first.report.files.copied !== files)
+    throw new Error(`copied ${first.report.files.copied} of ${files}: ${first.report.verdict}`);
   const rerun = await run(client, workers, `${id}-rerun`, request);
   const cpuS = workers.procs.reduce((a, p) => a + procStats(p.pid!).cpuS, 0);
   for (const p of workers.procs) await stopWorker(p);
   const all = [...first.runs, ...rerun.runs];
   const row = {
-    files, verification, wallS: +first.wallS.toFixed(1), filesPerS: Math.round(files / first.wallS),
-    peakRssMb: Math.round(Math.max(first.peakRssMb, rerun.peakRssMb)), workerCpuS: +cpuS.toFixed(1),
-    workflowRuns: first.runs.length, maxEventsPerRun: Math.max(...all.map((r) => r.events)), maxPayloadBytes: Math.max(...all.map((r) => r.maxPayloadBytes)),
-    rerunCopied: rerun.report.files.copied, rerunWallS: +rerun.wallS.toFixed(1),
-    listedObjects: rerun.report.listing.objects, listKeysPerS: Math.round(rerun.report.listing.objects / rerun.wallS),
-    discoveryListings: first.report.discovery.listings, symbols: first.report.discovery.symbols, shards: first.report.shards.total,
+    files,
+    verification,
+    wallS: +first.wallS.toFixed(1),
+    filesPerS: Math.round(files / first.wallS),
+    peakRssMb: Math.round(Math.max(first.peakRssMb, rerun.peakRssMb)),
+    workerCpuS: +cpuS.toFixed(1),
+    workflowRuns: first.runs.length,
+    maxEventsPerRun: Math.max(...all.map((r) => r.events)),
+    maxPayloadBytes: Math.max(...all.map((r) => r.maxPayloadBytes)),
+    rerunCopied: rerun.report.files.copied,
+    rerunWallS: +rerun.wallS.toFixed(1),
+    listedObjects: rerun.report.listing.objects,
+    listKeysPerS: Math.round(rerun.report.listing.objects / rerun.wallS),
+    discoveryListings: first.report.discovery.listings,
+    symbols: first.report.discovery.symbols,
+    shards: first.report.shards.total,
     s3Requests: first.report.s3Requests,
   };
   console.log(JSON.stringify(row));
@@ -158,20 +201,41 @@ async function measureScaleOut(client: Client) {
   // Each worker is sized like a small machine: at most 2 activities and a few requests in flight each, so that the
   // S3 round trips bound it, not this machine's two shared cores (which MinIO, the proxy and Temporal also use).
   // The collection offers more work than one worker takes (4 shards × 4 batches), as a big backfill does.
-  const env = { SOURCE_ENDPOINT: proxy.endpoint, DEST_ENDPOINT: proxy.endpoint, MAX_CONCURRENT_ACTIVITIES: '2', S5CMD_NUMWORKERS: '8', TRANSFER_CONCURRENCY: '4' };
+  const env = {
+    SOURCE_ENDPOINT: proxy.endpoint,
+    DEST_ENDPOINT: proxy.endpoint,
+    MAX_CONCURRENT_ACTIVITIES: '2',
+    S5CMD_NUMWORKERS: '8',
+    TRANSFER_CONCURRENCY: '4',
+  };
   const out: Record<number, number> = {};
   try {
     for (const n of [1, 2]) {
       const workers = await startWorkers(n, `share${n}`, env);
       const id = `scale-share${n}-${Date.now()}`;
       const r = await run(client, workers, id, {
-        ...range, symbols: patternsFor(SHARE_FILES), intervals: ['1d'], batchSize: 250, parallelBatches: 4, filesPerShard: 5_000, parallelShards: 4,
+        ...range,
+        symbols: patternsFor(SHARE_FILES),
+        intervals: ['1d'],
+        batchSize: 250,
+        parallelBatches: 4,
+        filesPerShard: 5_000,
+        parallelShards: 4,
         destination: { bucket: stack.destBucket, prefix: `${id}/` },
       });
       for (const p of workers.procs) await stopWorker(p);
-      if (r.report.files.copied !== SHARE_FILES) throw new Error(`copied ${r.report.files.copied} of ${SHARE_FILES}: ${r.report.verdict}`);
+      if (r.report.files.copied !== SHARE_FILES)
+        throw new Error(`copied ${r.report.files.copied} of ${SHARE_FILES}: ${r.report.verdict}`);
       out[n] = r.wallS;
-      console.log(JSON.stringify({ workers: n, files: SHARE_FILES, latencyMs: LATENCY_MS, wallS: +r.wallS.toFixed(1), filesPerS: Math.round(SHARE_FILES / r.wallS) }));
+      console.log(
+        JSON.stringify({
+          workers: n,
+          files: SHARE_FILES,
+          latencyMs: LATENCY_MS,
+          wallS: +r.wallS.toFixed(1),
+          filesPerS: Math.round(SHARE_FILES / r.wallS),
+        }),
+      );
     }
   } finally {
     await proxy.stop();
@@ -189,27 +253,55 @@ async function measureResume(client: Client, files: number) {
   const id = `scale-resume-${files}-${Date.now()}`;
   const series = files / DAYS;
   const t0 = performance.now();
-  const { handle } = await startCollection(client, {
-    ...range, action: 'plan', symbols: patternsFor(files), intervals: ['1d'], batchSize: 1000, filesPerShard: files, heartbeatTimeoutSeconds: 5,
-    destination: { bucket: stack.destBucket, prefix: `${id}/` },
-  }, { taskQueue: first.taskQueue, workflowId: id });
+  const { handle } = await startCollection(
+    client,
+    {
+      ...range,
+      action: 'plan',
+      symbols: patternsFor(files),
+      intervals: ['1d'],
+      batchSize: 1000,
+      filesPerShard: files,
+      heartbeatTimeoutSeconds: 5,
+      destination: { bucket: stack.destBucket, prefix: `${id}/` },
+    },
+    { taskQueue: first.taskQueue, workflowId: id },
+  );
   let killedAt: { series: number; listedS: number } | undefined;
   while (!killedAt) {
-    const shard = ((await handle.fetchHistory()).events ?? []).find((e) => e.childWorkflowExecutionStartedEventAttributes)?.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-    const pending = shard?.workflowId ? (await client.workflow.getHandle(shard.workflowId).describe()).raw.pendingActivities ?? [] : [];
+    const shard = ((await handle.fetchHistory()).events ?? []).find(
+      (e) => e.childWorkflowExecutionStartedEventAttributes,
+    )?.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    const pending = shard?.workflowId
+      ? ((await client.workflow.getHandle(shard.workflowId).describe()).raw.pendingActivities ?? [])
+      : [];
     const data = pending.find((a) => a.activityType?.name === 'listShard')?.heartbeatDetails?.payloads?.[0]?.data;
     const checkpoint = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { series: number }) : undefined;
-    if (checkpoint && checkpoint.series >= 0.4 * series) killedAt = { series: checkpoint.series, listedS: (performance.now() - t0) / 1000 };
+    if (checkpoint && checkpoint.series >= 0.4 * series)
+      killedAt = { series: checkpoint.series, listedS: (performance.now() - t0) / 1000 };
     else await new Promise((r) => setTimeout(r, 100));
   }
   first.procs[0].kill('SIGKILL');
   await new Promise((r) => first.procs[0].once('exit', r));
-  const second = await startMeasuredWorker(stack, { TEMPORAL_TASK_QUEUE: first.taskQueue, STAGING_DIR: `${process.cwd()}/.data/scale-staging` });
+  const second = await startMeasuredWorker(stack, {
+    TEMPORAL_TASK_QUEUE: first.taskQueue,
+    STAGING_DIR: `${process.cwd()}/.data/scale-staging`,
+  });
   const report = (await handle.result()) as CollectionReport;
   const wallS = (performance.now() - t0) / 1000;
   await stopWorker(second);
-  if (report.plan?.toCopy !== files || report.files.total !== files) throw new Error(`the resumed listing planned ${report.plan?.toCopy} of ${files} (${report.files.total} in the manifest)`);
-  const row = { files, series, killedAtSeries: killedAt.series, killedAfterS: +killedAt.listedS.toFixed(1), resumedListings: report.shards.resumedListings, wallS: +wallS.toFixed(1) };
+  if (report.plan?.toCopy !== files || report.files.total !== files)
+    throw new Error(
+      `the resumed listing planned ${report.plan?.toCopy} of ${files} (${report.files.total} in the manifest)`,
+    );
+  const row = {
+    files,
+    series,
+    killedAtSeries: killedAt.series,
+    killedAfterS: +killedAt.listedS.toFixed(1),
+    resumedListings: report.shards.resumedListings,
+    wallS: +wallS.toFixed(1),
+  };
   console.log(JSON.stringify({ resume: row }));
   if (row.resumedListings !== 1) throw new Error('the killed listing did not resume from its checkpoint');
   return row;
@@ -223,19 +315,30 @@ const connection = await Connection.connect({ address: temporalAddress(stack) })
 const client = new Client({ connection });
 
 const fillStarted = performance.now();
-await ensureFiles(Math.max(...SIZES.map((s) => s.files), SHARE_FILES, Number(process.env.SCALE_RESUME_FILES ?? 100_000)));
+await ensureFiles(
+  Math.max(...SIZES.map((s) => s.files), SHARE_FILES, Number(process.env.SCALE_RESUME_FILES ?? 100_000)),
+);
 const fillS = (performance.now() - fillStarted) / 1000;
 // Parts can be measured alone (SCALE_PARTS=scaleout); each part's latest figures are kept in the bench stack's
 // folder, and the sections are written once every part has figures.
 const PARTS = (process.env.SCALE_PARTS ?? 'scaleout,resume,sizes').split(',');
 const saved = path.join(PROJECT_ROOT, '.data/bench/scale-results.json');
-type Results = { scaleOut?: Awaited<ReturnType<typeof measureScaleOut>> & { at: string }; resume?: Awaited<ReturnType<typeof measureResume>> & { at: string };
-  sizes?: { rows: Awaited<ReturnType<typeof measureSize>>[]; fillS: number; at: string } };
+type Results = {
+  scaleOut?: Awaited<ReturnType<typeof measureScaleOut>> & { at: string };
+  resume?: Awaited<ReturnType<typeof measureResume>> & { at: string };
+  sizes?: { rows: Awaited<ReturnType<typeof measureSize>>[]; fillS: number; at: string };
+};
 const results: Results = existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) : {};
 const keep = () => writeFileSync(saved, JSON.stringify(results, null, 2));
 // The scale-out measurement first: it is the one most sensitive to a busy machine.
-if (PARTS.includes('scaleout')) { results.scaleOut = { ...(await measureScaleOut(client)), at: today() }; keep(); }
-if (PARTS.includes('resume')) { results.resume = { ...(await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000))), at: today() }; keep(); }
+if (PARTS.includes('scaleout')) {
+  results.scaleOut = { ...(await measureScaleOut(client)), at: today() };
+  keep();
+}
+if (PARTS.includes('resume')) {
+  results.resume = { ...(await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000))), at: today() };
+  keep();
+}
 if (PARTS.includes('sizes')) {
   const measured = [];
   for (const s of SIZES) measured.push(await measureSize(client, s.files, s.verification));
@@ -243,7 +346,9 @@ if (PARTS.includes('sizes')) {
   keep();
 }
 if (!results.scaleOut || !results.resume || !results.sizes) {
-  console.log(`measured ${PARTS.join(', ')}; the sections are written once scaleout, resume and sizes all have figures (${saved})`);
+  console.log(
+    `measured ${PARTS.join(', ')}; the sections are written once scaleout, resume and sizes all have figures (${saved})`,
+  );
   await connection.close();
   process.exit(0);
 }
@@ -252,12 +357,17 @@ const resume = results.resume;
 const rows = results.sizes.rows;
 
 const largest = rows.reduce((a, b) => (b.files > a.files ? b : a));
-const smallSame = rows.filter((r) => r.verification === largest.verification).reduce((a, b) => (b.files < a.files ? b : a));
+const smallSame = rows
+  .filter((r) => r.verification === largest.verification)
+  .reduce((a, b) => (b.files < a.files ? b : a));
 const n = (x: number) => x.toLocaleString('en-US');
 const lines = [
   '| files | verification | wall s | files/s | worker tree peak RSS MB | worker CPU s | workflow runs | max events per run | max payload bytes | rerun copied | rerun s | listed keys/s | discovery listings | shards |',
   '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${n(r.files)} | ${r.verification} | ${r.wallS} | ${r.filesPerS} | ${r.peakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${n(r.maxEventsPerRun)} | ${n(r.maxPayloadBytes)} | ${r.rerunCopied} | ${r.rerunWallS} | ${n(r.listKeysPerS)} | ${r.discoveryListings} | ${r.shards} |`),
+  ...rows.map(
+    (r) =>
+      `| ${n(r.files)} | ${r.verification} | ${r.wallS} | ${r.filesPerS} | ${r.peakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${n(r.maxEventsPerRun)} | ${n(r.maxPayloadBytes)} | ${r.rerunCopied} | ${r.rerunWallS} | ${n(r.listKeysPerS)} | ${r.discoveryListings} | ${r.shards} |`,
+  ),
 ];
 const checks = [
   `throughput at ${n(largest.files)} files is ${((largest.filesPerS / smallSame.filesPerS) * 100).toFixed(0)} % of ${n(smallSame.files)} files (${largest.verification}; target within 15 %)`,
@@ -268,29 +378,48 @@ const checks = [
     `resumed there on a new worker (resumedListings ${resume.resumedListings}), every file planned once, ${resume.wallS} s in all (heartbeat timeout 10 s)`,
   `two workers on one task queue, ${LATENCY_MS} ms added per S3 response, ${n(SHARE_FILES)} files: ${scaleOut.oneS} s with one, ${scaleOut.twoS} s with two, **${scaleOut.speedup}×** (target ≥ 1.7×)`,
 ];
-const heading = `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
+const heading =
+  `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
   'one worker with default settings, batchSize 1000, parallelBatches 4, filesPerShard 20,000, parallelShards 2; symbols selected by patterns ' +
   `(discovered from the mirror's listing); mirror filled in ${results.sizes.fillS.toFixed(0)} s by that run (0 when already there). ` +
   `Parts measured: sizes ${results.sizes.at}, scale-out ${scaleOut.at}, resumed listing ${resume.at}.`;
 const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${c}`).join('\n')}`;
 console.log(`\n${markdown}`);
 publishSection('BENCHMARKS.md', 'scale', markdown);
-publishSection('README.md', 'scale-summary', [
-  `Scale (\`npm run scale\`, ${today()}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +
-  `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)}; at most ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} events per workflow run and ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes per payload; ` +
-  `listing ${n(largest.listKeysPerS)} keys/s; two workers on one queue ${scaleOut.speedup}× one (${LATENCY_MS} ms per S3 response, ${n(SHARE_FILES)} files).`,
-].join('\n'));
-console.log(JSON.stringify({
-  scale: {
-    sizes: rows.map((r) => ({
-      files: r.files, verification: r.verification, wallS: r.wallS, filesPerS: r.filesPerS, peakRssMb: r.peakRssMb, maxEventsPerRun: r.maxEventsPerRun,
-      maxPayloadBytes: r.maxPayloadBytes, rerunCopied: r.rerunCopied, discoveryListings: r.discoveryListings,
-    })),
-    listKeysPerS: largest.listKeysPerS,
-    twoWorkersSpeedup: scaleOut.speedup,
-    latencyMs: LATENCY_MS,
-    resumedListing: { files: resume.files, killedAtSeries: resume.killedAtSeries, series: resume.series, resumed: resume.resumedListings === 1 },
-  },
-}));
+publishSection(
+  'README.md',
+  'scale-summary',
+  [
+    `Scale (\`npm run scale\`, ${today()}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +
+      `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)}; at most ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} events per workflow run and ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes per payload; ` +
+      `listing ${n(largest.listKeysPerS)} keys/s; two workers on one queue ${scaleOut.speedup}× one (${LATENCY_MS} ms per S3 response, ${n(SHARE_FILES)} files).`,
+  ].join('\n'),
+);
+console.log(
+  JSON.stringify({
+    scale: {
+      sizes: rows.map((r) => ({
+        files: r.files,
+        verification: r.verification,
+        wallS: r.wallS,
+        filesPerS: r.filesPerS,
+        peakRssMb: r.peakRssMb,
+        maxEventsPerRun: r.maxEventsPerRun,
+        maxPayloadBytes: r.maxPayloadBytes,
+        rerunCopied: r.rerunCopied,
+        discoveryListings: r.discoveryListings,
+      })),
+      listKeysPerS: largest.listKeysPerS,
+      twoWorkersSpeedup: scaleOut.speedup,
+      latencyMs: LATENCY_MS,
+      resumedListing: {
+        files: resume.files,
+        killedAtSeries: resume.killedAtSeries,
+        series: resume.series,
+        resumed: resume.resumedListings === 1,
+      },
+    },
+  }),
+);
 await connection.close();
 process.exit(0);

@@ -24,13 +24,18 @@ const stack = stackConfig(env);
 
 const filter = process.argv.slice(2);
 const files = ['unit', 'e2e']
-  .flatMap((dir) => readdirSync(path.join(PROJECT_ROOT, 'test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test', dir, f)))
+  .flatMap((dir) =>
+    readdirSync(path.join(PROJECT_ROOT, 'test', dir))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => path.join('test', dir, f)),
+  )
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
 
 // The Web UI test drives Debian's Chromium (no browser download is possible here).
 if (!existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
   console.log('installing Debian chromium for the Web UI test…');
-  const apt = (args: string[]) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const apt = (args: string[]) =>
+    spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   apt(['update', '-qq']);
   apt(['install', '-y', '-qq', 'chromium']);
 }
@@ -47,7 +52,14 @@ try {
   await ensureStackBuckets(stack);
   const run = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+      ...files,
+    ],
     { stdio: 'inherit', cwd: PROJECT_ROOT, env: { ...env, WORKFLOW_BUNDLE_PATH: bundle, NODE_NO_WARNINGS: '1' } },
   );
   status = run.status ?? 1;

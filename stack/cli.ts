@@ -17,7 +17,13 @@ switch (command) {
     wipeStack(s);
     break;
   case 'status':
-    console.log(JSON.stringify({ temporal: temporalAddress(s), webUi: webUiUrl(s), minio: minioEndpoint(s), dataDir: s.dataDir }, null, 2));
+    console.log(
+      JSON.stringify(
+        { temporal: temporalAddress(s), webUi: webUiUrl(s), minio: minioEndpoint(s), dataDir: s.dataDir },
+        null,
+        2,
+      ),
+    );
     break;
   default:
     console.error(`unknown command "${command}"; use up, down, status or wipe`);

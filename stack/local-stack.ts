@@ -15,7 +15,10 @@ import { PROJECT_ROOT } from '../worker/config';
 export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools/bin');
 
 const StackEnv = z.object({
-  STACK_NAME: z.string().regex(/^[a-z0-9-]+$/).default('local'),
+  STACK_NAME: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('local'),
   STACK_HOST: z.string().default('127.0.0.1'),
   STACK_TEMPORAL_PORT: z.coerce.number().int().default(7233),
   STACK_TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
@@ -26,7 +29,10 @@ const StackEnv = z.object({
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
   /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */
-  STACK_MINIO_KMS_SECRET_KEY: z.string().regex(/^[\w-]+:[A-Za-z0-9+/=]{44}$/, 'must be "<key name>:<base64 of 32 bytes>"').optional(),
+  STACK_MINIO_KMS_SECRET_KEY: z
+    .string()
+    .regex(/^[\w-]+:[A-Za-z0-9+/=]{44}$/, 'must be "<key name>:<base64 of 32 bytes>"')
+    .optional(),
 });
 
 export interface StackConfig {
@@ -44,7 +50,10 @@ export interface StackConfig {
   minioKmsSecretKey?: string;
 }
 
-export function stackConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof StackEnv>> = {}): StackConfig {
+export function stackConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<z.input<typeof StackEnv>> = {},
+): StackConfig {
   const e = StackEnv.parse({ ...Object.fromEntries(Object.entries(env).filter(([, v]) => v)), ...overrides });
   return {
     name: e.STACK_NAME,
@@ -97,22 +106,40 @@ interface Service {
 
 function services(s: StackConfig): Service[] {
   const temporalArgs = [
-    'server', 'start-dev',
-    '--ip', s.host,
-    '--port', String(s.temporalPort),
-    '--ui-port', String(s.uiPort),
-    '--db-filename', path.join(s.dataDir, 'temporal.db'),
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    s.host,
+    '--port',
+    String(s.temporalPort),
+    '--ui-port',
+    String(s.uiPort),
+    '--db-filename',
+    path.join(s.dataDir, 'temporal.db'),
+    '--log-level',
+    'warn',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
   ];
   return [
     {
       name: 'minio',
       command: path.join(TOOLS_BIN, 'minio'),
-      args: ['server', path.join(s.dataDir, 'minio'), '--address', `${s.host}:${s.minioPort}`, '--console-address', `${s.host}:${s.minioConsolePort}`, '--quiet'],
+      args: [
+        'server',
+        path.join(s.dataDir, 'minio'),
+        '--address',
+        `${s.host}:${s.minioPort}`,
+        '--console-address',
+        `${s.host}:${s.minioConsolePort}`,
+        '--quiet',
+      ],
       // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
       env: {
-        MINIO_ROOT_USER: s.minioUser, MINIO_ROOT_PASSWORD: s.minioPassword, MINIO_BROWSER: 'on', MINIO_UPDATE: 'off', MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+        MINIO_ROOT_USER: s.minioUser,
+        MINIO_ROOT_PASSWORD: s.minioPassword,
+        MINIO_BROWSER: 'on',
+        MINIO_UPDATE: 'off',
+        MINIO_PROMETHEUS_AUTH_TYPE: 'public',
         ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
       },
       healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
@@ -121,7 +148,8 @@ function services(s: StackConfig): Service[] {
       name: 'temporal',
       command: path.join(TOOLS_BIN, 'temporal'),
       args: temporalArgs,
-      healthy: async () => (await portOpen(s.host, s.temporalPort)) && (await httpOk(`${webUiUrl(s)}/api/v1/namespaces/default`)),
+      healthy: async () =>
+        (await portOpen(s.host, s.temporalPort)) && (await httpOk(`${webUiUrl(s)}/api/v1/namespaces/default`)),
     },
   ];
 }
@@ -139,9 +167,15 @@ function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     sock.setTimeout(1_000);
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
     sock.once('error', () => resolve(false));
-    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -171,10 +205,15 @@ function log(msg: string) {
 
 export async function startService(s: StackConfig, svc: Service, timeoutMs = 120_000): Promise<void> {
   if (await svc.healthy()) return;
-  if (!existsSync(svc.command)) throw new Error(`${svc.command} is missing: run "bash scripts/install-tools.sh" (npm run setup) first`);
+  if (!existsSync(svc.command))
+    throw new Error(`${svc.command} is missing: run "bash scripts/install-tools.sh" (npm run setup) first`);
   if (readPid(s, svc.name) === undefined) {
     const out = openSync(path.join(s.dataDir, `${svc.name}.log`), 'a');
-    const child = spawn(svc.command, svc.args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...svc.env } });
+    const child = spawn(svc.command, svc.args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, ...svc.env },
+    });
     child.unref();
     writeFileSync(pidFile(s, svc.name), String(child.pid));
     log(`started ${svc.name} (pid ${child.pid}), waiting for it to be healthy…`);
@@ -187,22 +226,34 @@ export async function startService(s: StackConfig, svc: Service, timeoutMs = 120
     }
     await sleep(300);
   }
-  throw new Error(`${svc.name} was not healthy after ${timeoutMs / 1000}s; see ${path.join(s.dataDir, `${svc.name}.log`)}`);
+  throw new Error(
+    `${svc.name} was not healthy after ${timeoutMs / 1000}s; see ${path.join(s.dataDir, `${svc.name}.log`)}`,
+  );
 }
 
 export async function stackUp(s: StackConfig): Promise<void> {
   mkdirSync(path.join(s.dataDir, 'minio'), { recursive: true });
   await Promise.all(services(s).map((svc) => startService(s, svc)));
-  log(`Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), MinIO ${minioEndpoint(s)} (console http://${s.host}:${s.minioConsolePort})`);
+  log(
+    `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), MinIO ${minioEndpoint(s)} (console http://${s.host}:${s.minioConsolePort})`,
+  );
 }
 
 export async function stopService(s: StackConfig, name: 'temporal' | 'minio'): Promise<void> {
   const pid = readPid(s, name);
   if (pid === undefined) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
   for (let i = 0; i < 50 && readPid(s, name) !== undefined; i++) await sleep(200);
   if (readPid(s, name) !== undefined) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     await sleep(200);
   }
   rmSync(pidFile(s, name), { force: true });

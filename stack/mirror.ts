@@ -28,8 +28,17 @@ export interface MirrorSeries {
 }
 
 export function mirrorKey(s: MirrorSeries, period: string): string {
-  const template = MIRROR_INTERVAL_DATA_TYPES.includes(s.dataType) ? ARCHIVE_LAYOUT.withIntervalFolder : ARCHIVE_LAYOUT.withoutIntervalFolder;
-  const vars: Record<string, string> = { market: s.market, granularity: s.granularity, dataType: s.dataType, SYMBOL: s.symbol, interval: s.interval ?? '', period };
+  const template = MIRROR_INTERVAL_DATA_TYPES.includes(s.dataType)
+    ? ARCHIVE_LAYOUT.withIntervalFolder
+    : ARCHIVE_LAYOUT.withoutIntervalFolder;
+  const vars: Record<string, string> = {
+    market: s.market,
+    granularity: s.granularity,
+    dataType: s.dataType,
+    SYMBOL: s.symbol,
+    interval: s.interval ?? '',
+    period,
+  };
   return template.replace(/\{(\w+)\}/g, (_, name: string) => vars[name]);
 }
 
@@ -45,11 +54,15 @@ export function mirrorPeriods(granularity: 'daily' | 'monthly', start: string, e
     const [ey, em] = end.slice(0, 7).split('-').map(Number);
     while (y < ey || (y === ey && m <= em)) {
       out.push(`${y}-${String(m).padStart(2, '0')}`);
-      if (++m > 12) { m = 1; y++; }
+      if (++m > 12) {
+        m = 1;
+        y++;
+      }
     }
     return out;
   }
-  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 864e5) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 864e5)
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
@@ -94,8 +107,9 @@ export function mirrorSeries(spec: MirrorSpec): MirrorSeries[] {
   for (const market of spec.markets ?? ['spot']) {
     for (const dataType of spec.dataTypes ?? ['klines']) {
       for (const symbol of spec.symbols ?? ['BTCUSDT']) {
-        const intervals = MIRROR_INTERVAL_DATA_TYPES.includes(dataType) ? spec.intervals ?? ['1d'] : [undefined];
-        for (const interval of intervals) out.push({ market, granularity: spec.granularity ?? 'daily', dataType, symbol, interval });
+        const intervals = MIRROR_INTERVAL_DATA_TYPES.includes(dataType) ? (spec.intervals ?? ['1d']) : [undefined];
+        for (const interval of intervals)
+          out.push({ market, granularity: spec.granularity ?? 'daily', dataType, symbol, interval });
       }
     }
   }
@@ -116,13 +130,34 @@ function rng(seedText: string): () => number {
 }
 
 const INTERVAL_MS: Record<string, number> = {
-  '1s': 1e3, '1m': 6e4, '3m': 18e4, '5m': 3e5, '15m': 9e5, '30m': 18e5, '1h': 36e5, '2h': 72e5, '4h': 144e5,
-  '6h': 216e5, '8h': 288e5, '12h': 432e5, '1d': 864e5, '3d': 2592e5, '1w': 6048e5, '1mo': 2592e6,
+  '1s': 1e3,
+  '1m': 6e4,
+  '3m': 18e4,
+  '5m': 3e5,
+  '15m': 9e5,
+  '30m': 18e5,
+  '1h': 36e5,
+  '2h': 72e5,
+  '4h': 144e5,
+  '6h': 216e5,
+  '8h': 288e5,
+  '12h': 432e5,
+  '1d': 864e5,
+  '3d': 2592e5,
+  '1w': 6048e5,
+  '1mo': 2592e6,
 };
 
 /** CSV rows shaped like the archive's for the data type. */
-export function csvRows(series: MirrorSeries, period: string, targetBytes: number | undefined, revision: number): string {
-  const rand = rng(`${series.market}/${series.dataType}/${series.symbol}/${series.interval ?? ''}/${period}/r${revision}`);
+export function csvRows(
+  series: MirrorSeries,
+  period: string,
+  targetBytes: number | undefined,
+  revision: number,
+): string {
+  const rand = rng(
+    `${series.market}/${series.dataType}/${series.symbol}/${series.interval ?? ''}/${period}/r${revision}`,
+  );
   const start = Date.parse(period.length === 7 ? `${period}-01T00:00:00Z` : `${period}T00:00:00Z`);
   const span = period.length === 7 ? 30 * 864e5 : 864e5;
   let price = 20_000 + rand() * 50_000;
@@ -138,7 +173,10 @@ export function csvRows(series: MirrorSeries, period: string, targetBytes: numbe
     const qty = (rand() * 3).toFixed(8);
     let line: string;
     switch (series.dataType) {
-      case 'klines': case 'indexPriceKlines': case 'markPriceKlines': case 'premiumIndexKlines': {
+      case 'klines':
+      case 'indexPriceKlines':
+      case 'markPriceKlines':
+      case 'premiumIndexKlines': {
         const hi = (price * (1 + rand() / 200)).toFixed(2);
         const lo = (price * (1 - rand() / 200)).toFixed(2);
         line = `${t},${p},${hi},${lo},${(price * (1 + (rand() - 0.5) / 300)).toFixed(2)},${qty},${t + step - 1},${(price * +qty).toFixed(8)},${Math.floor(rand() * 5000)},${(+qty / 2).toFixed(8)},${((price * +qty) / 2).toFixed(8)},0`;
@@ -159,7 +197,11 @@ export function csvRows(series: MirrorSeries, period: string, targetBytes: numbe
   return `${lines.join('\n')}\n`;
 }
 
-export function buildArchiveFile(series: MirrorSeries, period: string, spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision'>): { key: string; zip: Uint8Array; sha256: string } {
+export function buildArchiveFile(
+  series: MirrorSeries,
+  period: string,
+  spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision'>,
+): { key: string; zip: Uint8Array; sha256: string } {
   const key = mirrorKey(series, period);
   const csvName = key.slice(key.lastIndexOf('/') + 1).replace(/\.zip$/, '.csv');
   const csv = new TextEncoder().encode(csvRows(series, period, spec.targetBytes, spec.revision ?? 0));
@@ -175,21 +217,38 @@ export function checksumText(sha256: string, key: string): string {
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 /** Writes the spec's files into the bucket; returns what it wrote. */
-export async function fillMirror(s3: S3Client, bucket: string, spec: MirrorSpec, concurrency = 16): Promise<MirrorFile[]> {
+export async function fillMirror(
+  s3: S3Client,
+  bucket: string,
+  spec: MirrorSpec,
+  concurrency = 16,
+): Promise<MirrorFile[]> {
   if (!spec.startDate || !spec.endDate) throw new Error('a mirror needs startDate and endDate');
   const periods = mirrorPeriods(spec.granularity ?? 'daily', spec.startDate, spec.endDate);
-  return fillMirrorFiles(s3, bucket, mirrorSeries(spec).flatMap((series) => periods.map((period) => ({ series, period }))), spec, concurrency);
+  return fillMirrorFiles(
+    s3,
+    bucket,
+    mirrorSeries(spec).flatMap((series) => periods.map((period) => ({ series, period }))),
+    spec,
+    concurrency,
+  );
 }
 
 /** Writes exactly these files (series and period pairs), with the spec's content options and faults. */
 export async function fillMirrorFiles(
-  s3: S3Client, bucket: string, jobs: { series: MirrorSeries; period: string }[], spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision' | 'faults'>, concurrency = 16,
+  s3: S3Client,
+  bucket: string,
+  jobs: { series: MirrorSeries; period: string }[],
+  spec: Pick<MirrorSpec, 'targetBytes' | 'compressionLevel' | 'revision' | 'faults'>,
+  concurrency = 16,
 ): Promise<MirrorFile[]> {
   const faults = spec.faults ?? {};
   const written: MirrorFile[] = [];
@@ -206,7 +265,14 @@ export async function fillMirrorFiles(
       const wrong = faults.checksumMismatch?.includes(period);
       if (wrong) fault = 'checksumMismatch';
       const claimed = wrong ? createHash('sha256').update('not the file').digest('hex') : sha256;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: mirrorChecksumKey(key), Body: checksumText(claimed, key), ContentType: 'text/plain' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: mirrorChecksumKey(key),
+          Body: checksumText(claimed, key),
+          ContentType: 'text/plain',
+        }),
+      );
     }
     written.push({ key, size: zip.length, sha256, fault });
   });

@@ -20,14 +20,18 @@ export interface WorkerProcess {
  */
 export async function spawnWorkerProcess(stack: StackConfig, env: Record<string, string>): Promise<WorkerProcess> {
   const compiled = path.join(PROJECT_ROOT, '.build/worker.mjs');
-  const args = existsSync(compiled) ? ['--max-semi-space-size=1', compiled] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')];
+  const args = existsSync(compiled)
+    ? ['--max-semi-space-size=1', compiled]
+    : ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...workerEnvFor(stack), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   await new Promise<void>((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {

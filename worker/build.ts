@@ -29,5 +29,7 @@ export async function buildWorker(out = COMPILED_WORKER): Promise<string> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const bundle = await buildWorkflowBundle();
   const worker = await buildWorker();
-  console.log(`workflow bundle ${bundle}\nworker ${worker}  (run: WORKFLOW_BUNDLE_PATH=${bundle} node ${path.relative(process.cwd(), worker)})`);
+  console.log(
+    `workflow bundle ${bundle}\nworker ${worker}  (run: WORKFLOW_BUNDLE_PATH=${bundle} node ${path.relative(process.cwd(), worker)})`,
+  );
 }

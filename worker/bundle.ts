@@ -6,7 +6,11 @@ import { WORKFLOW_TRACING_MODULE } from './tracing';
 import { DEFAULT_BUNDLE_PATH, WORKFLOWS_PATH } from './workflow-source';
 
 export async function buildWorkflowBundle(out = DEFAULT_BUNDLE_PATH): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_MODULE], logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never,
+  });
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, code);
   return out;

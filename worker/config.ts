@@ -36,7 +36,10 @@ export const WorkerEnv = z
     DEST_BUCKET: z.string().default('bronze'),
     /** Where collections and quarantine reviews may write: `bucket` or `bucket/prefix/`, comma-separated; empty = anywhere the credentials reach. */
     DEST_ALLOWED: z.string().optional(),
-    DEST_PREFIX: z.string().regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/').default('binance/'),
+    DEST_PREFIX: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/')
+      .default('binance/'),
 
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
     S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
@@ -65,22 +68,48 @@ export const WorkerEnv = z
     COST_STORAGE_PER_GB_MONTH: z.coerce.number().min(0).default(0.023),
   })
   .superRefine((e, ctx) => {
-    for (const entry of (e.DEST_ALLOWED ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const entry of (e.DEST_ALLOWED ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/(?:[A-Za-z0-9_=.-]+\/)*)?$/.test(entry)) {
-        ctx.addIssue({ code: 'custom', path: ['DEST_ALLOWED'], message: `"${entry}" is not "bucket" or "bucket/prefix/" (a prefix ends with "/"), e.g. DEST_ALLOWED=bronze,lake/binance/` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DEST_ALLOWED'],
+          message: `"${entry}" is not "bucket" or "bucket/prefix/" (a prefix ends with "/"), e.g. DEST_ALLOWED=bronze,lake/binance/`,
+        });
       }
     }
     if (Boolean(e.SOURCE_ACCESS_KEY_ID) !== Boolean(e.SOURCE_SECRET_ACCESS_KEY)) {
-      ctx.addIssue({ code: 'custom', path: ['SOURCE_SECRET_ACCESS_KEY'], message: 'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither (with SOURCE_AUTH=anonymous or default-chain)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SOURCE_SECRET_ACCESS_KEY'],
+        message:
+          'set SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY together, or neither (with SOURCE_AUTH=anonymous or default-chain)',
+      });
     }
     if (e.SOURCE_AUTH === 'keys' && !e.SOURCE_ACCESS_KEY_ID) {
-      ctx.addIssue({ code: 'custom', path: ['SOURCE_AUTH'], message: 'SOURCE_AUTH=keys needs SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY; or use anonymous (public buckets) or default-chain' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SOURCE_AUTH'],
+        message:
+          'SOURCE_AUTH=keys needs SOURCE_ACCESS_KEY_ID and SOURCE_SECRET_ACCESS_KEY; or use anonymous (public buckets) or default-chain',
+      });
     }
     if (e.SOURCE_AUTH && e.SOURCE_AUTH !== 'keys' && e.SOURCE_ACCESS_KEY_ID) {
-      ctx.addIssue({ code: 'custom', path: ['SOURCE_AUTH'], message: `SOURCE_AUTH=${e.SOURCE_AUTH} does not use SOURCE_ACCESS_KEY_ID: remove the keys, or set SOURCE_AUTH=keys` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SOURCE_AUTH'],
+        message: `SOURCE_AUTH=${e.SOURCE_AUTH} does not use SOURCE_ACCESS_KEY_ID: remove the keys, or set SOURCE_AUTH=keys`,
+      });
     }
     if (Boolean(e.DEST_ACCESS_KEY_ID) !== Boolean(e.DEST_SECRET_ACCESS_KEY)) {
-      ctx.addIssue({ code: 'custom', path: ['DEST_SECRET_ACCESS_KEY'], message: 'set DEST_ACCESS_KEY_ID and DEST_SECRET_ACCESS_KEY together, or neither to use the AWS default credential chain' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEST_SECRET_ACCESS_KEY'],
+        message:
+          'set DEST_ACCESS_KEY_ID and DEST_SECRET_ACCESS_KEY together, or neither to use the AWS default credential chain',
+      });
     }
   });
 
@@ -94,9 +123,19 @@ export interface S3Endpoint {
 }
 
 export interface WorkerConfig {
-  temporal: { target: TemporalTarget; address: string; namespace: string; taskQueue: string; searchAttributes: boolean };
+  temporal: {
+    target: TemporalTarget;
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    searchAttributes: boolean;
+  };
   source: S3Endpoint & { bucket: string; httpUrl?: string };
-  destination: S3Endpoint & { defaultBucket: string; defaultPrefix: string; allowed: { bucket: string; prefix: string }[] };
+  destination: S3Endpoint & {
+    defaultBucket: string;
+    defaultPrefix: string;
+    allowed: { bucket: string; prefix: string }[];
+  };
   s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
@@ -129,9 +168,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   }
   if (!parsed.success || !target || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
-  const creds = (id?: string, secret?: string) => (id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined);
+  const creds = (id?: string, secret?: string) =>
+    id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined;
   return {
-    temporal: { target, address: target.connectionOptions.address, namespace: target.namespace, taskQueue: e.TEMPORAL_TASK_QUEUE, searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES },
+    temporal: {
+      target,
+      address: target.connectionOptions.address,
+      namespace: target.namespace,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES,
+    },
     source: {
       bucket: e.SOURCE_BUCKET,
       region: e.SOURCE_REGION,
@@ -148,10 +194,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       anonymous: false,
       defaultBucket: e.DEST_BUCKET,
       defaultPrefix: e.DEST_PREFIX,
-      allowed: (e.DEST_ALLOWED ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
-        const slash = x.indexOf('/');
-        return slash < 0 ? { bucket: x, prefix: '' } : { bucket: x.slice(0, slash), prefix: x.slice(slash + 1) };
-      }),
+      allowed: (e.DEST_ALLOWED ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((x) => {
+          const slash = x.indexOf('/');
+          return slash < 0 ? { bucket: x, prefix: '' } : { bucket: x.slice(0, slash), prefix: x.slice(slash + 1) };
+        }),
     },
     s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
@@ -162,9 +212,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
     tracing: {
-      tracesUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined),
+      tracesUrl:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined),
       serviceName: e.OTEL_SERVICE_NAME,
     },
-    prices: { putCopyListPer1000: e.COST_PUT_PER_1000, getHeadPer1000: e.COST_GET_PER_1000, transferPerGb: e.COST_TRANSFER_PER_GB, storagePerGbMonth: e.COST_STORAGE_PER_GB_MONTH },
+    prices: {
+      putCopyListPer1000: e.COST_PUT_PER_1000,
+      getHeadPer1000: e.COST_GET_PER_1000,
+      transferPerGb: e.COST_TRANSFER_PER_GB,
+      storagePerGbMonth: e.COST_STORAGE_PER_GB_MONTH,
+    },
   };
 }

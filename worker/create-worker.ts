@@ -54,8 +54,16 @@ export async function createCollectorWorker(
   };
   const source = await workflowSource();
   // A prebuilt bundle has the workflow tracing interceptors in it (worker/bundle.ts); sources get them here.
-  const workflowModules = 'workflowsPath' in source ? { interceptors: { ...common.interceptors, workflowModules: [WORKFLOW_TRACING_MODULE] } } : {};
-  const shared = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, ...source, ...workflowModules });
+  const workflowModules =
+    'workflowsPath' in source
+      ? { interceptors: { ...common.interceptors, workflowModules: [WORKFLOW_TRACING_MODULE] } }
+      : {};
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.taskQueue,
+    ...source,
+    ...workflowModules,
+  });
   const pinned = await Worker.create({ ...common, taskQueue: workerTaskQueue });
   return {
     workerTaskQueue,

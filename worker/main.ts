@@ -24,7 +24,13 @@ Runtime.install({
   // Signals are handled below: a library that re-raises a signal once it thinks it is the last
   // listener would otherwise cut the graceful shutdown short.
   shutdownSignals: [],
-  ...(config.metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } } } } : {}),
+  ...(config.metricsPort
+    ? {
+        telemetryOptions: {
+          metrics: { prometheus: { bindAddress: `0.0.0.0:${config.metricsPort}`, countersTotalSuffix: true } },
+        },
+      }
+    : {}),
 });
 if (config.metricsPort) initializeMetrics(Runtime.instance().metricMeter);
 const tracing = startTracing(config.tracing);
@@ -46,11 +52,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(130);
     }
     stopping = true;
-    logger.info(`${signal}: finishing in-flight work for up to ${config.shutdownGraceMs} ms, then cancelling it (s5cmd is killed, the activities are retried elsewhere)`);
+    logger.info(
+      `${signal}: finishing in-flight work for up to ${config.shutdownGraceMs} ms, then cancelling it (s5cmd is killed, the activities are retried elsewhere)`,
+    );
     worker.shutdown();
   });
 }
-logger.info(`worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.target.description}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}; tracing ${tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'}`);
+logger.info(
+  `worker polling "${config.temporal.taskQueue}" and "${worker.workerTaskQueue}" at ${config.temporal.target.description}; source s3://${config.source.bucket} (${config.source.endpoint ?? 'AWS'}), destination ${config.destination.endpoint ?? 'AWS'}; tracing ${tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'}`,
+);
 await worker.run();
 await tracing.shutdown();
 logger.info('worker stopped');

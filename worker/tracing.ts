@@ -9,10 +9,16 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 
-export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
 
 export interface TracingConfig {
   /** OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces; undefined = tracing off. */
@@ -27,7 +33,9 @@ export interface WorkerTracing {
   shutdown(): Promise<void>;
 }
 
-const noopExporterSink = { exporter: { export: { fn: () => undefined, callDuringReplay: false } } } as unknown as InjectedSinks<never>;
+const noopExporterSink = {
+  exporter: { export: { fn: () => undefined, callDuringReplay: false } },
+} as unknown as InjectedSinks<never>;
 
 export function startTracing(config: TracingConfig): WorkerTracing {
   if (!config.tracesUrl) {
@@ -41,7 +49,12 @@ export function startTracing(config: TracingConfig): WorkerTracing {
     enabled: true,
     workerOptions: {
       interceptors: {
-        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+        activity: [
+          (ctx) => ({
+            inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
       },
       sinks: { exporter: makeWorkflowExporter(processor, resource) } as unknown as InjectedSinks<never>,
     },

@@ -11,7 +11,8 @@ export async function workflowSource(): Promise<{ workflowBundle: { codePath: st
   const compiled = import.meta.url.endsWith('/.build/worker.mjs') && existsSync(DEFAULT_BUNDLE_PATH);
   const codePath = process.env.WORKFLOW_BUNDLE_PATH ?? (compiled ? DEFAULT_BUNDLE_PATH : undefined);
   if (codePath) {
-    if (!existsSync(codePath)) throw new Error(`WORKFLOW_BUNDLE_PATH=${codePath} does not exist: build it with "npm run bundle"`);
+    if (!existsSync(codePath))
+      throw new Error(`WORKFLOW_BUNDLE_PATH=${codePath} does not exist: build it with "npm run bundle"`);
     return { workflowBundle: { codePath } };
   }
   return { workflowsPath: WORKFLOWS_PATH };

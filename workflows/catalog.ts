@@ -11,19 +11,56 @@ export const GRANULARITIES = ['daily', 'monthly'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
 export const INTERVALS = [
-  '1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1mo',
+  '1s',
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+  '1mo',
 ] as const;
 export type Interval = (typeof INTERVALS)[number];
 
 /** Daily kline files exist only for these (enums.py DAILY_INTERVALS); 3d, 1w and 1mo are monthly only. */
-export const DAILY_INTERVALS: readonly Interval[] = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d'];
+export const DAILY_INTERVALS: readonly Interval[] = [
+  '1s',
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+];
 /** The futures kline APIs have no 1s interval. */
 export const SPOT_ONLY_INTERVALS: readonly Interval[] = ['1s'];
 
 /** Data types stored under an interval folder: `{dataType}/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{date}.zip`. */
 export const INTERVAL_DATA_TYPES = ['klines', 'indexPriceKlines', 'markPriceKlines', 'premiumIndexKlines'] as const;
 
-const FUTURES_BOTH = ['klines', 'aggTrades', 'trades', 'bookTicker', 'indexPriceKlines', 'markPriceKlines', 'premiumIndexKlines'];
+const FUTURES_BOTH = [
+  'klines',
+  'aggTrades',
+  'trades',
+  'bookTicker',
+  'indexPriceKlines',
+  'markPriceKlines',
+  'premiumIndexKlines',
+];
 
 export const CATALOG: Record<Market, Record<Granularity, readonly string[]>> = {
   spot: {

@@ -6,25 +6,57 @@
  * SHARDS_PER_RUN shards, once the shards it started have finished.
  */
 import {
-  ApplicationFailure, CancellationScope, ParentClosePolicy, continueAsNew, executeChild, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { addCoverage, emptyCoverage } from './coverage';
 import { collectionStatePrefix, shardName, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
-import { compactRange, parseCollectionRequest, resolvePeriods, summarize, type CollectionRequest, type ResolvedRange } from './request';
+import {
+  compactRange,
+  parseCollectionRequest,
+  resolvePeriods,
+  summarize,
+  type CollectionRequest,
+  type ResolvedRange,
+} from './request';
 import { REQUEST_ERRORS } from './retry';
-import { ARCHIVE_DATA_TYPES, ARCHIVE_MARKETS, ARCHIVE_MODE, ARCHIVE_OUTCOME, ARCHIVE_SYMBOLS, SCHEDULED_BY, SCHEDULED_START_TIME } from './search-attributes';
+import {
+  ARCHIVE_DATA_TYPES,
+  ARCHIVE_MARKETS,
+  ARCHIVE_MODE,
+  ARCHIVE_OUTCOME,
+  ARCHIVE_SYMBOLS,
+  SCHEDULED_BY,
+  SCHEDULED_START_TIME,
+} from './search-attributes';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
 import { addCounts, addListCounts, emptyCounts, emptyListCounts } from './tally';
 import {
-  FAILED_OUTCOMES, type CollectionReport, type CoverageSummary, type Discovery, type EnvironmentProbe, type ListResult, type ManifestCounts, type ModeDecision,
-  type Progress, type ShardResult, type StateRef,
+  FAILED_OUTCOMES,
+  type CollectionReport,
+  type CoverageSummary,
+  type Discovery,
+  type EnvironmentProbe,
+  type ListResult,
+  type ManifestCounts,
+  type ModeDecision,
+  type Progress,
+  type ShardResult,
+  type StateRef,
 } from './types';
 import { verdictOf } from './verdict';
 
 export { progressQuery } from './support';
-
 
 /** Shards one parent run starts before it continues as new (each costs the parent's history a few events). */
 const SHARDS_PER_RUN = 500;
@@ -65,7 +97,10 @@ export interface CarriedState {
 
 /** Readable part of a collection ID: the workflow ID with anything unsafe for a key replaced. */
 function readablePart(workflowId: string): string {
-  return workflowId.replace(/[^A-Za-z0-9_.=-]/g, '_').replace(/\.{2,}/g, '_').slice(0, 80);
+  return workflowId
+    .replace(/[^A-Za-z0-9_.=-]/g, '_')
+    .replace(/\.{2,}/g, '_')
+    .slice(0, 80);
 }
 
 function asOfInstant(request: CollectionRequest): Date {
@@ -94,15 +129,28 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
   const runningIds = new Map<number, string>();
   const refreshProgress = () => {
     const t = s.totals;
-    progress.shards = { total: discovery.shards, done: t.shardsDone + t.shardsFailed, running: [...runningIds.values()] };
+    progress.shards = {
+      total: discovery.shards,
+      done: t.shardsDone + t.shardsFailed,
+      running: [...runningIds.values()],
+    };
     progress.batches = { total: t.list.batchCount, done: t.list.batchCount };
     progress.files = {
-      planned: t.list.planned, copied: t.manifest.byMode.direct_sync.copied + t.manifest.byMode.traditional.copied, skipped: t.list.alreadyPresent,
-      failed: t.manifest.byMode.direct_sync.failed + t.manifest.byMode.traditional.failed + t.manifest.byMode.direct_sync.checksumMismatch + t.manifest.byMode.traditional.checksumMismatch,
-      fallback: t.fallbackFiles, notPublished: t.list.notPublished,
+      planned: t.list.planned,
+      copied: t.manifest.byMode.direct_sync.copied + t.manifest.byMode.traditional.copied,
+      skipped: t.list.alreadyPresent,
+      failed:
+        t.manifest.byMode.direct_sync.failed +
+        t.manifest.byMode.traditional.failed +
+        t.manifest.byMode.direct_sync.checksumMismatch +
+        t.manifest.byMode.traditional.checksumMismatch,
+      fallback: t.fallbackFiles,
+      notPublished: t.list.notPublished,
     };
     progress.bytes = t.manifest.bytesCopied;
-    setCurrentDetails(`${summary} · ${s.decision.mode} · shards ${progress.shards.done}/${discovery.shards} (${runningIds.size} running) · ${discovery.series} series · files done ${t.manifest.total}`);
+    setCurrentDetails(
+      `${summary} · ${s.decision.mode} · shards ${progress.shards.done}/${discovery.shards} (${runningIds.size} running) · ${discovery.series} series · files done ${t.manifest.total}`,
+    );
   };
   refreshProgress();
 
@@ -113,7 +161,11 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
     runningIds.set(shard, workflowId);
     refreshProgress();
     const shardInput: ShardInput = {
-      request, range: s.range, shard, decision: s.decision, summary,
+      request,
+      range: s.range,
+      shard,
+      decision: s.decision,
+      summary,
       state: { ...s.state, statePrefix: shardStatePrefix(s.state.statePrefix, shard) },
     };
     try {
@@ -141,7 +193,10 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
     while (s.nextShard < lastShardThisRun && !workflowInfo().continueAsNewSuggested) {
       if (running.size >= request.parallelShards) await Promise.race(running.values());
       const shard = s.nextShard++;
-      running.set(shard, runShard(shard).finally(() => running.delete(shard)));
+      running.set(
+        shard,
+        runShard(shard).finally(() => running.delete(shard)),
+      );
     }
     await Promise.all(running.values());
   } catch (err) {
@@ -171,10 +226,17 @@ function addShard(t: Totals, r: ShardResult): void {
   t.listingMs += r.phaseMs.listing ?? 0;
   t.copyingMs += r.phaseMs.copying ?? 0;
   if (r.list.resumedAtSeries !== undefined) t.resumedListings++;
-  if (r.batchFailures && !t.firstShardFailure) t.firstShardFailure = `shard ${r.shard}: ${r.batchFailures} batch(es) failed; first: ${r.firstBatchFailure}`;
+  if (r.batchFailures && !t.firstShardFailure)
+    t.firstShardFailure = `shard ${r.shard}: ${r.batchFailures} batch(es) failed; first: ${r.firstBatchFailure}`;
 }
 
-function failRequest(progress: Progress, searchAttributes: boolean, message: string, type: string, details?: unknown): never {
+function failRequest(
+  progress: Progress,
+  searchAttributes: boolean,
+  message: string,
+  type: string,
+  details?: unknown,
+): never {
   if (searchAttributes) upsertSearchAttributes([{ key: ARCHIVE_OUTCOME, value: 'failed' }]);
   progress.phase = 'failed';
   throw ApplicationFailure.nonRetryable(message, type, details);
@@ -190,7 +252,13 @@ function failIfRequestError(err: unknown, progress: Progress, searchAttributes: 
 async function prepare(input: unknown, progress: Progress): Promise<CarriedState> {
   const parsed = parseCollectionRequest(input);
   if (!parsed.ok) {
-    failRequest(progress, false, `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`, 'InvalidCollectionRequest', { problems: parsed.problems });
+    failRequest(
+      progress,
+      false,
+      `invalid collection request:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`,
+      'InvalidCollectionRequest',
+      { problems: parsed.problems },
+    );
   }
   const request = parsed.request;
   // Only first..last travels (in every shard's input and every carried state), never the list of periods.
@@ -203,13 +271,16 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'probing';
   let t = Date.now();
   const probeActs = activitiesFor('probe', request, { startToCloseTimeout: '1m' });
-  const probed = await probeActs.probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request })
+  const probed = await probeActs
+    .probeEnvironment({ bucket: request.destination.bucket, prefix: request.destination.prefix, request })
     .catch((err) => failIfRequestError(err, progress, false));
   phaseMs.probing = Date.now() - t;
   const sa = probed.searchAttributes;
   if (sa) {
     upsertSearchAttributes([
-      { key: ARCHIVE_MARKETS, value: request.markets }, { key: ARCHIVE_DATA_TYPES, value: request.dataTypes }, { key: ARCHIVE_SYMBOLS, value: request.symbols.slice(0, 50) },
+      { key: ARCHIVE_MARKETS, value: request.markets },
+      { key: ARCHIVE_DATA_TYPES, value: request.dataTypes },
+      { key: ARCHIVE_SYMBOLS, value: request.symbols.slice(0, 50) },
     ]);
   }
   const selection = selectMode(request.mode, probed.probe);
@@ -225,14 +296,40 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   progress.phase = 'discovering';
   t = Date.now();
   const discover = activitiesFor('list', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
-  const discovery: Discovery = { ...(await discover.discoverSeries({ request, range, state }).catch((err) => failIfRequestError(err, progress, sa))), ms: 0 };
+  const discovery: Discovery = {
+    ...(await discover.discoverSeries({ request, range, state }).catch((err) => failIfRequestError(err, progress, sa))),
+    ms: 0,
+  };
   discovery.ms = phaseMs.discovering = Date.now() - t;
 
   return {
-    request, range, collectionId, state, probe: probed.probe, decision: selection.decision, discovery, searchAttributes: sa, nextShard: 0, phaseMs, runs: 1,
+    request,
+    range,
+    collectionId,
+    state,
+    probe: probed.probe,
+    decision: selection.decision,
+    discovery,
+    searchAttributes: sa,
+    nextShard: 0,
+    phaseMs,
+    runs: 1,
     totals: {
-      list: emptyListCounts() as ListResult, manifest: emptyCounts(), coverage: emptyCoverage(), fallbackBatches: 0, fallbackFiles: 0, bytesThroughWorker: 0,
-      s3Requests: 0, peakLocalDiskBytes: 0, shardsDone: 0, shardsFailed: 0, firstShardFailure: null, shardRuns: 0, listingMs: 0, copyingMs: 0, resumedListings: 0,
+      list: emptyListCounts() as ListResult,
+      manifest: emptyCounts(),
+      coverage: emptyCoverage(),
+      fallbackBatches: 0,
+      fallbackFiles: 0,
+      bytesThroughWorker: 0,
+      s3Requests: 0,
+      peakLocalDiskBytes: 0,
+      shardsDone: 0,
+      shardsFailed: 0,
+      firstShardFailure: null,
+      shardRuns: 0,
+      listingMs: 0,
+      copyingMs: 0,
+      resumedListings: 0,
     },
   };
 }
@@ -243,7 +340,9 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
   const { totals, request } = s;
   const acts = activitiesFor('report', request, { startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
   const assembled = await acts.assembleCollection({
-    state: s.state, shards: s.discovery.shards, ...(request.action === 'plan' ? { plan: { list: totals.list, mode: s.decision.mode } } : {}),
+    state: s.state,
+    shards: s.discovery.shards,
+    ...(request.action === 'plan' ? { plan: { list: totals.list, mode: s.decision.mode } } : {}),
   });
   const m = totals.manifest;
   const count = (...outcomes: string[]) => outcomes.reduce((n, k) => n + (m.byOutcome[k] ?? 0), 0);
@@ -275,7 +374,12 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     decision: s.decision,
     discovery: s.discovery,
     listing: { objects: totals.list.listedObjects, ms: totals.listingMs },
-    shards: { total: s.discovery.shards, failed: totals.shardsFailed, firstFailure: totals.firstShardFailure, resumedListings: totals.resumedListings },
+    shards: {
+      total: s.discovery.shards,
+      failed: totals.shardsFailed,
+      firstFailure: totals.firstShardFailure,
+      resumedListings: totals.resumedListings,
+    },
     coverage: { ...totals.coverage, keys: assembled.coverage },
     ...(assembled.plan ? { plan: assembled.plan } : {}),
     bytes: { copied: m.bytesCopied, throughWorker: totals.bytesThroughWorker },
@@ -293,7 +397,8 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
   // Runs started by a schedule carry its ID: metrics and alerts follow each schedule.
   const scheduleId = workflowInfo().typedSearchAttributes.get(SCHEDULED_BY) ?? '';
   await acts.writeReport({ state: s.state, report, scheduleId });
-  if (s.searchAttributes) upsertSearchAttributes([{ key: ARCHIVE_OUTCOME, value: report.ok ? 'succeeded' : 'completed_with_failures' }]);
+  if (s.searchAttributes)
+    upsertSearchAttributes([{ key: ARCHIVE_OUTCOME, value: report.ok ? 'succeeded' : 'completed_with_failures' }]);
   progress.phase = 'done';
   setCurrentDetails(`${report.summary} · ${report.decision.mode} · ${report.verdict}`);
   progress.files.copied = report.files.copied;

@@ -6,7 +6,7 @@ import { PRESENT_OUTCOMES, type CoverageRow, type CoverageSummary, type Manifest
 
 export const COVERAGE_LEGEND =
   '█ complete · ▓ complete, the archive skips some periods · ▒ partly missing in the destination · ░ missing in the destination · ' +
-  '· nothing published (archive gap) · blank: outside the series\' span';
+  "· nothing published (archive gap) · blank: outside the series' span";
 
 /** Cells of a timeline: periods grouped into days, months or quarters so that a series fits in about 60 characters. */
 function cellOf(period: string, unit: 'period' | 'month' | 'quarter'): string {
@@ -47,7 +47,11 @@ type PeriodState = 'verified' | 'missing' | 'gap';
  * One series' row. `entries` are the manifest entries of the series (any order); `periodOf` reads a
  * key's period. The span runs from the first to the last published period.
  */
-export function coverageRow(series: SeriesSpec, entries: ManifestEntry[], periodOf: (key: string) => string | undefined): CoverageRow {
+export function coverageRow(
+  series: SeriesSpec,
+  entries: ManifestEntry[],
+  periodOf: (key: string) => string | undefined,
+): CoverageRow {
   const states = new Map<string, PeriodState>();
   for (const e of entries) {
     const period = periodOf(e.key);
@@ -58,9 +62,29 @@ export function coverageRow(series: SeriesSpec, entries: ManifestEntry[], period
   }
   const periods = [...states.keys()].sort();
   const published = periods.filter((p) => states.get(p) !== 'gap');
-  const base = { market: series.market, granularity: series.granularity, dataType: series.dataType, symbol: series.symbol, interval: series.interval ?? null };
+  const base = {
+    market: series.market,
+    granularity: series.granularity,
+    dataType: series.dataType,
+    symbol: series.symbol,
+    interval: series.interval ?? null,
+  };
   if (!published.length) {
-    return { ...base, first: null, last: null, span: 0, published: 0, archiveGaps: 0, archiveGapRanges: '', verified: 0, missing: 0, missingRanges: '', status: 'empty', timeline: '', timelineScale: '' };
+    return {
+      ...base,
+      first: null,
+      last: null,
+      span: 0,
+      published: 0,
+      archiveGaps: 0,
+      archiveGapRanges: '',
+      verified: 0,
+      missing: 0,
+      missingRanges: '',
+      status: 'empty',
+      timeline: '',
+      timelineScale: '',
+    };
   }
   const first = published[0];
   const last = published[published.length - 1];
@@ -78,19 +102,31 @@ export function coverageRow(series: SeriesSpec, entries: ManifestEntry[], period
   }
   const firstCell = cellOf(first, unit);
   const lastCell = cellOf(last, unit);
-  const timeline = [...cells.entries()].map(([cell, s]) => {
-    if (cell < firstCell || cell > lastCell) return ' ';
-    const v = s.filter((x) => x === 'verified').length;
-    const m = s.filter((x) => x === 'missing').length;
-    const g = s.length - v - m;
-    if (v + m === 0) return '·';
-    if (m === 0) return g ? '▓' : '█';
-    return v === 0 ? '░' : '▒';
-  }).join('');
+  const timeline = [...cells.entries()]
+    .map(([cell, s]) => {
+      if (cell < firstCell || cell > lastCell) return ' ';
+      const v = s.filter((x) => x === 'verified').length;
+      const m = s.filter((x) => x === 'missing').length;
+      const g = s.length - v - m;
+      if (v + m === 0) return '·';
+      if (m === 0) return g ? '▓' : '█';
+      return v === 0 ? '░' : '▒';
+    })
+    .join('');
   return {
-    ...base, first, last, span: span.length, published: published.length, archiveGaps: gaps.length,
-    archiveGapRanges: foldRanges(gaps, periods), verified, missing: missing.length, missingRanges: foldRanges(missing, periods),
-    status: missing.length ? 'incomplete' : 'complete', timeline, timelineScale: `${unit === 'period' ? (series.granularity === 'daily' ? 'day' : 'month') : unit} from ${cellOf(periods[0], unit)}`,
+    ...base,
+    first,
+    last,
+    span: span.length,
+    published: published.length,
+    archiveGaps: gaps.length,
+    archiveGapRanges: foldRanges(gaps, periods),
+    verified,
+    missing: missing.length,
+    missingRanges: foldRanges(missing, periods),
+    status: missing.length ? 'incomplete' : 'complete',
+    timeline,
+    timelineScale: `${unit === 'period' ? (series.granularity === 'daily' ? 'day' : 'month') : unit} from ${cellOf(periods[0], unit)}`,
   };
 }
 
@@ -107,7 +143,18 @@ export function rankRows(rows: CoverageRow[]): CoverageRow[] {
 export const MAX_REPORT_ROWS = 60;
 
 export function emptyCoverage(): CoverageSummary {
-  return { series: 0, complete: 0, incomplete: 0, empty: 0, withArchiveGaps: 0, archiveGapPeriods: 0, missingFiles: 0, rows: [], rowsOmitted: 0, legend: COVERAGE_LEGEND };
+  return {
+    series: 0,
+    complete: 0,
+    incomplete: 0,
+    empty: 0,
+    withArchiveGaps: 0,
+    archiveGapPeriods: 0,
+    missingFiles: 0,
+    rows: [],
+    rowsOmitted: 0,
+    legend: COVERAGE_LEGEND,
+  };
 }
 
 /** Adds rows (or another summary) into a summary, keeping the MAX_REPORT_ROWS rows ranked first. */

@@ -6,7 +6,10 @@ export type ModeSelection = { ok: true; decision: ModeDecision } | { ok: false; 
 
 export function selectMode(requested: RequestedMode, probe: EnvironmentProbe): ModeSelection {
   if (!probe.destination.writable) {
-    return { ok: false, problem: `destination bucket "${probe.destination.bucket}" is not writable: ${probe.destination.detail}` };
+    return {
+      ok: false,
+      problem: `destination bucket "${probe.destination.bucket}" is not writable: ${probe.destination.detail}`,
+    };
   }
   const blockers: string[] = [];
   if (!probe.s5cmd.available) blockers.push(`s5cmd unavailable (${probe.s5cmd.detail})`);
@@ -20,15 +23,29 @@ export function selectMode(requested: RequestedMode, probe: EnvironmentProbe): M
   }
   if (blockers.length === 0) {
     const proofBy = probe.s5cmd.checksums && probe.storeChecksum.supported ? 'store' : 'stream';
-    const proof = proofBy === 'store' ? 'copies proven by the store\'s SHA-256' : `copies proven by reading them back (${probe.storeChecksum.detail})`;
+    const proof =
+      proofBy === 'store'
+        ? "copies proven by the store's SHA-256"
+        : `copies proven by reading them back (${probe.storeChecksum.detail})`;
     const why = `${probe.s5cmd.detail}; ${probe.serverSideCopy.detail}; destination writable; ${proof}`;
     return {
       ok: true,
-      decision: { mode: 'direct_sync', proofBy, transfersBy, reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})` },
+      decision: {
+        mode: 'direct_sync',
+        proofBy,
+        transfersBy,
+        reason: requested === 'auto' ? `auto: direct sync possible (${why})` : `direct sync was requested (${why})`,
+      },
     };
   }
   if (requested === 'direct_sync') {
-    return { ok: false, problem: `mode "direct_sync" cannot work here: ${blockers.join('; ')}. Use mode "auto" or "traditional".` };
+    return {
+      ok: false,
+      problem: `mode "direct_sync" cannot work here: ${blockers.join('; ')}. Use mode "auto" or "traditional".`,
+    };
   }
-  return { ok: true, decision: { mode: 'traditional', transfersBy, reason: `auto: traditional because ${blockers.join('; ')}` } };
+  return {
+    ok: true,
+    decision: { mode: 'traditional', transfersBy, reason: `auto: traditional because ${blockers.join('; ')}` },
+  };
 }

@@ -5,11 +5,28 @@
  */
 import { z } from 'zod';
 import {
-  ALL_DATA_TYPES, DAILY_INTERVALS, GRANULARITIES, INTERVAL_DATA_TYPES, INTERVALS, MARKETS, SPOT_ONLY_INTERVALS, hasIntervalFolder, intervalsFor,
-  type Granularity, type Interval, type Market,
+  ALL_DATA_TYPES,
+  DAILY_INTERVALS,
+  GRANULARITIES,
+  INTERVAL_DATA_TYPES,
+  INTERVALS,
+  MARKETS,
+  SPOT_ONLY_INTERVALS,
+  hasIntervalFolder,
+  intervalsFor,
+  type Granularity,
+  type Interval,
+  type Market,
 } from './catalog';
 import {
-  addDays, addMonths, daysBetween, enumerateDays, enumerateMonths, formatDay, parseDay, parseMonth,
+  addDays,
+  addMonths,
+  daysBetween,
+  enumerateDays,
+  enumerateMonths,
+  formatDay,
+  parseDay,
+  parseMonth,
   startOfUtcDay,
 } from './dates';
 import type { Series } from './keys';
@@ -37,10 +54,16 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Where files land: `s3://<bucket>/<prefix><archive key>`; both default to the worker's configuration. */
 export const Destination = z
   .object({
-    bucket: z.string().regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"').optional(),
+    bucket: z
+      .string()
+      .regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"')
+      .optional(),
     prefix: z
       .string()
-      .regex(PREFIX, 'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"')
+      .regex(
+        PREFIX,
+        'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"',
+      )
       .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
       .refine((p) => p.length <= 200, 'must be at most 200 characters')
       .optional(),
@@ -61,7 +84,10 @@ export const ACTIVITY_KINDS = ['probe', 'list', 'directSync', 'verify', 'downloa
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 const RetryOverrides = z
-  .object({ default: RetryOverride.optional(), ...Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, RetryOverride.optional()])) })
+  .object({
+    default: RetryOverride.optional(),
+    ...Object.fromEntries(ACTIVITY_KINDS.map((k) => [k, RetryOverride.optional()])),
+  })
   .strict() as z.ZodType<Partial<Record<ActivityKind | 'default', RetryOverride>>>;
 
 // A pattern is matched against the symbols the archive lists; "*" any run of characters, "?" one.
@@ -76,13 +102,17 @@ const symbolField = z
   .string()
   .transform((s) => s.trim().normalize('NFC').toUpperCase())
   .refine((s) => (isPattern(s) ? SYMBOL_PATTERN.test(s) : SYMBOL.test(s)), {
-    message: 'must be a symbol as the archive names it (e.g. BTCUSDT, BTCUSD_PERP, 币安人生USDT): letters of any script and digits, with "_" or "-", at most 40 characters; or a pattern of those with "*" and "?" (e.g. "*", "*USDT", "BTC*")',
+    message:
+      'must be a symbol as the archive names it (e.g. BTCUSDT, BTCUSD_PERP, 币安人生USDT): letters of any script and digits, with "_" or "-", at most 40 characters; or a pattern of those with "*" and "?" (e.g. "*", "*USDT", "BTC*")',
   });
 
 /** `"*"` alone stands for every value the archive has; otherwise a list. */
 const allOr = <T extends z.ZodTypeAny>(item: T, max: number) =>
   z.union([z.literal('*').transform(() => ['*']), z.array(item).min(1).max(max)], {
-    errorMap: (issue, ctx) => (issue.code === 'invalid_union' ? { message: 'must be "*" (everything the archive has) or a list, e.g. ["BTCUSDT", "ETH*"]' } : { message: ctx.defaultError }),
+    errorMap: (issue, ctx) =>
+      issue.code === 'invalid_union'
+        ? { message: 'must be "*" (everything the archive has) or a list, e.g. ["BTCUSDT", "ETH*"]' }
+        : { message: ctx.defaultError },
   });
 
 /** The same value twice is asked once: duplicates would plan each key twice, in racing batches. */
@@ -99,10 +129,19 @@ const RequestFields = z
     symbols: allOr(symbolField, 2_000).default(['BTCUSDT']),
     intervals: allOr(z.string(), INTERVALS.length)
       .optional()
-      .describe('kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines'),
+      .describe(
+        'kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines',
+      ),
     granularity: z.enum(GRANULARITIES).default('daily'),
     /** "all": each series from the first to the last file the archive has for it. */
-    dates: z.literal('all', { errorMap: () => ({ message: 'must be "all" (each series over the span the archive has), or leave it out and give startDate/endDate, lastDays or lastMonths' }) }).optional(),
+    dates: z
+      .literal('all', {
+        errorMap: () => ({
+          message:
+            'must be "all" (each series over the span the archive has), or leave it out and give startDate/endDate, lastDays or lastMonths',
+        }),
+      })
+      .optional(),
     startDate: dateField.optional(),
     endDate: dateField.optional(),
     lastDays: z.number().int().min(1).max(MAX_SPAN_DAYS).optional(),
@@ -142,7 +181,8 @@ export type CollectionRequestInput = z.input<typeof CollectionRequest>;
 export type CollectionRequest = z.output<typeof CollectionRequest>;
 
 function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
 
   // A data type the catalog knows is let through to the listing, which has the last word for each
   // market (folders come and go: liquidationSnapshot, bookTicker). An unknown name is a typo.
@@ -156,40 +196,70 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     }
   });
 
-  const klineTypes = r.dataTypes.filter((dt) => (isPattern(dt) ? INTERVAL_DATA_TYPES.some((k) => globMatches(dt, k)) : hasIntervalFolder(dt)));
+  const klineTypes = r.dataTypes.filter((dt) =>
+    isPattern(dt) ? INTERVAL_DATA_TYPES.some((k) => globMatches(dt, k)) : hasIntervalFolder(dt),
+  );
   if (r.intervals) {
     if (klineTypes.length === 0) {
-      issue(['intervals'], 'intervals apply only to klines, indexPriceKlines, markPriceKlines and premiumIndexKlines; remove "intervals"');
+      issue(
+        ['intervals'],
+        'intervals apply only to klines, indexPriceKlines, markPriceKlines and premiumIndexKlines; remove "intervals"',
+      );
     }
-    if (r.intervals.includes('*') && r.intervals.length > 1) issue(['intervals'], '"*" already means every interval; give "*" alone or a list of intervals');
+    if (r.intervals.includes('*') && r.intervals.length > 1)
+      issue(['intervals'], '"*" already means every interval; give "*" alone or a list of intervals');
     r.intervals.forEach((iv, i) => {
       if (iv === '*') return;
       if (iv === '1M') issue(['intervals', i], 'the monthly interval is "1mo" in the archive, not "1M"');
       else if (!(INTERVALS as readonly string[]).includes(iv)) {
         issue(['intervals', i], `unknown interval "${iv}"; use one of ${INTERVALS.join(', ')}`);
       } else if (r.granularity === 'daily' && !DAILY_INTERVALS.includes(iv as Interval)) {
-        issue(['intervals', i], `"${iv}" kline files are published monthly only; use granularity "monthly", or a daily interval (${DAILY_INTERVALS.join(', ')})`);
+        issue(
+          ['intervals', i],
+          `"${iv}" kline files are published monthly only; use granularity "monthly", or a daily interval (${DAILY_INTERVALS.join(', ')})`,
+        );
       } else if (SPOT_ONLY_INTERVALS.includes(iv as Interval) && r.markets.some((m) => m !== 'spot')) {
         const others = r.markets.filter((m) => !intervalsFor(m, r.granularity).includes(iv as Interval));
-        issue(['intervals', i], `"${iv}" klines exist for spot only, not for ${others.join(', ')}; collect those markets in a separate request`);
+        issue(
+          ['intervals', i],
+          `"${iv}" klines exist for spot only, not for ${others.join(', ')}; collect those markets in a separate request`,
+        );
       }
     });
   }
 
   if (r.action === 'audit' && r.verification !== 'checksum') {
-    issue(['verification'], `an audit proves bytes by their SHA-256 against the .CHECKSUMs; "${r.verification}" would prove nothing: remove "verification" (or set "checksum")`);
+    issue(
+      ['verification'],
+      `an audit proves bytes by their SHA-256 against the .CHECKSUMs; "${r.verification}" would prove nothing: remove "verification" (or set "checksum")`,
+    );
   }
   if (r.dates === 'all') {
     const relative = r.lastDays !== undefined ? 'lastDays' : r.lastMonths !== undefined ? 'lastMonths' : undefined;
-    if (relative) issue(['dates'], `"all" takes each series over the whole span the archive has; it does not go with the relative range ${relative}: remove one of them`);
-    if (r.startDate !== undefined || r.endDate !== undefined) issue(['dates'], '"all" takes each series over the whole span the archive has; remove startDate/endDate, or remove "dates" to collect that range');
+    if (relative)
+      issue(
+        ['dates'],
+        `"all" takes each series over the whole span the archive has; it does not go with the relative range ${relative}: remove one of them`,
+      );
+    if (r.startDate !== undefined || r.endDate !== undefined)
+      issue(
+        ['dates'],
+        '"all" takes each series over the whole span the archive has; remove startDate/endDate, or remove "dates" to collect that range',
+      );
   }
-  const dateModes = [r.startDate !== undefined || r.endDate !== undefined, r.lastDays !== undefined, r.lastMonths !== undefined];
+  const dateModes = [
+    r.startDate !== undefined || r.endDate !== undefined,
+    r.lastDays !== undefined,
+    r.lastMonths !== undefined,
+  ];
   if (dateModes.filter(Boolean).length > 1) {
     issue(['startDate'], 'give either startDate/endDate, lastDays or lastMonths, not several');
   }
   if ((r.startDate === undefined) !== (r.endDate === undefined)) {
-    issue([r.startDate === undefined ? 'startDate' : 'endDate'], 'startDate and endDate go together: give both (inclusive, UTC)');
+    issue(
+      [r.startDate === undefined ? 'startDate' : 'endDate'],
+      'startDate and endDate go together: give both (inclusive, UTC)',
+    );
   }
   if (r.granularity === 'daily' && r.lastMonths !== undefined && r.lastMonths > 120) {
     issue(['lastMonths'], 'at most 120 months');
@@ -198,16 +268,25 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     const start = periodStart(r.startDate);
     const end = periodStart(r.endDate);
     if (start && end) {
-      if (start > end) issue(['endDate'], `endDate ${r.endDate} is before startDate ${r.startDate}; the range is inclusive, start first`);
-      if (formatDay(start) < ARCHIVE_START) issue(['startDate'], `the archive starts in 2017; use a startDate on or after ${ARCHIVE_START}`);
-      if (daysBetween(start, end) > MAX_SPAN_DAYS) issue(['endDate'], `the range spans more than ${MAX_SPAN_DAYS} days; split it into several collections`);
+      if (start > end)
+        issue(
+          ['endDate'],
+          `endDate ${r.endDate} is before startDate ${r.startDate}; the range is inclusive, start first`,
+        );
+      if (formatDay(start) < ARCHIVE_START)
+        issue(['startDate'], `the archive starts in 2017; use a startDate on or after ${ARCHIVE_START}`);
+      if (daysBetween(start, end) > MAX_SPAN_DAYS)
+        issue(['endDate'], `the range spans more than ${MAX_SPAN_DAYS} days; split it into several collections`);
     }
   }
   // With patterns the archive's listing decides how many series there are: the ceiling is checked after discovery.
   if (!r.symbols.length || hasPatterns(r) || r.dates === 'all') return;
   const expected = expandSeries(r).length * periodsPerSeries(r);
   if (expected > r.maxFiles) {
-    issue(['symbols'], `this request expands to about ${expected.toLocaleString('en-US')} files, over maxFiles ${r.maxFiles.toLocaleString('en-US')}; split it by symbol or date range, or raise maxFiles`);
+    issue(
+      ['symbols'],
+      `this request expands to about ${expected.toLocaleString('en-US')} files, over maxFiles ${r.maxFiles.toLocaleString('en-US')}; split it by symbol or date range, or raise maxFiles`,
+    );
   }
 }
 
@@ -217,14 +296,23 @@ export function hasPatterns(r: Pick<CollectionRequest, 'symbols' | 'dataTypes' |
 }
 
 /** Upper bound of the files one series of the request holds (its whole range, every period published). */
-export function periodsPerSeries(r: Pick<CollectionRequest, 'granularity' | 'startDate' | 'endDate' | 'lastDays' | 'lastMonths' | 'dates'>, asOf?: Date): number {
-  const days = r.dates === 'all' ? Math.max(1, daysBetween(parseDay(ARCHIVE_START)!, asOf ?? new Date(Date.UTC(2030, 0, 1)))) : spanDays(r);
+export function periodsPerSeries(
+  r: Pick<CollectionRequest, 'granularity' | 'startDate' | 'endDate' | 'lastDays' | 'lastMonths' | 'dates'>,
+  asOf?: Date,
+): number {
+  const days =
+    r.dates === 'all'
+      ? Math.max(1, daysBetween(parseDay(ARCHIVE_START)!, asOf ?? new Date(Date.UTC(2030, 0, 1))))
+      : spanDays(r);
   return r.granularity === 'daily' ? days : Math.ceil(days / 28);
 }
 
 /** Glob matching as the request means it: "*" any run of characters, "?" exactly one; the whole value must match. */
 export function globMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'u');
+  const re = new RegExp(
+    `^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`,
+    'u',
+  );
   return re.test(value);
 }
 
@@ -287,7 +375,13 @@ export function resolvePeriods(r: CollectionRequest, asOf: Date): ResolvedRange 
     end = addDays(today, -1);
   }
   const periods = r.granularity === 'daily' ? enumerateDays(start, end) : enumerateMonths(start, end);
-  return { periods, first: periods[0], last: periods[periods.length - 1], asOf: asOf.toISOString(), ...(r.dates === 'all' ? { all: true } : {}) };
+  return {
+    periods,
+    first: periods[0],
+    last: periods[periods.length - 1],
+    asOf: asOf.toISOString(),
+    ...(r.dates === 'all' ? { all: true } : {}),
+  };
 }
 
 /** The range as it travels in payloads: without its period list. */
@@ -296,7 +390,9 @@ export function compactRange(range: ResolvedRange): ResolvedRange {
 }
 
 /** Every series (market × data type × symbol × interval) the request names; patterns are resolved by listing the archive instead. */
-export function expandSeries(r: Pick<CollectionRequest, 'markets' | 'dataTypes' | 'symbols' | 'intervals' | 'granularity'>): Series[] {
+export function expandSeries(
+  r: Pick<CollectionRequest, 'markets' | 'dataTypes' | 'symbols' | 'intervals' | 'granularity'>,
+): Series[] {
   const out: Series[] = [];
   for (const market of r.markets as Market[]) {
     for (const dataType of r.dataTypes) {
@@ -317,7 +413,12 @@ export function expandSeries(r: Pick<CollectionRequest, 'markets' | 'dataTypes' 
 /** One readable line per problem: `field: what is wrong (fix)`. */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((i) => {
-    const field = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') : '(request)';
+    const field = i.path.length
+      ? i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+          .join('')
+          .replace(/^\./, '')
+      : '(request)';
     if (i.code === 'unrecognized_keys') {
       return `${field}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${allowedKeys(i.path).join(', ')}`;
     }
@@ -345,8 +446,11 @@ export function parseCollectionRequest(input: unknown): ParseResult {
 
 /** A short human summary, e.g. `spot klines 1d BTCUSDT daily 2025-01-01..2025-01-07`. */
 export function summarize(r: CollectionRequest, range: ResolvedRange): string {
-  const intervals = r.dataTypes.some((dt) => isPattern(dt) || hasIntervalFolder(dt)) ? ` ${(r.intervals ?? ['1d']).join(',')}` : '';
-  const symbols = r.symbols.length > 3 ? `${r.symbols.slice(0, 3).join(',')}+${r.symbols.length - 3}` : r.symbols.join(',');
+  const intervals = r.dataTypes.some((dt) => isPattern(dt) || hasIntervalFolder(dt))
+    ? ` ${(r.intervals ?? ['1d']).join(',')}`
+    : '';
+  const symbols =
+    r.symbols.length > 3 ? `${r.symbols.slice(0, 3).join(',')}+${r.symbols.length - 3}` : r.symbols.join(',');
   const dates = range.all ? `all dates (to ${range.last})` : `${range.first}..${range.last}`;
   const action = r.action === 'collect' ? '' : `${r.action}: `;
   return `${action}${r.markets.join(',')} ${r.dataTypes.join(',')}${intervals} ${symbols} ${r.granularity} ${dates}`;

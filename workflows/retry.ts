@@ -2,7 +2,14 @@
 import type { RetryPolicy } from '@temporalio/common';
 import type { ActivityKind, RetryOverride } from './request';
 
-export const NON_RETRYABLE = ['AccessDeniedError', 'InvalidInputError', 'SeriesNotInArchiveError', 'NothingMatchesError', 'CollectionTooLargeError', 'DestinationNotAllowedError'];
+export const NON_RETRYABLE = [
+  'AccessDeniedError',
+  'InvalidInputError',
+  'SeriesNotInArchiveError',
+  'NothingMatchesError',
+  'CollectionTooLargeError',
+  'DestinationNotAllowedError',
+];
 /** Activity failures that mean the request itself is wrong for the archive: the collection fails at once with their message. */
 export const REQUEST_ERRORS: Record<string, string> = {
   SeriesNotInArchiveError: 'SeriesNotInArchive',
@@ -22,7 +29,10 @@ const DEFAULTS: Record<ActivityKind, RetryOverride> = {
   report: { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000, maximumAttempts: 10 },
 };
 
-export function retryPolicyFor(kind: ActivityKind, overrides: Partial<Record<ActivityKind | 'default', RetryOverride>>): RetryPolicy {
+export function retryPolicyFor(
+  kind: ActivityKind,
+  overrides: Partial<Record<ActivityKind | 'default', RetryOverride>>,
+): RetryPolicy {
   const r = { ...DEFAULTS[kind], ...overrides.default, ...overrides[kind] };
   return {
     initialInterval: r.initialIntervalMs,

@@ -8,7 +8,16 @@ export const ARCHIVE_MODE = defineSearchAttributeKey('ArchiveMode', SearchAttrib
 export const ARCHIVE_OUTCOME = defineSearchAttributeKey('ArchiveOutcome', SearchAttributeType.KEYWORD);
 
 /** What a namespace must have registered for TEMPORAL_SEARCH_ATTRIBUTES=true. */
-export const ARCHIVE_SEARCH_ATTRIBUTES = [ARCHIVE_MARKETS, ARCHIVE_DATA_TYPES, ARCHIVE_SYMBOLS, ARCHIVE_MODE, ARCHIVE_OUTCOME];
+export const ARCHIVE_SEARCH_ATTRIBUTES = [
+  ARCHIVE_MARKETS,
+  ARCHIVE_DATA_TYPES,
+  ARCHIVE_SYMBOLS,
+  ARCHIVE_MODE,
+  ARCHIVE_OUTCOME,
+];
 
 export const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
-export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);

@@ -4,7 +4,14 @@
  * → its manifest and coverage. A plan stops after the listing; an audit proves what is already
  * there and copies nothing. Continues as new every `batchesPerRun` batches, carrying a small state.
  */
-import { CancellationScope, continueAsNew, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CollectionRequest, ResolvedRange } from './request';
 import { activitiesFor, describeFailure, newProgress, progressQuery, workerLost } from './support';
 import type { BatchRef, ListResult, ModeDecision, ShardResult, StateRef, VerifyResult } from './types';
@@ -49,11 +56,17 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   const refreshProgress = () => {
     progress.batches.done = s.tally.batchesDone;
     progress.files = {
-      planned: s.list.planned, copied: s.tally.copied, skipped: s.list.alreadyPresent, failed: s.tally.failed + s.list.missingChecksum,
-      fallback: s.tally.fallbackFiles, notPublished: s.list.notPublished,
+      planned: s.list.planned,
+      copied: s.tally.copied,
+      skipped: s.list.alreadyPresent,
+      failed: s.tally.failed + s.list.missingChecksum,
+      fallback: s.tally.fallbackFiles,
+      notPublished: s.list.notPublished,
     };
     progress.bytes = s.tally.bytesCopied;
-    setCurrentDetails(`${input.summary} · shard ${input.shard} · ${mode} · batch ${s.tally.batchesDone}/${progress.batches.total} · copied ${s.tally.copied}, failed ${s.tally.failed}`);
+    setCurrentDetails(
+      `${input.summary} · shard ${input.shard} · ${mode} · batch ${s.tally.batchesDone}/${progress.batches.total} · copied ${s.tally.copied}, failed ${s.tally.failed}`,
+    );
   };
   refreshProgress();
 
@@ -68,7 +81,8 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   // Messages travel in every continue-as-new and in the manifest's input: a bounded number of them.
   function recordBatchFailure(batch: number, message: string) {
     s.failedBatches = (s.failedBatches ?? 0) + 1;
-    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES) s.batchFailures[batch] = message.slice(0, 500);
+    if (Object.keys(s.batchFailures).length < MAX_RECORDED_BATCH_FAILURES)
+      s.batchFailures[batch] = message.slice(0, 500);
   }
 
   async function runTraditional(batch: number, only: number[] | undefined): Promise<void> {
@@ -78,7 +92,15 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
       const pinned = { taskQueue, scheduleToStartTimeout: '1m', startToCloseTimeout: '1h', heartbeatTimeout } as const;
       const download = activitiesFor('download', request, pinned);
       const upload = activitiesFor('upload', request, pinned);
-      let ref = { state, batch, verification: request.verification, stallMs, only, stagingId: `${runId}-b${batch}-p${pipeline}`, transfersBy: decision.transfersBy };
+      let ref = {
+        state,
+        batch,
+        verification: request.verification,
+        stallMs,
+        only,
+        stagingId: `${runId}-b${batch}-p${pipeline}`,
+        transfersBy: decision.transfersBy,
+      };
       let lost = false;
       try {
         // Rounds: download what fits in staging, verify, upload, free the space, go on with the rest.
@@ -137,7 +159,13 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   }
 
   async function processBatch(batch: number): Promise<void> {
-    const ref: BatchRef = { state, batch, verification: request.verification, stallMs, storeChecksum: decision.proofBy === 'store' };
+    const ref: BatchRef = {
+      state,
+      batch,
+      verification: request.verification,
+      stallMs,
+      storeChecksum: decision.proofBy === 'store',
+    };
     // An audit proves the bytes other tools put there and moves nothing; files not there stay pending.
     if (action === 'audit') {
       await prove({ ...ref, actions: ['verify_only'], audit: true });
@@ -197,8 +225,18 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   progress.phase = 'reporting';
   const t = Date.now();
   const report = activitiesFor('report', request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
-  const { coverage, key: _key, s3Requests, ...manifest } = await report.writeManifest({
-    state, batchCount: s.list.batchCount, settledParts: s.list.settledParts, mode, action, batchFailures: s.batchFailures,
+  const {
+    coverage,
+    key: _key,
+    s3Requests,
+    ...manifest
+  } = await report.writeManifest({
+    state,
+    batchCount: s.list.batchCount,
+    settledParts: s.list.settledParts,
+    mode,
+    action,
+    batchFailures: s.batchFailures,
   });
   s.phaseMs.manifest = Date.now() - t;
   progress.phase = 'done';
@@ -222,10 +260,27 @@ async function listShard(input: ShardInput, progress: ReturnType<typeof newProgr
   progress.phase = 'listing';
   const t = Date.now();
   // A killed or failed listing is retried from its last heartbeat checkpoint, not from the start.
-  const acts = activitiesFor('list', input.request, { startToCloseTimeout: '2h', heartbeatTimeout: 2 * input.request.heartbeatTimeoutSeconds * 1000 });
+  const acts = activitiesFor('list', input.request, {
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: 2 * input.request.heartbeatTimeoutSeconds * 1000,
+  });
   const list = await acts.listShard({ request: input.request, range: input.range, state: input.state });
   return {
-    list, nextBatch: 0, batchFailures: {}, phaseMs: { listing: Date.now() - t }, runs: 1,
-    tally: { batchesDone: 0, copied: 0, failed: 0, bytesCopied: 0, fallbackBatches: 0, fallbackFiles: 0, bytesThroughWorker: 0, s3Requests: list.s3Requests, peakLocalDiskBytes: 0 },
+    list,
+    nextBatch: 0,
+    batchFailures: {},
+    phaseMs: { listing: Date.now() - t },
+    runs: 1,
+    tally: {
+      batchesDone: 0,
+      copied: 0,
+      failed: 0,
+      bytesCopied: 0,
+      fallbackBatches: 0,
+      fallbackFiles: 0,
+      bytesThroughWorker: 0,
+      s3Requests: list.s3Requests,
+      peakLocalDiskBytes: 0,
+    },
   };
 }

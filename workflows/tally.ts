@@ -68,7 +68,17 @@ export function addListCounts(a: ListCounts, b: ListCounts): ListCounts {
 export type PlanCounts = Omit<ListResult, 'batchCount' | 'settledParts' | 'resumedAtSeries' | 's3Requests'>;
 
 export function emptyPlanCounts(): PlanCounts {
-  return { planned: 0, plannedBytes: 0, alreadyPresent: 0, alreadyPresentBytes: 0, replacements: 0, verifyOnly: 0, notPublished: 0, missingChecksum: 0, listedObjects: 0 };
+  return {
+    planned: 0,
+    plannedBytes: 0,
+    alreadyPresent: 0,
+    alreadyPresentBytes: 0,
+    replacements: 0,
+    verifyOnly: 0,
+    notPublished: 0,
+    missingChecksum: 0,
+    listedObjects: 0,
+  };
 }
 
 export function emptyListCounts(): ListCounts {

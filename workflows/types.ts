@@ -26,7 +26,13 @@ export type FileOutcome =
   | 'pending'
   | 'failed';
 
-export const FAILED_OUTCOMES: readonly FileOutcome[] = ['failed', 'checksum_mismatch', 'stale_checksum', 'missing_checksum', 'not_found'];
+export const FAILED_OUTCOMES: readonly FileOutcome[] = [
+  'failed',
+  'checksum_mismatch',
+  'stale_checksum',
+  'missing_checksum',
+  'not_found',
+];
 export const PRESENT_OUTCOMES: readonly FileOutcome[] = ['copied', 'replaced', 'verified_in_place', 'skipped'];
 
 /** One row of the manifest. */
@@ -274,7 +280,13 @@ export interface ShardResult {
   list: ListResult;
   manifest: ManifestCounts;
   coverage: CoverageSummary;
-  tally: { fallbackBatches: number; fallbackFiles: number; bytesThroughWorker: number; s3Requests: number; peakLocalDiskBytes: number };
+  tally: {
+    fallbackBatches: number;
+    fallbackFiles: number;
+    bytesThroughWorker: number;
+    s3Requests: number;
+    peakLocalDiskBytes: number;
+  };
   batchFailures: number;
   firstBatchFailure: string | null;
   phaseMs: Record<string, number>;

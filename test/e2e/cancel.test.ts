@@ -10,13 +10,20 @@ import { startCollection } from '../../client/collection';
 import { isAlive, ownS5cmdPids } from '../helpers/processes';
 import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
-
 describe('cancelling a collection', () => {
   let w: TestWorker;
   let buckets: { source: string; destination: string };
   // Many small files, one s5cmd worker: each batch takes seconds, long enough to cancel in the middle
   // even on a loaded machine.
-  const request = { symbols: ['DOGEUSDT'], intervals: ['1d'], startDate: '2017-01-01', endDate: '2025-02-28', batchSize: 1000, parallelBatches: 1, verification: 'none' as const };
+  const request = {
+    symbols: ['DOGEUSDT'],
+    intervals: ['1d'],
+    startDate: '2017-01-01',
+    endDate: '2025-02-28',
+    batchSize: 1000,
+    parallelBatches: 1,
+    verification: 'none' as const,
+  };
 
   before(async () => {
     buckets = await freshBuckets('cancel');
@@ -27,7 +34,11 @@ describe('cancelling a collection', () => {
 
   it('kills s5cmd and records a cancellation, not a failure', async () => {
     const client = await testClient();
-    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') });
+    const { handle } = await startCollection(
+      client,
+      { ...request, destination: { bucket: buckets.destination, prefix: '' } },
+      { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') },
+    );
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await sleep(50);
@@ -38,14 +49,20 @@ describe('cancelling a collection', () => {
     // (SIGTERM, then SIGKILL, which also ends a stopped process) can end it now.
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     await handle.cancel();
-    const err = await handle.result().then(() => undefined, (e) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
     for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(100);
     assert.deepEqual(pids.filter(isAlive), [], 's5cmd was killed');
     const events = await collectionEvents(handle);
     const types = events.map((e) => e.eventType).join(',');
-    assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), `the activity ended as cancelled: ${types}`);
+    assert.ok(
+      events.some((e) => e.activityTaskCanceledEventAttributes),
+      `the activity ended as cancelled: ${types}`,
+    );
     assert.ok(!events.some((e) => e.activityTaskFailedEventAttributes), 'no activity failure recorded');
   });
 });
@@ -53,22 +70,48 @@ describe('cancelling a collection', () => {
 describe('cancelling a traditional collection with several batches in flight', () => {
   it('every batch stops and cleans its staging before the run ends cancelled', async () => {
     const buckets = await freshBuckets('cancel-trad');
-    const request = { symbols: ['TRADUSDT'], intervals: ['1m'], startDate: '2024-03-01', endDate: '2024-03-30', batchSize: 5, parallelBatches: 3, mode: 'traditional' as const };
+    const request = {
+      symbols: ['TRADUSDT'],
+      intervals: ['1m'],
+      startDate: '2024-03-01',
+      endDate: '2024-03-30',
+      batchSize: 5,
+      parallelBatches: 3,
+      mode: 'traditional' as const,
+    };
     await mirror(buckets.source, { ...request, targetBytes: 400_000, compressionLevel: 0 });
     const staging = `${process.cwd()}/.data/${uniqueName('cancel-staging')}`;
     const w = await startWorker({ SOURCE_BUCKET: buckets.source, STAGING_DIR: staging, TRANSFER_CONCURRENCY: '1' });
     try {
       const client = await testClient();
-      const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        client,
+        { ...request, destination: { bucket: buckets.destination, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       // Wait until three batches have files staged at once, then cancel.
-      const stagedBatches = () => (existsSync(w.worker.stagingRoot) ? readdirSync(w.worker.stagingRoot).filter((d) => d !== 's5cmd' && readdirSync(path.join(w.worker.stagingRoot, d)).length > 0).length : 0);
+      const stagedBatches = () =>
+        existsSync(w.worker.stagingRoot)
+          ? readdirSync(w.worker.stagingRoot).filter(
+              (d) => d !== 's5cmd' && readdirSync(path.join(w.worker.stagingRoot, d)).length > 0,
+            ).length
+          : 0;
       for (let i = 0; i < 600 && stagedBatches() < 3; i++) await sleep(20);
       assert.ok(stagedBatches() >= 2, 'several batches were staged when the cancel came');
       await handle.cancel();
-      const err = await handle.result().then(() => undefined, (e) => e);
+      const err = await handle.result().then(
+        () => undefined,
+        (e) => e,
+      );
       assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
-      const left = readdirSync(w.worker.stagingRoot, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
-      assert.deepEqual(left.map((d) => d.name), [], 'no staged file is left behind');
+      const left = readdirSync(w.worker.stagingRoot, { recursive: true, withFileTypes: true }).filter((d) =>
+        d.isFile(),
+      );
+      assert.deepEqual(
+        left.map((d) => d.name),
+        [],
+        'no staged file is left behind',
+      );
     } finally {
       await w.stop();
     }

@@ -13,7 +13,12 @@ describe('the command-line client', () => {
 
   before(async () => {
     buckets = await freshBuckets('cli');
-    await mirror(buckets.source, { symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-01', endDate: '2025-05-03' });
+    await mirror(buckets.source, {
+      symbols: ['ATOMUSDT'],
+      intervals: ['1d'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-03',
+    });
     w = await startWorker({ SOURCE_BUCKET: buckets.source });
   });
   after(async () => w?.stop());
@@ -22,40 +27,79 @@ describe('the command-line client', () => {
 
   it('has --help on every command', async () => {
     for (const cmd of [
-      [], ['collect'], ['plan'], ['audit'], ['coverage'], ['status'], ['cancel'], ['list'], ['schedule'], ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => ['schedule', c]),
-      ['quarantine'], ['quarantine', 'list'], ['quarantine', 'accept'], ['quarantine', 'discard'],
+      [],
+      ['collect'],
+      ['plan'],
+      ['audit'],
+      ['coverage'],
+      ['status'],
+      ['cancel'],
+      ['list'],
+      ['schedule'],
+      ...['create', 'list', 'describe', 'update', 'trigger', 'pause', 'unpause', 'backfill', 'delete'].map((c) => [
+        'schedule',
+        c,
+      ]),
+      ['quarantine'],
+      ['quarantine', 'list'],
+      ['quarantine', 'accept'],
+      ['quarantine', 'discard'],
     ]) {
-      const r = (await cli(...cmd, '--help'));
+      const r = await cli(...cmd, '--help');
       assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
       assert.match(r.out, /Usage:/);
     }
   });
 
   it('collect --wait --json prints the report and exits 0; status and list find it', async () => {
-    const r = (await cli('collect', ...flags, '--bucket', buckets.destination, '--prefix', 'cli/', '--wait', '--json'));
+    const r = await cli('collect', ...flags, '--bucket', buckets.destination, '--prefix', 'cli/', '--wait', '--json');
     assert.equal(r.code, 0, r.err);
     const report = JSON.parse(r.out.trim().split('\n').pop()!) as CollectionReport;
     assert.equal(report.files.copied, 3);
-    const id = collectionWorkflowId({ symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-01', endDate: '2025-05-03', destination: { bucket: buckets.destination, prefix: 'cli/' } });
+    const id = collectionWorkflowId({
+      symbols: ['ATOMUSDT'],
+      intervals: ['1d'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-03',
+      destination: { bucket: buckets.destination, prefix: 'cli/' },
+    });
     assert.match(id, /^collect-spot-klines-1d-ATOMUSDT-daily-2025-05-01\.\.2025-05-03-to-/);
     // The client sets the run's summary at start: the list of runs tells collections apart at a glance.
     assert.equal(await (await (await testClient()).workflow.getHandle(id).describe()).staticSummary(), report.summary);
-    const status = (await cli('status', id, '--json'));
+    const status = await cli('status', id, '--json');
     assert.equal(status.code, 0, status.err);
     assert.equal(JSON.parse(status.out).report.files.copied, 3);
-    const list = (await cli('list', '--limit', '50'));
+    const list = await cli('list', '--limit', '50');
     assert.match(list.out, new RegExp(id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   });
 
   it('whole markets from the client: plan, collect and coverage of every symbol ("*") over all dates, audit of what is there', async () => {
-    const all = ['--symbols', '*', '--intervals', '1d', '--dates', 'all', '--bucket', buckets.destination, '--prefix', 'cli-all/'];
+    const all = [
+      '--symbols',
+      '*',
+      '--intervals',
+      '1d',
+      '--dates',
+      'all',
+      '--bucket',
+      buckets.destination,
+      '--prefix',
+      'cli-all/',
+    ];
     const plan = await cli('plan', ...all);
     assert.equal(plan.code, 0, plan.err);
     assert.match(plan.out, /^started plan-spot-klines-1d-\*-daily-all-to-/m);
-    assert.match(plan.out, /^result +PLAN \(nothing copied\): of 3 published files, 0 are in the destination with proof and 3 would be copied/m);
+    assert.match(
+      plan.out,
+      /^result +PLAN \(nothing copied\): of 3 published files, 0 are in the destination with proof and 3 would be copied/m,
+    );
     assert.match(plan.out, /^to copy +3 \(/m);
     assert.match(plan.out, /^estimated cost +\$/m);
-    assert.match(plan.out, /^spot klines ATOMUSDT 1d +2025-05-01 +2025-05-03 +3 +0 +0 +3 +░░░/m, 'the coverage table shows every file missing');
+    assert.match(
+      plan.out,
+      /^spot klines ATOMUSDT 1d +2025-05-01 +2025-05-03 +3 +0 +0 +3 +░░░/m,
+      'the coverage table shows every file missing',
+    );
 
     const collected = await cli('collect', ...all, '--wait', '--json');
     assert.equal(collected.code, 0, collected.err);
@@ -69,7 +113,10 @@ describe('the command-line client', () => {
 
     const audit = await cli('audit', ...all);
     assert.equal(audit.code, 0, audit.err);
-    assert.match(audit.out, /^result +AUDIT \(nothing copied\): 3 of 3 published files are in the destination with proof/m);
+    assert.match(
+      audit.out,
+      /^result +AUDIT \(nothing copied\): 3 of 3 published files are in the destination with proof/m,
+    );
 
     const bad = await cli('plan', '--symbols', '*', '--dates', 'all', '--last-days', '3');
     assert.equal(bad.code, 2);
@@ -77,7 +124,18 @@ describe('the command-line client', () => {
   });
 
   it('collect --mode traditional with its derived ID (which holds "..") copies every file through the traditional path', async () => {
-    const r = await cli('collect', ...flags, '--mode', 'traditional', '--bucket', buckets.destination, '--prefix', 'cli-trad/', '--wait', '--json');
+    const r = await cli(
+      'collect',
+      ...flags,
+      '--mode',
+      'traditional',
+      '--bucket',
+      buckets.destination,
+      '--prefix',
+      'cli-trad/',
+      '--wait',
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
     const report = JSON.parse(r.out.trim().split('\n').pop()!) as CollectionReport;
     assert.equal(report.decision.mode, 'traditional');
@@ -86,10 +144,34 @@ describe('the command-line client', () => {
   });
 
   it('a second start of a running collection says it joined; a collection that differs (intervals) gets its own run', async () => {
-    await mirror(buckets.source, { symbols: ['JOINUSDT'], intervals: ['1m', '1h'], startDate: '2025-01-01', endDate: '2025-02-28' });
-    const join = ['--symbols', 'JOINUSDT', '--start', '2025-01-01', '--end', '2025-02-28', '--bucket', buckets.destination, '--prefix', 'join/', '--json'];
-    const [a, b, c] = await Promise.all([cli('collect', ...join, '--intervals', '1m'), cli('collect', ...join, '--intervals', '1m'), cli('collect', ...join, '--intervals', '1h')]);
-    const [ra, rb, rc] = [a, b, c].map((r) => { assert.equal(r.code, 0, r.err); return JSON.parse(r.out) as { workflowId: string; joined: boolean }; });
+    await mirror(buckets.source, {
+      symbols: ['JOINUSDT'],
+      intervals: ['1m', '1h'],
+      startDate: '2025-01-01',
+      endDate: '2025-02-28',
+    });
+    const join = [
+      '--symbols',
+      'JOINUSDT',
+      '--start',
+      '2025-01-01',
+      '--end',
+      '2025-02-28',
+      '--bucket',
+      buckets.destination,
+      '--prefix',
+      'join/',
+      '--json',
+    ];
+    const [a, b, c] = await Promise.all([
+      cli('collect', ...join, '--intervals', '1m'),
+      cli('collect', ...join, '--intervals', '1m'),
+      cli('collect', ...join, '--intervals', '1h'),
+    ]);
+    const [ra, rb, rc] = [a, b, c].map((r) => {
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out) as { workflowId: string; joined: boolean };
+    });
     assert.equal(ra.workflowId, rb.workflowId);
     assert.deepEqual([ra.joined, rb.joined].sort(), [false, true], 'exactly one of two identical starts began the run');
     assert.notEqual(rc.workflowId, ra.workflowId, 'another interval is another collection');
@@ -97,7 +179,10 @@ describe('the command-line client', () => {
     const text = await cli('collect', ...join.filter((x) => x !== '--json'), '--intervals', '1m');
     assert.match(text.out, /^(joined the collection already running as|started) collect-spot-klines-1m-JOINUSDT/);
     const client = await testClient();
-    for (const [id, interval] of [[ra.workflowId, '1m'], [rc.workflowId, '1h']]) {
+    for (const [id, interval] of [
+      [ra.workflowId, '1m'],
+      [rc.workflowId, '1h'],
+    ]) {
       const report = (await client.workflow.getHandle(id).result()) as CollectionReport;
       assert.equal(report.files.total, 59, `${interval}: ${JSON.stringify(report.files)}`);
       assert.equal(report.ok, true, report.verdict);
@@ -106,24 +191,64 @@ describe('the command-line client', () => {
   });
 
   it('bad input exits 2 with the field named, before anything starts', async () => {
-    const r = (await cli('collect', '--symbols', 'btc/usdt', '--intervals', '1M'));
+    const r = await cli('collect', '--symbols', 'btc/usdt', '--intervals', '1M');
     assert.equal(r.code, 2);
     assert.match(r.err, /symbols\[0\]: must be a symbol as the archive names it/);
     assert.match(r.err, /intervals\[0\]: the monthly interval is "1mo"/);
   });
 
   it('exits 1 when files failed, and 4 when Temporal is unreachable', async () => {
-    await mirror(buckets.source, { symbols: ['ATOMUSDT'], intervals: ['1d'], startDate: '2025-05-04', endDate: '2025-05-04', faults: { checksumMismatch: ['2025-05-04'] } });
-    const r = (await cli('collect', '--symbols', 'ATOMUSDT', '--intervals', '1d', '--start', '2025-05-04', '--end', '2025-05-04', '--bucket', buckets.destination, '--wait', '--json'));
+    await mirror(buckets.source, {
+      symbols: ['ATOMUSDT'],
+      intervals: ['1d'],
+      startDate: '2025-05-04',
+      endDate: '2025-05-04',
+      faults: { checksumMismatch: ['2025-05-04'] },
+    });
+    const r = await cli(
+      'collect',
+      '--symbols',
+      'ATOMUSDT',
+      '--intervals',
+      '1d',
+      '--start',
+      '2025-05-04',
+      '--end',
+      '2025-05-04',
+      '--bucket',
+      buckets.destination,
+      '--wait',
+      '--json',
+    );
     assert.equal(r.code, 1, r.err);
-    const unreachable = await execa(process.execPath, ['--import', 'tsx', 'client/main.ts', 'list'], { reject: false, env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    const unreachable = await execa(process.execPath, ['--import', 'tsx', 'client/main.ts', 'list'], {
+      reject: false,
+      env: { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    });
     assert.equal(unreachable.exitCode, 4);
     assert.match(unreachable.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
   });
 
   it('manages a schedule: create, list, describe, trigger, pause, unpause, delete', async () => {
     const id = uniqueName('cli-sched');
-    assert.equal((await cli('schedule', 'create', id, '--preset', 'daily', '--symbols', 'ATOMUSDT', '--intervals', '1d', '--bucket', buckets.destination)).code, 0);
+    assert.equal(
+      (
+        await cli(
+          'schedule',
+          'create',
+          id,
+          '--preset',
+          'daily',
+          '--symbols',
+          'ATOMUSDT',
+          '--intervals',
+          '1d',
+          '--bucket',
+          buckets.destination,
+        )
+      ).code,
+      0,
+    );
     assert.match((await cli('schedule', 'list')).out, new RegExp(`${id}\\s+active`));
     const d = JSON.parse((await cli('schedule', 'describe', id)).out);
     assert.equal(d.policies.overlap, 'SKIP');

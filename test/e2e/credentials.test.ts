@@ -29,23 +29,39 @@ describe('credentials: the default chain on both sides, and what reaches s5cmd',
     await mirror(source, request);
     dumps = mkdtempSync(path.join(os.tmpdir(), 's5cmd-env-'));
     const wrapper = path.join(dumps, 's5cmd');
-    writeFileSync(wrapper, `#!/bin/sh\nenv > "${dumps}/env-$$.txt"\nexec "${path.join(PROJECT_ROOT, '.tools/bin/s5cmd')}" "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nenv > "${dumps}/env-$$.txt"\nexec "${path.join(PROJECT_ROOT, '.tools/bin/s5cmd')}" "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
   });
   after(() => {
     if (worker?.child.exitCode === null) worker.child.kill('SIGKILL');
   });
 
-  it('SOURCE_AUTH=default-chain reads a private source; s5cmd sees the chain\'s variables and nothing else of the worker\'s environment', async () => {
+  it("SOURCE_AUTH=default-chain reads a private source; s5cmd sees the chain's variables and nothing else of the worker's environment", async () => {
     worker = await spawnWorker({
-      SOURCE_BUCKET: source, SOURCE_AUTH: 'default-chain', DEST_ACCESS_KEY_ID: '', DEST_SECRET_ACCESS_KEY: '',
-      AWS_ACCESS_KEY_ID: stack.minioUser, AWS_SECRET_ACCESS_KEY: stack.minioPassword,
-      S5CMD_PATH: path.join(dumps, 's5cmd'), WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
-      TEMPORAL_API_KEY_CANARY: CANARY, SOME_SECRET: CANARY,
+      SOURCE_BUCKET: source,
+      SOURCE_AUTH: 'default-chain',
+      DEST_ACCESS_KEY_ID: '',
+      DEST_SECRET_ACCESS_KEY: '',
+      AWS_ACCESS_KEY_ID: stack.minioUser,
+      AWS_SECRET_ACCESS_KEY: stack.minioPassword,
+      S5CMD_PATH: path.join(dumps, 's5cmd'),
+      WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
+      TEMPORAL_API_KEY_CANARY: CANARY,
+      SOME_SECRET: CANARY,
     });
     const client = await testClient();
-    for (const [mode, prefix] of [['direct_sync', 'direct/'], ['traditional', 'trad/']] as const) {
-      const { handle } = await startCollection(client, { ...request, mode, destination: { bucket: destination, prefix } }, { taskQueue: worker.taskQueue });
+    for (const [mode, prefix] of [
+      ['direct_sync', 'direct/'],
+      ['traditional', 'trad/'],
+    ] as const) {
+      const { handle } = await startCollection(
+        client,
+        { ...request, mode, destination: { bucket: destination, prefix } },
+        { taskQueue: worker.taskQueue },
+      );
       const report = await handle.result();
       assert.equal(report.files.copied, 3, `${mode}: ${report.verdict}`);
       assert.equal(report.decision.mode, mode);
@@ -55,17 +71,32 @@ describe('credentials: the default chain on both sides, and what reaches s5cmd',
       assert.deepEqual([...copied.entries()].sort(), [...original.entries()].sort());
     }
 
-    const runs = readdirSync(dumps).filter((f) => f.startsWith('env-')).map((f) => readFileSync(path.join(dumps, f), 'utf8'))
-      .map((text) => new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])))
+    const runs = readdirSync(dumps)
+      .filter((f) => f.startsWith('env-'))
+      .map((f) => readFileSync(path.join(dumps, f), 'utf8'))
+      .map(
+        (text) =>
+          new Map(
+            text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+          ),
+      )
       .filter((env) => env.has('AWS_REGION')); // s5cmd runs (the probe's "s5cmd version" gets PATH only)
     assert.ok(runs.length >= 2, 'direct-sync and traditional runs of s5cmd were recorded');
     for (const env of runs) {
-      assert.equal(env.get('AWS_ACCESS_KEY_ID'), stack.minioUser, 'the default chain\'s keys reach s5cmd');
+      assert.equal(env.get('AWS_ACCESS_KEY_ID'), stack.minioUser, "the default chain's keys reach s5cmd");
       const names = [...env.keys()].filter((k) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(k));
-      for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HOME', 'PATH']) assert.ok(names.includes(n), n);
+      for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HOME', 'PATH'])
+        assert.ok(names.includes(n), n);
       // The machine may set more of the chain's own variables (a CA bundle, proxies): those pass, nothing else does.
       const allowed = new Set<string>(['AWS_REGION', 'HOME', 'PATH', ...DEFAULT_CHAIN_VARIABLES]);
-      assert.deepEqual(names.filter((n) => !allowed.has(n)), [], 'nothing else of the worker\'s environment');
+      assert.deepEqual(
+        names.filter((n) => !allowed.has(n)),
+        [],
+        "nothing else of the worker's environment",
+      );
       assert.ok(!names.some((n) => n.startsWith('DEST_') || n.startsWith('SOURCE_') || n.startsWith('TEMPORAL_')));
       assert.ok(![...env.values()].includes(CANARY));
     }

@@ -7,7 +7,20 @@ import { quarantineKey } from '../../workflows/keys';
 import { startCollection } from '../../client/collection';
 import { firstShardHistory } from '../helpers/history';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { collect, exists, freshBuckets, listKeys, mirror, readManifest, readText, s3, sha256Of, startWorker, testClient, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  exists,
+  freshBuckets,
+  listKeys,
+  mirror,
+  readManifest,
+  readText,
+  s3,
+  sha256Of,
+  startWorker,
+  testClient,
+  type TestWorker,
+} from '../helpers/stack';
 
 describe('direct sync on the real stack', () => {
   let w: TestWorker;
@@ -24,15 +37,24 @@ describe('direct sync on the real stack', () => {
 
   before(async () => {
     buckets = await freshBuckets('direct');
-    written = await mirror(buckets.source, { ...request, faults: { checksumMismatch: ['2025-03-04'], missingChecksum: ['2025-03-05'], missing: ['2025-03-06'] } });
+    written = await mirror(buckets.source, {
+      ...request,
+      faults: { checksumMismatch: ['2025-03-04'], missingChecksum: ['2025-03-05'], missing: ['2025-03-06'] },
+    });
     w = await startWorker({ SOURCE_BUCKET: buckets.source });
   });
   after(async () => w?.stop());
 
   it('copies every good file with s5cmd, verifies it, quarantines a bad one and reports the rest', async () => {
-    const { handle, report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
+    const { handle, report } = await collect(w, {
+      ...request,
+      destination: { bucket: buckets.destination, prefix: 'bronze/' },
+    });
     assert.equal(report.decision.mode, 'direct_sync');
-    assert.match(report.decision.reason, /auto: direct sync possible.*a server-side copy of s3:\/\/.* with the destination's credentials worked.*proven by the store's SHA-256/);
+    assert.match(
+      report.decision.reason,
+      /auto: direct sync possible.*a server-side copy of s3:\/\/.* with the destination's credentials worked.*proven by the store's SHA-256/,
+    );
     assert.equal(report.decision.proofBy, 'store');
     const expectedGood = written.filter((f) => !f.fault);
     assert.equal(report.files.total, 40);
@@ -44,17 +66,28 @@ describe('direct sync on the real stack', () => {
     assert.equal(report.ok, false);
     assert.ok(report.s3Requests > 0);
     assert.equal(report.peakLocalDiskBytes, 0, 'direct sync must not stage files on local disk');
-    assert.equal(report.files.byProofMethod['store-sha256'], expectedGood.length, 'every good copy was proven by the store\'s own SHA-256');
+    assert.equal(
+      report.files.byProofMethod['store-sha256'],
+      expectedGood.length,
+      "every good copy was proven by the store's own SHA-256",
+    );
     // Only the 4 mismatching copies are read back (to be put aside after a second look); the good ones never.
     const mismatchBytes = written.filter((f) => f.fault === 'checksumMismatch').reduce((n, f) => n + f.size, 0);
     assert.ok(report.bytes.throughWorker <= mismatchBytes, `${report.bytes.throughWorker} bytes through the worker`);
 
     for (const f of expectedGood) {
       assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256, f.key);
-      assert.ok(await exists(buckets.destination, `bronze/${checksumKey(f.key)}`), `verified ${f.key} has its .CHECKSUM`);
+      assert.ok(
+        await exists(buckets.destination, `bronze/${checksumKey(f.key)}`),
+        `verified ${f.key} has its .CHECKSUM`,
+      );
     }
     for (const f of written.filter((x) => x.fault === 'checksumMismatch')) {
-      assert.equal(await exists(buckets.destination, `bronze/${f.key}`), false, 'a mismatching zip is not left in place');
+      assert.equal(
+        await exists(buckets.destination, `bronze/${f.key}`),
+        false,
+        'a mismatching zip is not left in place',
+      );
       assert.ok(await exists(buckets.destination, quarantineKey('bronze/', f.key)), 'it is quarantined');
     }
     for (const f of written.filter((x) => x.fault === 'missingChecksum')) {
@@ -81,7 +114,10 @@ describe('direct sync on the real stack', () => {
 
   it('a rerun copies nothing already present and identical', async () => {
     const before = await listKeys(buckets.destination, 'bronze/data/');
-    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
+    const { report } = await collect(w, {
+      ...request,
+      destination: { bucket: buckets.destination, prefix: 'bronze/' },
+    });
     assert.equal(report.files.copied, 0);
     assert.equal(report.files.byOutcome.checksum_mismatch, 4, 'quarantined mismatches are tried again and still fail');
     assert.equal(report.files.skipped, written.filter((f) => !f.fault).length);
@@ -89,16 +125,35 @@ describe('direct sync on the real stack', () => {
   });
 
   it('re-copies a source file that changed (a Binance re-upload)', async () => {
-    const changed = await mirror(buckets.source, { ...request, symbols: ['ETHUSDT'], intervals: ['1h'], startDate: '2025-03-01', endDate: '2025-03-02', revision: 1 });
-    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'bronze/' } });
-    assert.equal(report.files.copied, 2, "only the two changed files are copied");
+    const changed = await mirror(buckets.source, {
+      ...request,
+      symbols: ['ETHUSDT'],
+      intervals: ['1h'],
+      startDate: '2025-03-01',
+      endDate: '2025-03-02',
+      revision: 1,
+    });
+    const { report } = await collect(w, {
+      ...request,
+      destination: { bucket: buckets.destination, prefix: 'bronze/' },
+    });
+    assert.equal(report.files.copied, 2, 'only the two changed files are copied');
     assert.equal(report.files.byOutcome.checksum_mismatch, 4);
     for (const f of changed) assert.equal(await sha256Of(buckets.destination, `bronze/${f.key}`), f.sha256);
   });
 
   it('continues as new every batchesPerRun batches and still reports every file', async () => {
-    const { report } = await collect(w, { ...request, batchSize: 4, batchesPerRun: 2, destination: { bucket: buckets.destination, prefix: 'can/' } });
-    assert.equal(report.workflowRuns, 1 + 4, 'the collection, and its one shard: 32 planned files in 4-file batches, 8 batches, 2 a run');
+    const { report } = await collect(w, {
+      ...request,
+      batchSize: 4,
+      batchesPerRun: 2,
+      destination: { bucket: buckets.destination, prefix: 'can/' },
+    });
+    assert.equal(
+      report.workflowRuns,
+      1 + 4,
+      'the collection, and its one shard: 32 planned files in 4-file batches, 8 batches, 2 a run',
+    );
     assert.equal(report.files.total, 40);
     assert.equal(report.files.copied, written.filter((f) => !f.fault).length);
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
@@ -106,7 +161,12 @@ describe('direct sync on the real stack', () => {
   });
 
   it('cuts a collection into shards (child workflows) and joins their manifests in key order', async () => {
-    const { report, handle } = await collect(w, { ...request, filesPerShard: 10, parallelShards: 3, destination: { bucket: buckets.destination, prefix: 'shards/' } });
+    const { report, handle } = await collect(w, {
+      ...request,
+      filesPerShard: 10,
+      parallelShards: 3,
+      destination: { bucket: buckets.destination, prefix: 'shards/' },
+    });
     // 4 series of 10 days: one series per shard.
     assert.equal(report.discovery.series, 4);
     assert.equal(report.shards.total, 4);
@@ -118,10 +178,14 @@ describe('direct sync on the real stack', () => {
     assert.equal(new Set(keys).size, 40);
     const children: string[] = [];
     for (const ev of (await handle.fetchHistory()).events ?? []) {
-      if (ev.childWorkflowExecutionCompletedEventAttributes) children.push(ev.childWorkflowExecutionCompletedEventAttributes.workflowExecution!.workflowId!);
+      if (ev.childWorkflowExecutionCompletedEventAttributes)
+        children.push(ev.childWorkflowExecutionCompletedEventAttributes.workflowExecution!.workflowId!);
     }
     assert.equal(children.length, 4, 'one completed child workflow per shard');
-    assert.ok(children.every((id) => id.startsWith(`${handle.workflowId}/`)), children.join(', '));
+    assert.ok(
+      children.every((id) => id.startsWith(`${handle.workflowId}/`)),
+      children.join(', '),
+    );
     // The coverage table, read as CSV: one row per series, each complete but for the planted faults.
     const csv = (await readText(report.manifest.bucket, report.coverage.keys.csv)).trim().split('\n');
     assert.equal(csv.length, 1 + 4);
@@ -136,9 +200,16 @@ describe('direct sync on the real stack', () => {
       startCollection(client, input, { taskQueue: w.config.temporal.taskQueue }),
     ]);
     assert.equal(a.handle.workflowId, b.handle.workflowId);
-    assert.match(a.handle.workflowId, /^collect-spot-klines-1h\+1m-BTCUSDT\+ETHUSDT-daily-2025-03-01\.\.2025-03-10-to-/);
+    assert.match(
+      a.handle.workflowId,
+      /^collect-spot-klines-1h\+1m-BTCUSDT\+ETHUSDT-daily-2025-03-01\.\.2025-03-10-to-/,
+    );
     assert.equal(a.handle.firstExecutionRunId, b.handle.firstExecutionRunId);
-    assert.deepEqual([a.joined, b.joined].sort(), [false, true], 'exactly one start began the run; the other says it joined');
+    assert.deepEqual(
+      [a.joined, b.joined].sort(),
+      [false, true],
+      'exactly one start began the run; the other says it joined',
+    );
     await a.handle.result();
   });
 });

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import {
-  CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketEncryptionCommand, PutObjectCommand, PutObjectLockConfigurationCommand,
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startCollection } from '../../client/collection';
@@ -16,7 +22,16 @@ import { adminClient } from '../../stack/buckets';
 import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { privateStack } from '../helpers/private-stack';
-import { collect, freshBuckets, mirror, s3 as s3Shared, sha256Of, startWorker, uniqueName, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  freshBuckets,
+  mirror,
+  s3 as s3Shared,
+  sha256Of,
+  startWorker,
+  uniqueName,
+  type TestWorker,
+} from '../helpers/stack';
 
 describe('an SSE-KMS destination (ETags are not MD5s)', () => {
   let env: Awaited<ReturnType<typeof privateStack>>;
@@ -27,14 +42,21 @@ describe('an SSE-KMS destination (ETags are not MD5s)', () => {
   const request = { symbols: ['KMSUSDT'], intervals: ['1h'], startDate: '2025-02-01', endDate: '2025-02-06' };
 
   before(async () => {
-    env = await privateStack('kms', 25233, { STACK_MINIO_KMS_SECRET_KEY: `bronze-key:${randomBytes(32).toString('base64')}` });
+    env = await privateStack('kms', 25233, {
+      STACK_MINIO_KMS_SECRET_KEY: `bronze-key:${randomBytes(32).toString('base64')}`,
+    });
     s3 = adminClient(env.stack);
     files = await fillMirror(s3, env.stack.sourceBucket, request);
     bucket = uniqueName('kms');
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(new PutBucketEncryptionCommand({
-      Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'bronze-key' } }] },
-    }));
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'bronze-key' } }],
+        },
+      }),
+    );
     w = await startWorker({}, undefined, env.stack);
   });
   after(async () => {
@@ -52,13 +74,24 @@ describe('an SSE-KMS destination (ETags are not MD5s)', () => {
   for (const mode of ['direct_sync', 'traditional'] as const) {
     it(`${mode}: copies with SHA-256 proof, and a rerun skips every file without reading it`, async () => {
       const prefix = `${mode}/`;
-      const run = async () => (await startCollection(env.client, { ...request, mode, destination: { bucket, prefix } }, { taskQueue: w.config.temporal.taskQueue })).handle.result();
+      const run = async () =>
+        (
+          await startCollection(
+            env.client,
+            { ...request, mode, destination: { bucket, prefix } },
+            { taskQueue: w.config.temporal.taskQueue },
+          )
+        ).handle.result();
       const first = await run();
       assert.equal(first.ok, true, first.verdict);
       assert.equal(first.files.byProof.sha256, files.length);
       // The unencrypted source's ETags are MD5s; the copies' are not: an ETag comparison would call every file changed.
-      const etags = async (b: string, p: string) => new Map(((await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: p }))).Contents ?? [])
-        .filter((o) => o.Key!.endsWith('.zip')).map((o) => [o.Key!.slice(p.length - 'data/'.length), o.ETag!]));
+      const etags = async (b: string, p: string) =>
+        new Map(
+          ((await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: p }))).Contents ?? [])
+            .filter((o) => o.Key!.endsWith('.zip'))
+            .map((o) => [o.Key!.slice(p.length - 'data/'.length), o.ETag!]),
+        );
       const source = await etags(env.stack.sourceBucket, 'data/');
       const copies = await etags(bucket, `${prefix}data/`);
       assert.equal(copies.size, files.length);
@@ -81,9 +114,15 @@ describe('a versioned destination under Object Lock', () => {
     const buckets = await freshBuckets('locked');
     const locked = uniqueName('locked');
     await s3Shared.send(new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }));
-    await s3Shared.send(new PutObjectLockConfigurationCommand({
-      Bucket: locked, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } },
-    }));
+    await s3Shared.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: locked,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
+        },
+      }),
+    );
     const request = { symbols: ['LOCKUSDT'], intervals: ['1d'], startDate: '2025-03-01', endDate: '2025-03-03' };
     const rev0 = await mirror(buckets.source, request);
     const w = await startWorker({ SOURCE_BUCKET: buckets.source });
@@ -91,17 +130,39 @@ describe('a versioned destination under Object Lock', () => {
       const run = async () => (await collect(w, { ...request, destination: { bucket: locked, prefix: '' } })).report;
       assert.equal((await run()).files.byProof.sha256, 3);
       const [corrected] = await mirror(buckets.source, { ...request, endDate: '2025-03-01', revision: 1 });
-      const [stale] = await mirror(buckets.source, { ...request, startDate: '2025-03-02', endDate: '2025-03-02', revision: 1, faults: { staleChecksum: ['2025-03-02'] } });
+      const [stale] = await mirror(buckets.source, {
+        ...request,
+        startDate: '2025-03-02',
+        endDate: '2025-03-02',
+        revision: 1,
+        faults: { staleChecksum: ['2025-03-02'] },
+      });
       const second = await run();
-      assert.deepEqual([second.files.byOutcome.replaced, second.files.byOutcome.stale_checksum, second.files.byOutcome.skipped], [1, 1, 1]);
-      const versions = async (key: string) => (await s3Shared.send(new ListObjectVersionsCommand({ Bucket: locked, Prefix: key }))).Versions!.filter((v) => v.Key === key);
+      assert.deepEqual(
+        [second.files.byOutcome.replaced, second.files.byOutcome.stale_checksum, second.files.byOutcome.skipped],
+        [1, 1, 1],
+      );
+      const versions = async (key: string) =>
+        (await s3Shared.send(new ListObjectVersionsCommand({ Bucket: locked, Prefix: key }))).Versions!.filter(
+          (v) => v.Key === key,
+        );
       const history = await versions(corrected.key);
       assert.equal(history.length, 2, 'the correction added a version');
       const old = history.find((v) => !v.IsLatest)!;
-      const oldBytes = await (await s3Shared.send(new GetObjectCommand({ Bucket: locked, Key: corrected.key, VersionId: old.VersionId }))).Body!.transformToByteArray();
-      assert.equal(createHash('sha256').update(oldBytes).digest('hex'), rev0.find((f) => f.key === corrected.key)!.sha256, 'the verified version stays retrievable');
+      const oldBytes = await (
+        await s3Shared.send(new GetObjectCommand({ Bucket: locked, Key: corrected.key, VersionId: old.VersionId }))
+      ).Body!.transformToByteArray();
+      assert.equal(
+        createHash('sha256').update(oldBytes).digest('hex'),
+        rev0.find((f) => f.key === corrected.key)!.sha256,
+        'the verified version stays retrievable',
+      );
       assert.equal(await sha256Of(locked, corrected.key), corrected.sha256);
-      assert.equal(await sha256Of(locked, stale.key), rev0.find((f) => f.key === stale.key)!.sha256, 'the verified copy is kept under a stale sidecar');
+      assert.equal(
+        await sha256Of(locked, stale.key),
+        rev0.find((f) => f.key === stale.key)!.sha256,
+        'the verified copy is kept under a stale sidecar',
+      );
       const third = await run();
       assert.equal(third.files.byOutcome.skipped, 2);
       assert.equal((await assertTrustInvariant(s3Shared, locked, '', buckets.source)).proven.size, 3);

@@ -3,7 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
 import { type Context } from '@temporalio/activity';
-import { collect, freshBuckets, mirror, readManifest, s3, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  freshBuckets,
+  mirror,
+  readManifest,
+  s3,
+  sha256Of,
+  startWorker,
+  type TestWorker,
+} from '../helpers/stack';
 
 /**
  * Fault injection around the real activity: while the real s5cmd runs, one source object is
@@ -35,12 +44,21 @@ describe('per-file fallback after a partial s5cmd failure', () => {
   let w: TestWorker;
   let buckets: { source: string; destination: string };
   let written: Awaited<ReturnType<typeof mirror>>;
-  const request = { symbols: ['XRPUSDT'], intervals: ['15m'], startDate: '2025-02-01', endDate: '2025-02-06', batchSize: 10 };
+  const request = {
+    symbols: ['XRPUSDT'],
+    intervals: ['15m'],
+    startDate: '2025-02-01',
+    endDate: '2025-02-06',
+    batchSize: 10,
+  };
 
   before(async () => {
     buckets = await freshBuckets('fallback');
     written = await mirror(buckets.source, request);
-    w = await startWorker({ SOURCE_BUCKET: buckets.source }, { interceptors: { activity: [hideDuringDirectSync(buckets.source, written[2].key)] } });
+    w = await startWorker(
+      { SOURCE_BUCKET: buckets.source },
+      { interceptors: { activity: [hideDuringDirectSync(buckets.source, written[2].key)] } },
+    );
   });
   after(async () => w?.stop());
 
@@ -73,7 +91,8 @@ describe('a listed file that returns 404', () => {
     const vanish = (ctx: Context) => ({
       inbound: {
         async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) {
-          if (ctx.info.activityType === 'directSyncBatch') await s3.send(new DeleteObjectCommand({ Bucket: buckets.source, Key: written[1].key }));
+          if (ctx.info.activityType === 'directSyncBatch')
+            await s3.send(new DeleteObjectCommand({ Bucket: buckets.source, Key: written[1].key }));
           return next(input);
         },
       },

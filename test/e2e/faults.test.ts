@@ -21,9 +21,17 @@ import { startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
-const PATIENT_RETRY = { default: { initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 4_000, maximumAttempts: 30 } };
+const PATIENT_RETRY = {
+  default: { initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 4_000, maximumAttempts: 30 },
+};
 
-async function assertAllVerified(s3: S3Client, bucket: string, sourceBucket: string, files: MirrorFile[], report: CollectionReport) {
+async function assertAllVerified(
+  s3: S3Client,
+  bucket: string,
+  sourceBucket: string,
+  files: MirrorFile[],
+  report: CollectionReport,
+) {
   assert.equal(report.files.copied, files.length, JSON.stringify(report.files));
   assert.equal(report.ok, true, report.verdict);
   const hashes = await hashDestination(s3, bucket, '');
@@ -41,7 +49,11 @@ async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) =>
   throw new Error('the collection made no progress');
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -70,7 +82,14 @@ async function attemptFailures(handle: WorkflowHandle): Promise<{ type: string; 
   // the started event. Read both kinds.
   return events.flatMap((e) => {
     const f = e.activityTaskStartedEventAttributes?.lastFailure ?? e.activityTaskFailedEventAttributes?.failure;
-    return f ? [{ type: f.applicationFailureInfo?.type ?? (f.timeoutFailureInfo ? 'timeout' : 'other'), message: f.message ?? '' }] : [];
+    return f
+      ? [
+          {
+            type: f.applicationFailureInfo?.type ?? (f.timeoutFailureInfo ? 'timeout' : 'other'),
+            message: f.message ?? '',
+          },
+        ]
+      : [];
   });
 }
 
@@ -78,7 +97,15 @@ describe('faults', () => {
   let env: Awaited<ReturnType<typeof privateStack>>;
   let stack: StackConfig;
   let s3: S3Client;
-  const request = { symbols: ['FAULTUSDT'], intervals: ['1m'], startDate: '2024-01-01', endDate: '2024-02-29', batchSize: 5, parallelBatches: 2, retry: PATIENT_RETRY };
+  const request = {
+    symbols: ['FAULTUSDT'],
+    intervals: ['1m'],
+    startDate: '2024-01-01',
+    endDate: '2024-02-29',
+    batchSize: 5,
+    parallelBatches: 2,
+    retry: PATIENT_RETRY,
+  };
   let files: MirrorFile[];
 
   before(async () => {
@@ -99,7 +126,11 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        { ...request, destination: { bucket, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'minio', 20_000);
       const report = await handle.result();
@@ -114,14 +145,24 @@ describe('faults', () => {
     const minio = servicePid(stack, 'minio')!;
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        { ...request, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       await whenProgress(handle, (done) => done >= 2);
       process.kill(minio, 'SIGSTOP');
       // Thawed once an activity attempt has given its batch back (stalled or timed out), not after a fixed time.
-      const failure = await waitFor('a hung attempt to be given back', async () => {
-        const pending = await pendingActivities(handle);
-        return pending.map((p) => p.lastFailure?.message).find((m) => m && /no progress for|timed out|timeout|socket hang up|ECONNRESET/i.test(m));
-      }, 60_000);
+      const failure = await waitFor(
+        'a hung attempt to be given back',
+        async () => {
+          const pending = await pendingActivities(handle);
+          return pending
+            .map((p) => p.lastFailure?.message)
+            .find((m) => m && /no progress for|timed out|timeout|socket hang up|ECONNRESET/i.test(m));
+        },
+        60_000,
+      );
       process.kill(minio, 'SIGCONT');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
@@ -136,7 +177,11 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        { ...request, destination: { bucket, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       await whenProgress(handle, (done) => done >= 2);
       await restartService(stack, 'temporal', 2_000);
       const report = await patientResult(env.client, handle.workflowId);
@@ -150,13 +195,19 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const events = await collectionEvents(handle);
-      const retried = events.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+      const retried = events.filter(
+        (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+      );
       assert.ok(retried.length >= 1, 'a retried attempt is in the history');
     } finally {
       await w.stop();
@@ -167,7 +218,17 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 2, destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        {
+          ...request,
+          batchSize: 60,
+          parallelBatches: 1,
+          heartbeatTimeoutSeconds: 2,
+          destination: { bucket, prefix: '' },
+        },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
       const frozenAt = Date.now();
       for (const pid of pids) process.kill(pid, 'SIGSTOP');
@@ -177,20 +238,33 @@ describe('faults', () => {
       assert.ok(stalls.length >= 1, 'the frozen run was given up as stalled');
       assert.match(stalls[0].message, /no progress for \d+ s/);
       // 3 heartbeat timeouts (6 s) plus the largest file's allowance: far from the 2 h start-to-close.
-      assert.ok(Date.now() - frozenAt < 60_000, `the batch was back within a minute, not held until start-to-close (${Date.now() - frozenAt} ms)`);
+      assert.ok(
+        Date.now() - frozenAt < 60_000,
+        `the batch was back within a minute, not held until start-to-close (${Date.now() - frozenAt} ms)`,
+      );
     } finally {
       await w.stop();
     }
   });
 
-  it('a worker killed with SIGKILL mid-batch while a second worker runs: the other finishes the job, and the dead worker\'s s5cmd dies with it', async () => {
+  it("a worker killed with SIGKILL mid-batch while a second worker runs: the other finishes the job, and the dead worker's s5cmd dies with it", async () => {
     const taskQueue = uniqueName('tq');
     const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '1' };
     const a: WorkerProcess = await spawnWorker(workerEnv);
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 30, parallelBatches: 2, heartbeatTimeoutSeconds: 3, destination: { bucket, prefix: '' } }, { taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        {
+          ...request,
+          batchSize: 30,
+          parallelBatches: 2,
+          heartbeatTimeoutSeconds: 3,
+          destination: { bucket, prefix: '' },
+        },
+        { taskQueue },
+      );
       const [victim, orphans] = await waitFor('a worker running s5cmd', () => {
         const w = [a, b].find((x) => s5cmdChildren(x.child.pid!).length > 0);
         return w ? ([w, s5cmdChildren(w.child.pid!)] as const) : undefined;
@@ -199,8 +273,12 @@ describe('faults', () => {
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const survivor = victim === a ? b : a;
-      assert.ok(survivor.logs.some((l) => l.includes('s5cmd batch done')), 'the surviving worker processed batches');
-      for (const pid of orphans) assert.ok(isDead(pid), `s5cmd ${pid} of the killed worker did not outlive it: ${commandLine(pid).join(' ')}`);
+      assert.ok(
+        survivor.logs.some((l) => l.includes('s5cmd batch done')),
+        'the surviving worker processed batches',
+      );
+      for (const pid of orphans)
+        assert.ok(isDead(pid), `s5cmd ${pid} of the killed worker did not outlive it: ${commandLine(pid).join(' ')}`);
     } finally {
       for (const w of [a, b]) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
@@ -208,13 +286,30 @@ describe('faults', () => {
 
   it('a worker stopped with SIGTERM mid-batch: after its grace time s5cmd is killed and the batch is retried on the other worker', async () => {
     const taskQueue = uniqueName('tq');
-    const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '1', SHUTDOWN_GRACE_MS: '1000' };
+    const workerEnv = {
+      ...workerEnvFor(stack),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      S5CMD_NUMWORKERS: '1',
+      SHUTDOWN_GRACE_MS: '1000',
+    };
     const a: WorkerProcess = await spawnWorker(workerEnv);
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, { ...request, batchSize: 60, parallelBatches: 1, heartbeatTimeoutSeconds: 5, destination: { bucket, prefix: '' } }, { taskQueue });
-      const victim = await waitFor('a worker running s5cmd', () => [a, b].find((w) => s5cmdChildren(w.child.pid!).length > 0));
+      const { handle } = await startCollection(
+        env.client,
+        {
+          ...request,
+          batchSize: 60,
+          parallelBatches: 1,
+          heartbeatTimeoutSeconds: 5,
+          destination: { bucket, prefix: '' },
+        },
+        { taskQueue },
+      );
+      const victim = await waitFor('a worker running s5cmd', () =>
+        [a, b].find((w) => s5cmdChildren(w.child.pid!).length > 0),
+      );
       victim.child.kill('SIGTERM');
       const exit = await victim.exited;
       assert.equal(exit, 0, `the stopped worker exits cleanly:\n${victim.logs.slice(-15).join('\n')}`);
@@ -229,16 +324,30 @@ describe('faults', () => {
     const staging = `${process.cwd()}/.data/${uniqueName('small-staging')}`;
     const largest = Math.max(...files.map((f) => f.size));
     const maxBytes = Math.floor(largest * 2.5);
-    const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: String(maxBytes) }, undefined, stack);
+    const w: TestWorker = await startWorker(
+      { STAGING_DIR: staging, STAGING_MAX_BYTES: String(maxBytes) },
+      undefined,
+      stack,
+    );
     try {
       const bucket = await freshDestination();
       const subset = files.slice(0, 10);
-      const { handle } = await startCollection(env.client, { ...request, endDate: '2024-01-10', mode: 'traditional', destination: { bucket, prefix: '' } }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        { ...request, endDate: '2024-01-10', mode: 'traditional', destination: { bucket, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, subset, report);
-      assert.ok(report.peakLocalDiskBytes <= maxBytes, `peak staging ${report.peakLocalDiskBytes} within STAGING_MAX_BYTES=${maxBytes}`);
+      assert.ok(
+        report.peakLocalDiskBytes <= maxBytes,
+        `peak staging ${report.peakLocalDiskBytes} within STAGING_MAX_BYTES=${maxBytes}`,
+      );
       const left = readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
-      assert.deepEqual(left.map((d) => d.name), []);
+      assert.deepEqual(
+        left.map((d) => d.name),
+        [],
+      );
     } finally {
       await w.stop();
     }
@@ -249,22 +358,48 @@ describe('faults', () => {
     const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: '50000' }, undefined, stack);
     try {
       const bucket = await freshDestination();
-      const { handle } = await startCollection(env.client, {
-        ...request, endDate: '2024-01-10', mode: 'traditional', destination: { bucket, prefix: '' },
-      }, { taskQueue: w.config.temporal.taskQueue });
+      const { handle } = await startCollection(
+        env.client,
+        {
+          ...request,
+          endDate: '2024-01-10',
+          mode: 'traditional',
+          destination: { bucket, prefix: '' },
+        },
+        { taskQueue: w.config.temporal.taskQueue },
+      );
       const report = await handle.result();
       assert.equal(report.ok, false);
       assert.equal(report.files.copied, 0);
       assert.equal(report.files.failed, 10);
-      const manifest = (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: report.manifest.key }))).Body!.transformToString()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      assert.ok(manifest.every((e) => e.outcome === 'failed' && /do not fit in the whole staging space \(STAGING_MAX_BYTES=50000\).*direct sync/.test(e.error)), manifest[0]?.error);
+      const manifest = (
+        await (
+          await s3.send(new GetObjectCommand({ Bucket: bucket, Key: report.manifest.key }))
+        ).Body!.transformToString()
+      )
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      assert.ok(
+        manifest.every(
+          (e) =>
+            e.outcome === 'failed' &&
+            /do not fit in the whole staging space \(STAGING_MAX_BYTES=50000\).*direct sync/.test(e.error),
+        ),
+        manifest[0]?.error,
+      );
       for (const f of files.slice(0, 10)) {
         await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key })), 'nothing uploaded');
       }
-      const retried = (await collectionEvents(handle)).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      const retried = (await collectionEvents(handle)).filter(
+        (e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+      );
       assert.equal(retried.length, 0, 'no step was retried: no retry can make the file fit');
       const left = readdirSync(staging, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
-      assert.deepEqual(left.map((d) => d.name), []);
+      assert.deepEqual(
+        left.map((d) => d.name),
+        [],
+      );
     } finally {
       await w.stop();
     }

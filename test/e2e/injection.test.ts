@@ -71,12 +71,23 @@ describe('keys that reach a commands file or a local path cannot inject or escap
     const config = loadConfig({ ...workerEnvFor(stack), SOURCE_BUCKET: buckets.source, STAGING_DIR: stagingBase });
     const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
     const acts = createActivities({
-      config, staging, workerTaskQueue: 'unused',
-      source: createS3Client(config.source), destination: createS3Client(config.destination),
+      config,
+      staging,
+      workerTaskQueue: 'unused',
+      source: createS3Client(config.source),
+      destination: createS3Client(config.destination),
     });
-    const state = { collectionId: 'inject', bucket: buckets.destination, destinationPrefix: 'in/', statePrefix: 'in/_collections/inject/' };
+    const state = {
+      collectionId: 'inject',
+      bucket: buckets.destination,
+      destinationPrefix: 'in/',
+      statePrefix: 'in/_collections/inject/',
+    };
     const store = new StateStore(createS3Client(config.destination), state);
-    await store.putJson('plan/batch-000000.json', NASTY_KEYS.map((key) => ({ key, size: bodies.get(key)!.length, etag: '', checksumEtag: 'x', action: 'copy' })));
+    await store.putJson(
+      'plan/batch-000000.json',
+      NASTY_KEYS.map((key) => ({ key, size: bodies.get(key)!.length, etag: '', checksumEtag: 'x', action: 'copy' })),
+    );
 
     const env = new MockActivityEnvironment();
     const ref = { state, batch: 0, verification: 'checksum' as const, stallMs: 60_000 };
@@ -84,12 +95,22 @@ describe('keys that reach a commands file or a local path cannot inject or escap
     // Keys with control characters never reach the run file, and keys with spaces (which s5cmd
     // 2.3.0 sends as "+" in the copy source) are not tried: both go to the traditional path. The
     // rest, quotes, "$( )", backticks and globs included, are copied by the real s5cmd, verbatim.
-    const notServerSide = NASTY_KEYS.map((k, i) => [k, i] as const).filter(([k]) => /[\n\r ]/.test(k) || k.includes('\u0007')).map(([, i]) => i);
-    const entries = (await store.getJson<{ i: number; outcome: string; error: string | null }[]>('results/batch-000000.direct.json'))!;
-    for (const i of notServerSide) assert.match(entries.find((e) => e.i === i)!.error!, /s5cmd cannot copy this key server-side/);
+    const notServerSide = NASTY_KEYS.map((k, i) => [k, i] as const)
+      .filter(([k]) => /[\n\r ]/.test(k) || k.includes('\u0007'))
+      .map(([, i]) => i);
+    const entries = (await store.getJson<{ i: number; outcome: string; error: string | null }[]>(
+      'results/batch-000000.direct.json',
+    ))!;
+    for (const i of notServerSide)
+      assert.match(entries.find((e) => e.i === i)!.error!, /s5cmd cannot copy this key server-side/);
     assert.deepEqual([...direct.fallback].sort(), notServerSide);
-    assert.deepEqual([...direct.copied].sort(), NASTY_KEYS.map((_, i) => i).filter((i) => !notServerSide.includes(i)));
-    const proven = (await env.run(acts.proveCopied, { ...ref, only: direct.copied })) as Awaited<ReturnType<typeof acts.proveCopied>>;
+    assert.deepEqual(
+      [...direct.copied].sort(),
+      NASTY_KEYS.map((_, i) => i).filter((i) => !notServerSide.includes(i)),
+    );
+    const proven = (await env.run(acts.proveCopied, { ...ref, only: direct.copied })) as Awaited<
+      ReturnType<typeof acts.proveCopied>
+    >;
     assert.equal(proven.verified, direct.copied.length);
 
     const staged = { ...ref, only: direct.fallback, stagingId: 'inject-b0-p1' };
@@ -100,7 +121,11 @@ describe('keys that reach a commands file or a local path cannot inject or escap
     await env.run(acts.cleanupStaging, staged);
 
     for (const key of NASTY_KEYS) {
-      assert.equal(await sha256Of(buckets.destination, `in/${key}`), createHash('sha256').update(bodies.get(key)!).digest('hex'), JSON.stringify(key));
+      assert.equal(
+        await sha256Of(buckets.destination, `in/${key}`),
+        createHash('sha256').update(bodies.get(key)!).digest('hex'),
+        JSON.stringify(key),
+      );
     }
     assert.equal(existsSync(`${marker}-1`), false, 'no command substitution ran');
     assert.equal(existsSync(`${marker}-2`), false, 'no backtick command ran');
@@ -111,7 +136,8 @@ describe('keys that reach a commands file or a local path cannot inject or escap
 
   it('staging paths come from positions and a validated id, never from keys', () => {
     const staging = new StagingArea(stagingBase, 1_000_000);
-    for (const bad of ['../x', 'a/b', '..', '', 'x\n', '/etc']) assert.throws(() => staging.dir(bad), /invalid staging id/, bad);
+    for (const bad of ['../x', 'a/b', '..', '', 'x\n', '/etc'])
+      assert.throws(() => staging.dir(bad), /invalid staging id/, bad);
     assert.throws(() => staging.file('ok', -1, 'zip'), /invalid batch position/);
     assert.throws(() => staging.file('ok', 1.5, 'zip'), /invalid batch position/);
     assert.equal(path.dirname(staging.file('ok', 3, 'zip')), path.join(staging.root, 'ok'));
@@ -119,7 +145,10 @@ describe('keys that reach a commands file or a local path cannot inject or escap
 
   it('staging is reserved per file in bytes; a file larger than the whole space is a clear error, before anything is written', () => {
     const staging = new StagingArea(stagingBase, 1_000);
-    assert.throws(() => staging.tryReserve('big', 0, 5_000), /5000 bytes do not fit in the whole staging space \(STAGING_MAX_BYTES=1000\).*direct sync/);
+    assert.throws(
+      () => staging.tryReserve('big', 0, 5_000),
+      /5000 bytes do not fit in the whole staging space \(STAGING_MAX_BYTES=1000\).*direct sync/,
+    );
     assert.equal(existsSync(path.join(staging.root, 'big')), false);
     assert.equal(staging.tryReserve('a', 0, 600), true);
     assert.equal(staging.tryReserve('a', 0, 600), true, 'the same file twice holds its space once');
@@ -127,7 +156,9 @@ describe('keys that reach a commands file or a local path cannot inject or escap
   });
 
   after(() => {
-    const left = existsSync(stagingBase) ? readdirSync(stagingBase, { recursive: true }).filter((f) => String(f).endsWith('.zip')) : [];
+    const left = existsSync(stagingBase)
+      ? readdirSync(stagingBase, { recursive: true }).filter((f) => String(f).endsWith('.zip'))
+      : [];
     assert.deepEqual(left, []);
   });
 });

@@ -5,7 +5,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { collect, exists, freshBuckets, mirror, minioEndpoint, sha256Of, stack, startWorker, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  exists,
+  freshBuckets,
+  mirror,
+  minioEndpoint,
+  sha256Of,
+  stack,
+  startWorker,
+  type TestWorker,
+} from '../helpers/stack';
 
 const request = { symbols: ['SOLUSDT'], intervals: ['1d'], startDate: '2024-12-30', endDate: '2025-01-02' };
 
@@ -33,10 +43,14 @@ describe('auto mode picks the mode that can work, and says why', () => {
     assert.equal(report.files.byMode.direct_sync.copied, 4);
   });
 
-  it('an s5cmd that cannot ask for checksums (not the project\'s build) → direct sync, proven by reading the copies back', async () => {
+  it("an s5cmd that cannot ask for checksums (not the project's build) → direct sync, proven by reading the copies back", async () => {
     // The project's s5cmd behind a wrapper that reports a stock version: the worker must not ask it for checksums.
     const stock = path.join(mkdtempSync(path.join(os.tmpdir(), 'stock-s5cmd-')), 's5cmd');
-    writeFileSync(stock, `#!/bin/sh\nif [ "$1" = version ]; then echo v2.3.0; exit 0; fi\nexec ${path.resolve('.tools/bin/s5cmd')} "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      stock,
+      `#!/bin/sh\nif [ "$1" = version ]; then echo v2.3.0; exit 0; fi\nexec ${path.resolve('.tools/bin/s5cmd')} "$@"\n`,
+      { mode: 0o755 },
+    );
     const { report } = await run({ S5CMD_PATH: stock }, 'stock/');
     assert.deepEqual([report.decision.mode, report.decision.proofBy], ['direct_sync', 'stream']);
     assert.match(report.decision.reason, /cannot ask the store for checksums/);
@@ -56,7 +70,10 @@ describe('auto mode picks the mode that can work, and says why', () => {
     const other = minioEndpoint(stack).replace('127.0.0.1', 'localhost');
     const { report } = await run({ SOURCE_ENDPOINT: other }, 'other/');
     assert.equal(report.decision.mode, 'traditional');
-    assert.match(report.decision.reason, /source endpoint http:\/\/localhost:\d+ differs from destination endpoint http:\/\/127\.0\.0\.1/);
+    assert.match(
+      report.decision.reason,
+      /source endpoint http:\/\/localhost:\d+ differs from destination endpoint http:\/\/127\.0\.0\.1/,
+    );
     assert.equal(report.files.byMode.traditional.copied, 4);
   });
 
@@ -70,7 +87,10 @@ describe('auto mode picks the mode that can work, and says why', () => {
   });
 
   it('direct_sync requested where it cannot work fails at once, non-retryable, with the reason', async () => {
-    const err = await run({ S5CMD_PATH: '/nonexistent/s5cmd' }, 'fail/', { mode: 'direct_sync' }).then(() => undefined, (e) => e);
+    const err = await run({ S5CMD_PATH: '/nonexistent/s5cmd' }, 'fail/', { mode: 'direct_sync' }).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError, String(err));
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'ModeUnavailable');
@@ -80,7 +100,10 @@ describe('auto mode picks the mode that can work, and says why', () => {
   });
 
   it('a destination without write access fails fast and says so', async () => {
-    const err = await run({ DEST_SECRET_ACCESS_KEY: 'wrong-secret' }, 'denied/').then(() => undefined, (e) => e);
+    const err = await run({ DEST_SECRET_ACCESS_KEY: 'wrong-secret' }, 'denied/').then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError, String(err));
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.nonRetryable, true);

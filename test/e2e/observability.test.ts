@@ -15,9 +15,14 @@ const ALERTS = 'observability/prometheus/alerts.yml';
 /** Every PromQL expression in the dashboard and the alert rules, with where it comes from. */
 function expressions(): { where: string; expr: string }[] {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8'));
-  const rules = parse(readFileSync(ALERTS, 'utf8')).groups.flatMap((g: { rules: object[] }) => g.rules) as { alert: string; expr: string }[];
+  const rules = parse(readFileSync(ALERTS, 'utf8')).groups.flatMap((g: { rules: object[] }) => g.rules) as {
+    alert: string;
+    expr: string;
+  }[];
   return [
-    ...dashboard.panels.flatMap((p: { title: string; targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr }))),
+    ...dashboard.panels.flatMap((p: { title: string; targets?: { expr: string }[] }) =>
+      (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr })),
+    ),
     ...rules.map((r) => ({ where: `alert ${r.alert}`, expr: String(r.expr) })),
   ];
 }
@@ -41,9 +46,19 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
 
   before(async () => {
     buckets = await freshBuckets('obs');
-    await mirror(buckets.source, { symbols: ['DOTUSDT'], intervals: ['1h'], startDate: day, endDate: day, faults: { checksumMismatch: [day] } });
+    await mirror(buckets.source, {
+      symbols: ['DOTUSDT'],
+      intervals: ['1h'],
+      startDate: day,
+      endDate: day,
+      faults: { checksumMismatch: [day] },
+    });
     await mirror(buckets.source, { symbols: ['ADAUSDT'], intervals: ['1h'], startDate: day, endDate: day });
-    worker = await spawnWorker({ SOURCE_BUCKET: buckets.source, METRICS_PORT: String(metricsPort), WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH! });
+    worker = await spawnWorker({
+      SOURCE_BUCKET: buckets.source,
+      METRICS_PORT: String(metricsPort),
+      WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
+    });
   });
   after(() => {
     if (worker?.child.exitCode === null) worker.child.kill('SIGKILL');
@@ -54,14 +69,25 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
     // A scheduled run with a checksum mismatch (completed with failures, coverage gap, checksum failure) …
     const scheduleId = uniqueName('obs-daily');
     const schedule = await createSchedule(client, {
-      scheduleId, taskQueue: worker!.taskQueue, preset: 'daily', paused: true,
-      request: { symbols: ['DOTUSDT', 'ADAUSDT'], intervals: ['1h'], lastDays: 1, destination: { bucket: buckets.destination, prefix: 'obs/' } },
+      scheduleId,
+      taskQueue: worker!.taskQueue,
+      preset: 'daily',
+      paused: true,
+      request: {
+        symbols: ['DOTUSDT', 'ADAUSDT'],
+        intervals: ['1h'],
+        lastDays: 1,
+        destination: { bucket: buckets.destination, prefix: 'obs/' },
+      },
     });
     try {
       await schedule.trigger();
       let done = false;
       for (let i = 0; i < 120 && !done; i++) {
-        for await (const x of client.workflow.list({ query: `TemporalScheduledById="${scheduleId}" AND ExecutionStatus="Completed"` })) done ||= Boolean(x);
+        for await (const x of client.workflow.list({
+          query: `TemporalScheduledById="${scheduleId}" AND ExecutionStatus="Completed"`,
+        }))
+          done ||= Boolean(x);
         if (!done) await sleep(500);
       }
       assert.ok(done, 'the scheduled run completed');
@@ -69,7 +95,14 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
       await schedule.delete();
     }
     // … and a run that fails outright (a request naming a data type that does not exist).
-    await assert.rejects(client.workflow.execute('collectArchive', { taskQueue: worker!.taskQueue, workflowId: uniqueName('obs-bad'), args: [{ dataTypes: ['klinez'] }] }), WorkflowFailedError);
+    await assert.rejects(
+      client.workflow.execute('collectArchive', {
+        taskQueue: worker!.taskQueue,
+        workflowId: uniqueName('obs-bad'),
+        args: [{ dataTypes: ['klinez'] }],
+      }),
+      WorkflowFailedError,
+    );
 
     let exposition = '';
     for (let i = 0; i < 20 && !/temporal_workflow_failed_total\{/.test(exposition); i++) {
@@ -81,8 +114,16 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
     const exported = families(exposition);
 
     // The scheduled run is labelled with its schedule.
-    assert.match(exposition, new RegExp(`archive_collections_total\\{action="collect",outcome="completed_with_failures",schedule="${scheduleId}"\\} 1`));
-    assert.match(exposition, new RegExp(`archive_coverage_missing_files\\{action="collect",schedule="${scheduleId}"\\} 1`));
+    assert.match(
+      exposition,
+      new RegExp(
+        `archive_collections_total\\{action="collect",outcome="completed_with_failures",schedule="${scheduleId}"\\} 1`,
+      ),
+    );
+    assert.match(
+      exposition,
+      new RegExp(`archive_coverage_missing_files\\{action="collect",schedule="${scheduleId}"\\} 1`),
+    );
     assert.match(exposition, /archive_checksum_failures_total\{mode="direct_sync"\} 1/);
 
     const problems: string[] = [];
@@ -91,13 +132,19 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
         const base = name.replace(/_bucket$/, '');
         const family = exported.get(base);
         if (!family) problems.push(`${where}: ${name} is not exported`);
-        else if (name.endsWith('_bucket') && family.type !== 'histogram') problems.push(`${where}: ${base} is a ${family.type}, not a histogram`);
+        else if (name.endsWith('_bucket') && family.type !== 'histogram')
+          problems.push(`${where}: ${base} is a ${family.type}, not a histogram`);
       }
       // Labels it groups or filters by exist on the metrics it names.
-      const names = [...expr.matchAll(/\b((?:archive|temporal)_[a-z0-9_]+)\b/g)].map((m) => m[1].replace(/_bucket$/, ''));
-      const labels = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1].split(',').map((x) => x.trim())).concat([...expr.matchAll(/(\w+)(?:=~|!=|=)"/g)].map((m) => m[1]));
+      const names = [...expr.matchAll(/\b((?:archive|temporal)_[a-z0-9_]+)\b/g)].map((m) =>
+        m[1].replace(/_bucket$/, ''),
+      );
+      const labels = [...expr.matchAll(/by \(([^)]*)\)/g)]
+        .flatMap((m) => m[1].split(',').map((x) => x.trim()))
+        .concat([...expr.matchAll(/(\w+)(?:=~|!=|=)"/g)].map((m) => m[1]));
       for (const label of labels.filter((l) => l && l !== 'le')) {
-        if (!names.some((n) => exported.get(n)?.labels.has(label))) problems.push(`${where}: no metric in it has the label ${label}`);
+        if (!names.some((n) => exported.get(n)?.labels.has(label)))
+          problems.push(`${where}: no metric in it has the label ${label}`);
       }
     }
     assert.deepEqual(problems, []);

@@ -15,7 +15,11 @@ describe('the production worker process', () => {
   before(async () => {
     buckets = await freshBuckets('prod');
     await mirror(buckets.source, { ...request, faults: { checksumMismatch: ['2025-05-02'] } });
-    worker = await spawnWorker({ SOURCE_BUCKET: buckets.source, METRICS_PORT: String(metricsPort), WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH! });
+    worker = await spawnWorker({
+      SOURCE_BUCKET: buckets.source,
+      METRICS_PORT: String(metricsPort),
+      WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
+    });
   });
   after(() => {
     if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
@@ -23,7 +27,11 @@ describe('the production worker process', () => {
 
   it('runs from the prebuilt bundle, exports metrics, logs JSON, and stops cleanly on SIGTERM', async () => {
     const client = await testClient();
-    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: '' } }, { taskQueue: worker.taskQueue });
+    const { handle } = await startCollection(
+      client,
+      { ...request, destination: { bucket: buckets.destination, prefix: '' } },
+      { taskQueue: worker.taskQueue },
+    );
     const report = await handle.result();
     assert.equal(report.files.copied, 3);
     assert.equal(report.files.byOutcome.checksum_mismatch, 1);
@@ -34,10 +42,13 @@ describe('the production worker process', () => {
     assert.match(metrics, /archive_files_total\{[^}]*mode="direct_sync"[^}]*outcome="copied"[^}]*\} 3/);
     assert.match(metrics, /archive_checksum_failures_total\{[^}]*\} 1/);
     assert.match(metrics, /archive_bytes_total\{[^}]*mode="direct_sync"/);
-    assert.match(metrics, /temporal_activity_execution_latency/, 'the runtime\'s own metrics are there too');
+    assert.match(metrics, /temporal_activity_execution_latency/, "the runtime's own metrics are there too");
 
     const json = worker.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    assert.ok(json.some((e) => e.message === 's5cmd batch done' && e.activityType === 'directSyncBatch' && e.proven >= 3), 'structured activity logs');
+    assert.ok(
+      json.some((e) => e.message === 's5cmd batch done' && e.activityType === 'directSyncBatch' && e.proven >= 3),
+      'structured activity logs',
+    );
     assert.ok(json.some((e) => e.message === 'file not proven' && e.outcome === 'checksum_mismatch'));
 
     worker.child.kill('SIGTERM');

@@ -21,7 +21,11 @@ describe('workflow determinism', () => {
       assert.ok(history.events.length > 20);
       // The run's own workflow ID: the collection names its shards' child workflows after it.
       const workflowId = history.events[0].workflowExecutionStartedEventAttributes.workflowId;
-      await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } }, history, workflowId);
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } },
+        history,
+        workflowId,
+      );
     });
   }
 });

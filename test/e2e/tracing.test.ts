@@ -23,12 +23,19 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
 
   it('a collection is one trace: workflow → activities → S3 requests and s5cmd runs, exported to the receiver', async () => {
     worker = await spawnWorker({
-      SOURCE_BUCKET: buckets.source, WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'archive-test-worker', OTEL_BSP_SCHEDULE_DELAY: '200',
+      SOURCE_BUCKET: buckets.source,
+      WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH!,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_SERVICE_NAME: 'archive-test-worker',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     });
     assert.ok(worker.logs.some((l) => l.includes(`tracing to ${receiver.url}/v1/traces`)));
     const client = await testClient();
-    const { handle } = await startCollection(client, { ...request, destination: { bucket: buckets.destination, prefix: 'traced/' } }, { taskQueue: worker.taskQueue });
+    const { handle } = await startCollection(
+      client,
+      { ...request, destination: { bucket: buckets.destination, prefix: 'traced/' } },
+      { taskQueue: worker.taskQueue },
+    );
     const report = await handle.result();
     assert.equal(report.files.copied, 4);
     worker.child.kill('SIGTERM'); // the worker flushes its spans as it stops
@@ -43,7 +50,12 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
     const trace = spans.filter((s) => s.traceId === root.traceId);
     const ancestors = (s: ReceivedSpan) => {
       const names: string[] = [];
-      for (let p = s.parentSpanId && byId.get(s.parentSpanId); p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) names.push(p.name);
+      for (
+        let p = s.parentSpanId && byId.get(s.parentSpanId);
+        p;
+        p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined
+      )
+        names.push(p.name);
       return names;
     };
 
@@ -51,11 +63,20 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
     assert.ok(s5cmd.length >= 1, 'the s5cmd run is a span of the collection');
     assert.equal(s5cmd[0].attributes['s5cmd.exit_code'], 0);
     assert.ok(Number(s5cmd[0].attributes['s5cmd.commands']) >= 4);
-    assert.match(ancestors(s5cmd[0]).join(' < '), /^RunActivity:directSyncBatch < .*RunWorkflow:collectShard < .*RunWorkflow:collectArchive$/);
+    assert.match(
+      ancestors(s5cmd[0]).join(' < '),
+      /^RunActivity:directSyncBatch < .*RunWorkflow:collectShard < .*RunWorkflow:collectArchive$/,
+    );
 
     const s3 = trace.filter((s) => s.name.startsWith('S3.'));
-    assert.ok(s3.some((s) => s.name === 'S3.ListObjectsV2' && s.attributes['aws.s3.bucket'] === buckets.source), 'listing the source');
-    assert.ok(s3.some((s) => s.name === 'S3.PutObject' && s.attributes['aws.s3.bucket'] === buckets.destination), 'writing proofs and the manifest');
+    assert.ok(
+      s3.some((s) => s.name === 'S3.ListObjectsV2' && s.attributes['aws.s3.bucket'] === buckets.source),
+      'listing the source',
+    );
+    assert.ok(
+      s3.some((s) => s.name === 'S3.PutObject' && s.attributes['aws.s3.bucket'] === buckets.destination),
+      'writing proofs and the manifest',
+    );
     for (const s of s3) assert.match(ancestors(s)[0], /^RunActivity:/, `${s.name} runs inside an activity span`);
     assert.ok(trace.some((s) => s.name === 'RunActivity:assembleCollection'));
   });

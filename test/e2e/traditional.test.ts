@@ -5,7 +5,18 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { after, before, describe, it } from 'node:test';
 import { checksumKey, quarantineKey } from '../../workflows/keys';
 import { assertTrustInvariant } from '../helpers/independent-check';
-import { collect, exists, freshBuckets, listKeys, mirror, readManifest, s3, sha256Of, startWorker, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  exists,
+  freshBuckets,
+  listKeys,
+  mirror,
+  readManifest,
+  s3,
+  sha256Of,
+  startWorker,
+  type TestWorker,
+} from '../helpers/stack';
 
 describe('traditional mode on the real stack', () => {
   let w: TestWorker;
@@ -25,14 +36,24 @@ describe('traditional mode on the real stack', () => {
 
   before(async () => {
     buckets = await freshBuckets('trad');
-    written = await mirror(buckets.source, { ...request, faults: { checksumMismatch: ['2025-01-03'], missingChecksum: ['2025-01-04'], missing: ['2025-01-05'] } });
+    written = await mirror(buckets.source, {
+      ...request,
+      faults: { checksumMismatch: ['2025-01-03'], missingChecksum: ['2025-01-04'], missing: ['2025-01-05'] },
+    });
     // A small multipart threshold so that some uploads go in parts.
-    w = await startWorker({ SOURCE_BUCKET: buckets.source, STAGING_DIR: stagingDir, MULTIPART_THRESHOLD_BYTES: '20000' });
+    w = await startWorker({
+      SOURCE_BUCKET: buckets.source,
+      STAGING_DIR: stagingDir,
+      MULTIPART_THRESHOLD_BYTES: '20000',
+    });
   });
   after(async () => w?.stop());
 
   it('downloads, verifies, uploads and cleans up; a mismatching file is never uploaded', async () => {
-    const { handle, report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: '' } });
+    const { handle, report } = await collect(w, {
+      ...request,
+      destination: { bucket: buckets.destination, prefix: '' },
+    });
     // Keep a real history for the replay test.
     writeFileSync('.build/traditional-history.json', historyToJSON(await handle.fetchHistory()));
     writeFileSync('.build/traditional-shard-history.json', historyToJSON(await firstShardHistory(handle)));
@@ -53,21 +74,42 @@ describe('traditional mode on the real stack', () => {
       assert.ok(await exists(buckets.destination, checksumKey(f.key)));
     }
     for (const f of written.filter((x) => x.fault)) {
-      assert.equal(await exists(buckets.destination, f.key), false, `${f.key} (${f.fault}) must never reach its final key`);
+      assert.equal(
+        await exists(buckets.destination, f.key),
+        false,
+        `${f.key} (${f.fault}) must never reach its final key`,
+      );
     }
     for (const f of written.filter((x) => x.fault === 'checksumMismatch')) {
-      assert.equal(await sha256Of(buckets.destination, quarantineKey('', f.key)), f.sha256, 'the bytes that failed are put aside for review');
+      assert.equal(
+        await sha256Of(buckets.destination, quarantineKey('', f.key)),
+        f.sha256,
+        'the bytes that failed are put aside for review',
+      );
     }
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     const mismatch = manifest.filter((e) => e.outcome === 'checksum_mismatch');
     assert.equal(mismatch.length, 2);
-    assert.ok(mismatch.every((e) => e.mode === 'traditional' && /put aside at _quarantine\//.test(e.error!) && e.proof === null), JSON.stringify(mismatch));
-    assert.ok(manifest.filter((e) => e.outcome === 'copied').every((e) => e.sha256 && e.mode === 'traditional' && e.proof === 'sha256'));
+    assert.ok(
+      mismatch.every(
+        (e) => e.mode === 'traditional' && /put aside at _quarantine\//.test(e.error!) && e.proof === null,
+      ),
+      JSON.stringify(mismatch),
+    );
+    assert.ok(
+      manifest
+        .filter((e) => e.outcome === 'copied')
+        .every((e) => e.sha256 && e.mode === 'traditional' && e.proof === 'sha256'),
+    );
     const trust = await assertTrustInvariant(s3, buckets.destination, '', buckets.source);
     assert.deepEqual([...trust.proven].sort(), good.map((f) => f.key).sort(), 'exactly the good files carry proof');
 
     const leftovers = readdirSync(stagingDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
-    assert.deepEqual(leftovers.map((d) => d.name), [], 'staging is cleaned');
+    assert.deepEqual(
+      leftovers.map((d) => d.name),
+      [],
+      'staging is cleaned',
+    );
   });
 
   it('a rerun copies nothing again', async () => {

@@ -11,7 +11,13 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -28,22 +34,56 @@ import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 import { runCli } from '../helpers/cli';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { ownS5cmdPids } from '../helpers/processes';
-import { collect, freshBuckets, listKeys, readManifest, s3, sha256Of, stack, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  freshBuckets,
+  listKeys,
+  readManifest,
+  s3,
+  sha256Of,
+  stack,
+  startWorker,
+  testClient,
+  uniqueName,
+  type TestWorker,
+} from '../helpers/stack';
 import { spawnWorker } from '../helpers/worker-process';
 
 /** Binance's own list of re-uploaded monthly aggTrades files: real (often delisted) symbols and months. */
-const CORRECTIONS: { series: MirrorSeries; period: string }[] = readFileSync('test/fixtures/archive-oracle/binance-updates-2022-10-04-aggTrades.csv', 'utf8')
-  .trim().split('\n').slice(1)
+const CORRECTIONS: { series: MirrorSeries; period: string }[] = readFileSync(
+  'test/fixtures/archive-oracle/binance-updates-2022-10-04-aggTrades.csv',
+  'utf8',
+)
+  .trim()
+  .split('\n')
+  .slice(1)
   .map((row) => {
-    const [symbol, , ...rest] = row.split(',')[0].replace(/\.zip$/, '').split('-');
-    return { series: { market: 'spot', granularity: 'monthly' as const, dataType: 'aggTrades', symbol }, period: rest.join('-') };
+    const [symbol, , ...rest] = row
+      .split(',')[0]
+      .replace(/\.zip$/, '')
+      .split('-');
+    return {
+      series: { market: 'spot', granularity: 'monthly' as const, dataType: 'aggTrades', symbol },
+      period: rest.join('-'),
+    };
   });
 const CORRECTION_SYMBOLS = [...new Set(CORRECTIONS.map((c) => c.series.symbol))];
 /** The request that collects exactly the months of the list (symbols × 2017-12..2018-03; the months not in the list are not published). */
-const correctionsRequest = { markets: ['spot' as const], dataTypes: ['aggTrades'], granularity: 'monthly' as const, symbols: CORRECTION_SYMBOLS, startDate: '2017-12', endDate: '2018-03' };
+const correctionsRequest = {
+  markets: ['spot' as const],
+  dataTypes: ['aggTrades'],
+  granularity: 'monthly' as const,
+  symbols: CORRECTION_SYMBOLS,
+  startDate: '2017-12',
+  endDate: '2018-03',
+};
 const CONTENT = { targetBytes: 120_000, compressionLevel: 0 as const };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -60,13 +100,28 @@ function expectHashes(actual: Map<string, string>, files: MirrorFile[], what: st
 /** How another tool (aws s3 cp, rclone, s5cmd) stores a large file: a multipart upload. */
 async function multipartPut(bucket: string, key: string, body: Uint8Array) {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-  const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: body }));
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+  const { ETag } = await s3.send(
+    new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: body }),
+  );
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] },
+    }),
+  );
 }
 
 async function cancelled(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e) => e);
-  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, `the run ended cancelled: ${err}`);
+  const err = await p.then(
+    () => undefined,
+    (e) => e,
+  );
+  assert.ok(
+    err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure,
+    `the run ended cancelled: ${err}`,
+  );
 }
 
 describe('trust: a verified file is verified', () => {
@@ -74,7 +129,12 @@ describe('trust: a verified file is verified', () => {
   let buckets: { source: string; destination: string };
   let rev0: MirrorFile[];
   let rev1: MirrorFile[];
-  const dest = (prefix: string) => ({ ...correctionsRequest, batchSize: 12, parallelBatches: 2, destination: { bucket: buckets.destination, prefix } });
+  const dest = (prefix: string) => ({
+    ...correctionsRequest,
+    batchSize: 12,
+    parallelBatches: 2,
+    destination: { bucket: buckets.destination, prefix },
+  });
 
   before(async () => {
     buckets = await freshBuckets('trust');
@@ -83,7 +143,7 @@ describe('trust: a verified file is verified', () => {
   });
   after(async () => w?.stop());
 
-  it('collects Binance\'s real correction list with SHA-256 proof that an independent reader confirms', async () => {
+  it("collects Binance's real correction list with SHA-256 proof that an independent reader confirms", async () => {
     assert.equal(rev0.length, 132);
     const { report } = await collect(w, dest('a/'));
     assert.equal(report.ok, true, report.verdict);
@@ -104,7 +164,11 @@ describe('trust: a verified file is verified', () => {
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     await handle.cancel();
     await cancelled(handle.result());
-    expectHashes(await hashDestination(s3, buckets.destination, 'a/'), rev0, 'after the cancel, the verified copies are untouched');
+    expectHashes(
+      await hashDestination(s3, buckets.destination, 'a/'),
+      rev0,
+      'after the cancel, the verified copies are untouched',
+    );
     const trust = await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
     assert.equal(trust.proven.size, 132, 'their proofs still hold');
 
@@ -122,7 +186,11 @@ describe('trust: a verified file is verified', () => {
     const { handle } = await startCollection(client, dest('a/'), { taskQueue: w.config.temporal.taskQueue });
     await waitFor('the first batch to be copied', async () => {
       const keys = await listKeys(buckets.destination, 'a/_collections/');
-      return keys.some((k) => k.startsWith(`a/_collections/`) && k.includes(handle.firstExecutionRunId) && k.endsWith('.direct.json')) ? true : undefined;
+      return keys.some(
+        (k) => k.startsWith(`a/_collections/`) && k.includes(handle.firstExecutionRunId) && k.endsWith('.direct.json'),
+      )
+        ? true
+        : undefined;
     });
     await handle.cancel();
     await cancelled(handle.result());
@@ -134,10 +202,20 @@ describe('trust: a verified file is verified', () => {
     const { report } = await collect(w, dest('a/'));
     assert.equal(report.ok, true, report.verdict);
     // Cut between a promotion and its proof, a file is proven in place; cut before, replaced; cut after, skipped.
-    assert.equal((report.files.byOutcome.replaced ?? 0) + (report.files.byOutcome.skipped ?? 0) + (report.files.byOutcome.verified_in_place ?? 0), 132);
+    assert.equal(
+      (report.files.byOutcome.replaced ?? 0) +
+        (report.files.byOutcome.skipped ?? 0) +
+        (report.files.byOutcome.verified_in_place ?? 0),
+      132,
+    );
     expectHashes(await hashDestination(s3, buckets.destination, 'a/'), rev2, 'after the rerun');
     for (const e of await readManifest(report.manifest.bucket, report.manifest.key)) {
-      if (e.outcome === 'skipped') assert.equal(await sha256Of(buckets.destination, `a/${e.key}`), rev2.find((f) => f.key === e.key)!.sha256, `${e.key} was skipped only because its new bytes were proven`);
+      if (e.outcome === 'skipped')
+        assert.equal(
+          await sha256Of(buckets.destination, `a/${e.key}`),
+          rev2.find((f) => f.key === e.key)!.sha256,
+          `${e.key} was skipped only because its new bytes were proven`,
+        );
     }
     rev1 = rev2;
   });
@@ -145,13 +223,20 @@ describe('trust: a verified file is verified', () => {
   it('a worker killed (SIGKILL) while it records proofs: a second worker finishes, and every proof holds', async () => {
     const rev3 = await fillMirrorFiles(s3, buckets.source, CORRECTIONS, { ...CONTENT, revision: 3 });
     const taskQueue = uniqueName('tq');
-    const workerEnv = { ...workerEnvFor(stack), SOURCE_BUCKET: buckets.source, TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '2' };
+    const workerEnv = {
+      ...workerEnvFor(stack),
+      SOURCE_BUCKET: buckets.source,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      S5CMD_NUMWORKERS: '2',
+    };
     const a = await spawnWorker(workerEnv);
     try {
       const client = await testClient();
       const before = new Set(await listKeys(buckets.destination, 'a/_verified/'));
       const { handle } = await startCollection(client, { ...dest('a/'), heartbeatTimeoutSeconds: 3 }, { taskQueue });
-      await waitFor('the first new proofs', async () => ((await listKeys(buckets.destination, 'a/_verified/')).some((k) => !before.has(k)) ? true : undefined));
+      await waitFor('the first new proofs', async () =>
+        (await listKeys(buckets.destination, 'a/_verified/')).some((k) => !before.has(k)) ? true : undefined,
+      );
       a.child.kill('SIGKILL');
       await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
       const b = await spawnWorker(workerEnv);
@@ -170,9 +255,15 @@ describe('trust: a verified file is verified', () => {
   });
 
   it('a zip re-uploaded under its old .CHECKSUM (a stale sidecar) keeps the verified copy, puts the new bytes aside with their evidence, and an operator can accept or discard them', async () => {
-    const stale = CORRECTIONS.filter((c) => c.series.symbol === 'BNBBTC' || c.series.symbol === 'EOSETH' || c.series.symbol === 'QTUMETH');
+    const stale = CORRECTIONS.filter(
+      (c) => c.series.symbol === 'BNBBTC' || c.series.symbol === 'EOSETH' || c.series.symbol === 'QTUMETH',
+    );
     assert.equal(stale.length, 3);
-    const changed = await fillMirrorFiles(s3, buckets.source, stale, { ...CONTENT, revision: 99, faults: { staleChecksum: stale.map((s) => s.period) } });
+    const changed = await fillMirrorFiles(s3, buckets.source, stale, {
+      ...CONTENT,
+      revision: 99,
+      faults: { staleChecksum: stale.map((s) => s.period) },
+    });
     const { report } = await collect(w, dest('a/'));
     assert.equal(report.ok, false);
     assert.equal(report.files.byOutcome.stale_checksum, 3, JSON.stringify(report.files.byOutcome));
@@ -181,43 +272,120 @@ describe('trust: a verified file is verified', () => {
     expectHashes(await hashDestination(s3, buckets.destination, 'a/'), rev1, 'the verified copies are kept');
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     for (const f of changed) {
-      const e = manifest.find((m) => m.key === f.key)! as ManifestEntry & { evidence: { actualSha256: string; expectedSha256: string; quarantineKey: string; source: { size: number; etag: string }; kept: { size: number; etag: string } } };
+      const e = manifest.find((m) => m.key === f.key)! as ManifestEntry & {
+        evidence: {
+          actualSha256: string;
+          expectedSha256: string;
+          quarantineKey: string;
+          source: { size: number; etag: string };
+          kept: { size: number; etag: string };
+        };
+      };
       const old = kept.find((k) => k.key === f.key)!;
       assert.equal(e.outcome, 'stale_checksum');
       assert.equal(e.proof, 'sha256', 'the destination still holds a verified copy');
-      assert.equal(e.evidence.actualSha256, f.sha256, 'the new bytes\' hash');
-      assert.equal(e.evidence.expectedSha256, old.sha256, 'the sidecar\'s hash is the old file\'s');
+      assert.equal(e.evidence.actualSha256, f.sha256, "the new bytes' hash");
+      assert.equal(e.evidence.expectedSha256, old.sha256, "the sidecar's hash is the old file's");
       assert.equal(e.evidence.source.size, f.size, 'the new size');
-      assert.equal(e.evidence.kept.size, old.size, 'the kept copy\'s size');
+      assert.equal(e.evidence.kept.size, old.size, "the kept copy's size");
       assert.ok(e.evidence.kept.etag && e.evidence.source.etag, 'old and new ETags');
-      assert.equal(await sha256Of(buckets.destination, e.evidence.quarantineKey), f.sha256, 'the new bytes are put aside');
+      assert.equal(
+        await sha256Of(buckets.destination, e.evidence.quarantineKey),
+        f.sha256,
+        'the new bytes are put aside',
+      );
     }
 
     const tq = w.config.temporal.taskQueue;
     const target = ['--bucket', buckets.destination, '--prefix', 'a/'];
     const list = await runCli(tq, 'quarantine', 'list', ...target);
     assert.equal(list.code, 0, list.err);
-    for (const f of changed) assert.match(list.out, new RegExp(`stale_checksum  ${f.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    for (const f of changed)
+      assert.match(list.out, new RegExp(`stale_checksum  ${f.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const [accept, discard] = changed;
     assert.match(list.out, new RegExp(`SHA-256 ${accept.sha256}`), 'list prints the hash an accept must name');
-    const noReason = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', '');
+    const noReason = await runCli(
+      tq,
+      'quarantine',
+      'accept',
+      accept.key,
+      ...target,
+      '--sha256',
+      accept.sha256,
+      '--reason',
+      '',
+    );
     assert.equal(noReason.code, 2, 'an accept without a reason is bad input');
     assert.match(noReason.err, /reason: give the reason/);
-    const unreviewed = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', discard.sha256, '--reason', 'looks fine');
+    const unreviewed = await runCli(
+      tq,
+      'quarantine',
+      'accept',
+      accept.key,
+      ...target,
+      '--sha256',
+      discard.sha256,
+      '--reason',
+      'looks fine',
+    );
     assert.equal(unreviewed.code, 2, 'bytes other than the reviewed ones are never accepted');
-    assert.match(unreviewed.err, new RegExp(`now have SHA-256 ${accept.sha256}, not the ${discard.sha256} you reviewed`));
+    assert.match(
+      unreviewed.err,
+      new RegExp(`now have SHA-256 ${accept.sha256}, not the ${discard.sha256} you reviewed`),
+    );
     const reason = 'Binance confirmed the re-upload in its changelog; the sidecar is stale';
-    const accepted = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', reason);
+    const accepted = await runCli(
+      tq,
+      'quarantine',
+      'accept',
+      accept.key,
+      ...target,
+      '--sha256',
+      accept.sha256,
+      '--reason',
+      reason,
+    );
     assert.equal(accepted.code, 0, accepted.err);
-    const again = await runCli(tq, 'quarantine', 'accept', accept.key, ...target, '--sha256', accept.sha256, '--reason', reason);
+    const again = await runCli(
+      tq,
+      'quarantine',
+      'accept',
+      accept.key,
+      ...target,
+      '--sha256',
+      accept.sha256,
+      '--reason',
+      reason,
+    );
     assert.equal(again.code, 0, 'accepting twice is harmless');
     assert.match(again.out, /already accepted/);
-    const discarded = await runCli(tq, 'quarantine', 'discard', discard.key, ...target, '--sha256', discard.sha256, '--reason', 'wait for a corrected sidecar');
+    const discarded = await runCli(
+      tq,
+      'quarantine',
+      'discard',
+      discard.key,
+      ...target,
+      '--sha256',
+      discard.sha256,
+      '--reason',
+      'wait for a corrected sidecar',
+    );
     assert.equal(discarded.code, 0, discarded.err);
-    assert.equal(await sha256Of(buckets.destination, `a/${accept.key}`), accept.sha256, 'accepted: the new bytes are in place');
-    assert.equal(await sha256Of(buckets.destination, `a/${discard.key}`), kept.find((k) => k.key === discard.key)!.sha256, 'discarded: the verified copy stays');
+    assert.equal(
+      await sha256Of(buckets.destination, `a/${accept.key}`),
+      accept.sha256,
+      'accepted: the new bytes are in place',
+    );
+    assert.equal(
+      await sha256Of(buckets.destination, `a/${discard.key}`),
+      kept.find((k) => k.key === discard.key)!.sha256,
+      'discarded: the verified copy stays',
+    );
     const trust = await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
-    assert.ok(trust.accepted.has(accept.key) && !trust.proven.has(accept.key), 'the accepted file is proven as accepted, not as verified');
+    assert.ok(
+      trust.accepted.has(accept.key) && !trust.proven.has(accept.key),
+      'the accepted file is proven as accepted, not as verified',
+    );
 
     const next = (await collect(w, dest('a/'))).report;
     const entries = await readManifest(next.manifest.bucket, next.manifest.key);
@@ -243,7 +411,11 @@ describe('trust: a verified file is verified', () => {
     assert.equal(rx.files.byOutcome.checksum_mismatch, 3, JSON.stringify(rx.files.byOutcome));
     const hashes = await hashDestination(s3, buckets.destination, 'b/');
     const trust = await assertTrustInvariant(s3, buckets.destination, 'b/', buckets.source);
-    assert.deepEqual([...trust.proven].sort(), good.map((f) => f.key).sort(), 'every good file is in place with a proof that holds');
+    assert.deepEqual(
+      [...trust.proven].sort(),
+      good.map((f) => f.key).sort(),
+      'every good file is in place with a proof that holds',
+    );
     expectHashes(hashes, good, 'both collections wrote the same good bytes');
   });
 });
@@ -266,7 +438,11 @@ describe('trust: weaker runs record weaker proofs, and proof never depends on ET
     const none = (await collect(w, { ...request, verification: 'none', destination: target })).report;
     assert.equal(none.files.byProof.none, 8);
     assert.match(none.verdict, /8 not checked/);
-    assert.equal((await assertTrustInvariant(s3, buckets.destination, 'n/', buckets.source)).proven.size, 0, 'nothing counts as verified yet');
+    assert.equal(
+      (await assertTrustInvariant(s3, buckets.destination, 'n/', buckets.source)).proven.size,
+      0,
+      'nothing counts as verified yet',
+    );
     // Someone damages one copy, keeping its size: only a hash can tell.
     const victim = files[3];
     const garbage = Buffer.alloc(victim.size, 7);
@@ -284,12 +460,17 @@ describe('trust: weaker runs record weaker proofs, and proof never depends on ET
   it('files another tool uploaded in parts (ETag not an MD5) are proven by their bytes once, then skipped by their own ETag without reading them', async () => {
     const prefix = 'mp/';
     for (const f of files) {
-      const body = await (await s3.send(new GetObjectCommand({ Bucket: buckets.source, Key: f.key }))).Body!.transformToByteArray();
+      const body = await (
+        await s3.send(new GetObjectCommand({ Bucket: buckets.source, Key: f.key }))
+      ).Body!.transformToByteArray();
       await multipartPut(buckets.destination, `${prefix}${f.key}`, body);
     }
     // A multipart upload, even of one part, gets a composite "-1" ETag: not the content's MD5.
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: buckets.destination, Prefix: `${prefix}data/` }));
-    assert.ok(listed.Contents!.every((o) => /-\d+"?$/.test(o.ETag!)), `multipart ETags: ${listed.Contents!.map((o) => o.ETag).join(', ')}`);
+    assert.ok(
+      listed.Contents!.every((o) => /-\d+"?$/.test(o.ETag!)),
+      `multipart ETags: ${listed.Contents!.map((o) => o.ETag).join(', ')}`,
+    );
 
     const first = (await collect(w, { ...request, destination: { bucket: buckets.destination, prefix } })).report;
     assert.equal(first.files.byOutcome.verified_in_place, 8, JSON.stringify(first.files.byOutcome));
@@ -304,12 +485,19 @@ describe('trust: weaker runs record weaker proofs, and proof never depends on ET
     const input = { ...request, destination: { bucket: buckets.destination, prefix: 'twice/' } };
     const one = await collect(w, input);
     const two = await collect(w, input);
-    assert.equal(one.handle.workflowId, two.handle.workflowId, `the client derives one ID for one collection: ${one.handle.workflowId} ${two.handle.workflowId}`);
+    assert.equal(
+      one.handle.workflowId,
+      two.handle.workflowId,
+      `the client derives one ID for one collection: ${one.handle.workflowId} ${two.handle.workflowId}`,
+    );
     assert.notEqual(one.report.collectionId, two.report.collectionId);
     assert.notEqual(one.report.manifest.key, two.report.manifest.key);
     const first = await readManifest(one.report.manifest.bucket, one.report.manifest.key);
     const second = await readManifest(two.report.manifest.bucket, two.report.manifest.key);
-    assert.ok(first.every((e) => e.outcome === 'copied'), 'the first run\'s manifest is its own');
+    assert.ok(
+      first.every((e) => e.outcome === 'copied'),
+      "the first run's manifest is its own",
+    );
     assert.ok(second.every((e) => e.outcome === 'skipped'));
   });
 });
@@ -317,15 +505,36 @@ describe('trust: weaker runs record weaker proofs, and proof never depends on ET
 describe('trust: proving is safe to run twice', () => {
   it('a quarantined mismatch and a promoted replacement are recognised by a second attempt, not failed', async () => {
     const buckets = await freshBuckets('twice');
-    const files = await fillMirror(s3, buckets.source, { symbols: ['TWICEUSDT'], intervals: ['1d'], startDate: '2025-01-01', endDate: '2025-01-02', faults: { checksumMismatch: ['2025-01-02'] } });
-    const config = loadConfig({ ...workerEnvFor(stack), SOURCE_BUCKET: buckets.source, STAGING_DIR: `${process.cwd()}/.data/${uniqueName('twice')}` });
-    const acts = createActivities({
-      config, staging: new StagingArea(config.staging.dir, config.staging.maxBytes), workerTaskQueue: 'unused',
-      source: createS3Client(config.source), destination: createS3Client(config.destination),
+    const files = await fillMirror(s3, buckets.source, {
+      symbols: ['TWICEUSDT'],
+      intervals: ['1d'],
+      startDate: '2025-01-01',
+      endDate: '2025-01-02',
+      faults: { checksumMismatch: ['2025-01-02'] },
     });
-    const state = { collectionId: 'twice', bucket: buckets.destination, destinationPrefix: '', statePrefix: '_collections/twice/' };
+    const config = loadConfig({
+      ...workerEnvFor(stack),
+      SOURCE_BUCKET: buckets.source,
+      STAGING_DIR: `${process.cwd()}/.data/${uniqueName('twice')}`,
+    });
+    const acts = createActivities({
+      config,
+      staging: new StagingArea(config.staging.dir, config.staging.maxBytes),
+      workerTaskQueue: 'unused',
+      source: createS3Client(config.source),
+      destination: createS3Client(config.destination),
+    });
+    const state = {
+      collectionId: 'twice',
+      bucket: buckets.destination,
+      destinationPrefix: '',
+      statePrefix: '_collections/twice/',
+    };
     const store = new StateStore(createS3Client(config.destination), state);
-    await store.putJson('plan/batch-000000.json', files.map((f) => ({ key: f.key, size: f.size, etag: '"e"', checksumEtag: '"c"', action: 'copy' })));
+    await store.putJson(
+      'plan/batch-000000.json',
+      files.map((f) => ({ key: f.key, size: f.size, etag: '"e"', checksumEtag: '"c"', action: 'copy' })),
+    );
     const env = new MockActivityEnvironment();
     const ref = { state, batch: 0, verification: 'checksum' as const, stallMs: 30_000 };
     type Result<K extends keyof typeof acts> = Awaited<ReturnType<(typeof acts)[K]>>;
@@ -333,21 +542,42 @@ describe('trust: proving is safe to run twice', () => {
     const first = (await env.run(acts.proveCopied, { ...ref, only: copied.copied })) as Result<'proveCopied'>;
     const second = (await env.run(acts.proveCopied, { ...ref, only: copied.copied })) as Result<'proveCopied'>;
     assert.deepEqual([first.verified, first.mismatched, first.failed], [1, 1, 0]);
-    assert.deepEqual([second.verified, second.mismatched, second.failed], [1, 1, 0], 'the second attempt finds the same outcome');
+    assert.deepEqual(
+      [second.verified, second.mismatched, second.failed],
+      [1, 1, 0],
+      'the second attempt finds the same outcome',
+    );
     assert.equal(await sha256Of(buckets.destination, `_quarantine/${files[1].key}`), files[1].sha256);
 
     // A correction of the good file: copied beside it, promoted, then the same step runs again.
-    const [corrected] = await fillMirror(s3, buckets.source, { symbols: ['TWICEUSDT'], intervals: ['1d'], startDate: '2025-01-01', endDate: '2025-01-01', revision: 1 });
+    const [corrected] = await fillMirror(s3, buckets.source, {
+      symbols: ['TWICEUSDT'],
+      intervals: ['1d'],
+      startDate: '2025-01-01',
+      endDate: '2025-01-01',
+      revision: 1,
+    });
     const head = await s3.send(new HeadObjectCommand({ Bucket: buckets.destination, Key: files[0].key }));
-    await store.putJson('plan/batch-000001.json', [{
-      key: corrected.key, size: corrected.size, etag: '"e2"', checksumEtag: '"c2"', action: 'replace',
-      kept: { etag: head.ETag!, size: head.ContentLength!, level: 'sha256', sidecarUnchanged: false }, seen: { etag: head.ETag!, size: head.ContentLength! },
-    }]);
+    await store.putJson('plan/batch-000001.json', [
+      {
+        key: corrected.key,
+        size: corrected.size,
+        etag: '"e2"',
+        checksumEtag: '"c2"',
+        action: 'replace',
+        kept: { etag: head.ETag!, size: head.ContentLength!, level: 'sha256', sidecarUnchanged: false },
+        seen: { etag: head.ETag!, size: head.ContentLength! },
+      },
+    ]);
     const ref1 = { ...ref, batch: 1 };
     const copied1 = (await env.run(acts.directSyncBatch, ref1)) as Result<'directSyncBatch'>;
     const promoted = (await env.run(acts.proveCopied, { ...ref1, only: copied1.copied })) as Result<'proveCopied'>;
     const retried = (await env.run(acts.proveCopied, { ...ref1, only: copied1.copied })) as Result<'proveCopied'>;
-    assert.deepEqual([promoted.verified, retried.verified, retried.failed], [1, 1, 0], 'the retry recognises its own promotion');
+    assert.deepEqual(
+      [promoted.verified, retried.verified, retried.failed],
+      [1, 1, 0],
+      'the retry recognises its own promotion',
+    );
     assert.equal(await sha256Of(buckets.destination, corrected.key), corrected.sha256);
     const results = (await store.getJson<{ outcome: string }[]>('results/batch-000001.prove.json'))!;
     assert.equal(results[0].outcome, 'replaced');

@@ -6,11 +6,26 @@ import { webUiUrl } from '../../stack/local-stack';
 import type { CollectionReport } from '../../workflows/types';
 import { freshBuckets, mirror, stack, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const ARTIFACTS = `${process.cwd()}/artifacts`;
 
 async function workflowExists(workflowId: string): Promise<boolean> {
-  return (await testClient()).workflow.getHandle(workflowId).describe().then(() => true, () => false);
+  return (await testClient()).workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 async function waitForStart(workflowId: string): Promise<void> {
@@ -36,7 +51,10 @@ describe('the Temporal Web UI starts a collection', () => {
     buckets = await freshBuckets('webui');
     await mirror(buckets.source, request);
     w = await startWorker({ SOURCE_BUCKET: buckets.source });
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: CHROMIUM_FLAGS,
+    });
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   /** Fills the dev server's start-workflow form the way a person would and clicks Start. */
@@ -74,7 +92,10 @@ describe('the Temporal Web UI starts a collection', () => {
 
   it('from the start form with a JSON input, to its result on the run page, and in a search-attribute filter', async () => {
     const workflowId = uniqueName('webui');
-    const page = await startFromForm(workflowId, JSON.stringify({ ...request, destination: { bucket: buckets.destination, prefix: 'ui/' } }));
+    const page = await startFromForm(
+      workflowId,
+      JSON.stringify({ ...request, destination: { bucket: buckets.destination, prefix: 'ui/' } }),
+    );
     await waitForStart(workflowId).catch(async (e) => {
       await page.screenshot({ path: `${ARTIFACTS}/web-ui-start-failed.png`, fullPage: true });
       throw e;
@@ -100,17 +121,24 @@ describe('the Temporal Web UI starts a collection', () => {
     assert.deepEqual(Object.keys(report).slice(0, 4), ['ok', 'verdict', 'action', 'files']);
     assert.equal(Object.keys(report).at(-1), 'request');
     const resultPanel = body.slice(body.indexOf('\nResult\n'), body.indexOf('Event ID'));
-    assert.match(resultPanel, /^\s*Result[\s⌄]*\{\s*"ok": true,\s*"verdict": "OK: all 5 published files/, 'the run page shows the outcome first');
+    assert.match(
+      resultPanel,
+      /^\s*Result[\s⌄]*\{\s*"ok": true,\s*"verdict": "OK: all 5 published files/,
+      'the run page shows the outcome first',
+    );
     assert.match(resultPanel, /"files": \{\s*"total": 5,\s*"copied": 5,/, 'and the counts right after it');
     // A run started from the form has no summary; its details (set by the workflow as it runs) name it and its outcome.
-    const metadata = (await client.workflow.getHandle(workflowId).query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    const metadata = (await client.workflow.getHandle(workflowId).query('__temporal_workflow_metadata')) as {
+      currentDetails?: string;
+    };
     assert.equal(metadata.currentDetails, `${report.summary} · direct_sync · ${report.verdict}`);
 
     // Search attributes set by the workflow make runs easy to find in the list's filter.
     const query = `ArchiveMarkets="spot" AND ArchiveDataTypes="klines" AND ArchiveOutcome="succeeded" AND ArchiveMode="direct_sync"`;
     let listed = false;
     for (let i = 0; i < 20 && !listed; i++) {
-      for await (const x of client.workflow.list({ query: `${query} AND WorkflowId="${workflowId}"` })) listed ||= x.workflowId === workflowId;
+      for await (const x of client.workflow.list({ query: `${query} AND WorkflowId="${workflowId}"` }))
+        listed ||= x.workflowId === workflowId;
       if (!listed) await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(listed, 'found by its search attributes');
@@ -121,7 +149,14 @@ describe('the Temporal Web UI starts a collection', () => {
 
   it('a traditional-mode run from the form, under a long workflow ID with "..", completes with SHA-256 proof', async () => {
     const workflowId = `${uniqueName('webui-trad')}-collect-spot-klines-1h-BNBUSDT-daily-2025-04-01..2025-04-05-to-${buckets.destination}/trad-${'x'.repeat(60)}`;
-    await startFromForm(workflowId, JSON.stringify({ ...request, mode: 'traditional', destination: { bucket: buckets.destination, prefix: 'ui-trad/' } }));
+    await startFromForm(
+      workflowId,
+      JSON.stringify({
+        ...request,
+        mode: 'traditional',
+        destination: { bucket: buckets.destination, prefix: 'ui-trad/' },
+      }),
+    );
     const client = await testClient();
     const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
     assert.equal(report.decision.mode, 'traditional');
@@ -131,7 +166,15 @@ describe('the Temporal Web UI starts a collection', () => {
 
   it('every symbol the archive lists ("*"), over the span it has ("dates": "all"), from the form', async () => {
     const workflowId = uniqueName('webui-all');
-    await startFromForm(workflowId, JSON.stringify({ symbols: '*', intervals: ['1h'], dates: 'all', destination: { bucket: buckets.destination, prefix: 'ui-all/' } }));
+    await startFromForm(
+      workflowId,
+      JSON.stringify({
+        symbols: '*',
+        intervals: ['1h'],
+        dates: 'all',
+        destination: { bucket: buckets.destination, prefix: 'ui-all/' },
+      }),
+    );
     const client = await testClient();
     const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
     assert.equal(report.discovery.discovered, true);
@@ -143,7 +186,16 @@ describe('the Temporal Web UI starts a collection', () => {
 
   it('a plan (dry run) of a symbol pattern over all dates, from the form: nothing copied, every file pending', async () => {
     const workflowId = uniqueName('webui-plan');
-    await startFromForm(workflowId, JSON.stringify({ symbols: ['BNB*'], intervals: ['1h'], dates: 'all', action: 'plan', destination: { bucket: buckets.destination, prefix: 'ui-plan/' } }));
+    await startFromForm(
+      workflowId,
+      JSON.stringify({
+        symbols: ['BNB*'],
+        intervals: ['1h'],
+        dates: 'all',
+        action: 'plan',
+        destination: { bucket: buckets.destination, prefix: 'ui-plan/' },
+      }),
+    );
     const client = await testClient();
     const report = (await client.workflow.getHandle(workflowId).result()) as CollectionReport;
     assert.equal(report.action, 'plan');
@@ -157,7 +209,13 @@ describe('the Temporal Web UI starts a collection', () => {
     const page = await startFromForm(workflowId, '{"intervals": ["1M"], "symbols": ["btc/usdt"]}');
     await waitForStart(workflowId);
     const client = await testClient();
-    const err = await client.workflow.getHandle(workflowId).result().then(() => undefined, (e) => e);
+    const err = await client.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        () => undefined,
+        (e) => e,
+      );
     assert.match(String(err?.cause?.message), /intervals\[0\]: the monthly interval is "1mo"/);
     await page.goto(`${webUiUrl(stack)}/namespaces/default/workflows/${workflowId}`);
     await page.getByText('Failed').first().waitFor({ timeout: 30_000 });

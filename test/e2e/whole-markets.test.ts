@@ -17,7 +17,20 @@ import { addDays, formatDay, startOfUtcDay } from '../../workflows/dates';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination, listAll } from '../helpers/independent-check';
 import { pendingActivities } from '../helpers/history';
-import { collect, freshBuckets, minioEndpoint, mirror, readManifest, readText, s3, stack, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import {
+  collect,
+  freshBuckets,
+  minioEndpoint,
+  mirror,
+  readManifest,
+  readText,
+  s3,
+  stack,
+  startWorker,
+  testClient,
+  uniqueName,
+  type TestWorker,
+} from '../helpers/stack';
 import { spawnWorker } from '../helpers/worker-process';
 
 /** Every object under a prefix, by the independent reader. */
@@ -26,7 +39,10 @@ const listObjects = (bucket: string, prefix: string) => listAll(s3, bucket, pref
 const zips = (objects: { key: string; size: number }[]) => objects.filter((o) => o.key.endsWith('.zip'));
 
 async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string }> {
-  const err = await p.then(() => undefined, (e) => e);
+  const err = await p.then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError, `the run failed: ${err}`);
   return { type: (err.cause as { type?: string }).type, message: err.cause?.message ?? '' };
 }
@@ -38,21 +54,40 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
 
   before(async () => {
     buckets = await freshBuckets('markets');
-    await mirror(buckets.source, { symbols: ['BTCUSDT'], startDate: '2025-05-01', endDate: '2025-05-10', faults: { missing: ['2025-05-04'] } });
+    await mirror(buckets.source, {
+      symbols: ['BTCUSDT'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-10',
+      faults: { missing: ['2025-05-04'] },
+    });
     await mirror(buckets.source, { symbols: ['ETHUSDT'], startDate: '2025-05-01', endDate: '2025-05-10' });
     // Listed late: "all" must start it at its first file, not report 2017..2025-05-06 as not published.
     await mirror(buckets.source, { symbols: ['LATEUSDT'], startDate: '2025-05-07', endDate: '2025-05-10' });
     await mirror(buckets.source, { symbols: [PLANTED], startDate: '2025-05-02', endDate: '2025-05-04' });
-    await mirror(buckets.source, { symbols: ['BTCUSDT'], dataTypes: ['aggTrades'], startDate: '2025-05-01', endDate: '2025-05-03' });
+    await mirror(buckets.source, {
+      symbols: ['BTCUSDT'],
+      dataTypes: ['aggTrades'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-03',
+    });
     w = await startWorker({ SOURCE_BUCKET: buckets.source });
   });
   after(async () => w?.stop());
 
   it('symbols "*" with dates "all" collects every symbol the archive lists (a planted one too), each over its own span, with a coverage table', async () => {
     const prefix = 'all/';
-    const { report } = await collect(w, { symbols: '*', dates: 'all', filesPerShard: 12, destination: { bucket: buckets.destination, prefix } });
+    const { report } = await collect(w, {
+      symbols: '*',
+      dates: 'all',
+      filesPerShard: 12,
+      destination: { bucket: buckets.destination, prefix },
+    });
     assert.equal(report.discovery.discovered, true);
-    assert.equal(report.decision.mode, 'direct_sync', 'patterns do not stop auto from trying (and choosing) direct sync');
+    assert.equal(
+      report.decision.mode,
+      'direct_sync',
+      'patterns do not stop auto from trying (and choosing) direct sync',
+    );
     assert.deepEqual(report.discovery.symbolSample, ['BTCUSDT', 'ETHUSDT', 'LATEUSDT', PLANTED]);
     assert.ok(report.discovery.listings >= 1);
     assert.ok(report.shards.total >= 2, `several shards: ${report.shards.total}`);
@@ -62,7 +97,11 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const sourceHashes = await hashDestination(s3, buckets.source, '');
     const dest = await hashDestination(s3, buckets.destination, prefix);
     assert.equal(source.length, 9 + 10 + 4 + 3);
-    assert.deepEqual([...dest.keys()].sort(), source.map((o) => o.key).sort(), 'exactly the source klines, the planted symbol included');
+    assert.deepEqual(
+      [...dest.keys()].sort(),
+      source.map((o) => o.key).sort(),
+      'exactly the source klines, the planted symbol included',
+    );
     for (const [key, sha] of dest) assert.equal(sha, sourceHashes.get(key), key);
     const trust = await assertTrustInvariant(s3, buckets.destination, prefix, buckets.source);
     assert.equal(trust.proven.size, source.length);
@@ -75,18 +114,33 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
     assert.equal(rows.length, 4);
     const bySymbol = Object.fromEntries(rows.map((r) => [r.symbol, r]));
-    assert.deepEqual([bySymbol.BTCUSDT.first, bySymbol.BTCUSDT.last, bySymbol.BTCUSDT.archiveGaps, bySymbol.BTCUSDT.archiveGapRanges], ['2025-05-01', '2025-05-10', '1', '2025-05-04']);
-    assert.deepEqual([bySymbol.LATEUSDT.first, bySymbol.LATEUSDT.published, bySymbol.LATEUSDT.status], ['2025-05-07', '4', 'complete']);
+    assert.deepEqual(
+      [bySymbol.BTCUSDT.first, bySymbol.BTCUSDT.last, bySymbol.BTCUSDT.archiveGaps, bySymbol.BTCUSDT.archiveGapRanges],
+      ['2025-05-01', '2025-05-10', '1', '2025-05-04'],
+    );
+    assert.deepEqual(
+      [bySymbol.LATEUSDT.first, bySymbol.LATEUSDT.published, bySymbol.LATEUSDT.status],
+      ['2025-05-07', '4', 'complete'],
+    );
     assert.equal(bySymbol[PLANTED].verified, '3');
     const schema = JSON.parse(await readText(buckets.destination, report.coverage.keys.schema));
-    assert.deepEqual(schema.fields.map((f: { name: string }) => f.name), header, 'the schema describes the CSV');
+    assert.deepEqual(
+      schema.fields.map((f: { name: string }) => f.name),
+      header,
+      'the schema describes the CSV',
+    );
     const json = JSON.parse(await readText(buckets.destination, report.coverage.keys.json));
     assert.equal(json.length, 4);
     assert.equal(report.coverage.withArchiveGaps, 1);
     assert.ok(report.coverage.rows.every((r) => r.timeline.length > 0));
 
     // A rerun copies nothing.
-    const again = await collect(w, { symbols: '*', dates: 'all', filesPerShard: 12, destination: { bucket: buckets.destination, prefix } });
+    const again = await collect(w, {
+      symbols: '*',
+      dates: 'all',
+      filesPerShard: 12,
+      destination: { bucket: buckets.destination, prefix },
+    });
     assert.equal(again.report.files.copied, 0);
     assert.equal(again.report.files.skipped, source.length);
   });
@@ -94,10 +148,20 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
   it('plan (dry run) with "*" for data types, symbols and intervals: its counts match an independent listing, and it writes no data', async () => {
     const prefix = 'plan/';
     // One file already there and proven, from an earlier collect of one day.
-    await collect(w, { symbols: ['ETHUSDT'], startDate: '2025-05-01', endDate: '2025-05-01', destination: { bucket: buckets.destination, prefix } });
+    await collect(w, {
+      symbols: ['ETHUSDT'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-01',
+      destination: { bucket: buckets.destination, prefix },
+    });
     const before = await listObjects(buckets.destination, `${prefix}data/`);
     const { report } = await collect(w, {
-      action: 'plan', dataTypes: '*', symbols: '*', intervals: '*', dates: 'all', destination: { bucket: buckets.destination, prefix },
+      action: 'plan',
+      dataTypes: '*',
+      symbols: '*',
+      intervals: '*',
+      dates: 'all',
+      destination: { bucket: buckets.destination, prefix },
     });
     assert.deepEqual(report.discovery.dataTypes, ['aggTrades', 'klines']);
     assert.deepEqual(report.discovery.intervals, ['1d']);
@@ -105,7 +169,10 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const p = report.plan!;
     assert.ok(p, 'the report holds the plan');
     assert.equal(p.files, source.length);
-    assert.equal(p.bytes, source.reduce((n, o) => n + o.size, 0));
+    assert.equal(
+      p.bytes,
+      source.reduce((n, o) => n + o.size, 0),
+    );
     assert.equal(p.alreadyPresent, 1);
     assert.equal(p.toCopy, source.length - 1);
     assert.ok(p.requests.collectPutCopyList >= 3 * p.toCopy);
@@ -122,9 +189,27 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const source = zips(await listObjects(buckets.source, 'data/spot/daily/klines/ETHUSDT/'));
     // "Another tool" (plain S3 copies): every ETHUSDT file but one, and one with wrong bytes.
     const [wrong, absent, ...good] = source;
-    for (const o of good) await s3.send(new CopyObjectCommand({ Bucket: buckets.destination, Key: `${prefix}${o.key}`, CopySource: `${buckets.source}/${o.key}` }));
-    await s3.send(new PutObjectCommand({ Bucket: buckets.destination, Key: `${prefix}${wrong.key}`, Body: 'not the archive\'s bytes' }));
-    const request = { symbols: ['ETHUSDT'], startDate: '2025-05-01', endDate: '2025-05-10', destination: { bucket: buckets.destination, prefix } };
+    for (const o of good)
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: buckets.destination,
+          Key: `${prefix}${o.key}`,
+          CopySource: `${buckets.source}/${o.key}`,
+        }),
+      );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: buckets.destination,
+        Key: `${prefix}${wrong.key}`,
+        Body: "not the archive's bytes",
+      }),
+    );
+    const request = {
+      symbols: ['ETHUSDT'],
+      startDate: '2025-05-01',
+      endDate: '2025-05-10',
+      destination: { bucket: buckets.destination, prefix },
+    };
 
     const { report } = await collect(w, { ...request, action: 'audit' });
     assert.equal(report.files.byOutcome.verified_in_place, good.length, JSON.stringify(report.files.byOutcome));
@@ -133,13 +218,17 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     assert.equal(report.ok, false, 'a mismatch is a finding');
     assert.match(report.verdict, /^AUDIT \(nothing copied\)/);
     const hashes = await hashDestination(s3, buckets.destination, prefix);
-    assert.equal(hashes.get(wrong.key), createHash('sha256').update('not the archive\'s bytes').digest('hex'), 'wrong bytes left in place');
+    assert.equal(
+      hashes.get(wrong.key),
+      createHash('sha256').update("not the archive's bytes").digest('hex'),
+      'wrong bytes left in place',
+    );
     assert.equal(hashes.has(absent.key), false, 'nothing copied');
     const trust = await assertTrustInvariant(s3, buckets.destination, prefix, buckets.source);
     assert.deepEqual([...trust.proven].sort(), good.map((o) => o.key).sort(), 'exactly the right bytes carry proof');
 
     const collected = await collect(w, request);
-    assert.equal(collected.report.files.skipped, good.length, 'the audit\'s proofs are trusted');
+    assert.equal(collected.report.files.skipped, good.length, "the audit's proofs are trusted");
     assert.equal(collected.report.files.copied, 2, 'the absent file and the wrong one');
     const after = await assertTrustInvariant(s3, buckets.destination, prefix, buckets.source);
     assert.equal(after.proven.size, source.length);
@@ -149,7 +238,8 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     const prefix = 'bad/';
     const dest = { bucket: buckets.destination, prefix };
     const client = await testClient();
-    const start = (r: object) => startCollection(client, r, { taskQueue: w.config.temporal.taskQueue }).then(({ handle }) => handle.result());
+    const start = (r: object) =>
+      startCollection(client, r, { taskQueue: w.config.temporal.taskQueue }).then(({ handle }) => handle.result());
 
     let f = await failureOf(start({ symbols: ['BTCUSDT', 'NOPE*'], destination: dest }));
     assert.equal(f.type, 'NothingMatches');
@@ -157,14 +247,29 @@ describe('whole markets: discovery, natural date ranges, coverage, plan and audi
     f = await failureOf(start({ dataTypes: ['book*'], symbols: ['BTCUSDT'], destination: dest }));
     assert.equal(f.type, 'NothingMatches');
     assert.match(f.message, /dataTypes\[0\]: "book\*" matches no data type the archive has for spot daily/);
-    f = await failureOf(start({ dataTypes: ['trades'], symbols: ['BTCUSDT'], startDate: '2025-05-01', endDate: '2025-05-02', destination: dest }));
+    f = await failureOf(
+      start({
+        dataTypes: ['trades'],
+        symbols: ['BTCUSDT'],
+        startDate: '2025-05-01',
+        endDate: '2025-05-02',
+        destination: dest,
+      }),
+    );
     assert.equal(f.type, 'SeriesNotInArchive');
     assert.match(f.message, /trades/);
     f = await failureOf(start({ symbols: '*', dates: 'all', maxFiles: 5, destination: dest }));
     assert.equal(f.type, 'CollectionTooLarge');
     assert.match(f.message, /^symbols: the request selects 4 series, .* more than maxFiles 5\. .*"maxFiles": /);
-    assert.throws(() => collectionWorkflowId({ symbols: '*', dates: 'all', lastDays: 3 }), (e: Error) => e instanceof InvalidRequestError && /dates: "all" .* lastDays/.test(e.message));
-    assert.deepEqual(await listObjects(buckets.destination, prefix), [], 'nothing partial: no data, no plan, no shard left');
+    assert.throws(
+      () => collectionWorkflowId({ symbols: '*', dates: 'all', lastDays: 3 }),
+      (e: Error) => e instanceof InvalidRequestError && /dates: "all" .* lastDays/.test(e.message),
+    );
+    assert.deepEqual(
+      await listObjects(buckets.destination, prefix),
+      [],
+      'nothing partial: no data, no plan, no shard left',
+    );
   });
 });
 
@@ -181,7 +286,8 @@ describe('a schedule of "every symbol" picks up a symbol listed since its last r
     for (let i = 0; i < 120; i++) {
       const done: CollectionReport[] = [];
       for await (const x of client.workflow.list({ query: `TemporalScheduledById="${scheduleId}"` })) {
-        if (x.status.name === 'COMPLETED') done.push((await client.workflow.getHandle(x.workflowId).result()) as CollectionReport);
+        if (x.status.name === 'COMPLETED')
+          done.push((await client.workflow.getHandle(x.workflowId).result()) as CollectionReport);
       }
       if (done.length >= n) return done.sort((a, b) => a.range.asOf.localeCompare(b.range.asOf));
       await sleep(500);
@@ -195,7 +301,10 @@ describe('a schedule of "every symbol" picks up a symbol listed since its last r
     await mirror(buckets.source, { symbols: ['OLDUSDT'], startDate: yesterday, endDate: yesterday });
     const scheduleId = uniqueName('every-symbol');
     const handle = await createSchedule(client, {
-      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily', paused: true,
+      scheduleId,
+      taskQueue: w.config.temporal.taskQueue,
+      preset: 'daily',
+      paused: true,
       request: { symbols: '*', lastDays: 1, destination: { bucket: buckets.destination, prefix: 'sched/' } },
     });
     try {
@@ -209,7 +318,10 @@ describe('a schedule of "every symbol" picks up a symbol listed since its last r
       assert.equal(second.files.copied, 1);
       assert.equal(second.files.skipped, 1);
       const dest = await hashDestination(s3, buckets.destination, 'sched/');
-      assert.ok([...dest.keys()].some((k) => k.includes('/NEWUSDT/')), 'the new symbol is in the destination');
+      assert.ok(
+        [...dest.keys()].some((k) => k.includes('/NEWUSDT/')),
+        'the new symbol is in the destination',
+      );
     } finally {
       await handle.delete();
     }
@@ -219,8 +331,16 @@ describe('a schedule of "every symbol" picks up a symbol listed since its last r
     const client = await testClient();
     const scheduleId = uniqueName('plan-pattern');
     const handle = await createSchedule(client, {
-      scheduleId, taskQueue: w.config.temporal.taskQueue, preset: 'daily', paused: true,
-      request: { symbols: ['NEW*', 'OLD*'], dates: 'all', action: 'plan', destination: { bucket: buckets.destination, prefix: 'sched-plan/' } },
+      scheduleId,
+      taskQueue: w.config.temporal.taskQueue,
+      preset: 'daily',
+      paused: true,
+      request: {
+        symbols: ['NEW*', 'OLD*'],
+        dates: 'all',
+        action: 'plan',
+        destination: { bucket: buckets.destination, prefix: 'sched-plan/' },
+      },
     });
     try {
       await handle.trigger();
@@ -248,10 +368,19 @@ describe('a listing killed part way resumes from its last checkpoint', () => {
     let second: Awaited<ReturnType<typeof spawnWorker>> | undefined;
     try {
       const client = await testClient();
-      const { handle } = await startCollection(client, {
-        action: 'plan', symbols, startDate: '2025-06-01', endDate: '2025-06-08', batchSize: 16, heartbeatTimeoutSeconds: 2,
-        destination: { bucket: buckets.destination, prefix: '' },
-      }, { taskQueue: first.taskQueue });
+      const { handle } = await startCollection(
+        client,
+        {
+          action: 'plan',
+          symbols,
+          startDate: '2025-06-01',
+          endDate: '2025-06-08',
+          batchSize: 16,
+          heartbeatTimeoutSeconds: 2,
+          destination: { bucket: buckets.destination, prefix: '' },
+        },
+        { taskQueue: first.taskQueue },
+      );
       // Wait for a checkpoint past the first series to reach the server, then kill the worker that holds the listing.
       const checkpoint = await (async () => {
         for (let i = 0; i < 600; i++) {

@@ -25,7 +25,12 @@ export const BAD_REQUESTS: [name: string, input: unknown, field: string, fix: Re
   ['start without end', { startDate: '2025-03-02' }, 'endDate', /go together/],
   ['before archive', { startDate: '2010-01-01', endDate: '2010-01-02' }, 'startDate', /2017/],
   ['huge range', { startDate: '2017-01-01', endDate: '2030-01-01' }, 'endDate', /split/],
-  ['too many files', { symbols: Array.from({ length: 1500 }, (_, i) => `S${i}USDT`), intervals: ['1m', '5m'], lastDays: 400 }, 'symbols', /split/],
+  [
+    'too many files',
+    { symbols: Array.from({ length: 1500 }, (_, i) => `S${i}USDT`), intervals: ['1m', '5m'], lastDays: 400 },
+    'symbols',
+    /split/,
+  ],
   ['mixed ranges', { lastDays: 3, startDate: '2025-01-01', endDate: '2025-01-02' }, 'startDate', /either/],
   ['negative lastDays', { lastDays: -1 }, 'lastDays', /greater than or equal to 1/],
   ['fractional lastDays', { lastDays: 1.5 }, 'lastDays', /integer/],

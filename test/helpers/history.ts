@@ -43,6 +43,16 @@ export async function firstShardHistory(handle: WorkflowHandle) {
 export async function pendingActivities(handle: WorkflowHandle) {
   const own = (await handle.describe()).raw.pendingActivities ?? [];
   const children = startedChildren((await handle.fetchHistory()).events ?? []);
-  const theirs = await Promise.all(children.map((c) => handle.client.getHandle(c.id).describe().then((d) => d.raw.pendingActivities ?? [], () => [])));
+  const theirs = await Promise.all(
+    children.map((c) =>
+      handle.client
+        .getHandle(c.id)
+        .describe()
+        .then(
+          (d) => d.raw.pendingActivities ?? [],
+          () => [],
+        ),
+    ),
+  );
   return [...own, ...theirs.flat()];
 }

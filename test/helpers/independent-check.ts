@@ -10,7 +10,11 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 /** Every object under a prefix, read with plain ListObjectsV2. */
-export async function listAll(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; etag: string; size: number }[]> {
+export async function listAll(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<{ key: string; etag: string; size: number }[]> {
   const out: { key: string; etag: string; size: number }[] = [];
   let token: string | undefined;
   do {
@@ -50,7 +54,12 @@ export interface TrustCheck {
 }
 
 /** Fails if any proof applies to bytes whose SHA-256 is not the proven one, or not the one in the source's .CHECKSUM. */
-export async function assertTrustInvariant(s3: S3Client, bucket: string, prefix: string, sourceBucket: string): Promise<TrustCheck> {
+export async function assertTrustInvariant(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  sourceBucket: string,
+): Promise<TrustCheck> {
   const proven = new Set<string>();
   const accepted = new Set<string>();
   for (const o of await listAll(s3, bucket, `${prefix}_verified/`)) {
@@ -73,12 +82,21 @@ export async function assertTrustInvariant(s3: S3Client, bucket: string, prefix:
     assert.equal(actual, record.sha256, `${record.key}: the proven bytes hash to what the proof says`);
     assert.equal(record.checksum.sha256, actual, `${record.key}: the proof says the .CHECKSUM matched`);
     const sidecar = await bytesOf(s3, sourceBucket, `${record.key}.CHECKSUM`);
-    const sourceHead = await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: record.key })).catch(() => undefined);
+    const sourceHead = await s3
+      .send(new HeadObjectCommand({ Bucket: sourceBucket, Key: record.key }))
+      .catch(() => undefined);
     if (sidecar && sourceHead?.ETag && sourceHead.ETag === record.source.etag) {
       const name = record.key.split('/').pop()!;
-      const line = Buffer.from(sidecar).toString('utf8').split('\n').find((l) => l.replace(/\r$/, '').slice(66) === name);
+      const line = Buffer.from(sidecar)
+        .toString('utf8')
+        .split('\n')
+        .find((l) => l.replace(/\r$/, '').slice(66) === name);
       // The proof names this source version: the bytes must be what the source's .CHECKSUM says, unless the sidecar is stale.
-      if (line && record.checksum.etag === (await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: `${record.key}.CHECKSUM` }))).ETag) {
+      if (
+        line &&
+        record.checksum.etag ===
+          (await s3.send(new HeadObjectCommand({ Bucket: sourceBucket, Key: `${record.key}.CHECKSUM` }))).ETag
+      ) {
         assert.equal(line.slice(0, 64), actual, `${record.key}: bytes match the source .CHECKSUM`);
       }
     }

@@ -20,8 +20,10 @@ export interface OtlpReceiver {
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const valueOf = (v: AnyValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : v.boolValue ?? v.doubleValue ?? '');
-const attrs = (list: { key: string; value: AnyValue }[] = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+const valueOf = (v: AnyValue) =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ''));
+const attrs = (list: { key: string; value: AnyValue }[] = []) =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const received: OtlpReceiver = { url: '', spans: [], requests: 0, close: async () => undefined };
@@ -39,7 +41,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
         for (const ss of rs.scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
-            received.spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, service, attributes: attrs(s.attributes), status: s.status });
+            received.spans.push({
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId || undefined,
+              name: s.name,
+              service,
+              attributes: attrs(s.attributes),
+              status: s.status,
+            });
           }
         }
       }

@@ -4,7 +4,11 @@ import { adminClient, ensureBucket } from '../../stack/buckets';
 import { stackConfig, stackDown, stackUp, temporalAddress, wipeStack, type StackConfig } from '../../stack/local-stack';
 
 /** Keep portBase below the kernel's ephemeral range (32768+), or the dev server's own random ports may take ours. */
-export async function privateStack(name: string, portBase: number, extra: Record<string, string> = {}): Promise<{ stack: StackConfig; client: Client; stop: () => Promise<void> }> {
+export async function privateStack(
+  name: string,
+  portBase: number,
+  extra: Record<string, string> = {},
+): Promise<{ stack: StackConfig; client: Client; stop: () => Promise<void> }> {
   const stack = stackConfig({}, {
     STACK_NAME: name,
     STACK_TEMPORAL_PORT: String(portBase),

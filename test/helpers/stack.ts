@@ -23,7 +23,9 @@ export const s3: S3Client = adminClient(stack);
 
 let clientPromise: Promise<Client> | undefined;
 export function testClient(): Promise<Client> {
-  clientPromise ??= Connection.connect({ address: temporalAddress(stack) }).then((connection) => new Client({ connection }));
+  clientPromise ??= Connection.connect({ address: temporalAddress(stack) }).then(
+    (connection) => new Client({ connection }),
+  );
   return clientPromise;
 }
 
@@ -50,7 +52,11 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(env: Record<string, string>, extra?: Partial<WorkerOptions>, on: StackConfig = stack): Promise<TestWorker> {
+export async function startWorker(
+  env: Record<string, string>,
+  extra?: Partial<WorkerOptions>,
+  on: StackConfig = stack,
+): Promise<TestWorker> {
   const config = loadConfig({
     ...workerEnvFor(on),
     TEMPORAL_TASK_QUEUE: uniqueName('tq'),
@@ -72,7 +78,10 @@ export async function startWorker(env: Record<string, string>, extra?: Partial<W
 /** Starts a collection the way the client does (its derived workflow ID, unless one is given) and waits for the report. */
 export async function collect(w: TestWorker, request: CollectionRequestInput, workflowId?: string, client?: Client) {
   client ??= await testClient();
-  const { handle, joined } = await startCollection(client, request, { taskQueue: w.config.temporal.taskQueue, workflowId });
+  const { handle, joined } = await startCollection(client, request, {
+    taskQueue: w.config.temporal.taskQueue,
+    workflowId,
+  });
   return { handle, joined, report: await handle.result() };
 }
 
@@ -82,7 +91,10 @@ export async function readText(bucket: string, key: string): Promise<string> {
 
 export async function readManifest(bucket: string, key: string): Promise<ManifestEntry[]> {
   const text = await readText(bucket, key);
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 export async function sha256Of(bucket: string, key: string): Promise<string> {

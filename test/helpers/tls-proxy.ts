@@ -28,19 +28,55 @@ export async function makeTestPki(): Promise<TestPki> {
   const openssl = (...args: string[]) => execa('openssl', args, { cwd: dir });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   for (const ca of ['ca', 'other-ca']) {
-    await openssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=archive test ${ca}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    await openssl(
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=archive test ${ca}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
   }
   const issue = async (name: string, subject: string, ext: string) => {
     await openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
     await execa('bash', ['-c', `printf '%s\\n' "${ext}" > ${name}.ext`], { cwd: dir });
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
   };
   await issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
   await issue('client', '/CN=archive-worker', 'extendedKeyUsage=clientAuth');
   return {
-    dir, caCert: at('ca.pem'), serverCert: at('server.pem'), serverKey: at('server.key'),
-    clientCert: at('client.pem'), clientKey: at('client.key'), otherCaCert: at('other-ca.pem'),
+    dir,
+    caCert: at('ca.pem'),
+    serverCert: at('server.pem'),
+    serverKey: at('server.key'),
+    clientCert: at('client.pem'),
+    clientKey: at('client.key'),
+    otherCaCert: at('other-ca.pem'),
   };
 }
 
@@ -76,7 +112,11 @@ export async function startTlsProxy(pki: TestPki, upstream: { host: string; port
     for (const s of [socket, backend]) {
       sockets.add(s);
       s.on('error', () => undefined);
-      s.on('close', () => { sockets.delete(s); socket.destroy(); backend.destroy(); });
+      s.on('close', () => {
+        sockets.delete(s);
+        socket.destroy();
+        backend.destroy();
+      });
     }
     socket.pipe(backend).pipe(socket);
   });
@@ -86,9 +126,10 @@ export async function startTlsProxy(pki: TestPki, upstream: { host: string; port
     port: (server.address() as net.AddressInfo).port,
     sessions,
     refused,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

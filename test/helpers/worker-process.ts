@@ -8,6 +8,10 @@ export interface WorkerProcess extends StackWorkerProcess {
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const taskQueue = env.TEMPORAL_TASK_QUEUE ?? uniqueName('tq');
-  const w = await spawnWorkerProcess(stack, { STAGING_DIR: `${process.cwd()}/.data/test-staging-proc`, ...env, TEMPORAL_TASK_QUEUE: taskQueue });
+  const w = await spawnWorkerProcess(stack, {
+    STAGING_DIR: `${process.cwd()}/.data/test-staging-proc`,
+    ...env,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+  });
   return { ...w, taskQueue };
 }

@@ -28,12 +28,16 @@ describe('.CHECKSUM files, read as sha256sum -c reads them', () => {
   });
 
   it('refuses malformed content and conflicting entries', () => {
-    for (const text of ['', 'hello', `${A.slice(1)}  X.zip`, `${A}X.zip`]) assert.equal(readChecksumFile(text, 'X.zip').ok, false, JSON.stringify(text));
+    for (const text of ['', 'hello', `${A.slice(1)}  X.zip`, `${A}X.zip`])
+      assert.equal(readChecksumFile(text, 'X.zip').ok, false, JSON.stringify(text));
     assert.equal(readChecksumFile(`${A}  X.zip\n${B}  X.zip\n`, 'X.zip').ok, false);
   });
 
   it('reads every real .CHECKSUM line Binance published in its re-upload list', () => {
-    const rows = readFileSync('test/fixtures/archive-oracle/binance-updates-2022-10-04-aggTrades.csv', 'utf8').trim().split('\n').slice(1);
+    const rows = readFileSync('test/fixtures/archive-oracle/binance-updates-2022-10-04-aggTrades.csv', 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1);
     // The oracle's README says 131; the file holds 132 rows (4 of 2017-12, 127 of 2018-01, 1 of 2018-03).
     assert.equal(rows.length, 132);
     for (const row of rows) {
@@ -48,7 +52,14 @@ describe('.CHECKSUM files, read as sha256sum -c reads them', () => {
 });
 
 describe('.CHECKSUM lines written by GNU sha256sum itself', () => {
-  for (const name of ['plain.zip', 'new\nline.zip', 'cr\rbell\u0007.zip', 'back\\slash.zip', "it's \"quoted\" $(x).zip", 'ünïcode ✓.zip']) {
+  for (const name of [
+    'plain.zip',
+    'new\nline.zip',
+    'cr\rbell\u0007.zip',
+    'back\\slash.zip',
+    'it\'s "quoted" $(x).zip',
+    'ünïcode ✓.zip',
+  ]) {
     it(`reads the line sha256sum writes for ${JSON.stringify(name)}`, () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'sum-'));
       try {

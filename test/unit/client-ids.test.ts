@@ -16,9 +16,17 @@ describe('derived workflow IDs', () => {
 
   it('differ for every field that makes two collections different', () => {
     const variants = [
-      base, { ...base, intervals: ['1h'] }, { ...base, mode: 'traditional' }, { ...base, mode: 'direct_sync' }, { ...base, verification: 'size' },
-      { ...base, destination: { bucket: 'other' } }, { ...base, destination: { prefix: 'x/' } }, { ...base, endDate: '2025-06-06' },
-      { ...base, markets: ['futures/um'] }, { ...base, dataTypes: ['klines', 'aggTrades'] }, { ...base, symbols: ['ETHUSDT'] },
+      base,
+      { ...base, intervals: ['1h'] },
+      { ...base, mode: 'traditional' },
+      { ...base, mode: 'direct_sync' },
+      { ...base, verification: 'size' },
+      { ...base, destination: { bucket: 'other' } },
+      { ...base, destination: { prefix: 'x/' } },
+      { ...base, endDate: '2025-06-06' },
+      { ...base, markets: ['futures/um'] },
+      { ...base, dataTypes: ['klines', 'aggTrades'] },
+      { ...base, symbols: ['ETHUSDT'] },
     ];
     const ids = variants.map(id);
     assert.equal(new Set(ids).size, variants.length, ids.join('\n'));
@@ -30,6 +38,9 @@ describe('derived workflow IDs', () => {
     const b = id({ ...base, symbols: many.slice(1) });
     assert.ok(a.length < 260 && b.length < 260);
     assert.notEqual(a, b);
-    assert.match(a, /^collect-spot-klines-1m-S0USDT\+S100USDT\+S101USDT\+497more-daily-2025-06-01\.\.2025-06-05-[0-9a-f]{10}$/);
+    assert.match(
+      a,
+      /^collect-spot-klines-1m-S0USDT\+S100USDT\+S101USDT\+497more-daily-2025-06-01\.\.2025-06-05-[0-9a-f]{10}$/,
+    );
   });
 });

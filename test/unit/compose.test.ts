@@ -23,7 +23,12 @@ describe('docker-compose.yml', () => {
   it('registers the search attributes the workflow sets', () => {
     const cmd: string[] = services.temporal.command;
     const registered = cmd.filter((_, i) => cmd[i - 1] === '--search-attribute');
-    assert.deepEqual(registered.sort(), Object.entries(SEARCH_ATTRIBUTES).map(([k, t]) => `${k}=${t}`).sort());
+    assert.deepEqual(
+      registered.sort(),
+      Object.entries(SEARCH_ATTRIBUTES)
+        .map(([k, t]) => `${k}=${t}`)
+        .sort(),
+    );
   });
 
   it('creates the buckets the worker reads and writes, the mirror public like the real archive', () => {
@@ -35,7 +40,10 @@ describe('docker-compose.yml', () => {
 
   it('gives the worker only variables its schema knows, and a valid configuration', () => {
     const env: Record<string, string> = services.worker.environment;
-    const known = new Set([...Object.keys((WorkerEnv as unknown as { _def: { schema: { shape: object } } })._def.schema.shape), ...TEMPORAL_CONNECTION_VARIABLES]);
+    const known = new Set([
+      ...Object.keys((WorkerEnv as unknown as { _def: { schema: { shape: object } } })._def.schema.shape),
+      ...TEMPORAL_CONNECTION_VARIABLES,
+    ]);
     const unknown = Object.keys(env).filter((k) => !known.has(k));
     assert.deepEqual(unknown, []);
     const config = loadConfig(env);
@@ -46,38 +54,62 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(services.worker.ports, [`${env.METRICS_PORT}:${env.METRICS_PORT}`]);
   });
 
-  it('the Dockerfile builds s5cmd v2.3.0 with the project\'s patch, and the workflow bundle, into the worker image', () => {
+  it("the Dockerfile builds s5cmd v2.3.0 with the project's patch, and the workflow bundle, into the worker image", () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
     assert.match(dockerfile, /go mod download -json github\.com\/peak\/s5cmd\/v2@v2\.3\.0/);
     const patch = /COPY (scripts\/patches\/\S+\.patch)/.exec(dockerfile)?.[1];
     assert.ok(patch && existsSync(patch), 'the patch it copies exists');
     assert.match(dockerfile, /git apply -p1 \S+s5cmd-v2\.3\.0-checksum\.patch/);
-    assert.match(dockerfile, /version\.Version=v2\.3\.0-archive-checksum/, 'the probe recognises the build by its version');
+    assert.match(
+      dockerfile,
+      /version\.Version=v2\.3\.0-archive-checksum/,
+      'the probe recognises the build by its version',
+    );
     assert.match(dockerfile, /worker\/build\.ts/, 'the worker compiled, with the workflow bundle');
-    for (const folder of ['workflows', 'activities', 'worker', 'common']) assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `the image has ${folder}/`);
+    for (const folder of ['workflows', 'activities', 'worker', 'common'])
+      assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `the image has ${folder}/`);
     assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
   });
 
-  it('Prometheus scrapes the worker\'s metrics port and loads the alert rules; Grafana is provisioned with it and the dashboard', () => {
-    const mounts = (svc: { volumes: string[] }) => new Map(svc.volumes.filter((v) => v.startsWith('./')).map((v) => {
-      const [host, inside] = v.split(':');
-      assert.ok(existsSync(host), `${host} exists`);
-      return [inside, host] as const;
-    }));
+  it("Prometheus scrapes the worker's metrics port and loads the alert rules; Grafana is provisioned with it and the dashboard", () => {
+    const mounts = (svc: { volumes: string[] }) =>
+      new Map(
+        svc.volumes
+          .filter((v) => v.startsWith('./'))
+          .map((v) => {
+            const [host, inside] = v.split(':');
+            assert.ok(existsSync(host), `${host} exists`);
+            return [inside, host] as const;
+          }),
+      );
     const prom = mounts(services.prometheus);
     const promConfig = parse(readFileSync(prom.get('/etc/prometheus/prometheus.yml')!, 'utf8'));
     assert.ok(services.prometheus.command.includes('--config.file=/etc/prometheus/prometheus.yml'));
-    assert.deepEqual(promConfig.scrape_configs[0].static_configs[0].targets, [`worker:${services.worker.environment.METRICS_PORT}`]);
+    assert.deepEqual(promConfig.scrape_configs[0].static_configs[0].targets, [
+      `worker:${services.worker.environment.METRICS_PORT}`,
+    ]);
     for (const f of promConfig.rule_files) assert.ok(prom.has(f), `rule file ${f} is mounted`);
     const rules = parse(readFileSync(prom.get('/etc/prometheus/alerts.yml')!, 'utf8'));
-    const alerts = rules.groups.flatMap((g: { rules: object[] }) => g.rules) as { alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }[];
+    const alerts = rules.groups.flatMap((g: { rules: object[] }) => g.rules) as {
+      alert: string;
+      expr: string;
+      labels: { severity: string };
+      annotations: { summary: string };
+    }[];
     assert.ok(alerts.length >= 5);
     for (const a of alerts) {
       assert.match(a.alert, /^Archive[A-Za-z]+$/);
-      assert.ok(a.expr && a.annotations.summary && ['info', 'warning', 'critical'].includes(a.labels.severity), a.alert);
-      assert.equal((a.expr.match(/\(/g) ?? []).length, (a.expr.match(/\)/g) ?? []).length, `${a.alert}: balanced parentheses`);
+      assert.ok(
+        a.expr && a.annotations.summary && ['info', 'warning', 'critical'].includes(a.labels.severity),
+        a.alert,
+      );
+      assert.equal(
+        (a.expr.match(/\(/g) ?? []).length,
+        (a.expr.match(/\)/g) ?? []).length,
+        `${a.alert}: balanced parentheses`,
+      );
     }
 
     const grafana = mounts(services.grafana);
@@ -87,10 +119,19 @@ describe('docker-compose.yml', () => {
     const provider = parse(readFileSync(`${provisioning}/dashboards/dashboards.yml`, 'utf8')).providers[0];
     const dashboards = grafana.get(provider.options.path)!;
     const dashboard = JSON.parse(readFileSync(`${dashboards}/archive-collector.json`, 'utf8'));
-    assert.equal(dashboard.templating.list[0].current.value, datasource.uid, 'the dashboard\'s default data source is the provisioned one');
+    assert.equal(
+      dashboard.templating.list[0].current.value,
+      datasource.uid,
+      "the dashboard's default data source is the provisioned one",
+    );
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     assert.ok(panels.length >= 10);
-    assert.equal(new Set(dashboard.panels.map((p: { id: number }) => p.id)).size, dashboard.panels.length, 'panel ids are unique');
-    for (const p of panels) assert.ok(p.targets.length > 0 && p.targets.every((t: { expr: string }) => t.expr), p.title);
+    assert.equal(
+      new Set(dashboard.panels.map((p: { id: number }) => p.id)).size,
+      dashboard.panels.length,
+      'panel ids are unique',
+    );
+    for (const p of panels)
+      assert.ok(p.targets.length > 0 && p.targets.every((t: { expr: string }) => t.expr), p.title);
   });
 });

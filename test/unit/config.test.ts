@@ -17,22 +17,65 @@ const problems = (env: Record<string, string>) => {
 describe('worker configuration: source access and what s5cmd is given', () => {
   it('SOURCE_AUTH: anonymous by default, keys when keys are set, default-chain when asked; contradictions name the field', () => {
     assert.equal(loadConfig(base).source.anonymous, true);
-    assert.equal(loadConfig({ ...base, SOURCE_ACCESS_KEY_ID: 'a', SOURCE_SECRET_ACCESS_KEY: 'b' }).source.anonymous, false);
+    assert.equal(
+      loadConfig({ ...base, SOURCE_ACCESS_KEY_ID: 'a', SOURCE_SECRET_ACCESS_KEY: 'b' }).source.anonymous,
+      false,
+    );
     const chain = loadConfig({ ...base, SOURCE_AUTH: 'default-chain' }).source;
     assert.equal(chain.anonymous, false);
     assert.equal(chain.credentials, undefined);
-    assert.match(problems({ SOURCE_AUTH: 'keys' }).join('\n'), /^SOURCE_AUTH: SOURCE_AUTH=keys needs SOURCE_ACCESS_KEY_ID/);
-    assert.match(problems({ SOURCE_AUTH: 'anonymous', SOURCE_ACCESS_KEY_ID: 'a', SOURCE_SECRET_ACCESS_KEY: 'b' }).join('\n'), /^SOURCE_AUTH: SOURCE_AUTH=anonymous does not use SOURCE_ACCESS_KEY_ID/);
-    assert.match(problems({ SOURCE_AUTH: 'public' }).join('\n'), /^SOURCE_AUTH: .*'anonymous' \| 'keys' \| 'default-chain'/);
+    assert.match(
+      problems({ SOURCE_AUTH: 'keys' }).join('\n'),
+      /^SOURCE_AUTH: SOURCE_AUTH=keys needs SOURCE_ACCESS_KEY_ID/,
+    );
+    assert.match(
+      problems({ SOURCE_AUTH: 'anonymous', SOURCE_ACCESS_KEY_ID: 'a', SOURCE_SECRET_ACCESS_KEY: 'b' }).join('\n'),
+      /^SOURCE_AUTH: SOURCE_AUTH=anonymous does not use SOURCE_ACCESS_KEY_ID/,
+    );
+    assert.match(
+      problems({ SOURCE_AUTH: 'public' }).join('\n'),
+      /^SOURCE_AUTH: .*'anonymous' \| 'keys' \| 'default-chain'/,
+    );
   });
 
-  it('s5cmd gets its side\'s region and keys, the default chain\'s own variables, or nothing, never the rest of the environment', () => {
-    const worker = { HOME: '/home/w', PATH: '/bin', AWS_PROFILE: 'lake', AWS_ACCESS_KEY_ID: 'chain-id', TEMPORAL_API_KEY: 'tk', DEST_SECRET_ACCESS_KEY: 'ds', SOURCE_SECRET_ACCESS_KEY: 'ss', OTHER: 'x' };
+  it("s5cmd gets its side's region and keys, the default chain's own variables, or nothing, never the rest of the environment", () => {
+    const worker = {
+      HOME: '/home/w',
+      PATH: '/bin',
+      AWS_PROFILE: 'lake',
+      AWS_ACCESS_KEY_ID: 'chain-id',
+      TEMPORAL_API_KEY: 'tk',
+      DEST_SECRET_ACCESS_KEY: 'ds',
+      SOURCE_SECRET_ACCESS_KEY: 'ss',
+      OTHER: 'x',
+    };
     const keyed = loadConfig({ ...base, DEST_ACCESS_KEY_ID: 'did', DEST_SECRET_ACCESS_KEY: 'ds' });
-    assert.deepEqual(s5cmdEnv(keyed, 'destination', worker), { AWS_REGION: 'us-east-1', HOME: '/home/w', PATH: '/bin', AWS_ACCESS_KEY_ID: 'did', AWS_SECRET_ACCESS_KEY: 'ds' });
-    assert.deepEqual(s5cmdEnv(keyed, 'source', worker), { AWS_REGION: 'ap-northeast-1', HOME: '/home/w', PATH: '/bin' }, 'anonymous source: no credentials at all');
+    assert.deepEqual(s5cmdEnv(keyed, 'destination', worker), {
+      AWS_REGION: 'us-east-1',
+      HOME: '/home/w',
+      PATH: '/bin',
+      AWS_ACCESS_KEY_ID: 'did',
+      AWS_SECRET_ACCESS_KEY: 'ds',
+    });
+    assert.deepEqual(
+      s5cmdEnv(keyed, 'source', worker),
+      { AWS_REGION: 'ap-northeast-1', HOME: '/home/w', PATH: '/bin' },
+      'anonymous source: no credentials at all',
+    );
     const chained = loadConfig({ ...base, SOURCE_AUTH: 'default-chain' });
-    assert.deepEqual(s5cmdEnv(chained, 'destination', worker), { AWS_REGION: 'us-east-1', HOME: '/home/w', PATH: '/bin', AWS_PROFILE: 'lake', AWS_ACCESS_KEY_ID: 'chain-id' });
-    assert.deepEqual(s5cmdEnv(chained, 'source', worker), { AWS_REGION: 'ap-northeast-1', HOME: '/home/w', PATH: '/bin', AWS_PROFILE: 'lake', AWS_ACCESS_KEY_ID: 'chain-id' });
+    assert.deepEqual(s5cmdEnv(chained, 'destination', worker), {
+      AWS_REGION: 'us-east-1',
+      HOME: '/home/w',
+      PATH: '/bin',
+      AWS_PROFILE: 'lake',
+      AWS_ACCESS_KEY_ID: 'chain-id',
+    });
+    assert.deepEqual(s5cmdEnv(chained, 'source', worker), {
+      AWS_REGION: 'ap-northeast-1',
+      HOME: '/home/w',
+      PATH: '/bin',
+      AWS_PROFILE: 'lake',
+      AWS_ACCESS_KEY_ID: 'chain-id',
+    });
   });
 });

@@ -23,7 +23,10 @@ describe('mode selection', () => {
   });
 
   it('direct sync proves by reading copies back where the store or s5cmd cannot hash them', () => {
-    for (const probe of [with_({ storeChecksum: { supported: false, detail: 'the store keeps no SHA-256 of a copy' } }), with_({ s5cmd: { available: true, checksums: false, detail: 'stock s5cmd' } })]) {
+    for (const probe of [
+      with_({ storeChecksum: { supported: false, detail: 'the store keeps no SHA-256 of a copy' } }),
+      with_({ s5cmd: { available: true, checksums: false, detail: 'stock s5cmd' } }),
+    ]) {
       const r = selectMode('auto', probe);
       assert.ok(r.ok);
       assert.deepEqual([r.decision.mode, r.decision.proofBy], ['direct_sync', 'stream']);
@@ -31,14 +34,20 @@ describe('mode selection', () => {
   });
 
   it('a server-side copy that failed for real (e.g. no s3:GetObject on the source) means traditional, decided once', () => {
-    const r = selectMode('auto', with_({ serverSideCopy: { works: false, detail: "the destination's credentials may not read s3://src/k" } }));
+    const r = selectMode(
+      'auto',
+      with_({ serverSideCopy: { works: false, detail: "the destination's credentials may not read s3://src/k" } }),
+    );
     assert.ok(r.ok);
     assert.equal(r.decision.mode, 'traditional');
     assert.match(r.decision.reason, /no server-side copy \(the destination's credentials may not read/);
   });
 
   it('auto falls back to traditional without s5cmd, saying why', () => {
-    const r = selectMode('auto', with_({ s5cmd: { available: false, checksums: false, detail: 'cannot run "s5cmd"' } }));
+    const r = selectMode(
+      'auto',
+      with_({ s5cmd: { available: false, checksums: false, detail: 'cannot run "s5cmd"' } }),
+    );
     assert.ok(r.ok);
     assert.equal(r.decision.mode, 'traditional');
     assert.match(r.decision.reason, /s5cmd unavailable.*cannot run/);

@@ -11,7 +11,10 @@ function problems(input: unknown): string[] {
 
 function assertRejects(input: unknown, field: string, fix: RegExp) {
   const p = problems(input);
-  assert.ok(p.some((line) => line.startsWith(`${field}:`) && fix.test(line)), `no problem for ${field} matching ${fix} in:\n${p.join('\n')}`);
+  assert.ok(
+    p.some((line) => line.startsWith(`${field}:`) && fix.test(line)),
+    `no problem for ${field} matching ${fix} in:\n${p.join('\n')}`,
+  );
 }
 
 describe('collection request', () => {
@@ -29,7 +32,11 @@ describe('collection request', () => {
   });
 
   it('upper-cases symbols and asks for each value once', () => {
-    const r = parseCollectionRequest({ symbols: ['btcusdt', 'BTCUSDT', ' ethusdt '], intervals: ['1m', '1m'], dataTypes: ['klines', 'klines'] });
+    const r = parseCollectionRequest({
+      symbols: ['btcusdt', 'BTCUSDT', ' ethusdt '],
+      intervals: ['1m', '1m'],
+      dataTypes: ['klines', 'klines'],
+    });
     assert.ok(r.ok);
     assert.deepEqual(r.request.symbols, ['BTCUSDT', 'ETHUSDT']);
     assert.deepEqual(r.request.intervals, ['1m']);
@@ -37,7 +44,9 @@ describe('collection request', () => {
   });
 
   it('accepts symbols as the archive names them, of any script', () => {
-    const r = parseCollectionRequest({ symbols: ['币安人生USDT', 'BTCUSD_PERP', '1000BONKUSDT', 'BTC-240329-60000-C'] });
+    const r = parseCollectionRequest({
+      symbols: ['币安人生USDT', 'BTCUSD_PERP', '1000BONKUSDT', 'BTC-240329-60000-C'],
+    });
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.request.symbols, ['币安人生USDT', 'BTCUSD_PERP', '1000BONKUSDT', 'BTC-240329-60000-C']);
   });
@@ -90,10 +99,19 @@ describe('date ranges', () => {
   });
 
   it('expands series and summarizes', () => {
-    const r = req({ markets: ['spot', 'futures/um'], dataTypes: ['klines', 'aggTrades'], symbols: ['BTCUSDT'], intervals: ['1m', '1h'], lastDays: 1 });
+    const r = req({
+      markets: ['spot', 'futures/um'],
+      dataTypes: ['klines', 'aggTrades'],
+      symbols: ['BTCUSDT'],
+      intervals: ['1m', '1h'],
+      lastDays: 1,
+    });
     const series = expandSeries(r);
     assert.equal(series.length, 2 * (2 + 1));
     assert.ok(series.every((s) => (s.dataType === 'klines') === (s.interval !== undefined)));
-    assert.match(summarize(r, resolvePeriods(r, asOf)), /spot,futures\/um klines,aggTrades 1m,1h BTCUSDT daily 2025-07-17\.\.2025-07-17/);
+    assert.match(
+      summarize(r, resolvePeriods(r, asOf)),
+      /spot,futures\/um klines,aggTrades 1m,1h BTCUSDT daily 2025-07-17\.\.2025-07-17/,
+    );
   });
 });

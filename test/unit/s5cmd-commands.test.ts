@@ -1,23 +1,45 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCommandsFile, canCopyServerSide, canQuoteSafely, classifyBatchFailure, matchOutcomes, parseS5cmdLine, shellQuote } from '../../activities/s5cmd-commands';
+import {
+  buildCommandsFile,
+  canCopyServerSide,
+  canQuoteSafely,
+  classifyBatchFailure,
+  matchOutcomes,
+  parseS5cmdLine,
+  shellQuote,
+} from '../../activities/s5cmd-commands';
 
-const copy = (index: number, key: string, noClobber = true) => ({ index, from: `s3://src/${key}`, to: `s3://dst/p/${key}`, noClobber });
+const copy = (index: number, key: string, noClobber = true) => ({
+  index,
+  from: `s3://src/${key}`,
+  to: `s3://dst/p/${key}`,
+  noClobber,
+});
 
 describe('s5cmd commands file', () => {
   it('single-quotes every argument and escapes quotes; new files never overwrite (-n), replacements go beside', () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(shellQuote('a b $(x) `y` ; z'), `'a b $(x) \`y\` ; z'`);
     const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, "we'ird;$(id).zip", false)]);
-    assert.equal(f.text, `cp -n --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp --raw 's3://src/we'\\''ird;$(id).zip' 's3://dst/p/we'\\''ird;$(id).zip'\n`);
+    assert.equal(
+      f.text,
+      `cp -n --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp --raw 's3://src/we'\\''ird;$(id).zip' 's3://dst/p/we'\\''ird;$(id).zip'\n`,
+    );
     assert.deepEqual(f.rejected, []);
   });
 
   it('rejects keys that cannot be written safely (newlines, control characters, folders) or copied server-side (spaces)', () => {
-    for (const key of ['a\nrm -rf /', 'a\rb', 'tab\there', 'nul\u0000', 'dir/']) assert.equal(canQuoteSafely(key), false, JSON.stringify(key));
+    for (const key of ['a\nrm -rf /', 'a\rb', 'tab\there', 'nul\u0000', 'dir/'])
+      assert.equal(canQuoteSafely(key), false, JSON.stringify(key));
     assert.equal(canCopyServerSide('data/b c.zip'), false, 's5cmd 2.3.0 sends a space in the copy source as "+"');
     assert.equal(canCopyServerSide('data/spot/daily/klines/币安人生USDT/1d/币安人生USDT-1d-2025-01-01.zip'), true);
-    const f = buildCommandsFile([copy(0, 'ok.zip'), copy(1, "x.zip'\ncp s3://a/b s3://c/d\n'"), copy(2, 'y\u0007.zip'), copy(3, 'sp ace.zip')]);
+    const f = buildCommandsFile([
+      copy(0, 'ok.zip'),
+      copy(1, "x.zip'\ncp s3://a/b s3://c/d\n'"),
+      copy(2, 'y\u0007.zip'),
+      copy(3, 'sp ace.zip'),
+    ]);
     assert.deepEqual(f.rejected, [1, 2, 3]);
     assert.equal(f.text.split('\n').filter(Boolean).length, 1);
     assert.throws(() => shellQuote('a\nb'));
@@ -27,38 +49,61 @@ describe('s5cmd commands file', () => {
     assert.equal(buildCommandsFile([]).text, '');
   });
 
-  it('asks for the store\'s checksum, and mixes copies, downloads and uploads of one position under tags', () => {
+  it("asks for the store's checksum, and mixes copies, downloads and uploads of one position under tags", () => {
     const f = buildCommandsFile([
       { index: 4, from: 's3://src/a.zip', to: 's3://dst/a.zip', noClobber: true, checksum: true },
       { index: 4, tag: 'sidecar', from: 's3://src/a.zip.CHECKSUM', to: '/tmp/run/4.CHECKSUM' },
       { index: 4, tag: 'proof', from: '/tmp/run/4.proof.json', to: 's3://dst/_verified/a.zip/sha256.x.y.z' },
     ]);
     assert.equal(f.text.split('\n')[0], "cp -n --checksum-algorithm SHA256 --raw 's3://src/a.zip' 's3://dst/a.zip'");
-    assert.deepEqual(f.commands.map((c) => [c.id, c.index, c.tag]), [[0, 4, 'zip'], [1, 4, 'sidecar'], [2, 4, 'proof']]);
+    assert.deepEqual(
+      f.commands.map((c) => [c.id, c.index, c.tag]),
+      [
+        [0, 4, 'zip'],
+        [1, 4, 'sidecar'],
+        [2, 4, 'proof'],
+      ],
+    );
   });
 });
 
 describe('s5cmd NDJSON', () => {
   // Lines as s5cmd 2.3.0 prints them (stdout for successes and, at --log debug, -n skips; stderr for errors).
-  const okLine = '{"operation":"cp","success":true,"source":"s3://src/data/a.zip","destination":"s3://dst/p/data/a.zip","object":{"key":"s3://dst/p/data/a.zip","etag":"\\"50701a20\\"","type":"file","size":262361,"checksum_sha256":"uok1iD0/ArXQlM/lyFZ6ZtHH/LkSjWnPG/7oerOIjzw="}}';
-  const errLine = '{"operation":"cp","command":"cp s3://src/data/b.zip s3://dst/p/data/b.zip","error":"NoSuchKey: The specified key does not exist. status code: 404"}';
-  const skipLine = '{"operation":"cp","job":"cp s3://src/data/c.zip s3://dst/p/data/c.zip","error":"object already exists"}';
+  const okLine =
+    '{"operation":"cp","success":true,"source":"s3://src/data/a.zip","destination":"s3://dst/p/data/a.zip","object":{"key":"s3://dst/p/data/a.zip","etag":"\\"50701a20\\"","type":"file","size":262361,"checksum_sha256":"uok1iD0/ArXQlM/lyFZ6ZtHH/LkSjWnPG/7oerOIjzw="}}';
+  const errLine =
+    '{"operation":"cp","command":"cp s3://src/data/b.zip s3://dst/p/data/b.zip","error":"NoSuchKey: The specified key does not exist. status code: 404"}';
+  const skipLine =
+    '{"operation":"cp","job":"cp s3://src/data/c.zip s3://dst/p/data/c.zip","error":"object already exists"}';
 
   it('parses success, skip, error and other lines', () => {
     assert.deepEqual(parseS5cmdLine(okLine), {
-      kind: 'ok', source: 's3://src/data/a.zip', destination: 's3://dst/p/data/a.zip',
+      kind: 'ok',
+      source: 's3://src/data/a.zip',
+      destination: 's3://dst/p/data/a.zip',
       object: { etag: '"50701a20"', size: 262361, checksumSha256: 'uok1iD0/ArXQlM/lyFZ6ZtHH/LkSjWnPG/7oerOIjzw=' },
     });
     assert.equal(parseS5cmdLine(errLine)?.kind, 'error');
-    assert.deepEqual(parseS5cmdLine(skipLine), { kind: 'exists', command: 'cp s3://src/data/c.zip s3://dst/p/data/c.zip' });
+    assert.deepEqual(parseS5cmdLine(skipLine), {
+      kind: 'exists',
+      command: 'cp s3://src/data/c.zip s3://dst/p/data/c.zip',
+    });
     assert.equal(parseS5cmdLine('{"operation":"cp","job":"cp a b","error":"some debug note"}')?.kind, 'other');
     assert.equal(parseS5cmdLine('not json')?.kind, 'other');
     assert.equal(parseS5cmdLine('  '), undefined);
   });
 
   it('matches outcomes to batch positions: copied, found occupied, failed, silent', () => {
-    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, 'data/b.zip'), copy(2, 'data/c.zip'), copy(3, 'data/d.zip')]);
-    const r = matchOutcomes(f.commands, [okLine, errLine, skipLine].map((l) => parseS5cmdLine(l)!));
+    const f = buildCommandsFile([
+      copy(0, 'data/a.zip'),
+      copy(1, 'data/b.zip'),
+      copy(2, 'data/c.zip'),
+      copy(3, 'data/d.zip'),
+    ]);
+    const r = matchOutcomes(
+      f.commands,
+      [okLine, errLine, skipLine].map((l) => parseS5cmdLine(l)!),
+    );
     const status = (id: number) => r.byCommand.get(id)!;
     const first = status(0);
     assert.equal(first.status === 'ok' ? first.object.size : undefined, 262361);
@@ -70,7 +115,10 @@ describe('s5cmd NDJSON', () => {
   it('classifies whole-batch failures', () => {
     assert.equal(classifyBatchFailure(['AccessDenied: Access Denied. status code: 403']), 'access_denied');
     assert.equal(classifyBatchFailure(['SignatureDoesNotMatch: ... status code: 403']), 'access_denied');
-    assert.equal(classifyBatchFailure(['RequestError: send request failed: dial tcp 127.0.0.1:1: connect: connection refused']), 'unreachable');
+    assert.equal(
+      classifyBatchFailure(['RequestError: send request failed: dial tcp 127.0.0.1:1: connect: connection refused']),
+      'unreachable',
+    );
     assert.equal(classifyBatchFailure(['something odd']), 'other');
   });
 });

@@ -22,10 +22,19 @@ describe('schedule presets', () => {
     for (let year = 2017; year <= 2040; year++) {
       for (let month0 = 0; month0 < 12; month0++) {
         const month = `${year}-${String(month0 + 1).padStart(2, '0')}`;
-        const runs = [1, 2].map((ahead) => new Date(Date.UTC(year, month0 + ahead, cal.dayOfMonth, cal.hour, cal.minute)));
+        const runs = [1, 2].map(
+          (ahead) => new Date(Date.UTC(year, month0 + ahead, cal.dayOfMonth, cal.hour, cal.minute)),
+        );
         const publishedAt = firstMonday(year, month0 + 1);
-        assert.ok(runs[0] > publishedAt, `${month}: the first run (${runs[0].toISOString()}) comes after publication (${publishedAt.toISOString()})`);
-        for (const run of runs) assert.ok(periodsAt(PRESETS.monthly.request, run).includes(month), `${month} collected by the run of ${run.toISOString()}`);
+        assert.ok(
+          runs[0] > publishedAt,
+          `${month}: the first run (${runs[0].toISOString()}) comes after publication (${publishedAt.toISOString()})`,
+        );
+        for (const run of runs)
+          assert.ok(
+            periodsAt(PRESETS.monthly.request, run).includes(month),
+            `${month} collected by the run of ${run.toISOString()}`,
+          );
       }
     }
   });
@@ -34,7 +43,9 @@ describe('schedule presets', () => {
     const cal = PRESETS.daily.spec.calendars[0];
     for (let t = Date.UTC(2024, 0, 1); t < Date.UTC(2025, 0, 1); t += 864e5) {
       const day = new Date(t).toISOString().slice(0, 10);
-      const covering = [1, 2, 3, 4].map((n) => new Date(t + n * 864e5 + (cal.hour * 60 + cal.minute) * 6e4)).filter((run) => periodsAt(PRESETS.daily.request, run).includes(day));
+      const covering = [1, 2, 3, 4]
+        .map((n) => new Date(t + n * 864e5 + (cal.hour * 60 + cal.minute) * 6e4))
+        .filter((run) => periodsAt(PRESETS.daily.request, run).includes(day));
       assert.equal(covering.length, 3, day);
     }
   });

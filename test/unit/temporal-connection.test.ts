@@ -17,7 +17,12 @@ describe('Temporal connection settings (envconfig)', () => {
   });
 
   it('Temporal Cloud with an API key: TLS is on without any TLS variable, the key is passed on', () => {
-    const t = loadTemporalTarget({ ...noFile, TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'bronze.a1b2c', TEMPORAL_API_KEY: 'secret-key' });
+    const t = loadTemporalTarget({
+      ...noFile,
+      TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
+      TEMPORAL_NAMESPACE: 'bronze.a1b2c',
+      TEMPORAL_API_KEY: 'secret-key',
+    });
     assert.equal(t.connectionOptions.apiKey, 'secret-key');
     assert.equal(t.connectionOptions.tls, true);
     assert.equal(t.namespace, 'bronze.a1b2c');
@@ -33,10 +38,22 @@ describe('Temporal connection settings (envconfig)', () => {
   it('a profile from the TOML file, overridden by variables; errors name the profile field or the variable', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'envconfig-'));
     const file = path.join(dir, 'temporal.toml');
-    writeFileSync(file, '[profile.default]\naddress = "prod.example:7233"\nnamespace = "bronze"\n[profile.default.tls]\nclient_cert_path = "/missing/client.pem"\nclient_key_path = "/missing/client.key"\n');
-    assert.throws(() => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file }), (e: Error) =>
-      e instanceof TemporalConnectionError && e.message.startsWith(`tls.client_cert_path of profile "default" in ${file} (or TEMPORAL_TLS_CLIENT_CERT_PATH): cannot read /missing/client.pem (ENOENT)`));
-    assert.throws(() => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_TLS_CLIENT_CERT_PATH: '/other/c.pem' }), /^TemporalConnectionError: TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read \/other\/c\.pem/);
+    writeFileSync(
+      file,
+      '[profile.default]\naddress = "prod.example:7233"\nnamespace = "bronze"\n[profile.default.tls]\nclient_cert_path = "/missing/client.pem"\nclient_key_path = "/missing/client.key"\n',
+    );
+    assert.throws(
+      () => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file }),
+      (e: Error) =>
+        e instanceof TemporalConnectionError &&
+        e.message.startsWith(
+          `tls.client_cert_path of profile "default" in ${file} (or TEMPORAL_TLS_CLIENT_CERT_PATH): cannot read /missing/client.pem (ENOENT)`,
+        ),
+    );
+    assert.throws(
+      () => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_TLS_CLIENT_CERT_PATH: '/other/c.pem' }),
+      /^TemporalConnectionError: TEMPORAL_TLS_CLIENT_CERT_PATH: cannot read \/other\/c\.pem/,
+    );
     writeFileSync(file, '[profile.default]\naddress = "prod.example:7233"\nnamespace = "bronze"\n');
     const t = loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_NAMESPACE: 'silver' });
     assert.equal(t.connectionOptions.address, 'prod.example:7233');
@@ -44,13 +61,25 @@ describe('Temporal connection settings (envconfig)', () => {
     assert.equal(t.names.address, `address of profile "default" in ${file} (or TEMPORAL_ADDRESS)`);
     assert.equal(t.names.namespace, 'TEMPORAL_NAMESPACE');
     writeFileSync(file, '[profile.default\naddress = ');
-    assert.throws(() => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file }), (e: Error) => e instanceof TemporalConnectionError && e.message.startsWith(`${file}: `) && /TEMPORAL_CONFIG_FILE/.test(e.message));
+    assert.throws(
+      () => loadTemporalTarget({ TEMPORAL_CONFIG_FILE: file }),
+      (e: Error) =>
+        e instanceof TemporalConnectionError &&
+        e.message.startsWith(`${file}: `) &&
+        /TEMPORAL_CONFIG_FILE/.test(e.message),
+    );
   });
 
   it('refuses an address that is not host:port, naming the variable', () => {
     for (const bad of ['https://x.tmprl.cloud:7233', 'localhost', 'a b:1']) {
-      assert.throws(() => loadTemporalTarget({ ...noFile, TEMPORAL_ADDRESS: bad }), /TEMPORAL_ADDRESS: ".*" is not host:port/);
+      assert.throws(
+        () => loadTemporalTarget({ ...noFile, TEMPORAL_ADDRESS: bad }),
+        /TEMPORAL_ADDRESS: ".*" is not host:port/,
+      );
     }
-    assert.equal(loadTemporalTarget({ ...noFile, TEMPORAL_ADDRESS: '[::1]:7233' }).connectionOptions.address, '[::1]:7233');
+    assert.equal(
+      loadTemporalTarget({ ...noFile, TEMPORAL_ADDRESS: '[::1]:7233' }).connectionOptions.address,
+      '[::1]:7233',
+    );
   });
 });

@@ -2,16 +2,41 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cutShards } from '../../activities/discover';
 import { estimatePlan } from '../../activities/estimate';
-import { addCoverage, coverageCsvHeader, coverageCsvLine, coverageRow, foldRanges, summarizeRows, MAX_REPORT_ROWS } from '../../workflows/coverage';
+import {
+  addCoverage,
+  coverageCsvHeader,
+  coverageCsvLine,
+  coverageRow,
+  foldRanges,
+  summarizeRows,
+  MAX_REPORT_ROWS,
+} from '../../workflows/coverage';
 import { enumerateDays, parseDay } from '../../workflows/dates';
 import { globMatches, parseCollectionRequest, resolvePeriods, summarize } from '../../workflows/request';
 import { addCounts, countEntries } from '../../workflows/tally';
 import type { ListResult, ManifestEntry, SeriesSpec } from '../../workflows/types';
 import { verdictOf } from '../../workflows/verdict';
 
-const series = (symbol: string): SeriesSpec => ({ market: 'spot', granularity: 'daily', dataType: 'klines', symbol, interval: '1d' });
-const entry = (day: string, outcome: ManifestEntry['outcome'], proof: ManifestEntry['proof'] = ['copied', 'skipped'].includes(outcome) ? 'sha256' : null): ManifestEntry => ({
-  key: `data/spot/daily/klines/X/1d/X-1d-${day}.zip`, size: 1, sha256: null, mode: null, outcome, proof, attempts: 0, error: null,
+const series = (symbol: string): SeriesSpec => ({
+  market: 'spot',
+  granularity: 'daily',
+  dataType: 'klines',
+  symbol,
+  interval: '1d',
+});
+const entry = (
+  day: string,
+  outcome: ManifestEntry['outcome'],
+  proof: ManifestEntry['proof'] = ['copied', 'skipped'].includes(outcome) ? 'sha256' : null,
+): ManifestEntry => ({
+  key: `data/spot/daily/klines/X/1d/X-1d-${day}.zip`,
+  size: 1,
+  sha256: null,
+  mode: null,
+  outcome,
+  proof,
+  attempts: 0,
+  error: null,
 });
 const periodOf = (key: string) => key.match(/(\d{4}-\d{2}-\d{2})\.zip$/)?.[1];
 
@@ -36,15 +61,27 @@ describe('whole-market requests', () => {
       assert.equal(r.ok, false, JSON.stringify(input));
       return r.ok ? '' : r.problems.join('\n');
     };
-    assert.match(problems({ dates: 'all', lastDays: 3 }), /dates: "all" .* relative range lastDays: remove one of them/);
-    assert.match(problems({ dates: 'all', startDate: '2025-01-01', endDate: '2025-01-02' }), /dates: "all" .* remove startDate\/endDate/);
+    assert.match(
+      problems({ dates: 'all', lastDays: 3 }),
+      /dates: "all" .* relative range lastDays: remove one of them/,
+    );
+    assert.match(
+      problems({ dates: 'all', startDate: '2025-01-01', endDate: '2025-01-02' }),
+      /dates: "all" .* remove startDate\/endDate/,
+    );
     assert.match(problems({ dates: 'everything' }), /dates: must be "all"/);
     assert.match(problems({ dataTypes: ['zz*'] }), /dataTypes\[0\]: "zz\*" matches no data type of the archive/);
     assert.match(problems({ intervals: ['*', '1h'] }), /intervals: "\*" already means every interval/);
     assert.match(problems({ symbols: 'all' }), /symbols: must be "\*" \(everything the archive has\) or a list/);
     assert.match(problems({ symbols: ['BTC/*'] }), /symbols\[0\]: must be a symbol .* or a pattern/);
-    assert.match(problems({ action: 'audit', verification: 'size' }), /verification: an audit proves bytes by their SHA-256/);
-    assert.match(problems({ symbols: ['A', 'B'], startDate: '2020-01-01', endDate: '2025-01-01', maxFiles: 100 }), /symbols: .* over maxFiles 100; .* or raise maxFiles/);
+    assert.match(
+      problems({ action: 'audit', verification: 'size' }),
+      /verification: an audit proves bytes by their SHA-256/,
+    );
+    assert.match(
+      problems({ symbols: ['A', 'B'], startDate: '2020-01-01', endDate: '2025-01-01', maxFiles: 100 }),
+      /symbols: .* over maxFiles 100; .* or raise maxFiles/,
+    );
   });
 
   it('glob patterns match whole names', () => {
@@ -61,7 +98,10 @@ describe('whole-market requests', () => {
 describe('shards', () => {
   it('cut series in order into shards of at most filesPerShard, at least one series each', () => {
     const s = ['A', 'B', 'C', 'D', 'E'].map(series);
-    assert.deepEqual(cutShards(s, 10, 25).map((x) => x.map((y) => y.symbol)), [['A', 'B'], ['C', 'D'], ['E']]);
+    assert.deepEqual(
+      cutShards(s, 10, 25).map((x) => x.map((y) => y.symbol)),
+      [['A', 'B'], ['C', 'D'], ['E']],
+    );
     assert.deepEqual(cutShards(s, 100, 25).length, 5, 'a series larger than a shard is a shard');
     assert.deepEqual(cutShards([], 10, 25), []);
   });
@@ -77,14 +117,28 @@ describe('coverage', () => {
   it('finds the span, the archive gaps inside it and what the destination misses', () => {
     const days = enumerateDays(parseDay('2025-01-01')!, parseDay('2025-01-10')!);
     const outcome = (d: string): ManifestEntry['outcome'] =>
-      d < '2025-01-03' || d === '2025-01-10' ? 'not_published' : d === '2025-01-05' || d === '2025-01-06' ? 'not_published' : d === '2025-01-08' ? 'failed' : 'copied';
-    const row = coverageRow(series('X'), days.map((d) => entry(d, outcome(d))), periodOf);
+      d < '2025-01-03' || d === '2025-01-10'
+        ? 'not_published'
+        : d === '2025-01-05' || d === '2025-01-06'
+          ? 'not_published'
+          : d === '2025-01-08'
+            ? 'failed'
+            : 'copied';
+    const row = coverageRow(
+      series('X'),
+      days.map((d) => entry(d, outcome(d))),
+      periodOf,
+    );
     assert.deepEqual([row.first, row.last, row.span, row.published], ['2025-01-03', '2025-01-09', 7, 5]);
     assert.deepEqual([row.archiveGaps, row.archiveGapRanges], [2, '2025-01-05..2025-01-06']);
     assert.deepEqual([row.verified, row.missing, row.missingRanges, row.status], [4, 1, '2025-01-08', 'incomplete']);
     assert.equal(row.timeline, '  ██··█▒█ '.replace('▒', '░'));
     assert.equal(row.timelineScale, 'day from 2025-01-01');
-    const weak = coverageRow(series('W'), [entry('2025-01-01', 'copied', 'size'), entry('2025-01-02', 'copied', 'accepted')], periodOf);
+    const weak = coverageRow(
+      series('W'),
+      [entry('2025-01-01', 'copied', 'size'), entry('2025-01-02', 'copied', 'accepted')],
+      periodOf,
+    );
     assert.deepEqual([weak.verified, weak.missing], [1, 1], 'a copy checked only by size is not verified');
     const empty = coverageRow(series('Y'), [entry('2025-01-01', 'not_published')], periodOf);
     assert.equal(empty.status, 'empty');
@@ -92,8 +146,18 @@ describe('coverage', () => {
 
   it('folds periods into ranges', () => {
     const all = enumerateDays(parseDay('2025-01-01')!, parseDay('2025-01-31')!);
-    assert.equal(foldRanges(['2025-01-01', '2025-01-02', '2025-01-03', '2025-01-05'], all), '2025-01-01..2025-01-03 2025-01-05');
-    assert.equal(foldRanges(all.filter((_, i) => i % 2 === 0), all, 3), '2025-01-01 2025-01-03 2025-01-05 …');
+    assert.equal(
+      foldRanges(['2025-01-01', '2025-01-02', '2025-01-03', '2025-01-05'], all),
+      '2025-01-01..2025-01-03 2025-01-05',
+    );
+    assert.equal(
+      foldRanges(
+        all.filter((_, i) => i % 2 === 0),
+        all,
+        3,
+      ),
+      '2025-01-01 2025-01-03 2025-01-05 …',
+    );
   });
 
   it('keeps the incomplete series first and at most MAX_REPORT_ROWS rows, counting the rest', () => {
@@ -117,8 +181,18 @@ describe('coverage', () => {
 
 describe('plan estimate', () => {
   const list: ListResult = {
-    batchCount: 4, planned: 1_000, plannedBytes: 1_000 * 1024 ** 2, alreadyPresent: 500, alreadyPresentBytes: 500 * 1024 ** 2, replacements: 100,
-    verifyOnly: 200, notPublished: 3, missingChecksum: 1, listedObjects: 3_000, settledParts: 1, s3Requests: 12,
+    batchCount: 4,
+    planned: 1_000,
+    plannedBytes: 1_000 * 1024 ** 2,
+    alreadyPresent: 500,
+    alreadyPresentBytes: 500 * 1024 ** 2,
+    replacements: 100,
+    verifyOnly: 200,
+    notPublished: 3,
+    missingChecksum: 1,
+    listedObjects: 3_000,
+    settledParts: 1,
+    s3Requests: 12,
   };
   const prices = { putCopyListPer1000: 0.005, getHeadPer1000: 0.0004, transferPerGb: 0.09, storagePerGbMonth: 0.023 };
 
@@ -137,14 +211,24 @@ describe('plan estimate', () => {
 
 describe('plan and audit verdicts', () => {
   const files = (byOutcome: Record<string, number>) => ({
-    total: Object.values(byOutcome).reduce((a, b) => a + b, 0), notPublished: byOutcome.not_published ?? 0,
-    failed: byOutcome.checksum_mismatch ?? 0, quarantined: 0, byOutcome, byProof: {},
+    total: Object.values(byOutcome).reduce((a, b) => a + b, 0),
+    notPublished: byOutcome.not_published ?? 0,
+    failed: byOutcome.checksum_mismatch ?? 0,
+    quarantined: 0,
+    byOutcome,
+    byProof: {},
   });
   it('say nothing was copied and what a collect run would do', () => {
-    assert.match(verdictOf(files({ skipped: 2, pending: 3 }), 'plan').verdict, /^PLAN \(nothing copied\): of 5 published files, 2 .* 3 would be copied/);
+    assert.match(
+      verdictOf(files({ skipped: 2, pending: 3 }), 'plan').verdict,
+      /^PLAN \(nothing copied\): of 5 published files, 2 .* 3 would be copied/,
+    );
     const audit = verdictOf(files({ verified_in_place: 4, pending: 1, checksum_mismatch: 1 }), 'audit');
     assert.equal(audit.ok, false);
-    assert.match(audit.verdict, /^AUDIT \(nothing copied\): 4 of 6 published files .* 1 are not there .* 1 do not match/);
+    assert.match(
+      audit.verdict,
+      /^AUDIT \(nothing copied\): 4 of 6 published files .* 1 are not there .* 1 do not match/,
+    );
   });
 });
 
@@ -153,12 +237,20 @@ describe('destination allow-list', () => {
     const { destinationAllowed } = await import('../../activities/destination-policy');
     const { loadConfig, ConfigError } = await import('../../worker/config');
     const allowed = loadConfig({ DEST_ALLOWED: 'bronze, lake/binance/' }).destination.allowed;
-    assert.deepEqual(allowed, [{ bucket: 'bronze', prefix: '' }, { bucket: 'lake', prefix: 'binance/' }]);
+    assert.deepEqual(allowed, [
+      { bucket: 'bronze', prefix: '' },
+      { bucket: 'lake', prefix: 'binance/' },
+    ]);
     assert.ok(destinationAllowed(allowed, 'bronze', 'anything/'));
     assert.ok(destinationAllowed(allowed, 'lake', 'binance/spot/'));
     assert.ok(!destinationAllowed(allowed, 'lake', 'binancex/'));
     assert.ok(!destinationAllowed(allowed, 'other', ''));
     assert.ok(destinationAllowed([], 'any', 'where/'), 'no list: no restriction');
-    assert.throws(() => loadConfig({ DEST_ALLOWED: 'lake/binance' }), (e: Error) => e instanceof ConfigError && /DEST_ALLOWED: "lake\/binance" is not "bucket" or "bucket\/prefix\/"/.test(e.message));
+    assert.throws(
+      () => loadConfig({ DEST_ALLOWED: 'lake/binance' }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /DEST_ALLOWED: "lake\/binance" is not "bucket" or "bucket\/prefix\/"/.test(e.message),
+    );
   });
 });
