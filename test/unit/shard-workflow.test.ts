@@ -1,0 +1,393 @@
+/**
+ * The shard workflow's batch logic with stubbed activities (the samples' workflows-mocks pattern): a real
+ * Temporal dev server started by the SDK's TestWorkflowEnvironment, no MinIO, no s5cmd. Each branch of
+ * direct sync, proof, fallback, traditional rounds, failures, audit, plan and continue-as-new.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../../worker/config';
+import { startTracing } from '../../worker/tracing';
+import { buildWorkflowBundle } from '../../worker/bundle';
+import { emptyCoverage } from '../../workflows/coverage';
+import { parseCollectionRequest, type CollectionRequestInput } from '../../workflows/request';
+import type { ShardInput } from '../../workflows/shard';
+import { emptyCounts } from '../../workflows/tally';
+import type {
+  BatchRef,
+  DirectSyncResult,
+  DownloadResult,
+  ListResult,
+  Mode,
+  ShardResult,
+  StagedBatch,
+  TraditionalResult,
+  VerifyResult,
+} from '../../workflows/types';
+
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+} catch {
+  // installed already
+}
+
+type Call = { name: string; input: Record<string, unknown> };
+type Behaviour = {
+  directSyncBatch?: (ref: BatchRef) => Promise<DirectSyncResult> | DirectSyncResult;
+  proveCopied?: (ref: BatchRef) => Promise<VerifyResult> | VerifyResult;
+  downloadBatch?: (ref: StagedBatch, round: number) => Promise<DownloadResult> | DownloadResult;
+  uploadStaged?: (ref: StagedBatch) => Promise<TraditionalResult> | TraditionalResult;
+};
+
+const directOk = (ref: BatchRef, over: Partial<DirectSyncResult> = {}): DirectSyncResult => ({
+  proven: 10,
+  copied: [],
+  appeared: [],
+  fallback: [],
+  bytes: 1000 + ref.batch,
+  s3Requests: 1,
+  s5cmdLines: 10,
+  ...over,
+});
+const verifyOk = (over: Partial<VerifyResult> = {}): VerifyResult => ({
+  verified: 0,
+  mismatched: 0,
+  failed: 0,
+  fallback: [],
+  bytesRead: 0,
+  s3Requests: 1,
+  ...over,
+});
+const downloaded = (over: Partial<DownloadResult> = {}): DownloadResult => ({
+  downloaded: [],
+  deferred: [],
+  bytes: 100,
+  peakStagingBytes: 100,
+  s3Requests: 1,
+  ...over,
+});
+const uploaded = (over: Partial<TraditionalResult> = {}): TraditionalResult => ({
+  copied: 1,
+  failed: 0,
+  mismatched: 0,
+  bytesUploaded: 100,
+  s3Requests: 1,
+  ...over,
+});
+const nonRetryable = (message: string) =>
+  ApplicationFailure.create({ message, type: 'TestFailure', nonRetryable: true });
+
+describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () => {
+  let env: TestWorkflowEnvironment;
+  let workflowBundle: { codePath: string };
+  let n = 0;
+
+  before(async () => {
+    env = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: path.join(PROJECT_ROOT, '.tools/bin/temporal') } },
+    });
+    // npm test builds the bundle once for every test; alone (npm run test:unit) this file builds its own, once.
+    const prebuilt = process.env.WORKFLOW_BUNDLE_PATH;
+    workflowBundle = {
+      codePath:
+        prebuilt && existsSync(prebuilt)
+          ? prebuilt
+          : await buildWorkflowBundle(path.join(PROJECT_ROOT, '.build/unit-workflow-bundle.js')),
+    };
+  });
+  after(async () => env?.teardown());
+
+  async function runShard(
+    requestInput: CollectionRequestInput,
+    list: Partial<ListResult>,
+    behaviour: Behaviour,
+    mode: Mode = 'direct_sync',
+  ): Promise<{ result: ShardResult; calls: Call[]; maxInFlight: number }> {
+    const parsed = parseCollectionRequest({
+      symbols: ['BTCUSDT'],
+      startDate: '2025-06-01',
+      endDate: '2025-06-10',
+      retry: { default: { maximumAttempts: 1 } },
+      ...requestInput,
+    });
+    assert.ok(parsed.ok);
+    const request = parsed.request;
+    const taskQueue = `shard-test-${++n}`;
+    const calls: Call[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const rounds = new Map<number, number>();
+    const record = (name: string, input: object) => calls.push({ name, input: input as Record<string, unknown> });
+    const listResult: ListResult = {
+      batchCount: 1,
+      planned: 10,
+      plannedBytes: 1000,
+      alreadyPresent: 0,
+      alreadyPresentBytes: 0,
+      replacements: 0,
+      verifyOnly: 0,
+      notPublished: 0,
+      missingChecksum: 0,
+      listedObjects: 20,
+      settledParts: 0,
+      s3Requests: 2,
+      ...list,
+    };
+    const activities = {
+      async listShard(input: object) {
+        record('listShard', input);
+        return listResult;
+      },
+      async directSyncBatch(ref: BatchRef) {
+        record('directSyncBatch', ref);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        try {
+          await sleep(30);
+          return await (behaviour.directSyncBatch ?? directOk)(ref);
+        } finally {
+          inFlight--;
+        }
+      },
+      async proveCopied(ref: BatchRef) {
+        record('proveCopied', ref);
+        return (behaviour.proveCopied ?? (() => verifyOk()))(ref);
+      },
+      async getWorkerTaskQueue() {
+        record('getWorkerTaskQueue', {});
+        return taskQueue;
+      },
+      async downloadBatch(ref: StagedBatch) {
+        record('downloadBatch', ref);
+        const round = (rounds.get(ref.batch) ?? 0) + 1;
+        rounds.set(ref.batch, round);
+        return (behaviour.downloadBatch ?? (() => downloaded()))(ref, round);
+      },
+      async verifyStaged(ref: StagedBatch) {
+        record('verifyStaged', ref);
+        return { verified: 1, mismatched: 0 };
+      },
+      async uploadStaged(ref: StagedBatch) {
+        record('uploadStaged', ref);
+        return (behaviour.uploadStaged ?? (() => uploaded()))(ref);
+      },
+      async cleanupStaging(ref: StagedBatch) {
+        record('cleanupStaging', ref);
+      },
+      async writeManifest(input: object) {
+        record('writeManifest', input);
+        return { ...emptyCounts(), key: 'manifest', coverage: emptyCoverage(), s3Requests: 1 };
+      },
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      activities,
+      workflowBundle,
+      ...startTracing({ serviceName: 'test' }).workerOptions,
+    });
+    const input: ShardInput = {
+      request,
+      range: { first: '2025-06-01', last: '2025-06-10', asOf: '2025-06-11T00:00:00.000Z' },
+      shard: 0,
+      state: { collectionId: 'c', bucket: 'b', destinationPrefix: '', statePrefix: 'state/' },
+      decision: { mode, reason: 'test', proofBy: 'store', transfersBy: 's5cmd' },
+      summary: 'test',
+    };
+    const result = await worker.runUntil(
+      env.client.workflow.execute('collectShard', { taskQueue, workflowId: `${taskQueue}-wf`, args: [input] }),
+    );
+    return { result: result as ShardResult, calls, maxInFlight };
+  }
+  const named = (calls: Call[], name: string) => calls.filter((c) => c.name === name).map((c) => c.input);
+
+  it('direct sync: every batch once, at most parallelBatches at a time; store-proven copies need no proof step', async () => {
+    const { result, calls, maxInFlight } = await runShard(
+      { batchSize: 10, parallelBatches: 2 },
+      { batchCount: 5, planned: 50 },
+      {},
+    );
+    assert.deepEqual(
+      named(calls, 'directSyncBatch')
+        .map((r) => r.batch as number)
+        .sort(),
+      [0, 1, 2, 3, 4],
+    );
+    assert.equal(maxInFlight, 2);
+    assert.equal(named(calls, 'proveCopied').length, 0);
+    assert.equal(named(calls, 'downloadBatch').length, 0);
+    assert.equal(named(calls, 'directSyncBatch')[0].storeChecksum, true);
+    assert.deepEqual(result.tally.fallbackBatches, 0);
+    assert.equal(result.batchFailures, 0);
+    assert.equal(named(calls, 'writeManifest').length, 1);
+  });
+
+  it('copies the store did not prove are proven; wrong ones and s5cmd failures take the traditional path together', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10 },
+      {},
+      {
+        directSyncBatch: (ref) => directOk(ref, { proven: 6, copied: [1, 2, 3], appeared: [3], fallback: [7] }),
+        proveCopied: () => verifyOk({ verified: 2, fallback: [2] }),
+      },
+    );
+    const [proof] = named(calls, 'proveCopied');
+    assert.deepEqual(proof.only, [1, 2, 3]);
+    assert.deepEqual(proof.appeared, [3]);
+    const [download] = named(calls, 'downloadBatch');
+    assert.deepEqual(download.only, [7, 2], 'the s5cmd failure and the wrong copy, in one traditional run');
+    assert.equal(named(calls, 'uploadStaged').length, 1);
+    assert.equal(result.tally.fallbackBatches, 1);
+    assert.equal(result.tally.fallbackFiles, 2);
+    assert.equal(result.batchFailures, 0);
+  });
+
+  it('a direct-sync batch that fails outright falls back whole to the traditional path', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10 },
+      { batchCount: 2, planned: 15 },
+      {
+        directSyncBatch: (ref) => {
+          if (ref.batch === 1) throw nonRetryable('s5cmd could not copy anything');
+          return directOk(ref);
+        },
+      },
+    );
+    const downloads = named(calls, 'downloadBatch');
+    assert.deepEqual(
+      downloads.map((d) => [d.batch, d.only]),
+      [[1, undefined]],
+      'all of batch 1',
+    );
+    assert.equal(result.tally.fallbackBatches, 1);
+    assert.equal(result.tally.fallbackFiles, 5, 'the last batch holds 15 - 10 files');
+    assert.equal(result.batchFailures, 0);
+  });
+
+  it('traditional mode: bytes already there are proven first, then the batch is copied, then what proved wrong is replaced', async () => {
+    const { calls } = await runShard(
+      { batchSize: 10, mode: 'traditional' },
+      { verifyOnly: 2 },
+      { proveCopied: () => verifyOk({ verified: 1, fallback: [4] }) },
+      'traditional',
+    );
+    const [proof] = named(calls, 'proveCopied');
+    assert.deepEqual(proof.actions, ['verify_only']);
+    assert.deepEqual(
+      named(calls, 'downloadBatch').map((d) => d.only),
+      [undefined, [4]],
+    );
+    assert.equal(named(calls, 'directSyncBatch').length, 0);
+    const steps = calls.map((c) => c.name).filter((n) => n !== 'listShard' && n !== 'writeManifest');
+    assert.deepEqual(steps.slice(0, 6), [
+      'proveCopied',
+      'getWorkerTaskQueue',
+      'downloadBatch',
+      'verifyStaged',
+      'uploadStaged',
+      'cleanupStaging',
+    ]);
+  });
+
+  it('traditional rounds: what did not fit in staging is downloaded in the next round, after the space is freed', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10, mode: 'traditional' },
+      {},
+      {
+        downloadBatch: (_ref, round) =>
+          round === 1 ? downloaded({ deferred: [5, 6], peakStagingBytes: 700 }) : downloaded({ peakStagingBytes: 300 }),
+      },
+      'traditional',
+    );
+    const steps = calls
+      .map((c) => c.name)
+      .filter((n) => !['listShard', 'writeManifest', 'getWorkerTaskQueue'].includes(n));
+    assert.deepEqual(steps, [
+      'downloadBatch',
+      'verifyStaged',
+      'uploadStaged',
+      'cleanupStaging',
+      'downloadBatch',
+      'verifyStaged',
+      'uploadStaged',
+      'cleanupStaging',
+    ]);
+    assert.deepEqual(
+      named(calls, 'downloadBatch').map((d) => d.only),
+      [undefined, [5, 6]],
+    );
+    assert.equal(result.tally.peakLocalDiskBytes, 700);
+    assert.equal(result.tally.bytesThroughWorker, 100 + 100 + 100 + 100, 'downloads and uploads of both rounds');
+  });
+
+  it('a failed traditional copy is recorded with its message, and its staging is still cleaned', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10, mode: 'traditional' },
+      {},
+      {
+        uploadStaged: () => {
+          throw nonRetryable('destination refused the upload');
+        },
+      },
+      'traditional',
+    );
+    assert.equal(result.batchFailures, 1);
+    assert.match(result.firstBatchFailure!, /^traditional copy failed: .*destination refused the upload/);
+    assert.equal(named(calls, 'cleanupStaging').length, 1);
+  });
+
+  it('a failed proof step counts its files as failed and is recorded; the batch goes on', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10 },
+      {},
+      {
+        directSyncBatch: (ref) => directOk(ref, { proven: 7, copied: [0, 1, 2] }),
+        proveCopied: () => {
+          throw nonRetryable('cannot read the copies');
+        },
+      },
+    );
+    assert.equal(result.batchFailures, 1);
+    assert.match(result.firstBatchFailure!, /^proving the copies failed: .*cannot read the copies/);
+    assert.equal(named(calls, 'downloadBatch').length, 0);
+  });
+
+  it('an audit only proves what is there: no copy, no traditional path', async () => {
+    const { calls } = await runShard({ batchSize: 10, action: 'audit' }, { batchCount: 2, planned: 20 }, {});
+    const proofs = named(calls, 'proveCopied');
+    assert.deepEqual(
+      proofs.map((p) => [p.batch, p.audit, p.actions]),
+      [
+        [0, true, ['verify_only']],
+        [1, true, ['verify_only']],
+      ],
+    );
+    assert.equal(named(calls, 'directSyncBatch').length + named(calls, 'downloadBatch').length, 0);
+  });
+
+  it('a plan lists and writes its manifest, and runs no batch', async () => {
+    const { calls } = await runShard({ batchSize: 10, action: 'plan' }, { batchCount: 3, planned: 30 }, {});
+    assert.deepEqual(
+      calls.map((c) => c.name),
+      ['listShard', 'writeManifest'],
+    );
+  });
+
+  it('continues as new every batchesPerRun batches, listing once and running every batch once, in order', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10, batchesPerRun: 2, parallelBatches: 1 },
+      { batchCount: 5, planned: 50 },
+      {},
+    );
+    assert.equal(result.runs, 3);
+    assert.equal(named(calls, 'listShard').length, 1);
+    assert.deepEqual(
+      named(calls, 'directSyncBatch').map((r) => r.batch),
+      [0, 1, 2, 3, 4],
+    );
+  });
+});
