@@ -28,7 +28,7 @@ import {
   type CollectionRequest,
   type ResolvedRange,
 } from './request';
-import { REQUEST_ERRORS } from './retry';
+import { REQUEST_ERRORS } from '../common/errors';
 import {
   ARCHIVE_DATA_TYPES,
   ARCHIVE_MARKETS,

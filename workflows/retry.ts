@@ -2,22 +2,6 @@
 import type { RetryPolicy } from '@temporalio/common';
 import type { ActivityKind, RetryOverride } from './request';
 
-export const NON_RETRYABLE = [
-  'AccessDeniedError',
-  'InvalidInputError',
-  'SeriesNotInArchiveError',
-  'NothingMatchesError',
-  'CollectionTooLargeError',
-  'DestinationNotAllowedError',
-];
-/** Activity failures that mean the request itself is wrong for the archive: the collection fails at once with their message. */
-export const REQUEST_ERRORS: Record<string, string> = {
-  SeriesNotInArchiveError: 'SeriesNotInArchive',
-  NothingMatchesError: 'NothingMatches',
-  CollectionTooLargeError: 'CollectionTooLarge',
-  DestinationNotAllowedError: 'DestinationNotAllowed',
-};
-
 const DEFAULTS: Record<ActivityKind, RetryOverride> = {
   probe: { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000, maximumAttempts: 5 },
   list: { initialIntervalMs: 2_000, backoffCoefficient: 2, maximumIntervalMs: 60_000, maximumAttempts: 8 },
@@ -39,6 +23,5 @@ export function retryPolicyFor(
     backoffCoefficient: r.backoffCoefficient,
     maximumInterval: Math.max(r.maximumIntervalMs ?? 0, r.initialIntervalMs ?? 0),
     maximumAttempts: r.maximumAttempts,
-    nonRetryableErrorTypes: NON_RETRYABLE,
   };
 }

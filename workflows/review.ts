@@ -59,8 +59,8 @@ const acts = proxyActivities<Activities>({
   retry: {
     initialInterval: '1s',
     maximumInterval: '30s',
+    // AccessDeniedError and InvalidInputError are not retried: they say so themselves (common/errors.ts).
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['AccessDeniedError', 'InvalidInputError'],
   },
 });
 
