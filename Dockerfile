@@ -8,7 +8,7 @@ RUN go mod download -json github.com/peak/s5cmd/v2@v2.3.0 > dl.json \
  && cd src && git apply -p1 /build/s5cmd-v2.3.0-checksum.patch \
  && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/peak/s5cmd/v2/version.Version=v2.3.0-archive-checksum" -o /go/bin/s5cmd .
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 COPY --from=s5cmd /go/bin/s5cmd /usr/local/bin/s5cmd
 COPY package.json package-lock.json ./

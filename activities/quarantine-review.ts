@@ -3,7 +3,7 @@
  * final key, recording an `accepted` proof with the operator's reason), or discard one. The review
  * runs as a workflow, so its history is the audit log of who decided what and when.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { quarantinePrefix, sourceKeyOfQuarantined } from '../workflows/keys';
 import type { Destination, QuarantineEvidence } from './destination';
 import { InvalidInputError } from './errors';
@@ -26,22 +26,16 @@ export async function listQuarantine(
 ): Promise<{ files: QuarantinedFile[]; more: number }> {
   const keys: string[] = [];
   let more = 0;
-  let token: string | undefined;
-  do {
-    const page = await dest.s3.send(
-      new ListObjectsV2Command({
-        Bucket: dest.bucket,
-        Prefix: quarantinePrefix(dest.prefix),
-        ContinuationToken: token,
-      }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: dest.s3, pageSize: 1000 },
+    { Bucket: dest.bucket, Prefix: quarantinePrefix(dest.prefix) },
+  )) {
     for (const o of page.Contents ?? []) {
       if (!o.Key) continue;
       if (keys.length < limit) keys.push(o.Key);
       else more++;
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   const files: QuarantinedFile[] = [];
   for (const qk of keys) {
     const key = sourceKeyOfQuarantined(dest.prefix, qk)!;

@@ -20,6 +20,7 @@ import { clientEnv, connectClient, runUrl } from './connection';
 import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport } from './format';
 import { PRESETS, backfillSchedule, createSchedule, updateScheduleRequest, type PresetName } from './schedules';
 import { formatQuarantine, runReview } from './review';
+import { lifecycleConfiguration } from './retention';
 
 const EXIT = { ok: 0, filesFailed: 1, badInput: 2, runFailed: 3, unreachable: 4 } as const;
 const env = (() => {
@@ -322,6 +323,29 @@ program
         if (++n >= flags.limit) break;
       }
     });
+  });
+
+program
+  .command('retention')
+  .description(
+    'print the S3 lifecycle rules for quarantine, collection records and incomplete uploads (README, Retention)',
+  )
+  .option('--prefix <prefix>', 'the destination prefix, ending in "/"', 'binance/')
+  .option('--quarantine-days <n>', 'expire put-aside bytes after', int, 90)
+  .option('--records-days <n>', 'expire collection records and working state after', int, 400)
+  .option(
+    '--incomplete-upload-days <n>',
+    'abort incomplete multipart uploads after (0: no such rule, for MinIO)',
+    int,
+    7,
+  )
+  .action((flags: { prefix: string; quarantineDays: number; recordsDays: number; incompleteUploadDays: number }) => {
+    try {
+      console.log(JSON.stringify(lifecycleConfiguration(flags), null, 2));
+    } catch (err) {
+      console.error(`retention: ${(err as Error).message}`);
+      process.exit(EXIT.badInput);
+    }
   });
 
 const schedule = program.command('schedule').description('Temporal Schedules that start collections');

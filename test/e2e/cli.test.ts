@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import {
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+} from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { collectionWorkflowId } from '../../client/collection';
 import type { CollectionReport } from '../../workflows/types';
 import { runCli } from '../helpers/cli';
-import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import { freshBuckets, mirror, s3, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
 
 describe('the command-line client', () => {
   let w: TestWorker;
@@ -188,6 +193,33 @@ describe('the command-line client', () => {
       assert.equal(report.ok, true, report.verdict);
       assert.deepEqual(report.request.intervals, [interval]);
     }
+  });
+
+  it('retention prints lifecycle rules the store accepts, never touching data/ or _verified/', async () => {
+    const aws = await cli('retention', '--prefix', 'cli/');
+    assert.equal(aws.code, 0, aws.err);
+    const abort = JSON.parse(aws.out).Rules.find(
+      (rule: { AbortIncompleteMultipartUpload?: object }) => rule.AbortIncompleteMultipartUpload,
+    );
+    assert.deepEqual(abort.AbortIncompleteMultipartUpload, { DaysAfterInitiation: 7 });
+    assert.deepEqual(abort.Filter, { Prefix: 'cli/' });
+    // MinIO refuses AbortIncompleteMultipartUpload (it expires stale uploads itself): 0 leaves that rule out.
+    const r = await cli('retention', '--prefix', 'cli/', '--quarantine-days', '30', '--incomplete-upload-days', '0');
+    assert.equal(r.code, 0, r.err);
+    const config = JSON.parse(r.out);
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({ Bucket: buckets.destination, LifecycleConfiguration: config }),
+    );
+    const back = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.destination }));
+    const prefixes = (back.Rules ?? []).map((rule) => rule.Filter?.Prefix ?? rule.Prefix);
+    assert.deepEqual(prefixes.sort(), ['cli/_collections/', 'cli/_quarantine/']);
+    assert.equal(back.Rules!.find((rule) => rule.Filter?.Prefix === 'cli/_quarantine/')!.Expiration!.Days, 30);
+    for (const rule of back.Rules!.filter((x) => x.Expiration))
+      assert.doesNotMatch(String(rule.Filter?.Prefix), /data\/|_verified\//);
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket: buckets.destination }));
+    const bad = await cli('retention', '--prefix', 'no-slash');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.err.trim(), 'retention: --prefix: must be empty or end with "/", e.g. binance/');
   });
 
   it('bad input exits 2 with the field named, before anything starts', async () => {

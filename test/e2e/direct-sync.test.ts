@@ -143,12 +143,14 @@ describe('direct sync on the real stack', () => {
   });
 
   it('continues as new every batchesPerRun batches and still reports every file', async () => {
-    const { report } = await collect(w, {
+    const { report, handle } = await collect(w, {
       ...request,
       batchSize: 4,
       batchesPerRun: 2,
       destination: { bucket: buckets.destination, prefix: 'can/' },
     });
+    // The shard's first run, which ends by continuing as new (a replay fixture).
+    writeFileSync('.build/continue-as-new-shard-history.json', historyToJSON(await firstShardHistory(handle)));
     assert.equal(
       report.workflowRuns,
       1 + 4,

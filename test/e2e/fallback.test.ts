@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { firstShardHistory } from '../helpers/history';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
@@ -63,7 +66,11 @@ describe('per-file fallback after a partial s5cmd failure', () => {
   after(async () => w?.stop());
 
   it('copies the file s5cmd could not through the traditional path, the rest by direct sync', async () => {
-    const { report } = await collect(w, { ...request, destination: { bucket: buckets.destination, prefix: 'fb/' } });
+    const { report, handle } = await collect(w, {
+      ...request,
+      destination: { bucket: buckets.destination, prefix: 'fb/' },
+    });
+    writeFileSync('.build/fallback-shard-history.json', historyToJSON(await firstShardHistory(handle)));
     assert.equal(report.decision.mode, 'direct_sync');
     assert.equal(report.fallbacks.files, 1);
     assert.equal(report.fallbacks.batches, 1);

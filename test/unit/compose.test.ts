@@ -66,6 +66,7 @@ describe('docker-compose.yml', () => {
       'the probe recognises the build by its version',
     );
     assert.match(dockerfile, /worker\/build\.ts/, 'the worker compiled, with the workflow bundle');
+    assert.match(dockerfile, /^FROM node:(22|24)-bookworm-slim$/m, 'a supported Node (20 is past end of life)');
     for (const folder of ['workflows', 'activities', 'worker', 'common'])
       assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `the image has ${folder}/`);
     assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);

@@ -1,0 +1,51 @@
+/** The S3 lifecycle rules for what the product keeps beside the data (README, "Retention"). */
+import { z } from 'zod';
+
+export const RetentionOptions = z.object({
+  prefix: z.string().regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/'),
+  quarantineDays: z.number().int().min(1).default(90),
+  recordsDays: z.number().int().min(1).default(400),
+  /** 0 leaves the rule out: MinIO refuses it (it expires stale uploads itself, `api stale_uploads_expiry`, 24 h). */
+  incompleteUploadDays: z.number().int().min(0).default(7),
+});
+export type RetentionOptions = z.input<typeof RetentionOptions>;
+
+/**
+ * Rules for `put-bucket-lifecycle-configuration`. Never for `data/` (the copy) or `_verified/` (the proof of
+ * each file: without it the next run hashes the file again).
+ */
+export function lifecycleConfiguration(input: RetentionOptions) {
+  const parsed = RetentionOptions.safeParse(input);
+  if (!parsed.success) {
+    const flag = (field: PropertyKey) => `--${String(field).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new Error(parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; '));
+  }
+  const o = parsed.data;
+  const name = o.prefix.replace(/\/$/, '').replace(/\//g, '-') || 'root';
+  return {
+    Rules: [
+      {
+        ID: `archive-collector-quarantine-${name}`,
+        Status: 'Enabled',
+        Filter: { Prefix: `${o.prefix}_quarantine/` },
+        Expiration: { Days: o.quarantineDays },
+      },
+      {
+        ID: `archive-collector-collection-records-${name}`,
+        Status: 'Enabled',
+        Filter: { Prefix: `${o.prefix}_collections/` },
+        Expiration: { Days: o.recordsDays },
+      },
+      ...(o.incompleteUploadDays
+        ? [
+            {
+              ID: `archive-collector-incomplete-uploads-${name}`,
+              Status: 'Enabled',
+              Filter: { Prefix: o.prefix },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: o.incompleteUploadDays },
+            },
+          ]
+        : []),
+    ],
+  };
+}
