@@ -211,7 +211,7 @@ describe('the command-line client', () => {
       new PutBucketLifecycleConfigurationCommand({ Bucket: buckets.destination, LifecycleConfiguration: config }),
     );
     const back = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.destination }));
-    const prefixes = (back.Rules ?? []).map((rule) => rule.Filter?.Prefix ?? rule.Prefix);
+    const prefixes = (back.Rules ?? []).map((rule) => rule.Filter?.Prefix);
     assert.deepEqual(prefixes.sort(), ['cli/_collections/', 'cli/_quarantine/']);
     assert.equal(back.Rules!.find((rule) => rule.Filter?.Prefix === 'cli/_quarantine/')!.Expiration!.Days, 30);
     for (const rule of back.Rules!.filter((x) => x.Expiration))
