@@ -5,14 +5,14 @@ import { Worker } from '@temporalio/worker';
 import '../helpers/stack';
 
 /**
- * Replays recorded histories of real collections and of their first shard (direct sync, the
- * traditional path) with today's workflow code: a change that breaks determinism for running
- * collections fails here. Re-record after an intended change (and deploy it with patched() or
- * Worker Versioning) with, after npm test:
- *   cp .build/direct-sync-history.json test/fixtures/collect-direct-sync.history.json
- *   cp .build/traditional-history.json test/fixtures/collect-traditional.history.json
- *   cp .build/direct-sync-shard-history.json test/fixtures/shard-direct-sync.history.json
- *   cp .build/traditional-shard-history.json test/fixtures/shard-traditional.history.json
+ * Replays recorded histories of real collections and of their shards with today's workflow code: a
+ * change that breaks determinism for running collections fails here. Paths: the parent (direct sync,
+ * traditional, cancelled) and a shard (direct sync, traditional, per-file fallback, the first run of a
+ * shard that continues as new, cancelled). Fixtures recorded by earlier code stay: running collections
+ * may hold such histories. Record new ones after an intended change (and deploy it with patched() or
+ * Worker Versioning, README) from the files the tests leave after npm test:
+ *   .build/{direct-sync,traditional,cancelled}-history.json                     (collections)
+ *   .build/{direct-sync,traditional,fallback,continue-as-new,cancelled}-shard-history.json  (shards)
  */
 describe('workflow determinism', () => {
   for (const file of readdirSync('test/fixtures').filter((f) => f.endsWith('.history.json'))) {
