@@ -1,0 +1,16 @@
+/** `client audit`: prove what the destination holds. */
+import type { Command } from 'commander';
+import { formatCoverage, formatReport } from '../format';
+import { startAndFollow, startOptions, type CollectFlags } from '../cli';
+
+export function registerAudit(program: Command): void {
+  startOptions(
+    program
+      .command('audit')
+      .description(
+        'prove what the destination already holds (filled by s5cmd, rclone, …) against the .CHECKSUMs, copying nothing',
+      ),
+  ).action((flags: CollectFlags) =>
+    startAndFollow(flags, 'audit', true, (r) => `${formatReport(r)}\n\n${formatCoverage(r)}`),
+  );
+}

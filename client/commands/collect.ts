@@ -1,0 +1,10 @@
+/** `client collect`: start a collection, and with --wait follow it to its report. */
+import type { Command } from 'commander';
+import { formatReport } from '../format';
+import { startAndFollow, startOptions, type CollectFlags } from '../cli';
+
+export function registerCollect(program: Command): void {
+  startOptions(program.command('collect').description('start a collection (and with --wait, follow it to its report)'))
+    .option('--wait', 'follow progress and print the report')
+    .action((flags: CollectFlags) => startAndFollow(flags, 'collect', Boolean(flags.wait), formatReport));
+}
