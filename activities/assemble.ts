@@ -7,11 +7,10 @@
 import { PassThrough } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { shardFolder } from '../workflows/keys';
 import { coverageCsvHeader, coverageCsvLine, coverageTableSchema } from '../workflows/coverage';
 import type { CoverageRow, StateRef } from '../workflows/types';
 import { isNotFound } from './errors';
-import { StateStore } from './state-store';
+import { STATE_OBJECTS, StateStore } from './state-store';
 
 export interface AssembleInput {
   /** The collection's state folder (the shards' folders are inside it). */
@@ -79,19 +78,19 @@ export async function assembleCollection(
 ): Promise<AssembledKeys> {
   const store = new StateStore(s3, input.state);
   const { bucket } = input.state;
-  const shardKey = (i: number, name: string) => store.key(`${shardFolder(i)}${name}`);
-  const manifest = store.key('manifest.ndjson');
+  const shardKey = (i: number, name: string) => store.shard(i).key(name);
+  const manifest = store.key(STATE_OBJECTS.manifest);
   await streamObject(s3, bucket, manifest, 'application/x-ndjson', async (out) => {
     for (let i = 0; i < input.shards; i++) {
-      for await (const line of linesOf(s3, bucket, shardKey(i, 'manifest.ndjson'))) await out(`${line}\n`);
+      for await (const line of linesOf(s3, bucket, shardKey(i, STATE_OBJECTS.manifest))) await out(`${line}\n`);
       onProgress(i);
     }
   });
-  const json = store.key('coverage.json');
-  const csv = store.key('coverage.csv');
+  const json = store.key(STATE_OBJECTS.coverageJson);
+  const csv = store.key(STATE_OBJECTS.coverageCsv);
   const rows = async function* () {
     for (let i = 0; i < input.shards; i++) {
-      for await (const line of linesOf(s3, bucket, shardKey(i, 'coverage.ndjson')))
+      for await (const line of linesOf(s3, bucket, shardKey(i, STATE_OBJECTS.coverageRows)))
         yield JSON.parse(line) as CoverageRow;
       onProgress(i);
     }
@@ -109,6 +108,9 @@ export async function assembleCollection(
     await out(`${coverageCsvHeader()}\n`);
     for await (const row of rows()) await out(`${coverageCsvLine(row)}\n`);
   });
-  const schema = await store.putJson('coverage.schema.json', coverageTableSchema(csv.slice(csv.lastIndexOf('/') + 1)));
+  const schema = await store.putJson(
+    STATE_OBJECTS.coverageSchema,
+    coverageTableSchema(csv.slice(csv.lastIndexOf('/') + 1)),
+  );
   return { manifest, coverage: { json, csv, schema } };
 }

@@ -18,7 +18,7 @@ import { COPY_PART_BYTES, MIN_PART_BYTES, type Destination } from './destination
 import { heartbeatWhileProgressing } from './heartbeat';
 import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors';
 import { countFallbacks, countFiles } from './metrics';
-import { batchName, type PlanFile } from './plan';
+import type { PlanFile } from './plan';
 import { proofFileName, proofNameOf, type ProofRecord } from './proof';
 import {
   buildCommandsFile,
@@ -31,7 +31,7 @@ import {
 } from './s5cmd-commands';
 import { mapPool } from './pool';
 import { runS5cmdFile } from './s5cmd-run';
-import type { StateStore } from './state-store';
+import { STATE_OBJECTS, type StateStore } from './state-store';
 
 export interface DirectEntry {
   i: number;
@@ -56,8 +56,8 @@ export interface DirectDeps {
 }
 
 export async function loadBatch(store: StateStore, batch: number): Promise<PlanFile[]> {
-  const files = await store.getJson<PlanFile[]>(`plan/${batchName(batch)}.json`);
-  if (!files) throw new InvalidInputError(`plan object ${store.key(`plan/${batchName(batch)}.json`)} is missing`);
+  const files = await store.planBatch(batch);
+  if (!files) throw new InvalidInputError(`plan object ${store.key(STATE_OBJECTS.plan(batch))} is missing`);
   return files;
 }
 
@@ -221,7 +221,7 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
       }),
       ...verifyOnly.map((i) => ({ i, outcome: 'verify_only' as const, error: null, attempt })),
     ];
-    await store.putJson(`results/${batchName(ref.batch)}.direct.json`, entries);
+    await store.putResults(ref.batch, 'direct', entries);
     const provenEntries = entries.filter((e) => e.outcome === 'proven');
     countFiles(
       'direct_sync',

@@ -8,7 +8,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ALL_DATA_TYPES, INTERVALS, hasIntervalFolder, type Market } from '../workflows/catalog';
-import { seriesPrefix, shardFolder } from '../workflows/keys';
+import { seriesPrefix } from '../workflows/keys';
 import { globMatches, isPattern, periodsOf, type CollectionRequest, type ResolvedRange } from '../workflows/request';
 import type { DiscoverInput, Discovery, SeriesSpec } from '../workflows/types';
 import { CollectionTooLargeError, NothingMatchesError, SeriesNotInArchiveError } from './errors';
@@ -171,7 +171,7 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
   await mapPool(
     shards.map((s, i) => ({ s, i })),
     16,
-    ({ s, i }) => store.putJson(`${shardFolder(i)}series.json`, s),
+    ({ s, i }) => store.shard(i).putSeries(s),
   );
 
   const symbols = [...new Set(all.map((s) => s.symbol))].sort();

@@ -12,9 +12,9 @@ import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
 import { classifyS3Error } from './errors';
 import { listRange } from './listing';
-import { batchName, decide, type PlanFile } from './plan';
+import { decide, type PlanFile } from './plan';
 import { parseProofKey, type ProofName } from './proof';
-import { StateStore } from './state-store';
+import { STATE_OBJECTS, StateStore } from './state-store';
 
 /** Series listed at once. */
 const WINDOW = 8;
@@ -35,10 +35,6 @@ type Item = { kind: 'plan'; file: PlanFile } | { kind: 'settled'; entry: Manifes
 interface SeriesListing {
   items: Item[];
   listed: number;
-}
-
-export function settledPartName(part: number): string {
-  return `plan/settled-${String(part).padStart(6, '0')}.ndjson`;
 }
 
 function entry(
@@ -178,9 +174,9 @@ export async function listShard(
   resumeFrom: ListCheckpoint | undefined,
 ): Promise<Omit<ListResult, 's3Requests'>> {
   const store = new StateStore(deps.destination, input.state);
-  const series = await store.getJson<SeriesSpec[]>('series.json');
+  const series = await store.series();
   if (!series)
-    throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key('series.json')} is missing`);
+    throw new Error(`the shard's series list s3://${input.state.bucket}/${store.key(STATE_OBJECTS.series)} is missing`);
   const rangePeriods = periodsOf(input.range, input.request.granularity);
   const from = resumeFrom ?? { series: 0, lastKey: null, batches: 0, settledParts: 0, counts: emptyPlanCounts() };
   const counts = { ...from.counts };
@@ -196,10 +192,10 @@ export async function listShard(
   };
   const flush = async (series: number, lastKey: string | null) => {
     stopIfCancelled();
-    if (batch.length) await store.putJson(`plan/${batchName(batches)}.json`, batch);
+    if (batch.length) await store.putPlanBatch(batches, batch);
     if (settled.length)
       await store.putText(
-        settledPartName(settledParts),
+        STATE_OBJECTS.settledPart(settledParts),
         settled.map((e) => JSON.stringify(e)).join('\n'),
         'application/x-ndjson',
       );

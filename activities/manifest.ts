@@ -5,12 +5,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { seriesPrefix, periodOf } from '../workflows/keys';
 import type { CollectionAction } from '../workflows/request';
-import type { CoverageSummary, ManifestCounts, ManifestEntry, Mode, SeriesSpec, StateRef } from '../workflows/types';
+import type { CoverageSummary, ManifestCounts, ManifestEntry, Mode, StateRef } from '../workflows/types';
 import { coverageRow, summarizeRows } from '../workflows/coverage';
 import { countEntries } from '../workflows/tally';
 import type { DirectEntry } from './direct-sync';
-import { settledPartName } from './list';
-import { batchName, type PlanFile } from './plan';
+import { STATE_OBJECTS } from './state-store';
+import type { PlanFile } from './plan';
 import { mapPool } from './pool';
 import type { ProveEntry } from './prove';
 import { StateStore } from './state-store';
@@ -122,7 +122,7 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
   const parts = await mapPool(
     Array.from({ length: input.settledParts }, (_, i) => i),
     16,
-    (i) => store.getText(settledPartName(i)),
+    (i) => store.getText(STATE_OBJECTS.settledPart(i)),
   );
   const entries: ManifestEntry[] = parts.flatMap((text) =>
     text
@@ -136,12 +136,11 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     Array.from({ length: input.batchCount }, (_, b) => b),
     16,
     async (b) => {
-      const name = batchName(b);
       const [files, direct, prove, traditional] = await Promise.all([
-        store.getJson<PlanFile[]>(`plan/${name}.json`),
-        store.getJson<DirectEntry[]>(`results/${name}.direct.json`),
-        store.getJson<ProveEntry[]>(`results/${name}.prove.json`),
-        store.getJson<TraditionalEntry[]>(`results/${name}.traditional.json`),
+        store.planBatch(b),
+        store.results<DirectEntry>(b, 'direct'),
+        store.results<ProveEntry>(b, 'prove'),
+        store.results<TraditionalEntry>(b, 'traditional'),
       ]);
       const index = <T extends { i: number }>(list: T[] | undefined) => new Map((list ?? []).map((e) => [e.i, e]));
       const d = index(direct);
@@ -159,12 +158,12 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
 
   const counts = countEntries(entries);
   const key = await store.putText(
-    'manifest.ndjson',
+    STATE_OBJECTS.manifest,
     entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''),
     'application/x-ndjson',
   );
 
-  const series = (await store.getJson<SeriesSpec[]>('series.json')) ?? [];
+  const series = (await store.series()) ?? [];
   const bySeries = new Map<string, ManifestEntry[]>(series.map((s) => [seriesPrefix(s), []]));
   for (const e of entries) bySeries.get(e.key.slice(0, e.key.lastIndexOf('/') + 1))?.push(e);
   // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
@@ -172,7 +171,7 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     .filter((s) => bySeries.get(seriesPrefix(s))!.length > 0)
     .map((s) => coverageRow(s, bySeries.get(seriesPrefix(s))!, (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1))));
   await store.putText(
-    'coverage.ndjson',
+    STATE_OBJECTS.coverageRows,
     rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
     'application/x-ndjson',
   );

@@ -17,7 +17,7 @@ import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, isNotFound } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';
-import { batchName, type PlanAction, type PlanFile } from './plan';
+import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
 import type { SourceReader } from './source-reader';
@@ -93,7 +93,7 @@ export async function proveCopied(
       },
       beat.signal,
     );
-    await deps.store.putJson(`results/${batchName(ref.batch)}.prove.json`, entries);
+    await deps.store.putResults(ref.batch, 'prove', entries);
     countFiles(
       'direct_sync',
       entries,

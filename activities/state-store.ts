@@ -1,7 +1,29 @@
-/** The collection's plan and results, kept as objects in the destination bucket (references, not payloads). */
+/**
+ * The collection's state, kept as objects in the destination bucket (references, not payloads): the one
+ * place that names them. A collection's folder holds its manifest and coverage; each shard's folder
+ * (`shards/shard-NNNNNN/`) its series, plan batches, per-step results, settled parts, manifest and coverage.
+ */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { StateRef } from '../workflows/types';
+import { shardFolder } from '../workflows/keys';
+import type { SeriesSpec, StateRef } from '../workflows/types';
 import { isNotFound } from './errors';
+import { batchName, type PlanFile } from './plan';
+
+/** The steps that record results for a batch. */
+export type ResultStep = 'direct' | 'prove' | 'traditional';
+
+export const STATE_OBJECTS = {
+  series: 'series.json',
+  plan: (batch: number) => `plan/${batchName(batch)}.json`,
+  results: (batch: number, step: ResultStep) => `results/${batchName(batch)}.${step}.json`,
+  /** Plan entries settled while listing (already present, not published, …), in parts. */
+  settledPart: (part: number) => `plan/settled-${String(part).padStart(6, '0')}.ndjson`,
+  manifest: 'manifest.ndjson',
+  coverageRows: 'coverage.ndjson',
+  coverageJson: 'coverage.json',
+  coverageCsv: 'coverage.csv',
+  coverageSchema: 'coverage.schema.json',
+} as const;
 
 export class StateStore {
   constructor(
@@ -11,6 +33,32 @@ export class StateStore {
 
   key(name: string): string {
     return `${this.state.statePrefix}${name}`;
+  }
+
+  /** The store of shard i, inside this collection's folder. */
+  shard(i: number): StateStore {
+    return new StateStore(this.s3, { ...this.state, statePrefix: `${this.state.statePrefix}${shardFolder(i)}` });
+  }
+
+  series(): Promise<SeriesSpec[] | undefined> {
+    return this.getJson<SeriesSpec[]>(STATE_OBJECTS.series);
+  }
+  putSeries(series: SeriesSpec[]): Promise<string> {
+    return this.putJson(STATE_OBJECTS.series, series);
+  }
+
+  planBatch(batch: number): Promise<PlanFile[] | undefined> {
+    return this.getJson<PlanFile[]>(STATE_OBJECTS.plan(batch));
+  }
+  putPlanBatch(batch: number, files: PlanFile[]): Promise<string> {
+    return this.putJson(STATE_OBJECTS.plan(batch), files);
+  }
+
+  results<T>(batch: number, step: ResultStep): Promise<T[] | undefined> {
+    return this.getJson<T[]>(STATE_OBJECTS.results(batch, step));
+  }
+  putResults(batch: number, step: ResultStep, entries: unknown[]): Promise<string> {
+    return this.putJson(STATE_OBJECTS.results(batch, step), entries);
   }
 
   async putText(name: string, body: string, contentType = 'application/json'): Promise<string> {

@@ -25,7 +25,7 @@ import { abortControllerFor, type Destination, type QuarantineEvidence } from '.
 import { classifyS3Error, FileTooLargeError, S5cmdBatchError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { countFiles, tallyOutcomes } from './metrics';
-import { batchName, type PlanAction, type PlanFile } from './plan';
+import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
 import { proofFileName, proofNameOf, type ProofRecord } from './proof';
@@ -569,11 +569,11 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     ]);
     const entries = [...s5cmdEntries, ...smallEntries, ...largeEntries];
     // Rounds of one batch run one after another: add this round's results to the earlier ones.
-    const name = `results/${batchName(ref.batch)}.traditional.json`;
-    const earlier = (await deps.store.getJson<TraditionalEntry[]>(name)) ?? [];
+    const earlier = (await deps.store.results<TraditionalEntry>(ref.batch, 'traditional')) ?? [];
     const merged = new Map([...earlier, ...entries].map((e) => [e.i, e]));
-    await deps.store.putJson(
-      name,
+    await deps.store.putResults(
+      ref.batch,
+      'traditional',
       [...merged.values()].sort((a, b) => a.i - b.i),
     );
     countFiles('traditional', entries, bytesUploaded);
