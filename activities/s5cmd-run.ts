@@ -30,7 +30,20 @@ export interface S5cmdRun {
 /** Which store a run talks to: the destination (copies, uploads), or the source (the traditional path's downloads). */
 export type S5cmdSide = 'destination' | 'source';
 
-/** What the AWS default credential chain (and its network settings) reads: all s5cmd may see of the worker's environment. */
+/** Network settings s5cmd honours whatever its credentials: proxies and trusted roots (Go reads SSL_CERT_*). */
+export const NETWORK_VARIABLES = [
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'AWS_CA_BUNDLE',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+] as const;
+
+/** What the AWS default credential chain reads: passed on only when a side uses it. */
 export const DEFAULT_CHAIN_VARIABLES = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -49,18 +62,11 @@ export const DEFAULT_CHAIN_VARIABLES = [
   'AWS_EC2_METADATA_DISABLED',
   'AWS_EC2_METADATA_SERVICE_ENDPOINT',
   'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE',
-  'AWS_CA_BUNDLE',
-  'HTTPS_PROXY',
-  'HTTP_PROXY',
-  'NO_PROXY',
-  'https_proxy',
-  'http_proxy',
-  'no_proxy',
 ] as const;
 
 /**
- * s5cmd's whole environment: the side's region, and its keys or (default chain) the chain's own variables.
- * Nothing else of the worker's environment (the other side's keys, Temporal's API key, …) reaches it.
+ * s5cmd's whole environment: the side's region, the network settings, and its keys or (default chain) the
+ * chain's own variables. Nothing else of the worker's environment (the other side's keys, Temporal's API key, …).
  */
 export function s5cmdEnv(
   config: WorkerConfig,
@@ -69,6 +75,7 @@ export function s5cmdEnv(
 ): Record<string, string> {
   const e = config[side];
   const env: Record<string, string> = { AWS_REGION: e.region, HOME: from.HOME ?? os.tmpdir(), PATH: from.PATH ?? '' };
+  for (const name of NETWORK_VARIABLES) if (from[name]) env[name] = from[name]!;
   if (e.anonymous) return env;
   if (e.credentials)
     return {

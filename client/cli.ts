@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { ZodError } from 'zod';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { CollectionAction, CollectionRequestInput } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
@@ -15,7 +16,12 @@ export const env = (() => {
   try {
     return clientEnv();
   } catch (err) {
-    const message = err instanceof TemporalConnectionError ? err.message : (err as Error).message;
+    const message =
+      err instanceof ZodError
+        ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+        : err instanceof TemporalConnectionError
+          ? err.message
+          : (err as Error).message;
     console.error(`configuration: ${message}`);
     process.exit(EXIT.badInput);
   }

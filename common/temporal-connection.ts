@@ -96,11 +96,15 @@ export function loadTemporalTarget(env: Env = process.env): TemporalTarget {
     serverName: field('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name'),
   };
 
+  if (vars.TEMPORAL_TLS !== undefined && !['true', 'false', '1', '0'].includes(vars.TEMPORAL_TLS)) {
+    throw new TemporalConnectionError(`TEMPORAL_TLS: "${vars.TEMPORAL_TLS}" is not true or false (or 1/0)`);
+  }
   let profile: ClientConfigProfile;
   try {
     profile = loadClientConfigProfile({ overrideEnvVars: vars });
   } catch (err) {
-    const why = (err as Error).message;
+    // The TOML parser's message carries a code frame over several lines: its first line says what is wrong.
+    const why = (err as Error).message.split('\n')[0];
     if (/Profile '.*' not found/.test(why))
       throw new TemporalConnectionError(
         `TEMPORAL_PROFILE: there is no profile "${profileName}" in ${file}; name a profile the file has, or unset TEMPORAL_PROFILE`,

@@ -150,7 +150,12 @@ export interface WorkerConfig {
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
-    super(`worker configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem, one line; several, one line each under a heading.
+    super(
+      problems.length === 1
+        ? `worker configuration: ${problems[0]}`
+        : `worker configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_CHAIN_VARIABLES } from '../../activities/s5cmd-run';
+import { DEFAULT_CHAIN_VARIABLES, NETWORK_VARIABLES } from '../../activities/s5cmd-run';
 import { startCollection } from '../../client/collection';
 import { ensureBucket } from '../../stack/buckets';
 import { PROJECT_ROOT } from '../../worker/config';
@@ -91,7 +91,7 @@ describe('credentials: the default chain on both sides, and what reaches s5cmd',
       for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'HOME', 'PATH'])
         assert.ok(names.includes(n), n);
       // The machine may set more of the chain's own variables (a CA bundle, proxies): those pass, nothing else does.
-      const allowed = new Set<string>(['AWS_REGION', 'HOME', 'PATH', ...DEFAULT_CHAIN_VARIABLES]);
+      const allowed = new Set<string>(['AWS_REGION', 'HOME', 'PATH', ...DEFAULT_CHAIN_VARIABLES, ...NETWORK_VARIABLES]);
       assert.deepEqual(
         names.filter((n) => !allowed.has(n)),
         [],

@@ -33,6 +33,10 @@ describe('Temporal connection settings (envconfig)', () => {
   it('TEMPORAL_TLS=false turns TLS off; TEMPORAL_TLS=true turns it on with the system roots', () => {
     assert.equal(loadTemporalTarget({ ...noFile, TEMPORAL_TLS: 'false' }).connectionOptions.tls, false);
     assert.ok(loadTemporalTarget({ ...noFile, TEMPORAL_TLS: 'true' }).connectionOptions.tls);
+    assert.throws(
+      () => loadTemporalTarget({ ...noFile, TEMPORAL_TLS: 'yes' }),
+      /^TemporalConnectionError: TEMPORAL_TLS: "yes" is not true or false/,
+    );
   });
 
   it('a profile from the TOML file, overridden by variables; errors name the profile field or the variable', () => {
@@ -66,7 +70,8 @@ describe('Temporal connection settings (envconfig)', () => {
       (e: Error) =>
         e instanceof TemporalConnectionError &&
         e.message.startsWith(`${file}: `) &&
-        /TEMPORAL_CONFIG_FILE/.test(e.message),
+        /TEMPORAL_CONFIG_FILE/.test(e.message) &&
+        !e.message.includes('\n'),
     );
   });
 
