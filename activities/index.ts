@@ -1,7 +1,8 @@
 /** All activities, built from injected dependencies (the samples' `createActivities(deps)` pattern). */
 import { Context } from '@temporalio/activity';
+import { isNotFound } from './errors';
 import { recordCollection } from './metrics';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
 import type {
   BatchRef,
@@ -224,6 +225,14 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
       const Key = `${input.state.statePrefix}report.json`;
+      // A retry after the PUT finds the report there: the collection is counted once.
+      const alreadyWritten = await destination.send(new HeadObjectCommand({ Bucket: input.state.bucket, Key })).then(
+        () => true,
+        (err: unknown) => {
+          if (isNotFound(err)) return false;
+          throw err;
+        },
+      );
       await destination.send(
         new PutObjectCommand({
           Bucket: input.state.bucket,
@@ -232,7 +241,7 @@ export function createActivities(deps: ActivityDeps) {
           ContentType: 'application/json',
         }),
       );
-      recordCollection(input.report, input.scheduleId ?? '');
+      if (!alreadyWritten) recordCollection(input.report, input.scheduleId ?? '');
       return Key;
     },
 

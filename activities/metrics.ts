@@ -72,10 +72,17 @@ export function tallyOutcomes(entries: { outcome: FileOutcome | string }[]): {
 }
 
 /** One s5cmd run (a direct-sync batch, or the upload step of a traditional one). */
-export function observeS5cmdRun(side: 'source' | 'destination', ms: number, exitCode: number | undefined): void {
+export function observeS5cmdRun(
+  side: 'source' | 'destination',
+  ms: number,
+  exitCode: number | undefined | 'killed',
+): void {
   meter()
     .createHistogram('archive_s5cmd_run_duration', 'int', 'ms', 's5cmd run time per batch, in milliseconds')
-    .record(Math.max(0, Math.round(ms)), { side, exit: exitCode === 0 ? 'ok' : 'error' });
+    .record(Math.max(0, Math.round(ms)), {
+      side,
+      exit: exitCode === 'killed' ? 'killed' : exitCode === 0 ? 'ok' : 'error',
+    });
 }
 
 /** A finished collection: its outcome, when it finished, and what the destination is still missing. */

@@ -119,10 +119,15 @@ export function runS5cmdFile(
     },
     async (span) => {
       const started = performance.now();
-      const run = await runS5cmd(config, commandsText, onLine, opts);
-      observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run.exitCode);
-      span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
-      return run;
+      let run: S5cmdRun | undefined;
+      try {
+        run = await runS5cmd(config, commandsText, onLine, opts);
+        span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
+        return run;
+      } finally {
+        // Runs killed by a cancellation or a stall are timed too (exit="killed").
+        observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run ? run.exitCode : 'killed');
+      }
     },
   );
 }
