@@ -16,7 +16,7 @@ import {
   type ClientConfigProfile,
   type ConfigDataSource,
 } from '@temporalio/envconfig';
-import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
+import type { NativeConnectionOptions } from '@temporalio/worker';
 
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 
@@ -285,10 +285,7 @@ function tryTlsHandshake(target: TemporalTarget): Promise<Handshake> {
 }
 
 /** Fails with one line when the namespace does not exist (a connection alone does not check it). */
-export async function checkNamespace(
-  target: TemporalTarget,
-  service: Connection['workflowService'] | NativeConnection['workflowService'],
-): Promise<void> {
+async function checkNamespace(target: TemporalTarget, service: Connection['workflowService']): Promise<void> {
   try {
     await service.describeNamespace({ namespace: target.namespace });
   } catch (err) {
@@ -304,13 +301,16 @@ export async function checkNamespace(
   }
 }
 
-/** A client connection checked against the namespace; every failure is a TemporalConnectionError. */
-export async function connectTemporalClient(target: TemporalTarget): Promise<Connection> {
-  let connection: Connection;
+/**
+ * Connects with `connect` (the client's Connection or the worker's NativeConnection), then checks the
+ * namespace; every failure is a TemporalConnectionError, and a connection that fails the check is closed.
+ */
+export async function connectChecked<
+  C extends { workflowService: Connection['workflowService']; close(): Promise<void> },
+>(target: TemporalTarget, connect: () => Promise<C>): Promise<C> {
+  let connection: C;
   try {
-    connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: '10s' } as Parameters<
-      typeof Connection.connect
-    >[0]);
+    connection = await connect();
   } catch (err) {
     throw await explainConnectFailure(target, err);
   }
@@ -321,4 +321,13 @@ export async function connectTemporalClient(target: TemporalTarget): Promise<Con
     throw err;
   }
   return connection;
+}
+
+/** The client's connection, checked against the namespace. */
+export function connectTemporalClient(target: TemporalTarget): Promise<Connection> {
+  return connectChecked(target, () =>
+    Connection.connect({ ...target.connectionOptions, connectTimeout: '10s' } as Parameters<
+      typeof Connection.connect
+    >[0]),
+  );
 }

@@ -10,7 +10,7 @@ import { createActivities } from '../activities';
 import { createS3Client } from '../activities/s3';
 import { runningS5cmd } from '../activities/s5cmd-run';
 import { StagingArea } from '../activities/staging';
-import { checkNamespace, explainConnectFailure, type TemporalTarget } from '../common/temporal-connection';
+import { connectChecked } from '../common/temporal-connection';
 import type { WorkerConfig } from './config';
 import { WORKFLOW_TRACING_MODULE, startTracing, type WorkerTracing } from './tracing';
 import { workflowSource } from './workflow-source';
@@ -28,7 +28,11 @@ export async function createCollectorWorker(
   options: { connection?: NativeConnection; workerOptions?: Partial<WorkerOptions>; tracing?: WorkerTracing } = {},
 ): Promise<CollectorWorker> {
   const connection = options.connection;
-  const conn = connection ?? (await connectTemporalWorker(config.temporal.target));
+  const conn =
+    connection ??
+    (await connectChecked(config.temporal.target, () =>
+      NativeConnection.connect(config.temporal.target.connectionOptions),
+    ));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
   const activities = createActivities({
@@ -80,21 +84,4 @@ export async function createCollectorWorker(
       for (const w of [shared, pinned]) if (w.getState() === 'RUNNING') w.shutdown();
     },
   };
-}
-
-/** The worker's connection, checked against the namespace; failures are one TemporalConnectionError line. */
-async function connectTemporalWorker(target: TemporalTarget): Promise<NativeConnection> {
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect(target.connectionOptions);
-  } catch (err) {
-    throw await explainConnectFailure(target, err);
-  }
-  try {
-    await checkNamespace(target, connection.workflowService);
-  } catch (err) {
-    await connection.close();
-    throw err;
-  }
-  return connection;
 }

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { collectionEvents, firstShardHistory } from '../helpers/history';
+import { collectionEvents, firstShardHistory, recordHistory } from '../helpers/history';
 import { startCollection } from '../../client/collection';
 import { isAlive, ownS5cmdPids } from '../helpers/processes';
 import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
@@ -58,8 +57,8 @@ describe('cancelling a collection', () => {
     assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
     for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(100);
     assert.deepEqual(pids.filter(isAlive), [], 's5cmd was killed');
-    writeFileSync('.build/cancelled-history.json', historyToJSON(await handle.fetchHistory()));
-    writeFileSync('.build/cancelled-shard-history.json', historyToJSON(await firstShardHistory(handle)));
+    recordHistory('cancelled', await handle.fetchHistory());
+    recordHistory('cancelled-shard', await firstShardHistory(handle));
     const events = await collectionEvents(handle);
     const types = events.map((e) => e.eventType).join(',');
     assert.ok(

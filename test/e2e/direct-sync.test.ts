@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
 import { startCollection } from '../../client/collection';
-import { firstShardHistory } from '../helpers/history';
+import { firstShardHistory, recordHistory } from '../helpers/history';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   collect,
@@ -108,8 +106,8 @@ describe('direct sync on the real stack', () => {
     // Keep a real history for the replay test.
     const client = await testClient();
     const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
-    writeFileSync('.build/direct-sync-history.json', historyToJSON(history));
-    writeFileSync('.build/direct-sync-shard-history.json', historyToJSON(await firstShardHistory(handle)));
+    recordHistory('direct-sync', history);
+    recordHistory('direct-sync-shard', await firstShardHistory(handle));
   });
 
   it('a rerun copies nothing already present and identical', async () => {
@@ -150,7 +148,7 @@ describe('direct sync on the real stack', () => {
       destination: { bucket: buckets.destination, prefix: 'can/' },
     });
     // The shard's first run, which ends by continuing as new (a replay fixture).
-    writeFileSync('.build/continue-as-new-shard-history.json', historyToJSON(await firstShardHistory(handle)));
+    recordHistory('continue-as-new-shard', await firstShardHistory(handle));
     assert.equal(
       report.workflowRuns,
       1 + 4,

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { firstShardHistory } from '../helpers/history';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { writeFileSync } from 'node:fs';
+import { firstShardHistory, recordHistory } from '../helpers/history';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
@@ -70,7 +68,7 @@ describe('per-file fallback after a partial s5cmd failure', () => {
       ...request,
       destination: { bucket: buckets.destination, prefix: 'fb/' },
     });
-    writeFileSync('.build/fallback-shard-history.json', historyToJSON(await firstShardHistory(handle)));
+    recordHistory('fallback-shard', await firstShardHistory(handle));
     assert.equal(report.decision.mode, 'direct_sync');
     assert.equal(report.fallbacks.files, 1);
     assert.equal(report.fallbacks.batches, 1);

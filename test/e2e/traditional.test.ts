@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { firstShardHistory } from '../helpers/history';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { readdirSync } from 'node:fs';
+import { firstShardHistory, recordHistory } from '../helpers/history';
 import { after, before, describe, it } from 'node:test';
 import { checksumKey, quarantineKey } from '../../workflows/keys';
 import { assertTrustInvariant } from '../helpers/independent-check';
@@ -55,8 +54,8 @@ describe('traditional mode on the real stack', () => {
       destination: { bucket: buckets.destination, prefix: '' },
     });
     // Keep a real history for the replay test.
-    writeFileSync('.build/traditional-history.json', historyToJSON(await handle.fetchHistory()));
-    writeFileSync('.build/traditional-shard-history.json', historyToJSON(await firstShardHistory(handle)));
+    recordHistory('traditional', await handle.fetchHistory());
+    recordHistory('traditional-shard', await firstShardHistory(handle));
     assert.equal(report.decision.mode, 'traditional');
     assert.equal(report.decision.reason, 'traditional mode was requested');
     assert.equal(report.decision.transfersBy, 's5cmd', 'the bytes move through s5cmd; the worker only hashes them');

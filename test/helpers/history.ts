@@ -1,4 +1,6 @@
 /** Histories of a collection: its own runs and every run of each of its shards (child workflows). */
+import { writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowClient, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 
@@ -55,4 +57,9 @@ export async function pendingActivities(handle: WorkflowHandle) {
     ),
   );
   return [...own, ...theirs.flat()];
+}
+
+/** Leaves a run's history in .build/<name>-history.json, for re-recording the replay fixtures (replay.test.ts). */
+export function recordHistory(name: string, history: temporal.api.history.v1.IHistory): void {
+  writeFileSync(`.build/${name}-history.json`, historyToJSON(history));
 }
