@@ -242,7 +242,6 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
       lines: commandsFile.commands.length,
     });
     return {
-      proven: provenEntries.length,
       copied: toProve,
       appeared,
       fallback,

@@ -4,6 +4,7 @@ import { isNotFound } from './errors';
 import { recordCollection } from './metrics';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
+import type { CollectionAction } from '../workflows/request';
 import type {
   BatchRef,
   CollectionReport,
@@ -13,6 +14,7 @@ import type {
   DownloadResult,
   ListInput,
   ListResult,
+  ManifestCounts,
   Mode,
   PlanEstimate,
   StagedBatch,
@@ -27,7 +29,7 @@ import { directSyncBatch } from './direct-sync';
 import { discoverSeries } from './discover';
 import { estimatePlan } from './estimate';
 import { listShard, type ListCheckpoint } from './list';
-import { writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
+import { countBatch, countListed, writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
 import {
   probeDestination,
   probeS5cmd,
@@ -41,7 +43,7 @@ import { acceptQuarantined, discardQuarantined, listQuarantine, type Quarantined
 import { countingRequests } from './s3';
 import { SourceReader } from './source-reader';
 import type { StagingArea } from './staging';
-import { StateStore } from './state-store';
+import { STATE_OBJECTS, StateStore } from './state-store';
 import { cleanupStaging, downloadBatch, uploadStaged, verifyStaged, type TraditionalDeps } from './traditional';
 
 export interface ActivityDeps {
@@ -207,6 +209,19 @@ export function createActivities(deps: ActivityDeps) {
       await cleanupStaging(traditional(ref.state), ref.stagingId, config.staging.keep);
     },
 
+    async countListed(input: { state: StateRef; settledParts: number }): Promise<ManifestCounts> {
+      return countListed(destination, input);
+    },
+
+    async countBatch(input: {
+      state: StateRef;
+      batch: number;
+      batchFailure?: string;
+      action: CollectionAction;
+    }): Promise<ManifestCounts> {
+      return countBatch(destination, input);
+    },
+
     async writeManifest(input: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {
       return counted(async () => ({ ...(await writeManifest(destination, input)), s3Requests: 0 }));
     },
@@ -224,7 +239,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
-      const Key = `${input.state.statePrefix}report.json`;
+      const Key = storeFor(input.state).key(STATE_OBJECTS.report);
       // A retry after the PUT finds the report there: the collection is counted once.
       const alreadyWritten = await destination.send(new HeadObjectCommand({ Bucket: input.state.bucket, Key })).then(
         () => true,

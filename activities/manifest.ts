@@ -116,15 +116,14 @@ export function mergeEntry(
   };
 }
 
-/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
-export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
-  const store = new StateStore(destination, input.state);
+/** The files the listing settled (already there, not published, no .CHECKSUM) as manifest entries. */
+async function listedEntries(store: StateStore, settledParts: number): Promise<ManifestEntry[]> {
   const parts = await mapPool(
-    Array.from({ length: input.settledParts }, (_, i) => i),
+    Array.from({ length: settledParts }, (_, i) => i),
     16,
     (i) => store.getText(STATE_OBJECTS.settledPart(i)),
   );
-  const entries: ManifestEntry[] = parts.flatMap((text) =>
+  return parts.flatMap((text) =>
     text
       ? text
           .split('\n')
@@ -132,36 +131,64 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
           .map((l) => JSON.parse(l) as ManifestEntry)
       : [],
   );
+}
+
+/** One batch's final entries, merged from its plan and each step's results. */
+async function batchEntries(
+  store: StateStore,
+  batch: number,
+  batchFailure: string | undefined,
+  action: CollectionAction,
+): Promise<ManifestEntry[]> {
+  const [files, direct, prove, traditional] = await Promise.all([
+    store.planBatch(batch),
+    store.results<DirectEntry>(batch, 'direct'),
+    store.results<ProveEntry>(batch, 'prove'),
+    store.results<TraditionalEntry>(batch, 'traditional'),
+  ]);
+  const index = <T extends { i: number }>(list: T[] | undefined) => new Map((list ?? []).map((e) => [e.i, e]));
+  const d = index(direct);
+  const p = index(prove);
+  const t = index(traditional);
+  const settledHere = (i: number) => t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
+  return (files ?? []).map((f, i) =>
+    mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : batchFailure, action),
+  );
+}
+
+/** What a finished batch's files came to, counted as the manifest counts them (for the shard's progress). */
+export async function countBatch(
+  destination: S3Client,
+  input: { state: StateRef; batch: number; batchFailure?: string; action: CollectionAction },
+): Promise<ManifestCounts> {
+  const store = new StateStore(destination, input.state);
+  return countEntries(await batchEntries(store, input.batch, input.batchFailure, input.action));
+}
+
+/** What the files the listing settled come to, counted as the manifest counts them. */
+export async function countListed(
+  destination: S3Client,
+  input: { state: StateRef; settledParts: number },
+): Promise<ManifestCounts> {
+  return countEntries(await listedEntries(new StateStore(destination, input.state), input.settledParts));
+}
+
+/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
+export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
+  const store = new StateStore(destination, input.state);
+  const entries = await listedEntries(store, input.settledParts);
   const perBatch = await mapPool(
     Array.from({ length: input.batchCount }, (_, b) => b),
     16,
-    async (b) => {
-      const [files, direct, prove, traditional] = await Promise.all([
-        store.planBatch(b),
-        store.results<DirectEntry>(b, 'direct'),
-        store.results<ProveEntry>(b, 'prove'),
-        store.results<TraditionalEntry>(b, 'traditional'),
-      ]);
-      const index = <T extends { i: number }>(list: T[] | undefined) => new Map((list ?? []).map((e) => [e.i, e]));
-      const d = index(direct);
-      const p = index(prove);
-      const t = index(traditional);
-      const settledHere = (i: number) =>
-        t.has(i) || (p.has(i) && !p.get(i)!.fallback) || d.get(i)?.outcome === 'proven';
-      return (files ?? []).map((f, i) =>
-        mergeEntry(f, d.get(i), p.get(i), t.get(i), settledHere(i) ? undefined : input.batchFailures[b], input.action),
-      );
-    },
+    (b) => batchEntries(store, b, input.batchFailures[b], input.action),
   );
   for (const list of perBatch) entries.push(...list);
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const counts = countEntries(entries);
-  const key = await store.putText(
-    STATE_OBJECTS.manifest,
-    entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''),
-    'application/x-ndjson',
-  );
+  const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
+    for (const e of entries) await out(`${JSON.stringify(e)}\n`);
+  });
 
   const series = (await store.series()) ?? [];
   const bySeries = new Map<string, ManifestEntry[]>(series.map((s) => [seriesPrefix(s), []]));

@@ -60,17 +60,6 @@ export function countFallbacks(files: number): void {
       .add(files);
 }
 
-/** Files now present with proof (copied, replaced, verified in place), whose SHA-256 did not match, and the rest. */
-export function tallyOutcomes(entries: { outcome: FileOutcome | string }[]): {
-  copied: number;
-  mismatched: number;
-  failed: number;
-} {
-  const copied = entries.filter((e) => (PRESENT_OUTCOMES as readonly string[]).includes(e.outcome)).length;
-  const mismatched = entries.filter((e) => e.outcome === 'checksum_mismatch' || e.outcome === 'stale_checksum').length;
-  return { copied, mismatched, failed: entries.length - copied - mismatched };
-}
-
 /** One s5cmd run (a direct-sync batch, or the upload step of a traditional one). */
 export function observeS5cmdRun(
   side: 'source' | 'destination',

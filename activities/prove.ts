@@ -16,7 +16,7 @@ import { PROOF_LEVELS, satisfies, type ProofRecord } from './proof';
 import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, isNotFound } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
-import { countFiles, tallyOutcomes } from './metrics';
+import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
@@ -101,11 +101,7 @@ export async function proveCopied(
     );
     for (const e of entries.filter((x) => !x.proof && !x.fallback))
       log.warn('file not proven', { key: files[e.i].key, outcome: e.outcome, error: e.error });
-    const { copied, mismatched, failed } = tallyOutcomes(entries.filter((e) => !e.fallback));
     return {
-      verified: copied,
-      mismatched,
-      failed,
       fallback: entries.filter((e) => e.fallback).map((e) => e.i),
       bytesRead,
       s3Requests: 0,

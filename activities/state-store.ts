@@ -3,8 +3,10 @@
  * place that names them. A collection's folder holds its manifest and coverage; each shard's folder
  * (`shards/shard-NNNNNN/`) its series, plan batches, per-step results, settled parts, manifest and coverage.
  */
+import { PassThrough } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { shardFolder } from '../workflows/keys';
+import { Upload } from '@aws-sdk/lib-storage';
+import { REPORT_OBJECT, shardFolder } from '../workflows/keys';
 import type { SeriesSpec, StateRef } from '../workflows/types';
 import { isNotFound } from './errors';
 import { batchName, type PlanFile } from './plan';
@@ -23,6 +25,7 @@ export const STATE_OBJECTS = {
   coverageJson: 'coverage.json',
   coverageCsv: 'coverage.csv',
   coverageSchema: 'coverage.schema.json',
+  report: REPORT_OBJECT,
 } as const;
 
 export class StateStore {
@@ -69,6 +72,55 @@ export class StateStore {
 
   async putJson(name: string, value: unknown): Promise<string> {
     return this.putText(name, JSON.stringify(value));
+  }
+
+  /** Writes an object from text produced as it goes, in parts with back-pressure: never held whole. */
+  async putStream(
+    name: string,
+    contentType: string,
+    write: (out: (text: string) => Promise<void>) => Promise<void>,
+  ): Promise<string> {
+    const Key = this.key(name);
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: this.state.bucket, Key, Body: body, ContentType: contentType },
+      queueSize: 2,
+      partSize: 8 * 1024 ** 2,
+    });
+    const done = upload.done();
+    const out = (text: string) =>
+      new Promise<void>((resolve) => (body.write(text) ? resolve() : body.once('drain', resolve)));
+    try {
+      await write(out);
+      body.end();
+    } catch (err) {
+      body.destroy(err as Error);
+      await done.catch(() => undefined);
+      throw err;
+    }
+    await done;
+    return Key;
+  }
+
+  /** An object's lines, read as a stream; none when it does not exist (a shard that failed before its manifest). */
+  async *lines(name: string): AsyncGenerator<string> {
+    let body: AsyncIterable<Buffer>;
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.state.bucket, Key: this.key(name) }));
+      body = res.Body as AsyncIterable<Buffer>;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    let rest = '';
+    for await (const chunk of body) {
+      const text = rest + chunk.toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) if (line) yield line;
+    }
+    if (rest) yield rest;
   }
 
   async getText(name: string): Promise<string | undefined> {

@@ -24,7 +24,7 @@ import { fileNameOf, readChecksumFile } from './checksum-file';
 import { abortControllerFor, type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, FileTooLargeError, S5cmdBatchError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
-import { countFiles, tallyOutcomes } from './metrics';
+import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
@@ -579,7 +579,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     countFiles('traditional', entries, bytesUploaded);
     for (const e of entries.filter((x) => !x.proof))
       log.warn('file not copied', { key: files[e.i].key, outcome: e.outcome, error: e.error });
-    return { ...tallyOutcomes(entries), bytesUploaded, s3Requests: 0 };
+    return { bytesUploaded, s3Requests: 0 };
   } finally {
     beat.stop();
   }

@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { addCoverage, emptyCoverage } from './coverage';
-import { collectionStatePrefix, shardName, shardStatePrefix } from './keys';
+import { REPORT_OBJECT, collectionStatePrefix, shardName, shardStatePrefix } from './keys';
 import { selectMode } from './mode';
 import {
   compactRange,
@@ -40,9 +40,8 @@ import {
 } from './search-attributes';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
-import { addCounts, addListCounts, emptyCounts, emptyListCounts } from './tally';
+import { addCounts, addListCounts, emptyCounts, emptyListCounts, fileCounts } from './tally';
 import {
-  FAILED_OUTCOMES,
   type CollectionReport,
   type CoverageSummary,
   type Discovery,
@@ -135,17 +134,14 @@ export async function collectArchive(input?: unknown, carried?: CarriedState): P
       running: [...runningIds.values()],
     };
     progress.batches = { total: t.list.batchCount, done: t.list.batchCount };
+    const done = fileCounts(t.manifest);
     progress.files = {
       planned: t.list.planned,
-      copied: t.manifest.byMode.direct_sync.copied + t.manifest.byMode.traditional.copied,
-      skipped: t.list.alreadyPresent,
-      failed:
-        t.manifest.byMode.direct_sync.failed +
-        t.manifest.byMode.traditional.failed +
-        t.manifest.byMode.direct_sync.checksumMismatch +
-        t.manifest.byMode.traditional.checksumMismatch,
+      copied: done.copied,
+      skipped: done.skipped,
+      failed: done.failed,
       fallback: t.fallbackFiles,
-      notPublished: t.list.notPublished,
+      notPublished: done.notPublished,
     };
     progress.bytes = t.manifest.bytesCopied;
     setCurrentDetails(
@@ -345,13 +341,9 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     ...(request.action === 'plan' ? { plan: { list: totals.list, mode: s.decision.mode } } : {}),
   });
   const m = totals.manifest;
-  const count = (...outcomes: string[]) => outcomes.reduce((n, k) => n + (m.byOutcome[k] ?? 0), 0);
+  const { pending: _pending, ...counted } = fileCounts(m);
   const files: CollectionReport['files'] = {
-    total: m.total,
-    copied: count('copied', 'replaced', 'verified_in_place'),
-    skipped: count('skipped'),
-    notPublished: count('not_published'),
-    failed: count(...FAILED_OUTCOMES),
+    ...counted,
     quarantined: m.quarantined,
     byMode: m.byMode,
     byOutcome: m.byOutcome,
@@ -389,7 +381,7 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     phaseMs: { ...s.phaseMs, listing: totals.listingMs, copying: totals.copyingMs },
     workflowRuns: s.runs + totals.shardRuns,
     manifest: { bucket: s.state.bucket, key: assembled.manifest },
-    reportKey: `${s.state.statePrefix}report.json`,
+    reportKey: `${s.state.statePrefix}${REPORT_OBJECT}`,
     probe: s.probe,
     request,
   };

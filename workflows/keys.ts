@@ -69,6 +69,9 @@ export function proofFolder(prefix: string, sourceKeyOrPrefix: string): string {
   return `${prefix}_verified/${sourceKeyOrPrefix}`;
 }
 
+/** The collection's report, in its state folder (written by the report activity, named by the workflow). */
+export const REPORT_OBJECT = 'report.json';
+
 /** A copy that replaces a verified file lands here first, and is promoted only once verified. */
 export function incomingKey(statePrefix: string, sourceKey: string): string {
   return `${statePrefix}incoming/${sourceKey}`;

@@ -8,13 +8,15 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CollectionRequest, ResolvedRange } from './request';
 import { activitiesFor, describeFailure, newProgress, progressQuery, workerLost } from './support';
-import type { BatchRef, ListResult, ModeDecision, ShardResult, StateRef, VerifyResult } from './types';
+import { addCounts, emptyCounts, fileCounts } from './tally';
+import type { BatchRef, ListResult, ManifestCounts, ModeDecision, ShardResult, StateRef } from './types';
 
 export interface ShardInput {
   request: CollectionRequest;
@@ -31,7 +33,9 @@ export interface ShardInput {
 export interface ShardCarried {
   list: ListResult;
   nextBatch: number;
-  tally: ShardResult['tally'] & { batchesDone: number; copied: number; failed: number; bytesCopied: number };
+  tally: ShardResult['tally'] & { batchesDone: number };
+  /** The files settled so far (by the listing and by finished batches), counted as the manifest counts them. */
+  counts?: ManifestCounts;
   /** The first MAX_RECORDED_BATCH_FAILURES failed batches' messages; failedBatches counts all of them. */
   batchFailures: Record<number, string>;
   failedBatches?: number;
@@ -40,6 +44,8 @@ export interface ShardCarried {
 }
 
 const MAX_RECORDED_BATCH_FAILURES = 200;
+/** Runs recorded before this change count no files while they run: their progress shows counts at the end only. */
+const COUNT_SETTLED_FILES = 'count-settled-files';
 const MAX_PIPELINE_WORKERS = 3;
 
 export async function collectShard(input: ShardInput, carried?: ShardCarried): Promise<ShardResult> {
@@ -54,23 +60,25 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   progress.phase = 'copying';
   progress.batches.total = action === 'plan' ? 0 : s.list.batchCount;
   const refreshProgress = () => {
+    const done = fileCounts(s.counts ?? emptyCounts());
     progress.batches.done = s.tally.batchesDone;
     progress.files = {
       planned: s.list.planned,
-      copied: s.tally.copied,
-      skipped: s.list.alreadyPresent,
-      failed: s.tally.failed + s.list.missingChecksum,
+      copied: done.copied,
+      skipped: done.skipped,
+      failed: done.failed,
       fallback: s.tally.fallbackFiles,
-      notPublished: s.list.notPublished,
+      notPublished: done.notPublished,
     };
-    progress.bytes = s.tally.bytesCopied;
+    progress.bytes = s.counts?.bytesCopied ?? 0;
     setCurrentDetails(
-      `${input.summary} · shard ${input.shard} · ${mode} · batch ${s.tally.batchesDone}/${progress.batches.total} · copied ${s.tally.copied}, failed ${s.tally.failed}`,
+      `${input.summary} · shard ${input.shard} · ${mode} · batch ${s.tally.batchesDone}/${progress.batches.total} · copied ${done.copied}, failed ${done.failed}`,
     );
   };
   refreshProgress();
 
   const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
+  const report = activitiesFor('report', request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
   // An activity that makes no progress for a few heartbeat timeouts gives its batch back.
   const stallMs = 3 * heartbeatTimeout;
   const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
@@ -111,9 +119,6 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
           s.tally.peakLocalDiskBytes = Math.max(s.tally.peakLocalDiskBytes, d.peakStagingBytes);
           await download.verifyStaged(ref);
           const u = await upload.uploadStaged(ref);
-          s.tally.copied += u.copied;
-          s.tally.failed += u.failed + u.mismatched;
-          s.tally.bytesCopied += u.bytesUploaded;
           s.tally.bytesThroughWorker += u.bytesUploaded;
           s.tally.s3Requests += u.s3Requests;
           if (!d.deferred.length) return;
@@ -137,15 +142,12 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   /** Proves copies (or bytes already there); returns the positions whose wrong, unproven bytes the traditional path must replace. */
   async function prove(ref: BatchRef): Promise<number[]> {
     try {
-      const v: VerifyResult = await verify.proveCopied(ref);
-      s.tally.copied += v.verified;
-      s.tally.failed += v.mismatched + v.failed;
+      const v = await verify.proveCopied(ref);
       s.tally.bytesThroughWorker += v.bytesRead;
       s.tally.s3Requests += v.s3Requests;
       return v.fallback;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      s.tally.failed += ref.only?.length ?? 0;
       recordBatchFailure(ref.batch, `proving the copies failed: ${describeFailure(err)}`);
       return [];
     }
@@ -176,8 +178,6 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
     try {
       copy = await direct.directSyncBatch(ref);
       s.tally.s3Requests += copy.s3Requests;
-      s.tally.copied += copy.proven;
-      s.tally.bytesCopied += copy.bytes;
     } catch (err) {
       if (isCancellation(err)) throw err;
       // s5cmd failed for the whole batch after its retries: every file takes the traditional path.
@@ -195,6 +195,17 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
     }
   }
 
+  /** What the batch's files came to, counted from what its steps recorded, as the manifest will count them. */
+  async function countSettled(batch: number): Promise<void> {
+    if (!patched(COUNT_SETTLED_FILES)) return;
+    try {
+      const counted = await report.countBatch({ state, batch, batchFailure: s.batchFailures[batch], action });
+      s.counts = addCounts(s.counts ?? emptyCounts(), counted);
+    } catch (err) {
+      if (isCancellation(err)) throw err; // progress only: the manifest counts every file again from the same records
+    }
+  }
+
   const copyStarted = Date.now();
   const batchesToRun = action === 'plan' ? 0 : s.list.batchCount;
   const lastBatchThisRun = Math.min(batchesToRun, s.nextBatch + request.batchesPerRun);
@@ -203,11 +214,13 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
     while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
       if (running.size >= request.parallelBatches) await Promise.race(running);
       const batch = s.nextBatch++;
-      const p: Promise<void> = processBatch(batch).finally(() => {
-        running.delete(p);
-        s.tally.batchesDone++;
-        refreshProgress();
-      });
+      const p: Promise<void> = processBatch(batch)
+        .then(() => countSettled(batch))
+        .finally(() => {
+          running.delete(p);
+          s.tally.batchesDone++;
+          refreshProgress();
+        });
       running.add(p);
     }
     await Promise.all(running);
@@ -224,7 +237,6 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
 
   progress.phase = 'reporting';
   const t = Date.now();
-  const report = activitiesFor('report', request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
   const {
     coverage,
     key: _key,
@@ -240,9 +252,10 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   });
   s.phaseMs.manifest = Date.now() - t;
   progress.phase = 'done';
+  s.counts = manifest;
   refreshProgress();
   const failures = Object.values(s.batchFailures);
-  const { batchesDone: _b, copied: _c, failed: _f, bytesCopied: _y, ...tally } = s.tally;
+  const { batchesDone: _b, ...tally } = s.tally;
   return {
     shard: input.shard,
     list: s.list,
@@ -265,17 +278,20 @@ async function listShard(input: ShardInput, progress: ReturnType<typeof newProgr
     heartbeatTimeout: 2 * input.request.heartbeatTimeoutSeconds * 1000,
   });
   const list = await acts.listShard({ request: input.request, range: input.range, state: input.state });
+  let counts: ManifestCounts | undefined;
+  if (patched(COUNT_SETTLED_FILES)) {
+    const report = activitiesFor('report', input.request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
+    counts = await report.countListed({ state: input.state, settledParts: list.settledParts });
+  }
   return {
     list,
+    ...(counts ? { counts } : {}),
     nextBatch: 0,
     batchFailures: {},
     phaseMs: { listing: Date.now() - t },
     runs: 1,
     tally: {
       batchesDone: 0,
-      copied: 0,
-      failed: 0,
-      bytesCopied: 0,
       fallbackBatches: 0,
       fallbackFiles: 0,
       bytesThroughWorker: 0,

@@ -1,4 +1,4 @@
-/** Counting the manifest's entries (the one place that does) and summing shards' counts. Pure. */
+/** Counting files: the manifest's entries (the one place that counts them), sums of batches and shards, what people read. Pure. */
 import { FAILED_OUTCOMES, type ListResult, type ManifestCounts, type ManifestEntry, type Mode } from './types';
 
 /** The one place that counts the manifest's entries. */
@@ -28,7 +28,27 @@ export function countEntries(entries: ManifestEntry[]): ManifestCounts {
   return { total: entries.length, byOutcome, byMode, byProof, byProofMethod, quarantined, bytesCopied };
 }
 
-/** Sums shards' counts. */
+/** The numbers a person reads (report, progress, details line), from the manifest's counts: the one mapping of outcomes to them. */
+export function fileCounts(m: ManifestCounts): {
+  total: number;
+  copied: number;
+  skipped: number;
+  notPublished: number;
+  failed: number;
+  pending: number;
+} {
+  const count = (...outcomes: readonly string[]) => outcomes.reduce((n, k) => n + (m.byOutcome[k] ?? 0), 0);
+  return {
+    total: m.total,
+    copied: count('copied', 'replaced', 'verified_in_place'),
+    skipped: count('skipped'),
+    notPublished: count('not_published'),
+    failed: count(...FAILED_OUTCOMES),
+    pending: count('pending'),
+  };
+}
+
+/** Sums counts (of batches, of shards). */
 export function addCounts(a: ManifestCounts, b: ManifestCounts): ManifestCounts {
   const add = (x: Record<string, number>, y: Record<string, number>) => {
     const out = { ...x };

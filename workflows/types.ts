@@ -163,9 +163,8 @@ export interface BatchRef {
   stallMs: number;
 }
 
+/** What a step hands the workflow: positions for the next step and work figures; file outcomes are counted from its recorded results. */
 export interface DirectSyncResult {
-  /** Positions proven by the store's SHA-256 in the copy itself: done. */
-  proven: number;
   /** Positions copied (or already in place) that the proof step must still prove. */
   copied: number[];
   /** Positions s5cmd found occupied (an object appeared since the plan): they are proven, never overwritten. */
@@ -178,9 +177,6 @@ export interface DirectSyncResult {
 }
 
 export interface VerifyResult {
-  verified: number;
-  mismatched: number;
-  failed: number;
   /** Positions whose destination bytes turned out wrong and hold no proof: the traditional path replaces them. */
   fallback: number[];
   bytesRead: number;
@@ -203,9 +199,6 @@ export interface DownloadResult {
 }
 
 export interface TraditionalResult {
-  copied: number;
-  failed: number;
-  mismatched: number;
   bytesUploaded: number;
   s3Requests: number;
 }

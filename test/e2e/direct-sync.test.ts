@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checksumKey } from '../../workflows/keys';
 import { quarantineKey } from '../../workflows/keys';
-import { startCollection } from '../../client/collection';
+import { collectionProgress, startCollection } from '../../client/collection';
+import { progressQuery } from '../../workflows';
 import { firstShardHistory, recordHistory } from '../helpers/history';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
@@ -185,6 +186,21 @@ describe('direct sync on the real stack', () => {
     assert.ok(
       children.every((id) => id.startsWith(`${handle.workflowId}/`)),
       children.join(', '),
+    );
+    // Progress, the client's view and the shards' own, shows what the report shows: one count of each file.
+    const shown = (p: { files: { copied: number; skipped: number; failed: number; notPublished: number } }) => [
+      p.files.copied,
+      p.files.skipped,
+      p.files.failed,
+      p.files.notPublished,
+    ];
+    const reported = [report.files.copied, report.files.skipped, report.files.failed, report.files.notPublished];
+    assert.deepEqual(shown(await collectionProgress(handle)), reported);
+    const perShard = await Promise.all(children.map((id) => handle.client.getHandle(id).query(progressQuery)));
+    assert.deepEqual(
+      perShard.map(shown).reduce((a, b) => a.map((x, i) => x + b[i])),
+      reported,
+      'the shards add up to the report',
     );
     // The coverage table, read as CSV: one row per series, each complete but for the planted faults.
     const csv = (await readText(report.manifest.bucket, report.coverage.keys.csv)).trim().split('\n');

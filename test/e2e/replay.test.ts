@@ -9,7 +9,8 @@ import '../helpers/stack';
  * change that breaks determinism for running collections fails here. Paths: the parent (direct sync,
  * traditional, cancelled) and a shard (direct sync, traditional, per-file fallback, the first run of a
  * shard that continues as new, cancelled). Fixtures recorded by earlier code stay: running collections
- * may hold such histories. Record new ones after an intended change (and deploy it with patched() or
+ * may hold such histories. `*-counting` fixtures were recorded after the `count-settled-files` patch
+ * (shards count each finished batch); the others before it, and replay without it. Record new ones after an intended change (and deploy it with patched() or
  * Worker Versioning, README) from the files the tests leave after npm test:
  *   .build/{direct-sync,traditional,cancelled}-history.json                     (collections)
  *   .build/{direct-sync,traditional,fallback,continue-as-new,cancelled}-shard-history.json  (shards)

@@ -23,7 +23,9 @@ import type {
   DirectSyncResult,
   DownloadResult,
   ListResult,
+  ManifestCounts,
   Mode,
+  Progress,
   ShardResult,
   StagedBatch,
   TraditionalResult,
@@ -44,8 +46,20 @@ type Behaviour = {
   uploadStaged?: (ref: StagedBatch) => Promise<TraditionalResult> | TraditionalResult;
 };
 
+/** What a batch's recorded results come to: 9 copied (100 bytes each) and 1 failed unless the batch failed. */
+const batchCounts = (input: { batch: number; batchFailure?: string }): ManifestCounts => ({
+  ...emptyCounts(),
+  total: 10,
+  byOutcome: input.batchFailure ? { failed: 10 } : { copied: 9, checksum_mismatch: 1 },
+  bytesCopied: input.batchFailure ? 0 : 900,
+});
+const listedCounts = (): ManifestCounts => ({
+  ...emptyCounts(),
+  total: 3,
+  byOutcome: { skipped: 2, not_published: 1 },
+});
+
 const directOk = (ref: BatchRef, over: Partial<DirectSyncResult> = {}): DirectSyncResult => ({
-  proven: 10,
   copied: [],
   appeared: [],
   fallback: [],
@@ -55,9 +69,6 @@ const directOk = (ref: BatchRef, over: Partial<DirectSyncResult> = {}): DirectSy
   ...over,
 });
 const verifyOk = (over: Partial<VerifyResult> = {}): VerifyResult => ({
-  verified: 0,
-  mismatched: 0,
-  failed: 0,
   fallback: [],
   bytesRead: 0,
   s3Requests: 1,
@@ -72,9 +83,6 @@ const downloaded = (over: Partial<DownloadResult> = {}): DownloadResult => ({
   ...over,
 });
 const uploaded = (over: Partial<TraditionalResult> = {}): TraditionalResult => ({
-  copied: 1,
-  failed: 0,
-  mismatched: 0,
   bytesUploaded: 100,
   s3Requests: 1,
   ...over,
@@ -107,7 +115,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     list: Partial<ListResult>,
     behaviour: Behaviour,
     mode: Mode = 'direct_sync',
-  ): Promise<{ result: ShardResult; calls: Call[]; maxInFlight: number }> {
+  ): Promise<{ result: ShardResult; calls: Call[]; maxInFlight: number; progressAtReport: Progress }> {
     const parsed = parseCollectionRequest({
       symbols: ['BTCUSDT'],
       startDate: '2025-06-01',
@@ -122,6 +130,8 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     let inFlight = 0;
     let maxInFlight = 0;
     const rounds = new Map<number, number>();
+    const workflowId = `${taskQueue}-wf`;
+    let progressAtReport: Progress | undefined;
     const record = (name: string, input: object) => calls.push({ name, input: input as Record<string, unknown> });
     const listResult: ListResult = {
       batchCount: 1,
@@ -178,8 +188,17 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       async cleanupStaging(ref: StagedBatch) {
         record('cleanupStaging', ref);
       },
+      async countListed(input: object) {
+        record('countListed', input);
+        return listedCounts();
+      },
+      async countBatch(input: { batch: number; batchFailure?: string }) {
+        record('countBatch', input);
+        return batchCounts(input);
+      },
       async writeManifest(input: object) {
         record('writeManifest', input);
+        progressAtReport = await env.client.workflow.getHandle(workflowId).query<Progress>('progress');
         return { ...emptyCounts(), key: 'manifest', coverage: emptyCoverage(), s3Requests: 1 };
       },
     };
@@ -199,9 +218,9 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       summary: 'test',
     };
     const result = await worker.runUntil(
-      env.client.workflow.execute('collectShard', { taskQueue, workflowId: `${taskQueue}-wf`, args: [input] }),
+      env.client.workflow.execute('collectShard', { taskQueue, workflowId, args: [input] }),
     );
-    return { result: result as ShardResult, calls, maxInFlight };
+    return { result: result as ShardResult, calls, maxInFlight, progressAtReport: progressAtReport! };
   }
   const named = (calls: Call[], name: string) => calls.filter((c) => c.name === name).map((c) => c.input);
 
@@ -226,13 +245,57 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     assert.equal(named(calls, 'writeManifest').length, 1);
   });
 
+  it('progress counts each finished batch once, from its recorded results, as the manifest counts them', async () => {
+    const { calls, progressAtReport } = await runShard(
+      { batchSize: 10, parallelBatches: 2, mode: 'traditional' },
+      { batchCount: 3, planned: 30, settledParts: 2 },
+      {
+        uploadStaged: (ref) => {
+          if (ref.batch === 2) throw nonRetryable('destination refused the upload');
+          return uploaded();
+        },
+      },
+      'traditional',
+    );
+    assert.deepEqual(named(calls, 'countListed'), [
+      { state: { collectionId: 'c', bucket: 'b', destinationPrefix: '', statePrefix: 'state/' }, settledParts: 2 },
+    ]);
+    const counted = named(calls, 'countBatch').sort((x, y) => Number(x.batch) - Number(y.batch));
+    assert.deepEqual(
+      counted.map((c) => [c.batch, c.action]),
+      [
+        [0, 'collect'],
+        [1, 'collect'],
+        [2, 'collect'],
+      ],
+    );
+    assert.equal(counted[0].batchFailure, undefined);
+    assert.match(String(counted[2].batchFailure), /traditional copy failed: .*destination refused the upload/);
+    // Each batch is counted after its last step (its staging cleaned).
+    const order = calls.map((c) => `${c.name}:${String(c.input.batch)}`);
+    for (const b of [0, 1, 2])
+      assert.ok(order.lastIndexOf(`cleanupStaging:${b}`) < order.indexOf(`countBatch:${b}`), `batch ${b} counted last`);
+    // 2 batches × (9 copied, 1 mismatch), 1 failed batch × 10, and the listing's 2 skipped and 1 not published.
+    assert.equal(progressAtReport.phase, 'reporting');
+    assert.deepEqual(progressAtReport.files, {
+      planned: 30,
+      copied: 18,
+      skipped: 2,
+      failed: 12,
+      fallback: 0,
+      notPublished: 1,
+    });
+    assert.equal(progressAtReport.bytes, 1800);
+    assert.equal(progressAtReport.batches.done, 3);
+  });
+
   it('copies the store did not prove are proven; wrong ones and s5cmd failures take the traditional path together', async () => {
     const { result, calls } = await runShard(
       { batchSize: 10 },
       {},
       {
-        directSyncBatch: (ref) => directOk(ref, { proven: 6, copied: [1, 2, 3], appeared: [3], fallback: [7] }),
-        proveCopied: () => verifyOk({ verified: 2, fallback: [2] }),
+        directSyncBatch: (ref) => directOk(ref, { copied: [1, 2, 3], appeared: [3], fallback: [7] }),
+        proveCopied: () => verifyOk({ fallback: [2] }),
       },
     );
     const [proof] = named(calls, 'proveCopied');
@@ -272,7 +335,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     const { calls } = await runShard(
       { batchSize: 10, mode: 'traditional' },
       { verifyOnly: 2 },
-      { proveCopied: () => verifyOk({ verified: 1, fallback: [4] }) },
+      { proveCopied: () => verifyOk({ fallback: [4] }) },
       'traditional',
     );
     const [proof] = named(calls, 'proveCopied');
@@ -282,7 +345,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       [undefined, [4]],
     );
     assert.equal(named(calls, 'directSyncBatch').length, 0);
-    const steps = calls.map((c) => c.name).filter((n) => n !== 'listShard' && n !== 'writeManifest');
+    const steps = calls.map((c) => c.name).filter((n) => !['listShard', 'countListed', 'writeManifest'].includes(n));
     assert.deepEqual(steps.slice(0, 6), [
       'proveCopied',
       'getWorkerTaskQueue',
@@ -305,7 +368,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     );
     const steps = calls
       .map((c) => c.name)
-      .filter((n) => !['listShard', 'writeManifest', 'getWorkerTaskQueue'].includes(n));
+      .filter((n) => !['listShard', 'countListed', 'countBatch', 'writeManifest', 'getWorkerTaskQueue'].includes(n));
     assert.deepEqual(steps, [
       'downloadBatch',
       'verifyStaged',
@@ -340,12 +403,12 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     assert.equal(named(calls, 'cleanupStaging').length, 1);
   });
 
-  it('a failed proof step counts its files as failed and is recorded; the batch goes on', async () => {
+  it('a failed proof step is recorded and its files are counted with that failure; the batch goes on', async () => {
     const { result, calls } = await runShard(
       { batchSize: 10 },
       {},
       {
-        directSyncBatch: (ref) => directOk(ref, { proven: 7, copied: [0, 1, 2] }),
+        directSyncBatch: (ref) => directOk(ref, { copied: [0, 1, 2] }),
         proveCopied: () => {
           throw nonRetryable('cannot read the copies');
         },
@@ -354,6 +417,8 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     assert.equal(result.batchFailures, 1);
     assert.match(result.firstBatchFailure!, /^proving the copies failed: .*cannot read the copies/);
     assert.equal(named(calls, 'downloadBatch').length, 0);
+    const [counted] = named(calls, 'countBatch');
+    assert.match(String(counted.batchFailure), /^proving the copies failed/);
   });
 
   it('an audit only proves what is there: no copy, no traditional path', async () => {
@@ -374,7 +439,8 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     const { calls } = await runShard({ batchSize: 10, action: 'plan' }, { batchCount: 3, planned: 30 }, {});
     assert.deepEqual(
       calls.map((c) => c.name),
-      ['listShard', 'writeManifest'],
+      ['listShard', 'countListed', 'writeManifest'],
+      'a plan counts what its listing settled and writes its manifest',
     );
   });
 
