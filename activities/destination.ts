@@ -7,12 +7,12 @@
  */
 import type { Readable } from 'node:stream';
 import {
+  paginateListObjectsV2,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCopyCommand,
   type S3Client,
@@ -192,22 +192,17 @@ export class Destination {
   /** The proofs recorded for an archive key. */
   async proofs(sourceKey: string): Promise<ProofName[]> {
     const out: ProofName[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: `${proofFolder(this.prefix, sourceKey)}/`,
-          ContinuationToken: token,
-        }),
-        this.opts,
-      );
+    // Arguments after the input go to each page's send(): the attempt's abort signal stops the listing too.
+    for await (const page of paginateListObjectsV2(
+      { client: this.s3, pageSize: 1000 },
+      { Bucket: this.bucket, Prefix: `${proofFolder(this.prefix, sourceKey)}/` },
+      this.opts,
+    )) {
       for (const o of page.Contents ?? []) {
         const p = parseProofKey(proofFolder(this.prefix, ''), o.Key ?? '');
         if (p) out.push(p.proof);
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return out;
   }
 

@@ -8,6 +8,7 @@ import type { CollectionAction, CollectionRequestInput } from '../workflows/requ
 import type { CollectionReport } from '../workflows/types';
 import { InvalidRequestError, collectionWorkflowId, followCollection, startCollection } from './collection';
 import { DEFAULT_TEMPORAL_ADDRESS, TemporalConnectionError } from '../common/temporal-connection';
+import { issueLines } from '../common/zod-issues';
 import { clientEnv, connectClient, runUrl } from './connection';
 import { formatBytes } from './format';
 
@@ -18,7 +19,7 @@ export const env = (() => {
   } catch (err) {
     const message =
       err instanceof ZodError
-        ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+        ? issueLines(err).join('; ')
         : err instanceof TemporalConnectionError
           ? err.message
           : (err as Error).message;

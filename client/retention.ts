@@ -1,5 +1,6 @@
 /** The S3 lifecycle rules for what the product keeps beside the data (README, "Retention"). */
 import { z } from 'zod';
+import { issueLines } from '../common/zod-issues';
 
 export const RetentionOptions = z.object({
   prefix: z.string().regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/'),
@@ -17,8 +18,9 @@ export type RetentionOptions = z.input<typeof RetentionOptions>;
 export function lifecycleConfiguration(input: RetentionOptions) {
   const parsed = RetentionOptions.safeParse(input);
   if (!parsed.success) {
-    const flag = (field: PropertyKey) => `--${String(field).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new Error(parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; '));
+    const flag = (path: readonly PropertyKey[]) =>
+      `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new Error(issueLines(parsed.error, flag).join('; '));
   }
   const o = parsed.data;
   const name = o.prefix.replace(/\/$/, '').replace(/\//g, '-') || 'root';

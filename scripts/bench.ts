@@ -18,7 +18,7 @@ import path from 'node:path';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  paginateListObjectsV2,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -151,14 +151,11 @@ function duMb(dir: string): number {
 }
 
 async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
     if (keys.length)
       await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-    token = page.NextContinuationToken;
-  } while (token);
+  }
 }
 
 async function ensureMirror(s3: S3Client, set: FileSet) {
@@ -410,14 +407,8 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
     interval: set.request.intervals![0],
   });
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: stack.sourceBucket, Prefix: prefix, ContinuationToken: token }),
-    );
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: stack.sourceBucket, Prefix: prefix }))
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
   const totalMb = (set.files * set.bytes) / 1024 ** 2;
   const out: Record<string, Row> = {};
   for (const name of toolsFor(key)) {

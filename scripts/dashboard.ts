@@ -139,6 +139,18 @@ const rows: { title: string; panels: Panel[] }[] = [
         targets: [[quantile(0.95, 'temporal_workflow_task_execution_latency', 'workflow_type'), '{{workflow_type}}']],
       },
       {
+        title: 'Workflow task failures',
+        type: 'timeseries',
+        targets: [
+          [
+            'sum by (workflow_type, failure_reason) (increase(temporal_workflow_task_execution_failed_total[5m]))',
+            '{{workflow_type}} {{failure_reason}}',
+          ],
+        ],
+        description:
+          'A failing workflow task stalls its run without failing it (a non-determinism error after a deploy, an unknown workflow type).',
+      },
+      {
         title: 'Activity slots in use',
         type: 'timeseries',
         targets: [['sum by (worker_type) (temporal_worker_task_slots_used)', '{{worker_type}}']],

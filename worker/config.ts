@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { TracingConfig } from './tracing';
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
+import { issueLines } from '../common/zod-issues';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundledS5cmd = path.join(PROJECT_ROOT, '.tools/bin/s5cmd');
@@ -163,7 +164,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = WorkerEnv.safeParse(cleaned);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const problems = parsed.success ? [] : issueLines(parsed.error);
   let target: TemporalTarget | undefined;
   try {
     target = loadTemporalTarget(cleaned);

@@ -104,10 +104,23 @@ describe('metrics, dashboard and alert rules against a real worker', () => {
       WorkflowFailedError,
     );
 
+    // … and a workflow task that fails (as after a deploy that breaks determinism): the run waits, not fails.
+    const stuck = await client.workflow.start('collectArchiveRenamedByMistake', {
+      taskQueue: worker!.taskQueue,
+      workflowId: uniqueName('obs-stuck'),
+      args: [{}],
+    });
+
     let exposition = '';
-    for (let i = 0; i < 20 && !/temporal_workflow_failed_total\{/.test(exposition); i++) {
-      if (i) await sleep(500);
-      exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const seen = (text: string) =>
+      /temporal_workflow_failed_total\{/.test(text) && /temporal_workflow_task_execution_failed_total\{/.test(text);
+    try {
+      for (let i = 0; i < 40 && !seen(exposition); i++) {
+        if (i) await sleep(500);
+        exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      }
+    } finally {
+      await stuck.terminate('test done');
     }
     mkdirSync('artifacts', { recursive: true });
     writeFileSync('artifacts/observability-metrics.txt', exposition);
