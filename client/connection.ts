@@ -1,10 +1,16 @@
 import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { z } from 'zod';
 import { connectTemporalClient, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
+import { startTracerProvider, tracesUrlFrom } from '../common/tracing';
 
 const ClientEnv = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('archive-collection'),
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
+  /** With one of these set, starting a run is a span, and the run's trace continues it. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().default('archive-collector-client'),
 });
 
 /** The client's settings: where Temporal is (envconfig: variables and profiles), its task queue and Web UI. */
@@ -16,9 +22,21 @@ export function clientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
   return { ...ClientEnv.parse(vars), target: loadTemporalTarget(vars) };
 }
 
+let tracing: ReturnType<typeof startTracerProvider> | null = null;
+
 export async function connectClient(env: ClientEnv): Promise<Client> {
   const connection = await connectTemporalClient(env.target);
-  return new Client({ connection, namespace: env.target.namespace });
+  tracing ??= startTracerProvider({ tracesUrl: tracesUrlFrom(env), serviceName: env.OTEL_SERVICE_NAME });
+  return new Client({
+    connection,
+    namespace: env.target.namespace,
+    ...(tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
+}
+
+/** Exports the client's spans not yet sent (before the process ends). */
+export async function flushClientTracing(): Promise<void> {
+  await tracing?.provider.shutdown();
 }
 
 export function runUrl(env: ClientEnv, workflowId: string, runId?: string): string {

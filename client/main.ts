@@ -4,6 +4,7 @@
  * Exit codes: 0 done, 1 completed with failed files, 2 bad input, 3 run failed or was cancelled, 4 cannot reach Temporal.
  */
 import { Command } from 'commander';
+import { flushClientTracing } from './connection';
 import { registerAudit } from './commands/audit';
 import { registerCancel } from './commands/cancel';
 import { registerCollect } from './commands/collect';
@@ -35,3 +36,4 @@ for (const register of [
 }
 
 await program.parseAsync();
+await flushClientTracing();

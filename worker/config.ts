@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { TracingConfig } from './tracing';
+import { tracesUrlFrom, type TracingConfig } from '../common/tracing';
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 import { issueLines } from '../common/zod-issues';
 
@@ -218,9 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     metricsPort: e.METRICS_PORT,
     tracing: {
-      tracesUrl:
-        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-        (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined),
+      tracesUrl: tracesUrlFrom(e),
       serviceName: e.OTEL_SERVICE_NAME,
     },
     prices: {

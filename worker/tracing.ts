@@ -5,26 +5,19 @@
  * environment); with tracing off their sink is a no-op.
  */
 import { createRequire } from 'node:module';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import { startTracerProvider, type TracingConfig } from '../common/tracing';
+
+export type { TracingConfig };
 
 export const WORKFLOW_TRACING_MODULE = createRequire(import.meta.url).resolve(
   '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
 );
-
-export interface TracingConfig {
-  /** OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces; undefined = tracing off. */
-  tracesUrl?: string;
-  serviceName: string;
-}
 
 export interface WorkerTracing {
   enabled: boolean;
@@ -38,13 +31,11 @@ const noopExporterSink = {
 } as unknown as InjectedSinks<never>;
 
 export function startTracing(config: TracingConfig): WorkerTracing {
-  if (!config.tracesUrl) {
+  const started = startTracerProvider(config);
+  if (!started) {
     return { enabled: false, workerOptions: { sinks: noopExporterSink }, shutdown: async () => undefined };
   }
-  const resource = new Resource({ 'service.name': config.serviceName });
-  const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }));
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
-  provider.register();
+  const { resource, processor, provider } = started;
   return {
     enabled: true,
     workerOptions: {

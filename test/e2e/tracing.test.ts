@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startCollection } from '../../client/collection';
+import { runCliWithEnv } from '../helpers/cli';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { freshBuckets, mirror, testClient } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
-describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
+describe('tracing (OpenTelemetry over OTLP/HTTP): worker and client', () => {
   let receiver: OtlpReceiver;
   let worker: WorkerProcess | undefined;
   let buckets: { source: string; destination: string };
@@ -38,14 +39,40 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
     );
     const report = await handle.result();
     assert.equal(report.files.copied, 4);
+
+    // The client traces too: a run started by `client collect` continues the client's trace.
+    const cli = await runCliWithEnv(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'archive-test-client' },
+      worker.taskQueue,
+      'collect',
+      ...['--symbols', 'LTCUSDT', '--intervals', '1d', '--start', '2025-07-01', '--end', '2025-07-04'],
+      ...['--bucket', buckets.destination, '--prefix', 'traced-cli/', '--wait'],
+    );
+    assert.equal(cli.code, 0, cli.err);
+
     worker.child.kill('SIGTERM'); // the worker flushes its spans as it stops
     assert.equal(await worker.exited, 0);
 
     const spans = receiver.spans;
     assert.ok(spans.length > 0, 'spans reached the receiver');
-    assert.ok(spans.every((s) => s.service === 'archive-test-worker'));
     const byId = new Map(spans.map((s) => [s.spanId, s]));
-    const root = spans.find((s) => s.name === 'RunWorkflow:collectArchive');
+    const started = spans.find((s) => s.name === 'StartWorkflow:collectArchive');
+    assert.ok(started, 'the client exported its span');
+    assert.equal(started.service, 'archive-test-client');
+    const cliRun = spans.find((s) => s.name === 'RunWorkflow:collectArchive' && s.traceId === started.traceId);
+    assert.ok(cliRun, "the run started by the client is in the client's trace");
+    assert.ok(spans.some((s) => s.traceId === started.traceId && s.name === 's5cmd run'));
+    assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['archive-test-worker', 'archive-test-client']));
+    // Following the run (describe, progress queries) are spans of their own.
+    assert.deepEqual(
+      spans
+        .filter((s) => s.service === 'archive-test-client' && s.traceId !== started.traceId)
+        .map((s) => s.name.replace(/:.*/, ''))
+        .filter((n) => !['DescribeWorkflow', 'QueryWorkflow'].includes(n)),
+      [],
+    );
+
+    const root = spans.find((s) => s.name === 'RunWorkflow:collectArchive' && s.traceId !== started.traceId);
     assert.ok(root, `a span for the collection workflow among ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
     const trace = spans.filter((s) => s.traceId === root.traceId);
     const ancestors = (s: ReceivedSpan) => {
