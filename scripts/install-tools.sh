@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the pinned real dependencies (Temporal CLI, MinIO, s5cmd, promtool) from the Go module proxy
+# Builds the pinned real dependencies (Temporal CLI, MinIO, s5cmd; promtool for the tests) from the Go module proxy
 # into .tools/bin, once. A build goes through a throwaway module with `go get` because the
 # proxy refuses some modules' version lists, which breaks a plain `go install pkg@version`.
 # s5cmd is built from its source with the project's patch (scripts/patches/): copies and uploads
@@ -16,10 +16,12 @@ TOOLS=(
   "s5cmd github.com/peak/s5cmd/v2 v2.3.0 github.com/peak/s5cmd/v2 $S5CMD_PATCH"
   "temporal github.com/temporalio/cli v1.5.1 github.com/temporalio/cli/cmd/temporal -"
   "minio github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio -"
-  # Prometheus v3.5.0's promtool (the version docker-compose.yml runs), without service discovery: it
-  # checks and unit-tests the alert rules (test/unit/alert-rules.test.ts).
-  "promtool github.com/prometheus/prometheus v0.305.0 github.com/prometheus/prometheus/cmd/promtool - remove_all_sd"
 )
+# For the tests (`install-tools.sh test`): Prometheus v3.5.0's promtool (the version docker-compose.yml runs),
+# which checks and unit-tests the alert rules (test/unit/alert-rules.test.ts). About 5 minutes the first time.
+if [[ "${1:-}" == "test" ]]; then
+  TOOLS+=("promtool github.com/prometheus/prometheus v0.305.0 github.com/prometheus/prometheus/cmd/promtool -")
+fi
 # Built only when asked (`install-tools.sh toxiproxy`): the benchmark's latency profile uses it.
 if [[ "${1:-}" == "toxiproxy" ]]; then
   TOOLS=("toxiproxy-server github.com/Shopify/toxiproxy/v2 v2.12.0 github.com/Shopify/toxiproxy/v2/cmd/server -")
@@ -28,7 +30,7 @@ fi
 command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl) to build s5cmd, MinIO and the Temporal CLI" >&2; exit 1; }
 
 for spec in "${TOOLS[@]}"; do
-  read -r name module version pkg patch tags <<<"$spec"
+  read -r name module version pkg patch <<<"$spec"
   stamp="$BIN/.$name.version"
   want="$module@$version"
   [[ "$patch" != "-" ]] && want="$want+patch-$PATCH_ID"
@@ -53,7 +55,7 @@ for spec in "${TOOLS[@]}"; do
     else
       printf 'module toolbuild\n\ngo 1.24\n' > go.mod
       go get "$module@$version"
-      go build -trimpath ${tags:+-tags "$tags"} -o "$BIN/$name.tmp" "$pkg"
+      go build -trimpath -o "$BIN/$name.tmp" "$pkg"
     fi
   )
   mv "$BIN/$name.tmp" "$BIN/$name"
