@@ -197,8 +197,8 @@ export function createActivities(deps: ActivityDeps) {
       return counted(() => downloadBatch(traditional(ref.state), ref));
     },
 
-    async verifyStaged(ref: StagedBatch): Promise<{ verified: number; mismatched: number }> {
-      return verifyStaged(traditional(ref.state), ref);
+    async verifyStaged(ref: StagedBatch): Promise<void> {
+      await verifyStaged(traditional(ref.state), ref);
     },
 
     async uploadStaged(ref: StagedBatch): Promise<TraditionalResult> {
@@ -209,8 +209,11 @@ export function createActivities(deps: ActivityDeps) {
       await cleanupStaging(traditional(ref.state), ref.stagingId, config.staging.keep);
     },
 
-    async countListed(input: { state: StateRef; settledParts: number }): Promise<ManifestCounts> {
-      return countListed(destination, input);
+    async countListed(input: {
+      state: StateRef;
+      settledParts: number;
+    }): Promise<ManifestCounts & { s3Requests: number }> {
+      return counted(async () => ({ ...(await countListed(destination, input)), s3Requests: 0 }));
     },
 
     async countBatch(input: {
@@ -218,8 +221,8 @@ export function createActivities(deps: ActivityDeps) {
       batch: number;
       batchFailure?: string;
       action: CollectionAction;
-    }): Promise<ManifestCounts> {
-      return countBatch(destination, input);
+    }): Promise<ManifestCounts & { s3Requests: number }> {
+      return counted(async () => ({ ...(await countBatch(destination, input)), s3Requests: 0 }));
     },
 
     async writeManifest(input: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {

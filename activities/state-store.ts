@@ -3,6 +3,7 @@
  * place that names them. A collection's folder holds its manifest and coverage; each shard's folder
  * (`shards/shard-NNNNNN/`) its series, plan batches, per-step results, settled parts, manifest and coverage.
  */
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -89,8 +90,11 @@ export class StateStore {
       partSize: 8 * 1024 ** 2,
     });
     const done = upload.done();
+    // A failed upload stops the writer too (a writer waiting for 'drain' on a destroyed stream would wait forever).
+    const failed = new Promise<never>((_, reject) => done.catch(reject));
+    failed.catch(() => undefined);
     const out = (text: string) =>
-      new Promise<void>((resolve) => (body.write(text) ? resolve() : body.once('drain', resolve)));
+      body.write(text) ? Promise.resolve() : Promise.race([once(body, 'drain').then(() => undefined), failed]);
     try {
       await write(out);
       body.end();

@@ -377,14 +377,9 @@ function levelOf(ref: StagedBatch, file: PlanFile): StagedBatch['verification'] 
 }
 
 /** Checks each staged zip (hashed while it was written) against its `.CHECKSUM`, or its size. */
-export async function verifyStaged(
-  deps: TraditionalDeps,
-  ref: StagedBatch,
-): Promise<{ verified: number; mismatched: number }> {
+export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<void> {
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
-  let verified = 0;
-  let mismatched = 0;
   for (const [key, entry] of Object.entries(state)) {
     const i = Number(key);
     if (entry.outcome || entry.passed !== undefined || !entry.sha256) continue;
@@ -415,13 +410,9 @@ export async function verifyStaged(
     if (problem) {
       entry.outcome = outcome;
       entry.error = problem;
-      mismatched++;
-    } else {
-      verified++;
     }
   }
   await writeState(deps, ref.stagingId, state);
-  return { verified, mismatched };
 }
 
 export interface TraditionalEntry {

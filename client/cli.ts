@@ -13,6 +13,16 @@ import { clientEnv, connectClient, runUrl } from './connection';
 import { formatBytes } from './format';
 
 export const EXIT = { ok: 0, filesFailed: 1, badInput: 2, runFailed: 3, unreachable: 4 } as const;
+
+/** Ends the command with an exit code; main.ts catches it, so spans still flush before the process ends. */
+export class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+function exit(code: number): never {
+  throw new CliExit(code);
+}
 export const env = (() => {
   try {
     return clientEnv();
@@ -137,7 +147,7 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
         ? `${err.message}${local}`
         : `cannot reach Temporal: ${(err as Error).message}`,
     );
-    process.exit(EXIT.unreachable);
+    exit(EXIT.unreachable);
   }
   try {
     return await fn(client);
@@ -149,20 +159,18 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
 export function fail(err: unknown): never {
   if (err instanceof InvalidRequestError) {
     console.error(err.message);
-    process.exit(EXIT.badInput);
+    exit(EXIT.badInput);
   }
   if (err instanceof WorkflowFailedError) {
     const type = (err.cause as { type?: string } | undefined)?.type;
     console.error(
       `${type === 'InvalidReviewRequest' ? 'review' : 'collection'} failed: ${err.cause?.message ?? err.message}`,
     );
-    process.exit(
-      type === 'InvalidCollectionRequest' || type === 'InvalidReviewRequest' ? EXIT.badInput : EXIT.runFailed,
-    );
+    exit(type === 'InvalidCollectionRequest' || type === 'InvalidReviewRequest' ? EXIT.badInput : EXIT.runFailed);
   }
   if (err instanceof SyntaxError) {
     console.error(`the request file is not valid JSON: ${err.message}`);
-    process.exit(EXIT.badInput);
+    exit(EXIT.badInput);
   }
   throw err;
 }

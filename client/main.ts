@@ -4,6 +4,7 @@
  * Exit codes: 0 done, 1 completed with failed files, 2 bad input, 3 run failed or was cancelled, 4 cannot reach Temporal.
  */
 import { Command } from 'commander';
+import { CliExit } from './cli';
 import { flushClientTracing } from './connection';
 import { registerAudit } from './commands/audit';
 import { registerCancel } from './commands/cancel';
@@ -35,5 +36,11 @@ for (const register of [
   register(program);
 }
 
-await program.parseAsync();
-await flushClientTracing();
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (!(err instanceof CliExit)) throw err;
+  process.exitCode = err.code;
+} finally {
+  await flushClientTracing();
+}

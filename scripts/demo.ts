@@ -57,7 +57,7 @@ const client = await connectClient({
   target: config.temporal.target,
   TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
   TEMPORAL_UI_URL: webUiUrl(stack),
-  OTEL_SERVICE_NAME: 'archive-collector-demo', // the worker in this process traces, if tracing is set
+  OTEL_SERVICE_NAME: 'archive-collector-demo', // no OTLP endpoint here: only the worker traces, if set
 });
 const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
 

@@ -44,7 +44,10 @@ export interface ShardCarried {
 }
 
 const MAX_RECORDED_BATCH_FAILURES = 200;
-/** Runs recorded before this change count no files while they run: their progress shows counts at the end only. */
+/**
+ * Shards count their settled files as they go (countListed, countBatch). Histories recorded before this
+ * replay without those activities, in the same promise shape; a run upgraded mid-way counts from then on.
+ */
 const COUNT_SETTLED_FILES = 'count-settled-files';
 const MAX_PIPELINE_WORKERS = 3;
 
@@ -79,6 +82,7 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
 
   const heartbeatTimeout = request.heartbeatTimeoutSeconds * 1000;
   const report = activitiesFor('report', request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
+  const count = countingActivities(request);
   // An activity that makes no progress for a few heartbeat timeouts gives its batch back.
   const stallMs = 3 * heartbeatTimeout;
   const direct = activitiesFor('directSync', request, { startToCloseTimeout: '2h', heartbeatTimeout });
@@ -197,10 +201,15 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
 
   /** What the batch's files came to, counted from what its steps recorded, as the manifest will count them. */
   async function countSettled(batch: number): Promise<void> {
-    if (!patched(COUNT_SETTLED_FILES)) return;
     try {
-      const counted = await report.countBatch({ state, batch, batchFailure: s.batchFailures[batch], action });
+      const { s3Requests, ...counted } = await count.countBatch({
+        state,
+        batch,
+        batchFailure: s.batchFailures[batch],
+        action,
+      });
       s.counts = addCounts(s.counts ?? emptyCounts(), counted);
+      s.tally.s3Requests += s3Requests;
     } catch (err) {
       if (isCancellation(err)) throw err; // progress only: the manifest counts every file again from the same records
     }
@@ -214,13 +223,15 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
     while (s.nextBatch < lastBatchThisRun && !workflowInfo().continueAsNewSuggested) {
       if (running.size >= request.parallelBatches) await Promise.race(running);
       const batch = s.nextBatch++;
-      const p: Promise<void> = processBatch(batch)
-        .then(() => countSettled(batch))
-        .finally(() => {
-          running.delete(p);
-          s.tally.batchesDone++;
-          refreshProgress();
-        });
+      // Decided before the batch starts, so that unpatched runs keep their promise chain (and command order).
+      const work = patched(COUNT_SETTLED_FILES)
+        ? processBatch(batch).then(() => countSettled(batch))
+        : processBatch(batch);
+      const p: Promise<void> = work.finally(() => {
+        running.delete(p);
+        s.tally.batchesDone++;
+        refreshProgress();
+      });
       running.add(p);
     }
     await Promise.all(running);
@@ -252,7 +263,8 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   });
   s.phaseMs.manifest = Date.now() - t;
   progress.phase = 'done';
-  s.counts = manifest;
+  // Progress keeps its own running count (tests check that it adds up to the manifest's); runs recorded before it show the manifest's.
+  s.counts ??= manifest;
   refreshProgress();
   const failures = Object.values(s.batchFailures);
   const { batchesDone: _b, ...tally } = s.tally;
@@ -269,6 +281,11 @@ export async function collectShard(input: ShardInput, carried?: ShardCarried): P
   };
 }
 
+/** The reads that count settled files for progress: short, no heartbeat. */
+function countingActivities(request: CollectionRequest) {
+  return activitiesFor('report', request, { startToCloseTimeout: '10m' });
+}
+
 async function listShard(input: ShardInput, progress: ReturnType<typeof newProgress>): Promise<ShardCarried> {
   progress.phase = 'listing';
   const t = Date.now();
@@ -280,8 +297,16 @@ async function listShard(input: ShardInput, progress: ReturnType<typeof newProgr
   const list = await acts.listShard({ request: input.request, range: input.range, state: input.state });
   let counts: ManifestCounts | undefined;
   if (patched(COUNT_SETTLED_FILES)) {
-    const report = activitiesFor('report', input.request, { startToCloseTimeout: '30m', heartbeatTimeout: '2m' });
-    counts = await report.countListed({ state: input.state, settledParts: list.settledParts });
+    try {
+      const { s3Requests, ...listed } = await countingActivities(input.request).countListed({
+        state: input.state,
+        settledParts: list.settledParts,
+      });
+      counts = listed;
+      list.s3Requests += s3Requests;
+    } catch (err) {
+      if (isCancellation(err)) throw err; // progress only, as for batches
+    }
   }
   return {
     list,

@@ -159,6 +159,17 @@ describe('direct sync on the real stack', () => {
     assert.equal(report.files.copied, written.filter((f) => !f.fault).length);
     const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
     assert.equal(new Set(manifest.map((e) => e.key)).size, 40);
+    // The shard's last run counted on from what its earlier runs carried: its progress adds up to the report.
+    const [shardId] = (await handle.fetchHistory()).events!.flatMap((e) =>
+      e.childWorkflowExecutionCompletedEventAttributes
+        ? [e.childWorkflowExecutionCompletedEventAttributes.workflowExecution!.workflowId!]
+        : [],
+    );
+    const { files } = await handle.client.getHandle(shardId).query(progressQuery);
+    assert.deepEqual(
+      [files.copied, files.skipped, files.failed, files.notPublished],
+      [report.files.copied, report.files.skipped, report.files.failed, report.files.notPublished],
+    );
   });
 
   it('cuts a collection into shards (child workflows) and joins their manifests in key order', async () => {
@@ -187,7 +198,8 @@ describe('direct sync on the real stack', () => {
       children.every((id) => id.startsWith(`${handle.workflowId}/`)),
       children.join(', '),
     );
-    // Progress, the client's view and the shards' own, shows what the report shows: one count of each file.
+    // Progress, the client's view and the shards' own running counts (listing, then batch by batch), shows
+    // what the report, counted from the manifest, shows.
     const shown = (p: { files: { copied: number; skipped: number; failed: number; notPublished: number } }) => [
       p.files.copied,
       p.files.skipped,

@@ -56,11 +56,22 @@ describe('tracing (OpenTelemetry over OTLP/HTTP): worker and client', () => {
     const spans = receiver.spans;
     assert.ok(spans.length > 0, 'spans reached the receiver');
     const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestors = (s: ReceivedSpan) => {
+      const names: string[] = [];
+      for (
+        let p = s.parentSpanId && byId.get(s.parentSpanId);
+        p;
+        p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined
+      )
+        names.push(p.name);
+      return names;
+    };
     const started = spans.find((s) => s.name === 'StartWorkflow:collectArchive');
     assert.ok(started, 'the client exported its span');
     assert.equal(started.service, 'archive-test-client');
     const cliRun = spans.find((s) => s.name === 'RunWorkflow:collectArchive' && s.traceId === started.traceId);
     assert.ok(cliRun, "the run started by the client is in the client's trace");
+    assert.ok(ancestors(cliRun).includes('StartWorkflow:collectArchive'), 'and its start span is its ancestor');
     assert.ok(spans.some((s) => s.traceId === started.traceId && s.name === 's5cmd run'));
     assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['archive-test-worker', 'archive-test-client']));
     // Following the run (describe, progress queries) are spans of their own.
@@ -75,16 +86,6 @@ describe('tracing (OpenTelemetry over OTLP/HTTP): worker and client', () => {
     const root = spans.find((s) => s.name === 'RunWorkflow:collectArchive' && s.traceId !== started.traceId);
     assert.ok(root, `a span for the collection workflow among ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
     const trace = spans.filter((s) => s.traceId === root.traceId);
-    const ancestors = (s: ReceivedSpan) => {
-      const names: string[] = [];
-      for (
-        let p = s.parentSpanId && byId.get(s.parentSpanId);
-        p;
-        p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined
-      )
-        names.push(p.name);
-      return names;
-    };
 
     const s5cmd = trace.filter((s) => s.name === 's5cmd run');
     assert.ok(s5cmd.length >= 1, 'the s5cmd run is a span of the collection');

@@ -43,20 +43,29 @@ describe('alert rules, evaluated by promtool', () => {
     );
   });
 
-  it('the tests can fail: a rule without its branch for a counter born at its first event fails them', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'alerts-'));
-    const rules = readFileSync(path.join(RULES, 'alerts.yml'), 'utf8');
-    const broken = rules.replace(
+  // The tests can fail: each rule without its branch for a counter born at its first event fails them.
+  for (const [rule, branch] of [
+    [
+      'ArchiveScheduledCollectionFailed',
       /\n\s*or sum by \(schedule\) \(archive_collections_total[^\n]*\n[^\n]*offset 1h\) > 0/,
-      '',
-    );
-    assert.notEqual(broken, rules);
-    writeFileSync(path.join(dir, 'alerts.yml'), broken);
-    copyFileSync(path.join(RULES, 'alerts.test.yml'), path.join(dir, 'alerts.test.yml'));
-    const r = await promtool('test', 'rules', path.join(dir, 'alerts.test.yml'));
-    assert.notEqual(r.exitCode, 0);
-    assert.match(r.all!, /alertname: ArchiveScheduledCollectionFailed[\s\S]*daily-eth/);
-  });
+    ],
+    [
+      'ArchiveWorkflowTaskFailing',
+      /\n\s*or sum by \(workflow_type, failure_reason, task_queue\) \(temporal_workflow_task_execution_failed_total\n[^\n]*offset 15m\) > 0/,
+    ],
+  ] as const) {
+    it(`the tests can fail: ${rule} without its branch for a counter born at its first event fails them`, async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'alerts-'));
+      const rules = readFileSync(path.join(RULES, 'alerts.yml'), 'utf8');
+      const broken = rules.replace(branch, '');
+      assert.notEqual(broken, rules);
+      writeFileSync(path.join(dir, 'alerts.yml'), broken);
+      copyFileSync(path.join(RULES, 'alerts.test.yml'), path.join(dir, 'alerts.test.yml'));
+      const r = await promtool('test', 'rules', path.join(dir, 'alerts.test.yml'));
+      assert.notEqual(r.exitCode, 0);
+      assert.match(r.all!, new RegExp(`alertname: ${rule}`));
+    });
+  }
 
   it('check config: the Prometheus configuration compose mounts is valid', async () => {
     const r = await promtool('check', 'config', '--syntax-only', path.join(RULES, 'prometheus.yml'));

@@ -179,7 +179,6 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       },
       async verifyStaged(ref: StagedBatch) {
         record('verifyStaged', ref);
-        return { verified: 1, mismatched: 0 };
       },
       async uploadStaged(ref: StagedBatch) {
         record('uploadStaged', ref);
@@ -190,11 +189,11 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       },
       async countListed(input: object) {
         record('countListed', input);
-        return listedCounts();
+        return { ...listedCounts(), s3Requests: 1 };
       },
       async countBatch(input: { batch: number; batchFailure?: string }) {
         record('countBatch', input);
-        return batchCounts(input);
+        return { ...batchCounts(input), s3Requests: 1 };
       },
       async writeManifest(input: object) {
         record('writeManifest', input);
