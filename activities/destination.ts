@@ -5,6 +5,7 @@
  * source bytes it was decided for (`x-amz-copy-source-if-match`), and nothing is removed from, or
  * written unverified over, a final key whose bytes a protecting proof binds right then.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   paginateListObjectsV2,
@@ -12,6 +13,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCopyCommand,
@@ -183,6 +185,45 @@ export class Destination {
     const copied = await this.serverCopy(fromKey, key, etag, size);
     if (!copied) throw new Error(`promoted s3://${this.bucket}/${key} is not there`);
     return { key, etag: copied, size };
+  }
+
+  /** The store's full-object SHA-256 of an object, with its ETag and size, when it keeps one (not a multipart composite). */
+  async storedChecksum(key: string): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+    try {
+      const h = await this.s3.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+        this.opts,
+      );
+      const b64 = h.ChecksumSHA256;
+      if (!b64 || b64.includes('-') || (h.ChecksumType && h.ChecksumType !== 'FULL_OBJECT')) return undefined;
+      return { etag: h.ETag ?? '', size: h.ContentLength ?? 0, sha256: Buffer.from(b64, 'base64').toString('hex') };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Streams an object through SHA-256: its ETag and size as served, or undefined when it does not exist. */
+  async readAndHash(
+    key: string,
+    options: { onBytes?: (n: number) => void; signal?: AbortSignal } = {},
+  ): Promise<{ etag: string; size: number; sha256: string } | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal: options.signal ?? this.signal,
+      });
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of res.Body as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        size += chunk.length;
+        options.onBytes?.(chunk.length);
+      }
+      return { etag: res.ETag ?? '', size, sha256: hash.digest('hex') };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async remove(key: string): Promise<void> {

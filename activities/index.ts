@@ -1,8 +1,7 @@
 /** All activities, built from injected dependencies (the samples' `createActivities(deps)` pattern). */
 import { Context } from '@temporalio/activity';
-import { isNotFound } from './errors';
 import { recordCollection } from './metrics';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { WorkerConfig } from '../worker/config';
 import type { CollectionAction } from '../workflows/request';
 import type {
@@ -242,23 +241,10 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
-      const Key = storeFor(input.state).key(STATE_OBJECTS.report);
+      const store = storeFor(input.state);
       // A retry after the PUT finds the report there: the collection is counted once.
-      const alreadyWritten = await destination.send(new HeadObjectCommand({ Bucket: input.state.bucket, Key })).then(
-        () => true,
-        (err: unknown) => {
-          if (isNotFound(err)) return false;
-          throw err;
-        },
-      );
-      await destination.send(
-        new PutObjectCommand({
-          Bucket: input.state.bucket,
-          Key,
-          Body: JSON.stringify(input.report, null, 2),
-          ContentType: 'application/json',
-        }),
-      );
+      const alreadyWritten = await store.exists(STATE_OBJECTS.report);
+      const Key = await store.putText(STATE_OBJECTS.report, JSON.stringify(input.report, null, 2));
       if (!alreadyWritten) recordCollection(input.report, input.scheduleId ?? '');
       return Key;
     },

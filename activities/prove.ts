@@ -6,15 +6,13 @@
  * Bytes that fail are put aside in the quarantine with their evidence; a verified copy is never
  * removed. Safe to run twice: every step is decided from what the destination holds now.
  */
-import { createHash } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
 import { PROOF_LEVELS, satisfies, type ProofRecord } from './proof';
 import { type Destination, type QuarantineEvidence } from './destination';
-import { classifyS3Error, isNotFound } from './errors';
+import { classifyS3Error } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
@@ -150,9 +148,9 @@ async function proveOne(
     // The store's own full-object SHA-256, when it keeps one (a copy asked for it), costs no byte read. Bytes this
     // run did not write (already there, or put there by another tool) are read and hashed: their stored checksum
     // is whatever their writer sent.
-    const stored = action === 'verify_only' ? undefined : await storeChecksum(dest, target);
+    const stored = action === 'verify_only' ? undefined : await dest.storedChecksum(target);
     fromStore = Boolean(stored);
-    const got = stored ?? (await readAndHash(dest, target, onBytes, signal));
+    const got = stored ?? (await dest.readAndHash(target, { onBytes, signal }));
     if (!got) return recover(dest, ref, file, action, target);
     ({ etag, size, sha256 } = got);
   } else {
@@ -280,43 +278,6 @@ async function proveOne(
     error: `${problem}; moved to ${q}${keptNote}`,
     evidence: { ...evidence, quarantineKey: q },
   };
-}
-
-/** The store's full-object SHA-256 of an object, with its ETag and size, when it keeps one (not a multipart composite). */
-async function storeChecksum(
-  dest: Destination,
-  key: string,
-): Promise<{ etag: string; size: number; sha256: string } | undefined> {
-  try {
-    const h = await dest.s3.send(
-      new HeadObjectCommand({ Bucket: dest.bucket, Key: key, ChecksumMode: 'ENABLED' }),
-      dest.opts,
-    );
-    const b64 = h.ChecksumSHA256;
-    if (!b64 || b64.includes('-') || (h.ChecksumType && h.ChecksumType !== 'FULL_OBJECT')) return undefined;
-    return { etag: h.ETag ?? '', size: h.ContentLength ?? 0, sha256: Buffer.from(b64, 'base64').toString('hex') };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Streams an object through SHA-256: its ETag and size as served, or undefined when it does not exist. */
-async function readAndHash(dest: Destination, key: string, onBytes: (n: number) => void, signal: AbortSignal) {
-  try {
-    const res = await dest.s3.send(new GetObjectCommand({ Bucket: dest.bucket, Key: key }), { abortSignal: signal });
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of res.Body as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-      onBytes(chunk.length);
-    }
-    return { etag: res.ETag ?? '', size, sha256: hash.digest('hex') };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 /** The copy is gone: an earlier attempt already settled it (promoted, or quarantined), or someone removed it. */

@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { REPORT_OBJECT, shardFolder } from '../workflows/keys';
 import type { SeriesSpec, StateRef } from '../workflows/types';
@@ -69,6 +69,17 @@ export class StateStore {
     const Key = this.key(name);
     await this.s3.send(new PutObjectCommand({ Bucket: this.state.bucket, Key, Body: body, ContentType: contentType }));
     return Key;
+  }
+
+  /** Whether the object is there (one HEAD). */
+  async exists(name: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.state.bucket, Key: this.key(name) }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async putJson(name: string, value: unknown): Promise<string> {

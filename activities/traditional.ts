@@ -14,7 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, log } from '@temporalio/activity';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
 import type { WorkerConfig } from '../worker/config';
@@ -680,7 +680,7 @@ async function uploadWithS5cmd(
     };
     if (zip.object.etag === entry.predictedEtag && status(i, 'proof')?.status === 'ok') return done;
     // The destination gave another ETag (or the proof did not go up): read the upload back and prove it where it is.
-    const back = await readBackAndHash(dest, dest.finalKey(files[i].key));
+    const back = await dest.readAndHash(dest.finalKey(files[i].key));
     if (!back || back.sha256 !== entry.sha256) {
       return {
         ...base,
@@ -697,25 +697,6 @@ async function uploadWithS5cmd(
   if (failures.length)
     throw new S5cmdBatchError(`s5cmd could not upload ${failures.length} files, e.g. ${failures[0]}`);
   return entries;
-}
-
-async function readBackAndHash(
-  dest: Destination,
-  key: string,
-): Promise<{ etag: string; size: number; sha256: string } | undefined> {
-  try {
-    const res = await dest.s3.send(new GetObjectCommand({ Bucket: dest.bucket, Key: key }), dest.opts);
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of res.Body as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-    }
-    return { etag: res.ETag ?? '', size, sha256: hash.digest('hex') };
-  } catch (err) {
-    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw err;
-  }
 }
 
 /** The bytes from staging, counting them as they go out (the upload's progress). */
