@@ -6,6 +6,7 @@
  * written unverified over, a final key whose bytes a protecting proof binds right then.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
   paginateListObjectsV2,
@@ -297,6 +298,68 @@ export class Destination {
   }
 
   /** Uploads bytes that failed straight to the quarantine (the traditional path never puts them at the final key). */
+  /**
+   * Uploads a staged zip to a key in this destination. One PUT carries the SHA-256 (the store recomputes it and
+   * refuses other bytes) and the condition; a file above `multipartAbove` goes in parts with the store computing
+   * a SHA-256 per part, and no condition (the caller checks the key right before). `preconditionFailed`: the
+   * condition refused the upload, nothing was written.
+   */
+  async putZip(
+    key: string,
+    file: { path: string; size: number; sha256?: string | null },
+    options: {
+      condition?: { IfNoneMatch?: string; IfMatch?: string };
+      multipartAbove: number;
+      onBytes: (n: number) => void;
+    },
+  ): Promise<{ etag: string } | { preconditionFailed: true }> {
+    if (file.size > options.multipartAbove) {
+      const up = new Upload({
+        client: this.s3,
+        params: {
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(file.path),
+          ContentType: 'application/zip',
+          ChecksumAlgorithm: 'SHA256',
+        },
+        partSize: 8 * 1024 * 1024,
+        queueSize: 2,
+        abortController: abortControllerFor(this.signal),
+      });
+      let loaded = 0;
+      up.on('httpUploadProgress', (p) => {
+        if (p.loaded && p.loaded > loaded) {
+          options.onBytes(p.loaded - loaded);
+          loaded = p.loaded;
+        }
+      });
+      const out = await up.done();
+      return { etag: out.ETag ?? (await this.head(key))?.etag ?? '' };
+    }
+    const body = createReadStream(file.path);
+    body.on('data', (chunk) => options.onBytes(chunk.length));
+    try {
+      const out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: file.size,
+          ContentType: 'application/zip',
+          ChecksumSHA256: file.sha256 ? Buffer.from(file.sha256, 'hex').toString('base64') : undefined,
+          ...options.condition,
+        }),
+        this.opts,
+      );
+      return { etag: out.ETag ?? (await this.head(key))?.etag ?? '' };
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
+        return { preconditionFailed: true };
+      throw err;
+    }
+  }
+
   async quarantineBody(
     sourceKey: string,
     body: Readable,

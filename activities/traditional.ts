@@ -14,14 +14,12 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, log } from '@temporalio/activity';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
 import type { WorkerConfig } from '../worker/config';
 import { checksumKey, proofFolder } from '../workflows/keys';
 import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
-import { abortControllerFor, type Destination, type QuarantineEvidence } from './destination';
+import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, FileTooLargeError, S5cmdBatchError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { countFiles } from './metrics';
@@ -65,9 +63,7 @@ export interface TraditionalDeps {
   multipartThresholdBytes: number;
 }
 
-const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
-const MULTIPART_QUEUE = 2;
-// Per worker process, across all activities: a multipart upload buffers MULTIPART_QUEUE parts.
+// Per worker process, across all activities: a multipart upload buffers 2 parts of 8 MiB (Destination.putZip).
 const multipartSlots = pLimit(4);
 
 const statePath = (deps: TraditionalDeps, id: string) => path.join(deps.staging.dir(id), 'state.json');
@@ -699,13 +695,6 @@ async function uploadWithS5cmd(
   return entries;
 }
 
-/** The bytes from staging, counting them as they go out (the upload's progress). */
-function staged(zipPath: string, sent: (n: number) => void) {
-  const body = createReadStream(zipPath);
-  body.on('data', (chunk) => sent(chunk.length));
-  return body;
-}
-
 /**
  * Uploads bytes to the final key and returns the ETag the destination gave them. Verified bytes
  * (`unverified` undefined) may replace anything. Bytes checked less never go over a verified copy
@@ -732,60 +721,24 @@ async function upload(
   }
   const condition =
     unverified === 'copy' ? { IfNoneMatch: '*' } : unverified && file.seen ? { IfMatch: file.seen.etag } : {};
-  if (entry.size > deps.multipartThresholdBytes) {
-    if (unverified) {
-      // No condition travels with a multipart upload here: check what the key holds right before.
-      const now = await dest.head(Key);
-      if (unverified === 'copy' ? now : file.seen && now && now.etag !== file.seen.etag)
-        return { refused: 'the key changed since the plan; it was not overwritten (the next run decides)' };
-    }
-    const up = new Upload({
-      client: dest.s3,
-      params: {
-        Bucket: dest.bucket,
-        Key,
-        Body: createReadStream(zipPath),
-        ContentType: 'application/zip',
-        ChecksumAlgorithm: 'SHA256',
-      },
-      partSize: MULTIPART_PART_BYTES,
-      queueSize: MULTIPART_QUEUE,
-      abortController: abortControllerFor(dest.signal),
-    });
-    let loaded = 0;
-    up.on('httpUploadProgress', (p) => {
-      if (p.loaded && p.loaded > loaded) {
-        sent(p.loaded - loaded);
-        loaded = p.loaded;
-      }
-    });
-    const out = await up.done();
-    return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
+  const multipart = entry.size > deps.multipartThresholdBytes;
+  if (multipart && unverified) {
+    // No condition travels with a multipart upload here: check what the key holds right before.
+    const now = await dest.head(Key);
+    if (unverified === 'copy' ? now : file.seen && now && now.etag !== file.seen.etag)
+      return { refused: 'the key changed since the plan; it was not overwritten (the next run decides)' };
   }
-  try {
-    const out = await dest.s3.send(
-      new PutObjectCommand({
-        Bucket: dest.bucket,
-        Key,
-        Body: staged(zipPath, sent),
-        ContentLength: entry.size,
-        ContentType: 'application/zip',
-        // The store recomputes the SHA-256 and refuses the upload if the bytes it received differ.
-        ChecksumSHA256: entry.sha256 ? Buffer.from(entry.sha256, 'hex').toString('base64') : undefined,
-        ...condition,
-      }),
-      dest.opts,
-    );
-    return { etag: out.ETag ?? (await dest.head(Key))?.etag ?? '' };
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
-      return {
-        refused:
-          'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)',
-      };
-    }
-    throw err;
-  }
+  const put = await dest.putZip(
+    Key,
+    { path: zipPath, size: entry.size, sha256: entry.sha256 },
+    { condition: multipart ? undefined : condition, multipartAbove: deps.multipartThresholdBytes, onBytes: sent },
+  );
+  if ('preconditionFailed' in put)
+    return {
+      refused:
+        'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)',
+    };
+  return put;
 }
 
 export async function cleanupStaging(deps: TraditionalDeps, stagingId: string, keep: boolean): Promise<void> {
