@@ -297,7 +297,6 @@ export class Destination {
     return to;
   }
 
-  /** Uploads bytes that failed straight to the quarantine (the traditional path never puts them at the final key). */
   /**
    * Uploads a staged zip to a key in this destination. One PUT carries the SHA-256 (the store recomputes it and
    * refuses other bytes) and the condition; a file above `multipartAbove` goes in parts with the store computing
@@ -314,6 +313,8 @@ export class Destination {
     },
   ): Promise<{ etag: string } | { preconditionFailed: true }> {
     if (file.size > options.multipartAbove) {
+      if (options.condition && Object.keys(options.condition).length)
+        throw new Error(`a condition cannot travel with a multipart upload of ${key}: check the key right before`);
       const up = new Upload({
         client: this.s3,
         params: {
@@ -360,6 +361,7 @@ export class Destination {
     }
   }
 
+  /** Uploads bytes that failed straight to the quarantine (the traditional path never puts them at the final key). */
   async quarantineBody(
     sourceKey: string,
     body: Readable,
