@@ -2,15 +2,13 @@ import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { z } from 'zod';
 import { connectTemporalClient, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
-import { startTracerProvider, tracesUrlFrom } from '../common/tracing';
+import { startTracerProvider, tracesUrlFrom, tracingEnv } from '../common/tracing';
 
 const ClientEnv = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('archive-collection'),
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
-  /** With one of these set, starting a run is a span, and the run's trace continues it. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
-  OTEL_SERVICE_NAME: z.string().default('archive-collector-client'),
+  // With tracing on, starting a run is a span, and the run's trace continues it.
+  ...tracingEnv('archive-collector-client'),
 });
 
 /** The client's settings: where Temporal is (envconfig: variables and profiles), its task queue and Web UI. */

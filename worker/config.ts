@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { tracesUrlFrom, type TracingConfig } from '../common/tracing';
+import { tracesUrlFrom, tracingEnv, type TracingConfig } from '../common/tracing';
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 import { issueLines } from '../common/zod-issues';
 
@@ -55,10 +55,7 @@ export const WorkerEnv = z
     MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(16),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    /** Tracing is on when one of these is set (OTLP/HTTP; headers from OTEL_EXPORTER_OTLP_HEADERS). */
-    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
-    OTEL_SERVICE_NAME: z.string().default('archive-collector-worker'),
+    ...tracingEnv('archive-collector-worker'),
     DEBUG_KEEP_STAGING: bool.default('false'),
     /** The namespace has ArchiveMarkets, ArchiveDataTypes, ArchiveSymbols, ArchiveMode, ArchiveOutcome registered. */
     TEMPORAL_SEARCH_ATTRIBUTES: bool.default('false'),
