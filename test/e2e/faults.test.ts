@@ -16,7 +16,7 @@ import { restartService, servicePid, workerEnvFor, type StackConfig } from '../.
 import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
-import { commandLine, isDead, ownS5cmdPids, s5cmdChildren } from '../helpers/processes';
+import { commandLine, isDead, s5cmdChildren, signalS5cmdOnStart } from '../helpers/processes';
 import { startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
@@ -191,8 +191,9 @@ describe('faults', () => {
     }
   });
 
-  it('s5cmd killed mid-run: the batch is retried, the run completes', async () => {
+  it('s5cmd killed (SIGKILL) as its batch starts: the batch is retried, the run completes', async () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
+    const killer = signalS5cmdOnStart('SIGKILL', 1);
     try {
       const bucket = await freshDestination();
       const { handle } = await startCollection(
@@ -200,8 +201,7 @@ describe('faults', () => {
         { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } },
         { taskQueue: w.config.temporal.taskQueue },
       );
-      const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
-      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      await waitFor('s5cmd to start', () => (killer.signalled.length ? true : undefined));
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const events = await collectionEvents(handle);
@@ -210,12 +210,14 @@ describe('faults', () => {
       );
       assert.ok(retried.length >= 1, 'a retried attempt is in the history');
     } finally {
+      killer.stop();
       await w.stop();
     }
   });
 
   it('s5cmd frozen (SIGSTOP) mid-batch: no progress for longer than the batch justifies, so the worker kills it and the batch is retried', async () => {
     const w: TestWorker = await startWorker({ S5CMD_NUMWORKERS: '1' }, undefined, stack);
+    const freezer = signalS5cmdOnStart('SIGSTOP', 1);
     try {
       const bucket = await freshDestination();
       const { handle } = await startCollection(
@@ -229,9 +231,8 @@ describe('faults', () => {
         },
         { taskQueue: w.config.temporal.taskQueue },
       );
-      const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
+      await waitFor('s5cmd to start', () => (freezer.signalled.length ? true : undefined));
       const frozenAt = Date.now();
-      for (const pid of pids) process.kill(pid, 'SIGSTOP');
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const stalls = (await attemptFailures(handle)).filter((f) => f.type === 'StalledError');
@@ -243,6 +244,7 @@ describe('faults', () => {
         `the batch was back within a minute, not held until start-to-close (${Date.now() - frozenAt} ms)`,
       );
     } finally {
+      freezer.stop();
       await w.stop();
     }
   });

@@ -33,7 +33,7 @@ import { loadConfig } from '../../worker/config';
 import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 import { runCli } from '../helpers/cli';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
-import { ownS5cmdPids } from '../helpers/processes';
+import { signalS5cmdOnStart } from '../helpers/processes';
 import {
   collect,
   freshBuckets,
@@ -159,11 +159,16 @@ describe('trust: a verified file is verified', () => {
     // Binance re-uploads every file with a new, matching .CHECKSUM.
     rev1 = await fillMirrorFiles(s3, buckets.source, CORRECTIONS, { ...CONTENT, revision: 1 });
     const client = await testClient();
-    const { handle } = await startCollection(client, dest('a/'), { taskQueue: w.config.temporal.taskQueue });
-    const pids = await waitFor('s5cmd to start', () => (ownS5cmdPids().length ? ownS5cmdPids() : undefined));
-    for (const pid of pids) process.kill(pid, 'SIGSTOP');
-    await handle.cancel();
-    await cancelled(handle.result());
+    // Every batch in flight is frozen in its copy step (s5cmd stopped as it starts), then the run is cancelled.
+    const freezer = signalS5cmdOnStart('SIGSTOP');
+    try {
+      const { handle } = await startCollection(client, dest('a/'), { taskQueue: w.config.temporal.taskQueue });
+      await waitFor('s5cmd to start', () => (freezer.signalled.length ? true : undefined));
+      await handle.cancel();
+      await cancelled(handle.result());
+    } finally {
+      freezer.stop();
+    }
     expectHashes(
       await hashDestination(s3, buckets.destination, 'a/'),
       rev0,

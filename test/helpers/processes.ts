@@ -11,6 +11,28 @@ export function ownS5cmdPids(): number[] {
   return [...runningS5cmd].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
 }
 
+/**
+ * Sends `signal` (SIGSTOP freezes, SIGKILL kills) to each s5cmd this test process's own worker starts,
+ * the moment it is started, for the first `count` runs (all by default) until `stop()`. Waiting for a
+ * PID to show up leaves a window in which a short run (a batch of small server-side copies) finishes
+ * first, and with several batches in flight one of them then gets past its copy step.
+ */
+export function signalS5cmdOnStart(
+  signal: 'SIGSTOP' | 'SIGKILL',
+  count = Infinity,
+): { signalled: number[]; stop: () => void } {
+  const signalled: number[] = [];
+  const add = runningS5cmd.add.bind(runningS5cmd);
+  runningS5cmd.add = (child) => {
+    if (typeof child.pid === 'number' && signalled.length < count) {
+      process.kill(child.pid, signal);
+      signalled.push(child.pid);
+    }
+    return add(child);
+  };
+  return { signalled, stop: () => void (runningS5cmd.add = add) };
+}
+
 /** Direct children of a process this test started. */
 export function childPids(pid: number): number[] {
   try {
