@@ -155,7 +155,7 @@ describe('trust: a verified file is verified', () => {
     assert.equal(trust.proven.size, 132);
   });
 
-  it('a correction cancelled mid-copy (s5cmd frozen, then the run cancelled) leaves every verified copy in place; the next run replaces them only once verified', async () => {
+  it('a correction cancelled in its copy step (every s5cmd frozen as it starts, then the run cancelled) leaves every verified copy in place; the next run replaces them only once verified', async () => {
     // Binance re-uploads every file with a new, matching .CHECKSUM.
     rev1 = await fillMirrorFiles(s3, buckets.source, CORRECTIONS, { ...CONTENT, revision: 1 });
     const client = await testClient();
@@ -169,13 +169,14 @@ describe('trust: a verified file is verified', () => {
     } finally {
       freezer.stop();
     }
+    // The proofs first: whatever the bytes, each must hold (a failure here is a trust failure, not a racy cut).
+    const trust = await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
+    assert.equal(trust.proven.size, 132, 'their proofs still hold');
     expectHashes(
       await hashDestination(s3, buckets.destination, 'a/'),
       rev0,
       'after the cancel, the verified copies are untouched',
     );
-    const trust = await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);
-    assert.equal(trust.proven.size, 132, 'their proofs still hold');
 
     const { report } = await collect(w, dest('a/'));
     assert.equal(report.ok, true, report.verdict);

@@ -22,7 +22,7 @@ export function signalS5cmdOnStart(
   count = Infinity,
 ): { signalled: number[]; stop: () => void } {
   const signalled: number[] = [];
-  const add = runningS5cmd.add.bind(runningS5cmd);
+  const add = Set.prototype.add.bind(runningS5cmd);
   runningS5cmd.add = (child) => {
     if (typeof child.pid === 'number' && signalled.length < count) {
       process.kill(child.pid, signal);
@@ -30,7 +30,8 @@ export function signalS5cmdOnStart(
     }
     return add(child);
   };
-  return { signalled, stop: () => void (runningS5cmd.add = add) };
+  // The patch is an own property of the Set: removing it brings back Set.prototype.add.
+  return { signalled, stop: () => void Reflect.deleteProperty(runningS5cmd, 'add') };
 }
 
 /** Direct children of a process this test started. */
