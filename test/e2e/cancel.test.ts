@@ -8,7 +8,15 @@ import { CancelledFailure } from '@temporalio/common';
 import { collectionEvents, firstShardHistory, recordHistory } from '../helpers/history';
 import { startCollection } from '../../client/collection';
 import { isAlive, ownS5cmdPids } from '../helpers/processes';
-import { freshBuckets, mirror, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import {
+  freshBuckets,
+  mirror,
+  scratchStagingDir,
+  startWorker,
+  testClient,
+  uniqueName,
+  type TestWorker,
+} from '../helpers/stack';
 
 describe('cancelling a collection', () => {
   let w: TestWorker;
@@ -82,7 +90,7 @@ describe('cancelling a traditional collection with several batches in flight', (
       mode: 'traditional' as const,
     };
     await mirror(buckets.source, { ...request, targetBytes: 400_000, compressionLevel: 0 });
-    const staging = `${process.cwd()}/.data/${uniqueName('cancel-staging')}`;
+    const staging = scratchStagingDir('cancel-staging');
     const w = await startWorker({ SOURCE_BUCKET: buckets.source, STAGING_DIR: staging, TRANSFER_CONCURRENCY: '1' });
     try {
       const client = await testClient();

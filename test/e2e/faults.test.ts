@@ -17,7 +17,7 @@ import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { commandLine, isDead, s5cmdChildren, signalS5cmdOnStart } from '../helpers/processes';
-import { startWorker, uniqueName, type TestWorker } from '../helpers/stack';
+import { scratchStagingDir, startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -323,7 +323,7 @@ describe('faults', () => {
   });
 
   it('staging smaller than a batch in traditional mode: the batch goes in rounds of what fits, every file copied, staging cleaned', async () => {
-    const staging = `${process.cwd()}/.data/${uniqueName('small-staging')}`;
+    const staging = scratchStagingDir('small-staging');
     const largest = Math.max(...files.map((f) => f.size));
     const maxBytes = Math.floor(largest * 2.5);
     const w: TestWorker = await startWorker(
@@ -356,7 +356,7 @@ describe('faults', () => {
   });
 
   it('a file larger than the whole staging space fails at once with a clear message, without retries, and nothing corrupt is written', async () => {
-    const staging = `${process.cwd()}/.data/${uniqueName('tiny-staging')}`;
+    const staging = scratchStagingDir('tiny-staging');
     const w: TestWorker = await startWorker({ STAGING_DIR: staging, STAGING_MAX_BYTES: '50000' }, undefined, stack);
     try {
       const bucket = await freshDestination();

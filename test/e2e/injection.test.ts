@@ -14,7 +14,7 @@ import { workerEnvFor } from '../../stack/local-stack';
 import { loadConfig } from '../../worker/config';
 import { checksumKey } from '../../workflows/keys';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { freshBuckets, listKeys, s3, sha256Of, stack, uniqueName } from '../helpers/stack';
+import { freshBuckets, listKeys, s3, scratchStagingDir, sha256Of, stack, uniqueName } from '../helpers/stack';
 import { createHash } from 'node:crypto';
 
 const marker = path.join(os.tmpdir(), uniqueName('pwned'));
@@ -53,7 +53,7 @@ async function bucketExists(bucket: string): Promise<boolean> {
 
 describe('keys that reach a commands file or a local path cannot inject or escape', () => {
   let buckets: { source: string; destination: string };
-  const stagingBase = path.join(process.cwd(), '.data', uniqueName('staging-inject'));
+  const stagingBase = scratchStagingDir('staging-inject');
   const bodies = new Map<string, Buffer>();
 
   before(async () => {

@@ -41,6 +41,7 @@ import {
   readManifest,
   s3,
   sha256Of,
+  scratchStagingDir,
   stack,
   startWorker,
   testClient,
@@ -521,7 +522,7 @@ describe('trust: proving is safe to run twice', () => {
     const config = loadConfig({
       ...workerEnvFor(stack),
       SOURCE_BUCKET: buckets.source,
-      STAGING_DIR: `${process.cwd()}/.data/${uniqueName('twice')}`,
+      STAGING_DIR: scratchStagingDir('twice'),
     });
     const acts = createActivities({
       config,

@@ -1,5 +1,7 @@
 /** Test helpers: the running test stack, isolated buckets per test, and in-process workers on their own task queues. */
 import { createHash, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
@@ -31,6 +33,13 @@ export function testClient(): Promise<Client> {
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`.toLowerCase();
+}
+
+/** A staging folder of its own under .data (the worker's real disk), removed when the test process ends. */
+export function scratchStagingDir(label: string): string {
+  const dir = path.join(process.cwd(), '.data', uniqueName(label));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** A fresh public mirror bucket and a fresh destination bucket. */
