@@ -7,7 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { collectionEvents, firstShardHistory, recordHistory } from '../helpers/history';
 import { startCollection } from '../../client/collection';
-import { isAlive, ownS5cmdPids } from '../helpers/processes';
+import { isAlive, signalS5cmdOnStart } from '../helpers/processes';
 import {
   freshBuckets,
   mirror,
@@ -42,25 +42,28 @@ describe('cancelling a collection', () => {
 
   it('kills s5cmd and records a cancellation, not a failure', async () => {
     const client = await testClient();
-    const { handle } = await startCollection(
-      client,
-      { ...request, destination: { bucket: buckets.destination, prefix: '' } },
-      { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') },
-    );
-    let pids: number[] = [];
-    for (let i = 0; i < 200 && pids.length === 0; i++) {
-      await sleep(50);
-      pids = ownS5cmdPids();
+    const freezer = signalS5cmdOnStart('SIGSTOP');
+    let handle;
+    let err;
+    try {
+      ({ handle } = await startCollection(
+        client,
+        { ...request, destination: { bucket: buckets.destination, prefix: '' } },
+        { taskQueue: w.config.temporal.taskQueue, workflowId: uniqueName('cancel') },
+      ));
+      // Frozen as it starts, so the batch cannot finish before the cancellation arrives: only the worker's
+      // kill (SIGTERM, then SIGKILL, which also ends a stopped process) can end it now.
+      for (let i = 0; i < 200 && freezer.signalled.length === 0; i++) await sleep(50);
+      assert.ok(freezer.signalled.length > 0, 's5cmd started');
+      await handle.cancel();
+      err = await handle.result().then(
+        () => undefined,
+        (e) => e,
+      );
+    } finally {
+      freezer.stop();
     }
-    assert.ok(pids.length > 0, 's5cmd started');
-    // Freeze it so the batch cannot finish before the cancellation arrives: only the worker's kill
-    // (SIGTERM, then SIGKILL, which also ends a stopped process) can end it now.
-    for (const pid of pids) process.kill(pid, 'SIGSTOP');
-    await handle.cancel();
-    const err = await handle.result().then(
-      () => undefined,
-      (e) => e,
-    );
+    const pids = freezer.signalled;
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
     for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(100);
