@@ -6,11 +6,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { runningS5cmd } from '../../activities/s5cmd-run';
 
-/** s5cmd processes started by this test process's own worker. */
-export function ownS5cmdPids(): number[] {
-  return [...runningS5cmd].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
-}
-
 /**
  * Sends `signal` (SIGSTOP freezes, SIGKILL kills) to each s5cmd this test process's own worker starts,
  * the moment it is started, for the first `count` runs (all by default) until `stop()`. Waiting for a
