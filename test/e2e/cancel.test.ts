@@ -53,8 +53,7 @@ describe('cancelling a collection', () => {
       ));
       // Frozen as it starts, so the batch cannot finish before the cancellation arrives: only the worker's
       // kill (SIGTERM, then SIGKILL, which also ends a stopped process) can end it now.
-      for (let i = 0; i < 200 && freezer.signalled.length === 0; i++) await sleep(50);
-      assert.ok(freezer.signalled.length > 0, 's5cmd started');
+      await freezer.started(10_000);
       await handle.cancel();
       err = await handle.result().then(
         () => undefined,

@@ -17,6 +17,7 @@ import { fillMirror, type MirrorFile } from '../../stack/mirror';
 import type { CollectionReport } from '../../workflows/types';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { commandLine, isDead, s5cmdChildren, signalS5cmdOnStart } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 import { scratchStagingDir, startWorker, uniqueName, type TestWorker } from '../helpers/stack';
 import { privateStack } from '../helpers/private-stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
@@ -47,20 +48,6 @@ async function whenProgress(handle: WorkflowHandle, ok: (batchesDone: number) =>
     await sleep(50);
   }
   throw new Error('the collection made no progress');
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** result() that survives the Temporal server going away for a while. */
@@ -201,7 +188,7 @@ describe('faults', () => {
         { ...request, batchSize: 60, parallelBatches: 1, destination: { bucket, prefix: '' } },
         { taskQueue: w.config.temporal.taskQueue },
       );
-      await waitFor('s5cmd to start', () => (killer.signalled.length ? true : undefined));
+      await killer.started();
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
       const events = await collectionEvents(handle);
@@ -231,7 +218,7 @@ describe('faults', () => {
         },
         { taskQueue: w.config.temporal.taskQueue },
       );
-      await waitFor('s5cmd to start', () => (freezer.signalled.length ? true : undefined));
+      await freezer.started();
       const frozenAt = Date.now();
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -34,6 +33,7 @@ import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 import { runCli } from '../helpers/cli';
 import { assertTrustInvariant, hashDestination } from '../helpers/independent-check';
 import { signalS5cmdOnStart } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 import {
   collect,
   freshBuckets,
@@ -79,20 +79,6 @@ const correctionsRequest = {
   endDate: '2018-03',
 };
 const CONTENT = { targetBytes: 120_000, compressionLevel: 0 as const };
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function expectHashes(actual: Map<string, string>, files: MirrorFile[], what: string) {
   for (const f of files) assert.equal(actual.get(f.key), f.sha256, `${what}: ${f.key}`);
@@ -164,7 +150,7 @@ describe('trust: a verified file is verified', () => {
     const freezer = signalS5cmdOnStart('SIGSTOP');
     try {
       const { handle } = await startCollection(client, dest('a/'), { taskQueue: w.config.temporal.taskQueue });
-      await waitFor('s5cmd to start', () => (freezer.signalled.length ? true : undefined));
+      await freezer.started(30_000);
       await handle.cancel();
       await cancelled(handle.result());
     } finally {
@@ -191,14 +177,19 @@ describe('trust: a verified file is verified', () => {
     const rev2 = await fillMirrorFiles(s3, buckets.source, CORRECTIONS, { ...CONTENT, revision: 2 });
     const client = await testClient();
     const { handle } = await startCollection(client, dest('a/'), { taskQueue: w.config.temporal.taskQueue });
-    await waitFor('the first batch to be copied', async () => {
-      const keys = await listKeys(buckets.destination, 'a/_collections/');
-      return keys.some(
-        (k) => k.startsWith(`a/_collections/`) && k.includes(handle.firstExecutionRunId) && k.endsWith('.direct.json'),
-      )
-        ? true
-        : undefined;
-    });
+    await waitFor(
+      'the first batch to be copied',
+      async () => {
+        const keys = await listKeys(buckets.destination, 'a/_collections/');
+        return keys.some(
+          (k) =>
+            k.startsWith(`a/_collections/`) && k.includes(handle.firstExecutionRunId) && k.endsWith('.direct.json'),
+        )
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
     await handle.cancel();
     await cancelled(handle.result());
     // Whatever the cut, each file holds either the old verified bytes or the new ones, with a proof that holds.
@@ -241,8 +232,11 @@ describe('trust: a verified file is verified', () => {
       const client = await testClient();
       const before = new Set(await listKeys(buckets.destination, 'a/_verified/'));
       const { handle } = await startCollection(client, { ...dest('a/'), heartbeatTimeoutSeconds: 3 }, { taskQueue });
-      await waitFor('the first new proofs', async () =>
-        (await listKeys(buckets.destination, 'a/_verified/')).some((k) => !before.has(k)) ? true : undefined,
+      await waitFor(
+        'the first new proofs',
+        async () =>
+          (await listKeys(buckets.destination, 'a/_verified/')).some((k) => !before.has(k)) ? true : undefined,
+        30_000,
       );
       a.child.kill('SIGKILL');
       await assertTrustInvariant(s3, buckets.destination, 'a/', buckets.source);

@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { runningS5cmd } from '../../activities/s5cmd-run';
+import { waitFor } from './wait';
 
 /**
  * Sends `signal` (SIGSTOP freezes, SIGKILL kills) to each s5cmd this test process's own worker starts,
@@ -15,7 +16,7 @@ import { runningS5cmd } from '../../activities/s5cmd-run';
 export function signalS5cmdOnStart(
   signal: 'SIGSTOP' | 'SIGKILL',
   count = Infinity,
-): { signalled: number[]; stop: () => void } {
+): { signalled: number[]; started: (timeoutMs?: number) => Promise<void>; stop: () => void } {
   const signalled: number[] = [];
   const add = Set.prototype.add.bind(runningS5cmd);
   runningS5cmd.add = (child) => {
@@ -26,7 +27,14 @@ export function signalS5cmdOnStart(
     return add(child);
   };
   // The patch is an own property of the Set: removing it brings back Set.prototype.add.
-  return { signalled, stop: () => void Reflect.deleteProperty(runningS5cmd, 'add') };
+  return {
+    signalled,
+    /** Resolves once the first s5cmd has been signalled. */
+    started: async (timeoutMs) => {
+      await waitFor('s5cmd to start', () => (signalled.length ? true : undefined), timeoutMs);
+    },
+    stop: () => void Reflect.deleteProperty(runningS5cmd, 'add'),
+  };
 }
 
 /** Direct children of a process this test started. */
