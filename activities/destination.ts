@@ -30,6 +30,7 @@ import {
   parseProofKey,
   proofFileName,
   proofNameOf,
+  proofRecordProblem,
   strongest,
   type ObjectId,
   type ProofLevel,
@@ -413,6 +414,41 @@ export class Destination {
       this.opts,
     );
     return key;
+  }
+
+  /**
+   * Deletes proofs of this file whose record cannot be true, each read and checked again right before (a plan
+   * names them, but only a record that fails the check now is removed). Returns those removed, with why.
+   */
+  async voidSuspectProofs(
+    sourceKey: string,
+    suspects: { proof: string }[],
+  ): Promise<{ proof: string; problem: string }[]> {
+    const folder = proofFolder(this.prefix, '');
+    const voided: { proof: string; problem: string }[] = [];
+    for (const { proof } of suspects) {
+      const key = `${proofFolder(this.prefix, sourceKey)}/${proof}`;
+      const parsed = parseProofKey(folder, key);
+      if (!parsed || parsed.sourceKey !== sourceKey) continue;
+      const body = await this.text(key);
+      if (body === undefined) continue;
+      const problem = proofRecordProblem(sourceKey, parsed.proof, body);
+      if (!problem) continue;
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), this.opts);
+      voided.push({ proof, problem });
+    }
+    return voided;
+  }
+
+  /** A small object's text, or undefined when it does not exist. */
+  async text(key: string): Promise<string | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), this.opts);
+      return await res.Body!.transformToString();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** The strongest proof bound to these destination bytes, this source version and (if given) this `.CHECKSUM`, among the levels accepted. */

@@ -19,7 +19,7 @@ import { heartbeatWhileProgressing } from './heartbeat';
 import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors';
 import { countFallbacks, countFiles } from './metrics';
 import type { PlanFile } from './plan';
-import { proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { proofEarnedBy, proofFileName, proofNameOf, type ProofRecord } from './proof';
 import {
   buildCommandsFile,
   classifyBatchFailure,
@@ -101,6 +101,7 @@ const hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<DirectSyncResult> {
   const { config, store } = deps;
   const attempt = Context.current().info.attempt;
+  proofEarnedBy(ref.verification); // an unknown level copies nothing
   const files = await loadBatch(store, ref.batch);
   const positions = positionsOf(ref, files);
   const toCopy = positions.filter((i) => files[i].action !== 'verify_only');
@@ -281,7 +282,8 @@ async function proofFromStore(
     },
   };
   const sha256 = written.checksumSha256 && !written.checksumSha256.includes('-') ? hex(written.checksumSha256) : null;
-  if (ref.verification === 'none')
+  const earned = proofEarnedBy(ref.verification);
+  if (earned === 'none')
     return {
       record: {
         ...base,
@@ -291,7 +293,7 @@ async function proofFromStore(
         method: 'unchecked',
       },
     };
-  if (ref.verification === 'size') {
+  if (earned === 'size') {
     if (written.size !== file.size) return undefined;
     return {
       record: { ...base, level: 'size', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'sized' },

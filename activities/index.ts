@@ -23,7 +23,7 @@ import type {
 } from '../workflows/types';
 import { assembleCollection, type AssembleInput, type AssembledKeys } from './assemble';
 import { Destination } from './destination';
-import { requireAllowedDestination } from './destination-policy';
+import { requireAllowedDestination, requireAllowedState } from './destination-policy';
 import { directSyncBatch } from './direct-sync';
 import { discoverSeries } from './discover';
 import { estimatePlan } from './estimate';
@@ -44,6 +44,23 @@ import { SourceReader } from './source-reader';
 import type { StagingArea } from './staging';
 import { STATE_OBJECTS, StateStore } from './state-store';
 import { cleanupStaging, downloadBatch, uploadStaged, verifyStaged, type TraditionalDeps } from './traditional';
+import { InvalidInputError } from './errors';
+import {
+  AcceptQuarantinedSchema,
+  AssembleInputSchema,
+  BatchRefSchema,
+  CountBatchSchema,
+  CountListedSchema,
+  DiscardQuarantinedSchema,
+  ListInputSchema,
+  ListQuarantineSchema,
+  ManifestInputSchema,
+  ProbeInputSchema,
+  StagedBatchSchema,
+  WriteReportSchema,
+  parseWith,
+} from '../workflows/schemas';
+import type { z } from 'zod';
 
 export interface ActivityDeps {
   config: WorkerConfig;
@@ -60,6 +77,16 @@ export interface ReviewTarget {
   prefix?: string;
 }
 
+/**
+ * An activity's input, parsed before anything else: any namespace user can schedule these activities with any
+ * arguments. The message names the activity and the fields, and stays small whatever the input.
+ */
+function parsed<T>(activity: string, schema: z.ZodType<T>, input: unknown): T {
+  const r = parseWith(schema, input);
+  if (r.ok) return r.value;
+  throw new InvalidInputError(`${activity}: invalid input:\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+
 async function counted<T extends { s3Requests: number }>(fn: () => Promise<T>): Promise<T> {
   const { value, requests } = await countingRequests(fn);
   return { ...value, s3Requests: value.s3Requests + requests };
@@ -67,12 +94,18 @@ async function counted<T extends { s3Requests: number }>(fn: () => Promise<T>): 
 
 export function createActivities(deps: ActivityDeps) {
   const { config, destination } = deps;
+  const policy = config.destination.policy;
   const sourceReader = new SourceReader(
     deps.source,
     config.source.bucket,
     config.source.httpUrl,
     config.s3RequestTimeoutMs,
   );
+  /** Every activity that touches a collection's state or data checks it here, against this worker's configuration. */
+  const allowedState = <T extends { state: StateRef }>(input: T): T => {
+    requireAllowedState(policy, input.state);
+    return input;
+  };
   const storeFor = (state: StateRef) => new StateStore(destination, state);
   const destinationOf = (state: StateRef) => (signal?: AbortSignal) =>
     new Destination(destination, state.bucket, state.destinationPrefix, signal);
@@ -80,8 +113,14 @@ export function createActivities(deps: ActivityDeps) {
     const bucket = t.bucket ?? config.destination.defaultBucket;
     const prefix = t.prefix ?? config.destination.defaultPrefix;
     // Accepting or discarding quarantined bytes writes and deletes there: the same allow-list as collections.
-    requireAllowedDestination(config.destination.allowed, bucket, prefix);
+    requireAllowedDestination(policy, bucket, prefix);
     return new Destination(destination, bucket, prefix);
+  };
+  const requireDecisions = (what: string) => {
+    if (!config.destination.quarantineDecisions)
+      throw new InvalidInputError(
+        `${what}: this worker does not decide on quarantined files (QUARANTINE_DECISIONS=false); an operator runs the review on a worker that does`,
+      );
   };
   const traditional = (state: StateRef): TraditionalDeps => ({
     config,
@@ -95,10 +134,11 @@ export function createActivities(deps: ActivityDeps) {
   });
 
   return {
-    async probeEnvironment(input: ProbeInput): Promise<ProbeResult> {
+    async probeEnvironment(raw: ProbeInput): Promise<ProbeResult> {
+      const input = parsed('probeEnvironment', ProbeInputSchema, raw);
       const bucket = input.bucket ?? config.destination.defaultBucket;
       const prefix = input.prefix ?? config.destination.defaultPrefix;
-      requireAllowedDestination(config.destination.allowed, bucket, prefix);
+      requireAllowedDestination(policy, bucket, prefix);
       const sharedEndpoint = probeSharedEndpoint(config);
       const notTried = {
         serverSideCopy: { works: false, detail: sharedEndpoint.detail },
@@ -126,7 +166,8 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    async discoverSeries(input: DiscoverInput): Promise<Omit<Discovery, 'ms'>> {
+    async discoverSeries(raw: DiscoverInput): Promise<Omit<Discovery, 'ms'>> {
+      const input = allowedState(parsed('discoverSeries', ListInputSchema, raw));
       const ctx = Context.current();
       return discoverSeries(
         {
@@ -140,7 +181,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Lists one shard; heartbeats a checkpoint after each write, and a retry resumes from the last one. */
-    async listShard(input: ListInput): Promise<ListResult> {
+    async listShard(raw: ListInput): Promise<ListResult> {
+      const input = allowedState(parsed('listShard', ListInputSchema, raw));
       const ctx = Context.current();
       const resumeFrom = ctx.info.heartbeatDetails as ListCheckpoint | undefined;
       return counted(async () => ({
@@ -159,7 +201,8 @@ export function createActivities(deps: ActivityDeps) {
       }));
     },
 
-    async directSyncBatch(ref: BatchRef): Promise<DirectSyncResult> {
+    async directSyncBatch(raw: BatchRef): Promise<DirectSyncResult> {
+      const ref = allowedState(parsed('directSyncBatch', BatchRefSchema, raw));
       return counted(() =>
         directSyncBatch(
           {
@@ -174,7 +217,8 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
-    async proveCopied(ref: BatchRef): Promise<VerifyResult> {
+    async proveCopied(raw: BatchRef): Promise<VerifyResult> {
+      const ref = allowedState(parsed('proveCopied', BatchRefSchema, raw));
       return counted(() =>
         proveCopied(
           {
@@ -192,46 +236,54 @@ export function createActivities(deps: ActivityDeps) {
       return deps.workerTaskQueue;
     },
 
-    async downloadBatch(ref: StagedBatch): Promise<DownloadResult> {
+    async downloadBatch(raw: StagedBatch): Promise<DownloadResult> {
+      const ref = allowedState(parsed('downloadBatch', StagedBatchSchema, raw));
       return counted(() => downloadBatch(traditional(ref.state), ref));
     },
 
-    async verifyStaged(ref: StagedBatch): Promise<void> {
+    async verifyStaged(raw: StagedBatch): Promise<void> {
+      const ref = allowedState(parsed('verifyStaged', StagedBatchSchema, raw));
       await verifyStaged(traditional(ref.state), ref);
     },
 
-    async uploadStaged(ref: StagedBatch): Promise<TraditionalResult> {
+    async uploadStaged(raw: StagedBatch): Promise<TraditionalResult> {
+      const ref = allowedState(parsed('uploadStaged', StagedBatchSchema, raw));
       return counted(() => uploadStaged(traditional(ref.state), ref));
     },
 
-    async cleanupStaging(ref: StagedBatch): Promise<void> {
+    async cleanupStaging(raw: StagedBatch): Promise<void> {
+      const ref = allowedState(parsed('cleanupStaging', StagedBatchSchema, raw));
       await cleanupStaging(traditional(ref.state), ref.stagingId, config.staging.keep);
     },
 
-    async countListed(input: {
+    async countListed(raw: {
       state: StateRef;
       settledParts: number;
     }): Promise<ManifestCounts & { s3Requests: number }> {
+      const input = allowedState(parsed('countListed', CountListedSchema, raw));
       return counted(async () => ({ ...(await countListed(destination, input)), s3Requests: 0 }));
     },
 
-    async countBatch(input: {
+    async countBatch(raw: {
       state: StateRef;
       batch: number;
       batchFailure?: string;
       action: CollectionAction;
     }): Promise<ManifestCounts & { s3Requests: number }> {
+      const input = allowedState(parsed('countBatch', CountBatchSchema, raw));
       return counted(async () => ({ ...(await countBatch(destination, input)), s3Requests: 0 }));
     },
 
-    async writeManifest(input: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {
+    async writeManifest(raw: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {
+      const input = allowedState(parsed('writeManifest', ManifestInputSchema, raw));
       return counted(async () => ({ ...(await writeManifest(destination, input)), s3Requests: 0 }));
     },
 
     /** Joins the shards' manifests and coverage into the collection's objects; for a plan, its estimate. */
     async assembleCollection(
-      input: AssembleInput & { plan?: { list: ListResult; mode: Mode } },
+      raw: AssembleInput & { plan?: { list: ListResult; mode: Mode } },
     ): Promise<AssembledKeys & { plan?: PlanEstimate; s3Requests: number }> {
+      const input = allowedState(parsed('assembleCollection', AssembleInputSchema, raw));
       const ctx = Context.current();
       return counted(async () => ({
         ...(await assembleCollection(destination, input, (shard) => ctx.heartbeat({ shard }))),
@@ -240,27 +292,33 @@ export function createActivities(deps: ActivityDeps) {
       }));
     },
 
-    async writeReport(input: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
+    async writeReport(raw: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
+      const input = allowedState(parsed('writeReport', WriteReportSchema, raw));
       const store = storeFor(input.state);
-      // A retry after the PUT finds the report there: the collection is counted once.
-      const alreadyWritten = await store.exists(STATE_OBJECTS.report);
+      // A collection's report is written once: a retry after the PUT (or anyone else) finds it there and leaves it.
+      if (await store.exists(STATE_OBJECTS.report)) return store.key(STATE_OBJECTS.report);
       const Key = await store.putText(STATE_OBJECTS.report, JSON.stringify(input.report, null, 2));
-      if (!alreadyWritten) recordCollection(input.report, input.scheduleId ?? '');
+      recordCollection(input.report as unknown as CollectionReport, input.scheduleId ?? '');
       return Key;
     },
 
     async listQuarantine(
-      input: ReviewTarget & { limit: number },
+      raw: ReviewTarget & { limit: number },
     ): Promise<{ bucket: string; prefix: string; files: QuarantinedFile[]; more: number }> {
+      const input = parsed('listQuarantine', ListQuarantineSchema, raw);
       const dest = reviewDestination(input);
       return { bucket: dest.bucket, prefix: dest.prefix, ...(await listQuarantine(dest, input.limit)) };
     },
 
-    async acceptQuarantined(input: ReviewTarget & { key: string; sha256: string; reason: string; decidedBy: string }) {
+    async acceptQuarantined(raw: ReviewTarget & { key: string; sha256: string; reason: string; decidedBy: string }) {
+      const input = parsed('acceptQuarantined', AcceptQuarantinedSchema, raw);
+      requireDecisions('acceptQuarantined');
       return acceptQuarantined(reviewDestination(input), input.key, input.sha256, input.reason, input.decidedBy);
     },
 
-    async discardQuarantined(input: ReviewTarget & { key: string; sha256?: string }) {
+    async discardQuarantined(raw: ReviewTarget & { key: string; sha256?: string }) {
+      const input = parsed('discardQuarantined', DiscardQuarantinedSchema, raw);
+      requireDecisions('discardQuarantined');
       return discardQuarantined(reviewDestination(input), input.key, input.sha256);
     },
   };

@@ -5,15 +5,24 @@
  * of series, never the shard. After each write the activity heartbeats a checkpoint, so a listing
  * that is killed or fails goes on from its last checkpoint instead of starting over.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix } from '../workflows/keys';
 import { periodsOf } from '../workflows/request';
 import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
-import { classifyS3Error } from './errors';
+import { classifyS3Error, isNotFound } from './errors';
 import { listRange } from './listing';
-import { decide, type PlanFile } from './plan';
-import { parseProofKey, type ProofName } from './proof';
+import { decide, type PlanFile, type SuspectProof } from './plan';
+import { mapPool } from './pool';
+import {
+  objectToken,
+  parseProofKey,
+  proofEarnedBy,
+  proofFileName,
+  proofRecordProblem,
+  type ObjectId,
+  type ProofName,
+} from './proof';
 import { STATE_OBJECTS, StateStore } from './state-store';
 
 /** Series listed at once. */
@@ -90,6 +99,11 @@ async function listSeries(
     const parsed = parseProofKey(proofFolder(dp, ''), o.key);
     if (parsed) proofsByKey.set(parsed.sourceKey, [...(proofsByKey.get(parsed.sourceKey) ?? []), parsed.proof]);
   }
+  // An audit that rechecks proofs reads the record of each proof bound to the bytes there now: one whose record
+  // cannot be true does not count, and is voided when the file is proven again.
+  const suspects = request.recheckProofs
+    ? await suspectProofs(deps.destination, state.bucket, dp, src, dstByKey, proofsByKey)
+    : new Map<string, SuspectProof[]>();
 
   const byPeriod = new Map<string, Item>();
   for (const o of src) {
@@ -97,7 +111,7 @@ async function listSeries(
     const period = periodOf(series, o.key.slice(prefix.length));
     if (!period || period < range.first || period > range.last) continue;
     const checksum = srcByKey.get(checksumKey(o.key));
-    if (!checksum && request.verification === 'checksum') {
+    if (!checksum && proofEarnedBy(request.verification) === 'sha256') {
       byPeriod.set(period, {
         kind: 'settled',
         presentBytes: 0,
@@ -111,11 +125,13 @@ async function listSeries(
       });
       continue;
     }
-    const decision = decide(
-      { zip: o, checksum },
-      { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] },
-      request.verification,
-    );
+    const suspect = suspects.get(o.key);
+    const dstZip = dstByKey.get(o.key);
+    const trusted = (proofsByKey.get(o.key) ?? []).filter((p) => !suspect?.some((x) => x.proof === proofFileName(p)));
+    let decision = decide({ zip: o, checksum }, { zip: dstZip, proofs: trusted }, request.verification);
+    // Bytes with a voided proof are proven again even where another proof still stands.
+    if (suspect && decision.action === 'skip' && dstZip)
+      decision = { action: 'verify_only', seen: { etag: dstZip.etag, size: dstZip.size } };
     if (decision.action === 'skip') {
       byPeriod.set(period, {
         kind: 'settled',
@@ -133,6 +149,7 @@ async function listSeries(
           action: decision.action,
           ...(decision.kept ? { kept: decision.kept } : {}),
           ...(decision.seen ? { seen: decision.seen } : {}),
+          ...(suspect ? { suspectProofs: suspect } : {}),
         },
       });
     }
@@ -162,6 +179,44 @@ async function listSeries(
   return { items, listed: src.length + dst.length + proofs.length };
 }
 
+/** Proofs bound to the bytes each key holds now whose record cannot be true (one GET per bound proof). */
+async function suspectProofs(
+  s3: S3Client,
+  bucket: string,
+  dp: string,
+  src: { key: string }[],
+  dstByKey: Map<string, ObjectId>,
+  proofsByKey: Map<string, ProofName[]>,
+): Promise<Map<string, SuspectProof[]>> {
+  const bound = src.flatMap((o) => {
+    const at = dstByKey.get(o.key);
+    if (!at) return [];
+    const token = objectToken(at);
+    return (proofsByKey.get(o.key) ?? []).filter((p) => p.destination === token).map((p) => ({ key: o.key, p }));
+  });
+  const out = new Map<string, SuspectProof[]>();
+  await mapPool(bound, 16, async ({ key, p }) => {
+    const name = proofFileName(p);
+    const proofKey = `${proofFolder(dp, key)}/${name}`;
+    const body = await getText(s3, bucket, proofKey).catch((e: unknown) => {
+      throw classifyS3Error(e, `reading proof s3://${bucket}/${proofKey}`);
+    });
+    if (body === undefined) return;
+    const problem = proofRecordProblem(key, p, body);
+    if (problem) out.set(key, [...(out.get(key) ?? []), { proof: name, problem }]);
+  });
+  return out;
+}
+
+async function getText(s3: S3Client, Bucket: string, Key: string): Promise<string | undefined> {
+  try {
+    return await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function listShard(
   deps: {
     source: S3Client;
@@ -173,6 +228,7 @@ export async function listShard(
   input: ListInput,
   resumeFrom: ListCheckpoint | undefined,
 ): Promise<Omit<ListResult, 's3Requests'>> {
+  proofEarnedBy(input.request.verification); // an unknown level plans nothing
   const store = new StateStore(deps.destination, input.state);
   const series = await store.series();
   if (!series)

@@ -38,6 +38,14 @@ export interface PlanFile {
   kept?: KeptCopy;
   /** What the final key held when the plan was made (replace, verify_only): an unverified write is conditioned on it. */
   seen?: ObjectId;
+  /** Proof files bound to these bytes whose record cannot be true (audit recheckProofs): voided before proving again. */
+  suspectProofs?: SuspectProof[];
+}
+
+export interface SuspectProof {
+  /** The proof's file name in the file's proof folder. */
+  proof: string;
+  problem: string;
 }
 
 export type Decision = { action: 'skip'; proof: ProofLevel } | { action: PlanAction; kept?: KeptCopy; seen?: ObjectId };

@@ -10,6 +10,8 @@
  * The body holds the full record for people and audits. Pure functions here; writing is in proof-store.ts.
  */
 import { createHash } from 'node:crypto';
+import type { VerificationLevel } from '../workflows/request';
+import { InvalidInputError } from './errors';
 
 /** sha256: the bytes' SHA-256 matched the `.CHECKSUM`. accepted: an operator accepted bytes that did not. size/none: what weaker runs record. */
 export const PROOF_LEVELS = ['sha256', 'accepted', 'size', 'none'] as const;
@@ -90,11 +92,86 @@ export function parseProofKey(folder: string, key: string): { sourceKey: string;
   };
 }
 
+/**
+ * The proof a check earns, one entry per verification level: the only way a level becomes a proof.
+ * A level not in this table (a typo, a forged input) earns nothing and is refused before anything is written.
+ */
+export type EarnedLevel = Exclude<ProofLevel, 'accepted'>;
+const PROOF_EARNED_BY: Readonly<Record<VerificationLevel, EarnedLevel>> = Object.freeze({
+  checksum: 'sha256',
+  size: 'size',
+  none: 'none',
+});
+
+export function proofEarnedBy(verification: unknown): EarnedLevel {
+  if (typeof verification === 'string' && Object.hasOwn(PROOF_EARNED_BY, verification))
+    return PROOF_EARNED_BY[verification as VerificationLevel];
+  throw new InvalidInputError(
+    `verification: ${JSON.stringify(String(verification).slice(0, 40))} is not a verification level; use one of ${Object.keys(PROOF_EARNED_BY).join(', ')}`,
+  );
+}
+
 /** Which proof levels satisfy a run at this verification level. */
-export function satisfies(level: ProofLevel, verification: 'checksum' | 'size' | 'none'): boolean {
+export function satisfies(level: ProofLevel, verification: VerificationLevel): boolean {
   if (level === 'sha256' || level === 'accepted') return true;
-  if (level === 'size') return verification !== 'checksum';
-  return verification === 'none';
+  switch (proofEarnedBy(verification)) {
+    case 'sha256':
+      return false;
+    case 'size':
+      return level === 'size';
+    case 'none':
+      return level === 'size' || level === 'none';
+    default:
+      return false;
+  }
+}
+
+/** How each level is earned: the methods a true record of that level can name. */
+const METHODS_OF: Record<ProofLevel, readonly ProofRecord['method'][]> = {
+  sha256: ['store-sha256', 'streamed', 'downloaded', 'promoted'],
+  accepted: ['accepted'],
+  size: ['sized'],
+  none: ['unchecked'],
+};
+
+/**
+ * Why a proof's record cannot be true, or undefined when it can: the body must parse, match the name it
+ * is stored under (level and tokens), be about this file, and name a method that earns its level; a
+ * sha256 proof must carry a SHA-256 equal to its `.CHECKSUM`'s. (A record written by someone with write
+ * access to the bucket can be consistent and false: see the README's security model.)
+ */
+export function proofRecordProblem(sourceKey: string, name: ProofName, body: string): string | undefined {
+  let r: ProofRecord;
+  try {
+    r = JSON.parse(body) as ProofRecord;
+  } catch {
+    return 'its body is not JSON';
+  }
+  if (!r || typeof r !== 'object' || !r.destination || !r.source || !r.checksum)
+    return 'its body is not a proof record';
+  if (r.key !== sourceKey) return `it is about ${JSON.stringify(String(r.key).slice(0, 200))}, not this file`;
+  if (r.level !== name.level) return `its body says level ${JSON.stringify(r.level)}, its name ${name.level}`;
+  let expected: ProofName;
+  try {
+    expected = proofNameOf(r);
+  } catch {
+    return 'its body does not name the objects it binds';
+  }
+  if (
+    expected.destination !== name.destination ||
+    expected.source !== name.source ||
+    expected.checksum !== name.checksum
+  )
+    return 'its name does not match the objects its body binds';
+  if (!METHODS_OF[name.level].includes(r.method))
+    return `a ${name.level} proof cannot be earned by method ${JSON.stringify(String(r.method).slice(0, 40))}`;
+  if (name.level === 'sha256') {
+    const hex = /^[0-9a-f]{64}$/;
+    if (typeof r.sha256 !== 'string' || !hex.test(r.sha256)) return 'a sha256 proof without the SHA-256 it matched';
+    if (r.sha256 !== r.checksum.sha256)
+      return `its SHA-256 ${r.sha256} is not the .CHECKSUM's ${String(r.checksum.sha256)}`;
+  }
+  return undefined;
 }
 
 /** A proof that protects the bytes it is bound to: no later copy may overwrite them unless its own bytes were verified. */

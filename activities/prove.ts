@@ -10,9 +10,9 @@ import { Context, log } from '@temporalio/activity';
 import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
-import { PROOF_LEVELS, satisfies, type ProofRecord } from './proof';
+import { PROOF_LEVELS, proofEarnedBy, satisfies, type ProofRecord } from './proof';
 import { type Destination, type QuarantineEvidence } from './destination';
-import { classifyS3Error } from './errors';
+import { classifyS3Error, InvalidInputError } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
@@ -71,6 +71,8 @@ export async function proveCopied(
         // An object that appeared at the key since the plan is someone's: prove it, never overwrite it.
         const action = actionOf(i);
         try {
+          // Proofs whose record cannot be true stop counting before the bytes are proven again (audit recheckProofs).
+          const voided = file.suspectProofs?.length ? await dest.voidSuspectProofs(file.key, file.suspectProofs) : [];
           const e = await proveOne(
             { ...deps, destination: dest },
             ref,
@@ -83,7 +85,9 @@ export async function proveCopied(
             beat,
           );
           done++;
-          return { i, attempt, ...e };
+          return voided.length
+            ? { i, attempt, ...e, evidence: { ...e.evidence, voidedProofs: voided } }
+            : { i, attempt, ...e };
         } catch (err) {
           if (beat.signal.aborted) throw beat.signal.reason;
           throw classifyS3Error(err, `proving s3://${dest.bucket}/${dest.finalKey(file.key)}`);
@@ -131,12 +135,14 @@ async function proveOne(
   const kept = appeared ? undefined : file.kept;
   // Replacing a verified copy always takes SHA-256 proof, whatever the run asked for.
   const level = kept ? 'checksum' : ref.verification;
+  // The proof this check earns, from the one table of levels: an unknown level stops here, before any write.
+  const earned = proofEarnedBy(level);
   const source = { etag: file.etag, size: file.size };
   const collectionId = ref.state.collectionId;
   const proofBase = { key: file.key, source, collectionId, recordedAt: new Date().toISOString() };
 
   const sidecar =
-    file.checksumEtag || level === 'checksum'
+    file.checksumEtag || earned === 'sha256'
       ? await deps.source.readIfExists(checksumKey(file.key), signal)
       : undefined;
 
@@ -144,11 +150,11 @@ async function proveOne(
   let size: number;
   let sha256: string | null = null;
   let fromStore = false;
-  if (level === 'checksum') {
-    // The store's own full-object SHA-256, when it keeps one (a copy asked for it), costs no byte read. Bytes this
-    // run did not write (already there, or put there by another tool) are read and hashed: their stored checksum
-    // is whatever their writer sent.
-    const stored = action === 'verify_only' ? undefined : await dest.storedChecksum(target);
+  if (earned === 'sha256') {
+    // The store's own full-object SHA-256 (a copy asked for it) costs no byte read, but only where the probe found
+    // the store computes it right (storeChecksum) and only for bytes this run copied. Bytes already there, or put
+    // there by another writer, are read and hashed: their stored checksum is whatever their writer sent.
+    const stored = action === 'verify_only' || !ref.storeChecksum ? undefined : await dest.storedChecksum(target);
     fromStore = Boolean(stored);
     const got = stored ?? (await dest.readAndHash(target, { onBytes, signal }));
     if (!got) return recover(dest, ref, file, action, target);
@@ -162,22 +168,33 @@ async function proveOne(
   const reading = sidecar
     ? readChecksumFile(sidecar.bytes.toString('utf8'), fileNameOf(file.key))
     : ({ ok: false, problem: 'the source .CHECKSUM is missing' } as const);
-  const problem =
-    level === 'checksum'
-      ? !reading.ok
+  let problem: string | undefined;
+  let method: ProofRecord['method'];
+  switch (earned) {
+    case 'sha256':
+      problem = !reading.ok
         ? reading.problem
         : sha256 !== reading.sha256
           ? `SHA-256 ${sha256} does not match .CHECKSUM ${reading.sha256}`
-          : undefined
-      : level === 'size' && size !== file.size
-        ? `size ${size} differs from the source's ${file.size}`
-        : undefined;
+          : undefined;
+      method = action === 'replace' ? 'promoted' : fromStore ? 'store-sha256' : 'streamed';
+      break;
+    case 'size':
+      problem = size !== file.size ? `size ${size} differs from the source's ${file.size}` : undefined;
+      method = 'sized';
+      break;
+    case 'none':
+      method = 'unchecked';
+      break;
+    default:
+      throw new InvalidInputError(`verification: no proof is earned by ${JSON.stringify(level)}`);
+  }
 
   if (!problem) {
     let at = { etag, size };
     if (action === 'replace') {
       // Bytes checked less than by SHA-256 never go over a copy that a verified one replaced since the plan.
-      const verified = level !== 'checksum' ? await dest.protectingProofNow(file.key) : undefined;
+      const verified = earned !== 'sha256' ? await dest.protectingProofNow(file.key) : undefined;
       if (verified) {
         await dest.remove(target);
         return {
@@ -193,33 +210,28 @@ async function proveOne(
     }
     // An audit writes evidence only: the data area stays as the other tool left it.
     if (sidecar && !ref.audit) await dest.putSidecar(file.key, sidecar.bytes);
-    const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
-    const method: ProofRecord['method'] =
-      action === 'replace'
-        ? 'promoted'
-        : level === 'checksum'
-          ? fromStore
-            ? 'store-sha256'
-            : 'streamed'
-          : level === 'size'
-            ? 'sized'
-            : 'unchecked';
     await dest.recordProof({
       ...proofBase,
-      level: proof,
+      level: earned,
       sha256,
       method,
       checksum: { sha256: reading.ok ? reading.sha256 : null, etag: sidecar?.etag ?? null },
       destination: { key: finalKey, ...at },
     });
     if (action === 'replace') await dest.remove(target);
-    return { outcome: kept && action === 'replace' ? 'replaced' : PRESENT[action], proof, sha256, error: null, method };
+    return {
+      outcome: kept && action === 'replace' ? 'replaced' : PRESENT[action],
+      proof: earned,
+      sha256,
+      error: null,
+      method,
+    };
   }
 
   const outcome: QuarantineEvidence['outcome'] =
-    level === 'checksum' && !reading.ok
+    earned === 'sha256' && !reading.ok
       ? 'missing_checksum'
-      : level === 'size'
+      : earned === 'size'
         ? 'failed'
         : kept?.sidecarUnchanged && action === 'replace'
           ? 'stale_checksum'
@@ -289,18 +301,8 @@ async function recover(
   target: string,
 ): Promise<Proved> {
   const source = { etag: file.etag, size: file.size };
-  // Put aside by an earlier attempt, or by another collection that copied the same source version at the same time.
-  const q = await dest.quarantined(file.key);
-  if (q?.evidence && q.evidence.source.etag === file.etag) {
-    const e = q.evidence;
-    return {
-      outcome: e.outcome,
-      proof: null,
-      sha256: e.actualSha256,
-      error: `${e.reason}; moved to ${q.key}`,
-      evidence: { ...e, quarantineKey: q.key },
-    };
-  }
+  // Settled by an earlier attempt: promoted or proven in place first (a quarantined copy of the same source
+  // version may sit beside it, put aside before the sidecar was fixed), then put aside.
   const final = await dest.head(dest.finalKey(file.key));
   if (final) {
     const levels = PROOF_LEVELS.filter((l) => satisfies(l, file.kept ? 'checksum' : ref.verification));
@@ -312,6 +314,18 @@ async function recover(
         sha256: null,
         error: null,
       };
+  }
+  // Put aside by an earlier attempt, or by another collection that copied the same source version at the same time.
+  const q = await dest.quarantined(file.key);
+  if (q?.evidence && q.evidence.source.etag === file.etag) {
+    const e = q.evidence;
+    return {
+      outcome: e.outcome,
+      proof: null,
+      sha256: e.actualSha256,
+      error: `${e.reason}; moved to ${q.key}`,
+      evidence: { ...e, quarantineKey: q.key },
+    };
   }
   return {
     outcome: 'failed',

@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { REPORT_OBJECT, shardFolder } from '../workflows/keys';
@@ -128,13 +129,16 @@ export class StateStore {
       if (isNotFound(err)) return;
       throw err;
     }
+    // One decoder across chunks: a character split between two chunks is joined, not replaced by U+FFFD.
+    const decoder = new StringDecoder('utf8');
     let rest = '';
     for await (const chunk of body) {
-      const text = rest + chunk.toString('utf8');
+      const text = rest + decoder.write(chunk);
       const lines = text.split('\n');
       rest = lines.pop()!;
       for (const line of lines) if (line) yield line;
     }
+    rest += decoder.end();
     if (rest) yield rest;
   }
 

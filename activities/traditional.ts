@@ -26,7 +26,7 @@ import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
-import { proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { proofEarnedBy, proofFileName, proofNameOf, type ProofRecord } from './proof';
 import { buildCommandsFile, matchOutcomes, s3Url, type CopyRequest } from './s5cmd-commands';
 import { runS5cmdFile } from './s5cmd-run';
 import { NotFoundError, type SourceReader } from './source-reader';
@@ -380,10 +380,10 @@ export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
     const i = Number(key);
     if (entry.outcome || entry.passed !== undefined || !entry.sha256) continue;
     const file = files[i];
-    const level = levelOf(ref, file);
+    const earned = proofEarnedBy(levelOf(ref, file));
     let problem: string | undefined;
     let outcome: FileOutcome = 'checksum_mismatch';
-    if (level === 'checksum') {
+    if (earned === 'sha256') {
       const reading = entry.hasChecksum
         ? readChecksumFile(
             await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'), 'utf8'),
@@ -398,7 +398,7 @@ export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         problem = `SHA-256 ${entry.sha256} does not match .CHECKSUM ${reading.sha256}`;
         if (file.kept?.sidecarUnchanged) outcome = 'stale_checksum';
       }
-    } else if (level === 'size' && entry.size !== file.size) {
+    } else if (earned === 'size' && entry.size !== file.size) {
       problem = `size ${entry.size} differs from the listed ${file.size}`;
       outcome = 'failed';
     }
@@ -421,6 +421,13 @@ export interface TraditionalEntry {
   attempt: number;
   evidence?: Record<string, unknown>;
 }
+
+/** How the traditional path earns each proof: hashed while downloading, sized, or not checked. */
+const METHOD_OF_UPLOAD: Record<Exclude<ProofLevel, 'accepted'>, ProofRecord['method']> = {
+  sha256: 'downloaded',
+  size: 'sized',
+  none: 'unchecked',
+};
 
 const QUARANTINABLE: FileOutcome[] = ['checksum_mismatch', 'stale_checksum', 'missing_checksum', 'failed'];
 
@@ -487,9 +494,9 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
             error: 'not verified before upload (verifyStaged did not run for this file); not uploaded',
           };
         }
-        const level = levelOf(ref, file);
+        const proof = proofEarnedBy(levelOf(ref, file));
         const action: PlanAction = ref.only && file.action === 'verify_only' ? 'replace' : file.action;
-        const written = await upload(deps, dest, file, entry, zipPath, level === 'checksum' ? undefined : action, sent);
+        const written = await upload(deps, dest, file, entry, zipPath, proof === 'sha256' ? undefined : action, sent);
         if ('refused' in written) {
           done++;
           return { ...base, outcome: 'failed', proof: null, error: written.refused };
@@ -500,8 +507,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
           ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'))
           : undefined;
         if (sidecarBytes) await dest.putSidecar(file.key, sidecarBytes);
-        const proof: ProofLevel = level === 'checksum' ? 'sha256' : level;
-        const method = level === 'checksum' ? 'downloaded' : level === 'size' ? 'sized' : 'unchecked';
+        const method = METHOD_OF_UPLOAD[proof];
         await dest.recordProof({
           key: file.key,
           level: proof,
@@ -526,7 +532,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         ref.transfersBy === 's5cmd' &&
         state[i].passed === true &&
         state[i].predictedEtag &&
-        levelOf(ref, files[i]) === 'checksum',
+        proofEarnedBy(levelOf(ref, files[i])) === 'sha256',
     );
     const s5cmdEntries = await uploadWithS5cmd(
       deps,

@@ -90,6 +90,8 @@ export function workerEnvFor(s: StackConfig): Record<string, string> {
     DEST_ENDPOINT: minioEndpoint(s),
     DEST_REGION: 'us-east-1',
     DEST_BUCKET: s.destBucket,
+    // The stack's own bucket, every prefix: the demo, bench and scale runs write beside binance/.
+    DEST_ALLOWED: s.destBucket,
     DEST_ACCESS_KEY_ID: s.minioUser,
     DEST_SECRET_ACCESS_KEY: s.minioPassword,
     TEMPORAL_SEARCH_ATTRIBUTES: 'true',

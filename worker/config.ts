@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { tracesUrlFrom, tracingEnv, type TracingConfig } from '../common/tracing';
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 import { issueLines } from '../common/zod-issues';
+import type { DestinationPolicy } from '../activities/destination-policy';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundledS5cmd = path.join(PROJECT_ROOT, '.tools/bin/s5cmd');
@@ -35,8 +36,14 @@ export const WorkerEnv = z
     DEST_ACCESS_KEY_ID: z.string().optional(),
     DEST_SECRET_ACCESS_KEY: z.string().optional(),
     DEST_BUCKET: z.string().default('bronze'),
-    /** Where collections and quarantine reviews may write: `bucket` or `bucket/prefix/`, comma-separated; empty = anywhere the credentials reach. */
+    /**
+     * Where collections and quarantine reviews may write: `bucket` or `bucket/prefix/`, comma-separated; a bucket
+     * may end in `*` (`bronze-*`), and `*` alone is every bucket. Unset: only DEST_BUCKET/DEST_PREFIX. The source
+     * bucket is never written, whatever the list says.
+     */
     DEST_ALLOWED: z.string().optional(),
+    /** false: this worker refuses to accept or discard quarantined files (reviews that decide run on another worker, in another namespace). */
+    QUARANTINE_DECISIONS: bool.default('true'),
     DEST_PREFIX: z
       .string()
       .regex(/^(?:[A-Za-z0-9_=.-]+\/)*$/, 'must be empty or end with "/", e.g. binance/')
@@ -70,11 +77,13 @@ export const WorkerEnv = z
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean)) {
-      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/(?:[A-Za-z0-9_=.-]+\/)*)?$/.test(entry)) {
+      const bucket = String.raw`(?:\*|[a-z0-9][a-z0-9.-]{0,61}\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])`;
+      const ok = new RegExp(String.raw`^${bucket}(\/(?:[A-Za-z0-9_=-][A-Za-z0-9_=.-]*\/)*)?$`).test(entry);
+      if (!ok || entry.split('/').some((seg) => seg === '.' || seg === '..')) {
         ctx.addIssue({
           code: 'custom',
           path: ['DEST_ALLOWED'],
-          message: `"${entry}" is not "bucket" or "bucket/prefix/" (a prefix ends with "/"), e.g. DEST_ALLOWED=bronze,lake/binance/`,
+          message: `"${entry.slice(0, 80)}" is not "bucket" or "bucket/prefix/" (a prefix ends with "/"; a bucket may end in "*"), e.g. DEST_ALLOWED=bronze,lake/binance/`,
         });
       }
     }
@@ -99,6 +108,13 @@ export const WorkerEnv = z
         code: 'custom',
         path: ['SOURCE_AUTH'],
         message: `SOURCE_AUTH=${e.SOURCE_AUTH} does not use SOURCE_ACCESS_KEY_ID: remove the keys, or set SOURCE_AUTH=keys`,
+      });
+    }
+    if (e.DEST_BUCKET === e.SOURCE_BUCKET && sourceOnDestinationEndpoint(e)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEST_BUCKET'],
+        message: `"${e.DEST_BUCKET}" is the source bucket (SOURCE_BUCKET); collections never write there: set DEST_BUCKET to your own bucket`,
       });
     }
     if (Boolean(e.DEST_ACCESS_KEY_ID) !== Boolean(e.DEST_SECRET_ACCESS_KEY)) {
@@ -132,7 +148,10 @@ export interface WorkerConfig {
   destination: S3Endpoint & {
     defaultBucket: string;
     defaultPrefix: string;
-    allowed: { bucket: string; prefix: string }[];
+    /** Where this worker may write (DEST_ALLOWED, or DEST_BUCKET/DEST_PREFIX), never the source bucket. */
+    policy: DestinationPolicy;
+    /** Accept and discard quarantined files (QUARANTINE_DECISIONS). */
+    quarantineDecisions: boolean;
   };
   s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
   staging: { dir: string; maxBytes: number; keep: boolean };
@@ -156,6 +175,31 @@ export class ConfigError extends Error {
     );
     this.name = 'ConfigError';
   }
+}
+
+/** The source bucket is on the destination's store (an S3 source at the same endpoint): writes there are refused. */
+function sourceOnDestinationEndpoint(
+  e: Pick<WorkerEnv, 'SOURCE_HTTP_URL' | 'SOURCE_ENDPOINT' | 'DEST_ENDPOINT'>,
+): boolean {
+  const id = (url?: string) => (url ? (URL.canParse(url) ? new URL(url).host.toLowerCase() : url) : 'aws');
+  return !e.SOURCE_HTTP_URL && id(e.SOURCE_ENDPOINT) === id(e.DEST_ENDPOINT);
+}
+
+/** DEST_ALLOWED as a list, or the worker's own DEST_BUCKET/DEST_PREFIX; the source bucket excluded when it is on the same endpoint. */
+function destinationPolicy(e: WorkerEnv): DestinationPolicy {
+  const listed = (e.DEST_ALLOWED ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((x) => {
+      const slash = x.indexOf('/');
+      return slash < 0 ? { bucket: x, prefix: '' } : { bucket: x.slice(0, slash), prefix: x.slice(slash + 1) };
+    });
+  return {
+    allowed: listed.length ? listed : [{ bucket: e.DEST_BUCKET, prefix: e.DEST_PREFIX }],
+    fromList: listed.length > 0,
+    ...(sourceOnDestinationEndpoint(e) ? { sourceBucket: e.SOURCE_BUCKET } : {}),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -197,14 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       anonymous: false,
       defaultBucket: e.DEST_BUCKET,
       defaultPrefix: e.DEST_PREFIX,
-      allowed: (e.DEST_ALLOWED ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-        .map((x) => {
-          const slash = x.indexOf('/');
-          return slash < 0 ? { bucket: x, prefix: '' } : { bucket: x.slice(0, slash), prefix: x.slice(slash + 1) };
-        }),
+      policy: destinationPolicy(e),
+      quarantineDecisions: e.QUARANTINE_DECISIONS,
     },
     s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },

@@ -38,6 +38,7 @@ import {
   SCHEDULED_BY,
   SCHEDULED_START_TIME,
 } from './search-attributes';
+import { CollectCarriedSchema, parseWith } from './schemas';
 import { collectShard, type ShardInput } from './shard';
 import { activitiesFor, describeFailure, failureType, newProgress, progressQuery } from './support';
 import { addCounts, addListCounts, emptyCounts, emptyListCounts, fileCounts } from './tally';
@@ -115,11 +116,11 @@ export function shardWorkflowId(workflowId: string, firstRunId: string, shard: n
   return `${workflowId}/${firstRunId.slice(0, 8)}/${shardName(shard)}`;
 }
 
-export async function collectArchive(input?: unknown, carried?: CarriedState): Promise<CollectionReport> {
+export async function collectArchive(input?: unknown, carried?: unknown): Promise<CollectionReport> {
   const progress = newProgress();
   setHandler(progressQuery, () => progress);
 
-  const s = carried ?? (await prepare(input, progress));
+  const s = carried !== undefined && carried !== null ? resume(carried, progress) : await prepare(input, progress);
   const { request, discovery } = s;
   const summary = summarize(request, s.range);
   progress.mode = s.decision.mode;
@@ -245,6 +246,37 @@ function failIfRequestError(err: unknown, progress: Progress, searchAttributes: 
   throw err;
 }
 
+/** The collection's ID: unique per run whoever chose the workflow ID, so two runs of one ID never share records. */
+function collectionIdOfThisRun(): string {
+  const info = workflowInfo();
+  return `${readablePart(info.workflowId)}-${info.firstExecutionRunId}`;
+}
+
+/**
+ * The state an earlier run of this collection handed over, parsed like any input (anyone can start this type
+ * with a second argument): it must be well-formed and about this very collection, its folder included.
+ */
+function resume(carried: unknown, progress: Progress): CarriedState {
+  const parsed = parseWith(CollectCarriedSchema, carried);
+  if (!parsed.ok)
+    failRequest(
+      progress,
+      false,
+      `invalid continue-as-new state (the second argument is written by the collection itself; start a collection with one argument):\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}`,
+      'InvalidCollectionState',
+      { problems: parsed.problems },
+    );
+  const expected = collectionIdOfThisRun();
+  if (parsed.value.collectionId !== expected)
+    failRequest(
+      progress,
+      false,
+      `invalid continue-as-new state: collectionId must be this run's own (${expected}); start a collection with one argument`,
+      'InvalidCollectionState',
+    );
+  return parsed.value;
+}
+
 async function prepare(input: unknown, progress: Progress): Promise<CarriedState> {
   const parsed = parseCollectionRequest(input);
   if (!parsed.ok) {
@@ -259,9 +291,7 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
   const request = parsed.request;
   // Only first..last travels (in every shard's input and every carried state), never the list of periods.
   const range = compactRange(resolvePeriods(request, asOfInstant(request)));
-  const info = workflowInfo();
-  // Unique per run whoever chose the workflow ID: two runs of one ID never share records.
-  const collectionId = `${readablePart(info.workflowId)}-${info.firstExecutionRunId}`;
+  const collectionId = collectionIdOfThisRun();
   const phaseMs: Record<string, number> = {};
 
   progress.phase = 'probing';

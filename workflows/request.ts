@@ -51,22 +51,26 @@ const SYMBOL = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
 const PREFIX = /^(?:[A-Za-z0-9_=.-]+\/)*$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+export const BucketName = z
+  .string()
+  .max(63, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"')
+  .regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"');
+
+/** A destination prefix: empty, or safe path segments each ending in "/" (never ".", "..", or an absolute path). */
+export const KeyPrefix = z
+  .string()
+  .max(200, 'must be at most 200 characters')
+  .regex(
+    PREFIX,
+    'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"',
+  )
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments');
+
 /** Where files land: `s3://<bucket>/<prefix><archive key>`; both default to the worker's configuration. */
 export const Destination = z
   .object({
-    bucket: z
-      .string()
-      .regex(BUCKET, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"')
-      .optional(),
-    prefix: z
-      .string()
-      .regex(
-        PREFIX,
-        'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"',
-      )
-      .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
-      .refine((p) => p.length <= 200, 'must be at most 200 characters')
-      .optional(),
+    bucket: BucketName.optional(),
+    prefix: KeyPrefix.optional(),
   })
   .strict();
 
@@ -100,6 +104,7 @@ export function isPattern(value: string): boolean {
 
 const symbolField = z
   .string()
+  .max(64, 'must be a symbol of at most 40 characters, e.g. BTCUSDT')
   .transform((s) => s.trim().normalize('NFC').toUpperCase())
   .refine((s) => (isPattern(s) ? SYMBOL_PATTERN.test(s) : SYMBOL.test(s)), {
     message:
@@ -118,16 +123,19 @@ const allOr = <T extends z.ZodTypeAny>(item: T, max: number) =>
 /** The same value twice is asked once: duplicates would plan each key twice, in racing batches. */
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 
-const dateField = z.string().refine((s) => parseDay(s) !== undefined || parseMonth(s) !== undefined, {
-  message: 'must be a real UTC date YYYY-MM-DD (or a month YYYY-MM)',
-});
+const dateField = z
+  .string()
+  .max(10, 'must be a date YYYY-MM-DD (or a month YYYY-MM)')
+  .refine((s) => parseDay(s) !== undefined || parseMonth(s) !== undefined, {
+    message: 'must be a real UTC date YYYY-MM-DD (or a month YYYY-MM)',
+  });
 
 const RequestFields = z
   .object({
     markets: z.array(z.enum(MARKETS)).min(1).max(4).default(['spot']),
-    dataTypes: allOr(z.string(), 20).default(['klines']),
+    dataTypes: allOr(z.string().max(64, 'must be a data type such as klines or aggTrades'), 20).default(['klines']),
     symbols: allOr(symbolField, 2_000).default(['BTCUSDT']),
-    intervals: allOr(z.string(), INTERVALS.length)
+    intervals: allOr(z.string().max(16, 'must be an interval such as 1m or 1d'), INTERVALS.length)
       .optional()
       .describe(
         'kline intervals; default ["1d"]; only for klines, indexPriceKlines, markPriceKlines, premiumIndexKlines',
@@ -146,7 +154,7 @@ const RequestFields = z
     endDate: dateField.optional(),
     lastDays: z.number().int().min(1).max(MAX_SPAN_DAYS).optional(),
     lastMonths: z.number().int().min(1).max(120).optional(),
-    asOf: z.string().datetime({ offset: true }).optional(),
+    asOf: z.string().max(40).datetime({ offset: true }).optional(),
     destination: Destination.default({}),
     /** collect: copy and prove; plan: a dry run (what a collection would do and cost); audit: prove what the destination already holds, copying nothing. */
     action: z.enum(ACTIONS).default('collect'),
@@ -162,6 +170,11 @@ const RequestFields = z
     /** Shards (child workflows) running at once. */
     parallelShards: z.number().int().min(1).max(64).default(2),
     verification: z.enum(VERIFICATION_LEVELS).default('checksum'),
+    /**
+     * audit only: read the record of every proof bound to the files it lists, void those whose record cannot be
+     * true (a sha256 proof no hash stands behind, a body that does not match its name) and prove those files again.
+     */
+    recheckProofs: z.boolean().default(false),
     /** How long a silent worker keeps an activity before Temporal retries it elsewhere. */
     heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
     retry: RetryOverrides.default({}),
@@ -228,6 +241,12 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     });
   }
 
+  if (r.recheckProofs && r.action !== 'audit') {
+    issue(
+      ['recheckProofs'],
+      'proofs are rechecked by an audit: set "action": "audit" with it, or remove "recheckProofs"',
+    );
+  }
   if (r.action === 'audit' && r.verification !== 'checksum') {
     issue(
       ['verification'],
@@ -410,26 +429,47 @@ export function expandSeries(
   return out;
 }
 
-/** One readable line per problem: `field: what is wrong (fix)`. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
+/** At most this many problems are listed (then how many more), each at most PROBLEM_CHARS long: errors stay small whatever the input. */
+export const MAX_PROBLEMS = 20;
+const PROBLEM_CHARS = 400;
+
+/** A value from the input as a message may show it: quoted, and cut short. */
+export function shown(value: unknown, max = 40): string {
+  const text = typeof value === 'string' ? value : String(JSON.stringify(value) ?? value);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/** One readable line per problem: `field: what is wrong (fix)`; at most MAX_PROBLEMS of them. */
+export function describeIssues(
+  error: z.ZodError,
+  allowedKeys: (path: (string | number)[]) => string[] = requestFieldsAt,
+): string[] {
+  const lines = error.issues.slice(0, MAX_PROBLEMS).map((i) => {
     const field = i.path.length
       ? i.path
-          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+          .slice(0, 8)
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p).slice(0, 40)}`))
           .join('')
           .replace(/^\./, '')
       : '(request)';
+    let line: string;
     if (i.code === 'unrecognized_keys') {
-      return `${field}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}; allowed: ${allowedKeys(i.path).join(', ')}`;
+      const keys = i.keys.slice(0, 5).map((k) => shown(k));
+      const more = i.keys.length > 5 ? ` and ${i.keys.length - 5} more` : '';
+      const allowed = allowedKeys(i.path);
+      line = `${field}: unknown field(s) ${keys.join(', ')}${more}${allowed.length ? `; allowed: ${allowed.join(', ')}` : ''}`;
+    } else if (i.code === 'invalid_type' && i.path.length === 0) {
+      line = `(request): must be a JSON object such as {} or {"symbols":["BTCUSDT"]}, got ${i.received}`;
+    } else {
+      line = `${field}: ${i.message}`;
     }
-    if (i.code === 'invalid_type' && i.path.length === 0) {
-      return `(request): must be a JSON object such as {} or {"symbols":["BTCUSDT"]}, got ${i.received}`;
-    }
-    return `${field}: ${i.message}`;
+    return line.length > PROBLEM_CHARS ? `${line.slice(0, PROBLEM_CHARS)}…` : line;
   });
+  if (error.issues.length > MAX_PROBLEMS) lines.push(`… and ${error.issues.length - MAX_PROBLEMS} more problems`);
+  return lines;
 }
 
-function allowedKeys(path: (string | number)[]): string[] {
+function requestFieldsAt(path: (string | number)[]): string[] {
   if (path.length === 0) return Object.keys(RequestFields.shape);
   if (path[0] === 'destination') return ['bucket', 'prefix'];
   if (path[0] === 'retry' && path.length === 1) return ['default', ...ACTIVITY_KINDS];

@@ -67,7 +67,13 @@ const acts = proxyActivities<Activities>({
 export async function reviewQuarantine(input: unknown) {
   const parsed = ReviewRequest.safeParse(input ?? {});
   if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
+    const problems = describeIssues(parsed.error, (path) =>
+      path.length === 0
+        ? ['action', 'destination', 'limit', 'key', 'sha256', 'reason']
+        : path[0] === 'destination'
+          ? ['bucket', 'prefix']
+          : [],
+    );
     throw ApplicationFailure.nonRetryable(
       `invalid review request:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       'InvalidReviewRequest',

@@ -5,6 +5,7 @@
  * there and copies nothing. Continues as new every `batchesPerRun` batches, carrying a small state.
  */
 import {
+  ApplicationFailure,
   CancellationScope,
   continueAsNew,
   isCancellation,
@@ -14,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CollectionRequest, ResolvedRange } from './request';
+import { ShardCarriedSchema, ShardInputSchema, parseWith } from './schemas';
 import { activitiesFor, describeFailure, newProgress, progressQuery, workerLost } from './support';
 import { addCounts, emptyCounts, fileCounts } from './tally';
 import type { BatchRef, ListResult, ManifestCounts, ModeDecision, ShardResult, StateRef } from './types';
@@ -51,7 +53,28 @@ const MAX_RECORDED_BATCH_FAILURES = 200;
 const COUNT_SETTLED_FILES = 'count-settled-files';
 const MAX_PIPELINE_WORKERS = 3;
 
-export async function collectShard(input: ShardInput, carried?: ShardCarried): Promise<ShardResult> {
+/**
+ * A shard's arguments, parsed like any input: anyone can start this type directly, with edited arguments.
+ * What a shard writes is checked again by each activity against its worker's configuration.
+ */
+function parsedArguments(rawInput: unknown, rawCarried: unknown): { input: ShardInput; carried?: ShardCarried } {
+  const fail = (what: string, problems: string[]): never => {
+    throw ApplicationFailure.nonRetryable(
+      `invalid ${what} (collectShard runs as a child of collectArchive; start collectArchive instead):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      'InvalidShardInput',
+      { problems },
+    );
+  };
+  const input = parseWith(ShardInputSchema, rawInput);
+  if (!input.ok) return fail('shard input', input.problems);
+  if (rawCarried === undefined || rawCarried === null) return { input: input.value };
+  const carried = parseWith(ShardCarriedSchema, rawCarried);
+  if (!carried.ok) return fail('continue-as-new state', carried.problems);
+  return { input: input.value, carried: carried.value };
+}
+
+export async function collectShard(rawInput: unknown, rawCarried?: unknown): Promise<ShardResult> {
+  const { input, carried } = parsedArguments(rawInput, rawCarried);
   const { request, state, decision } = input;
   const mode = decision.mode;
   const action = request.action;

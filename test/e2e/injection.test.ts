@@ -68,7 +68,12 @@ describe('keys that reach a commands file or a local path cannot inject or escap
   });
 
   it('direct sync quotes what it can, hands the rest to the traditional path, and runs nothing', async () => {
-    const config = loadConfig({ ...workerEnvFor(stack), SOURCE_BUCKET: buckets.source, STAGING_DIR: stagingBase });
+    const config = loadConfig({
+      ...workerEnvFor(stack),
+      DEST_ALLOWED: buckets.destination,
+      SOURCE_BUCKET: buckets.source,
+      STAGING_DIR: stagingBase,
+    });
     const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
     const acts = createActivities({
       config,

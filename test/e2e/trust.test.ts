@@ -515,6 +515,7 @@ describe('trust: proving is safe to run twice', () => {
     });
     const config = loadConfig({
       ...workerEnvFor(stack),
+      DEST_ALLOWED: buckets.destination,
       SOURCE_BUCKET: buckets.source,
       STAGING_DIR: scratchStagingDir('twice'),
     });

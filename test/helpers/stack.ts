@@ -70,6 +70,8 @@ export async function startWorker(
     ...workerEnvFor(on),
     TEMPORAL_TASK_QUEUE: uniqueName('tq'),
     STAGING_DIR: `${process.cwd()}/.data/test-staging`,
+    // Tests write to buckets of their own: any bucket but the source (the boundary tests set their own list).
+    DEST_ALLOWED: '*',
     ...env,
   });
   const worker = await createCollectorWorker(config, { workerOptions: extra });

@@ -10,6 +10,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
   const taskQueue = env.TEMPORAL_TASK_QUEUE ?? uniqueName('tq');
   const w = await spawnWorkerProcess(stack, {
     STAGING_DIR: `${process.cwd()}/.data/test-staging-proc`,
+    DEST_ALLOWED: '*',
     ...env,
     TEMPORAL_TASK_QUEUE: taskQueue,
   });

@@ -90,6 +90,14 @@ const uploaded = (over: Partial<TraditionalResult> = {}): TraditionalResult => (
 const nonRetryable = (message: string) =>
   ApplicationFailure.create({ message, type: 'TestFailure', nonRetryable: true });
 
+/** Shard 0's folder in collection c's folder: the only state a shard accepts. */
+const SHARD_STATE = {
+  collectionId: 'c',
+  bucket: 'bkt',
+  destinationPrefix: '',
+  statePrefix: '_collections/c/shards/shard-000000/',
+};
+
 describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () => {
   let env: TestWorkflowEnvironment;
   let workflowBundle: { codePath: string };
@@ -212,7 +220,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       request,
       range: { first: '2025-06-01', last: '2025-06-10', asOf: '2025-06-11T00:00:00.000Z' },
       shard: 0,
-      state: { collectionId: 'c', bucket: 'b', destinationPrefix: '', statePrefix: 'state/' },
+      state: SHARD_STATE,
       decision: { mode, reason: 'test', proofBy: 'store', transfersBy: 's5cmd' },
       summary: 'test',
     };
@@ -256,9 +264,7 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       },
       'traditional',
     );
-    assert.deepEqual(named(calls, 'countListed'), [
-      { state: { collectionId: 'c', bucket: 'b', destinationPrefix: '', statePrefix: 'state/' }, settledParts: 2 },
-    ]);
+    assert.deepEqual(named(calls, 'countListed'), [{ state: SHARD_STATE, settledParts: 2 }]);
     const counted = named(calls, 'countBatch').sort((x, y) => Number(x.batch) - Number(y.batch));
     assert.deepEqual(
       counted.map((c) => [c.batch, c.action]),

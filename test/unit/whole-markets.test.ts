@@ -231,26 +231,3 @@ describe('plan and audit verdicts', () => {
     );
   });
 });
-
-describe('destination allow-list', () => {
-  it('lets a request write only under a listed bucket and prefix, and reads DEST_ALLOWED strictly', async () => {
-    const { destinationAllowed } = await import('../../activities/destination-policy');
-    const { loadConfig, ConfigError } = await import('../../worker/config');
-    const allowed = loadConfig({ DEST_ALLOWED: 'bronze, lake/binance/' }).destination.allowed;
-    assert.deepEqual(allowed, [
-      { bucket: 'bronze', prefix: '' },
-      { bucket: 'lake', prefix: 'binance/' },
-    ]);
-    assert.ok(destinationAllowed(allowed, 'bronze', 'anything/'));
-    assert.ok(destinationAllowed(allowed, 'lake', 'binance/spot/'));
-    assert.ok(!destinationAllowed(allowed, 'lake', 'binancex/'));
-    assert.ok(!destinationAllowed(allowed, 'other', ''));
-    assert.ok(destinationAllowed([], 'any', 'where/'), 'no list: no restriction');
-    assert.throws(
-      () => loadConfig({ DEST_ALLOWED: 'lake/binance' }),
-      (e: Error) =>
-        e instanceof ConfigError &&
-        /DEST_ALLOWED: "lake\/binance" is not "bucket" or "bucket\/prefix\/"/.test(e.message),
-    );
-  });
-});
