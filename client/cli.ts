@@ -73,6 +73,7 @@ export interface CollectFlags {
   maxFiles?: number;
   filesPerShard?: number;
   parallelShards?: number;
+  recheckProofs?: boolean;
 }
 
 export function requestFrom(flags: CollectFlags): CollectionRequestInput {
@@ -98,6 +99,7 @@ export function requestFrom(flags: CollectFlags): CollectionRequestInput {
   set('maxFiles', flags.maxFiles);
   set('filesPerShard', flags.filesPerShard);
   set('parallelShards', flags.parallelShards);
+  set('recheckProofs', flags.recheckProofs);
   if (flags.bucket || flags.prefix !== undefined)
     r.destination = {
       ...(r.destination as object),

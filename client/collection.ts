@@ -51,6 +51,8 @@ function identityOf({ request: r, range }: { request: CollectionRequest; range: 
     verification: r.verification,
     bucket: r.destination.bucket ?? null,
     prefix: r.destination.prefix ?? null,
+    // Only when set: IDs derived before the field existed stay the same.
+    ...(r.recheckProofs ? { recheckProofs: true } : {}),
   };
 }
 
@@ -67,6 +69,7 @@ function workflowIdOf(resolved: { request: CollectionRequest; range: ResolvedRan
     id.dates === 'all' ? `all-to-${id.last}` : `${id.first}..${id.last}`,
     ...(id.mode !== 'auto' ? [id.mode] : []),
     ...(id.verification !== 'checksum' ? [`verify-${id.verification}`] : []),
+    ...(id.recheckProofs ? ['recheck-proofs'] : []),
     ...(id.bucket || id.prefix !== null
       ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`]
       : []),

@@ -238,7 +238,12 @@ describe('faults', () => {
 
   it("a worker killed with SIGKILL mid-batch while a second worker runs: the other finishes the job, and the dead worker's s5cmd dies with it", async () => {
     const taskQueue = uniqueName('tq');
-    const workerEnv = { ...workerEnvFor(stack), TEMPORAL_TASK_QUEUE: taskQueue, S5CMD_NUMWORKERS: '1' };
+    const workerEnv = {
+      ...workerEnvFor(stack),
+      DEST_ALLOWED: '*',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      S5CMD_NUMWORKERS: '1',
+    };
     const a: WorkerProcess = await spawnWorker(workerEnv);
     const b: WorkerProcess = await spawnWorker(workerEnv);
     try {
@@ -277,6 +282,7 @@ describe('faults', () => {
     const taskQueue = uniqueName('tq');
     const workerEnv = {
       ...workerEnvFor(stack),
+      DEST_ALLOWED: '*',
       TEMPORAL_TASK_QUEUE: taskQueue,
       S5CMD_NUMWORKERS: '1',
       SHUTDOWN_GRACE_MS: '1000',

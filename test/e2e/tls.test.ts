@@ -30,6 +30,7 @@ const workerOnce = (env: Record<string, string>) =>
       HOME: process.env.HOME!,
       WORKFLOW_BUNDLE_PATH: process.env.WORKFLOW_BUNDLE_PATH ?? '',
       ...workerEnvFor(stack),
+      DEST_ALLOWED: '*',
       ...env,
     },
   });

@@ -223,6 +223,7 @@ describe('trust: a verified file is verified', () => {
     const taskQueue = uniqueName('tq');
     const workerEnv = {
       ...workerEnvFor(stack),
+      DEST_ALLOWED: '*',
       SOURCE_BUCKET: buckets.source,
       TEMPORAL_TASK_QUEUE: taskQueue,
       S5CMD_NUMWORKERS: '2',
