@@ -40,6 +40,8 @@ export interface DirectEntry {
   proof?: ProofLevel;
   method?: string;
   sha256?: string | null;
+  /** copied by s5cmd: the ETag the copy got. */
+  etag?: string;
   error: string | null;
   attempt: number;
 }
@@ -53,6 +55,8 @@ export interface DirectDeps {
   sourceBucket: string;
   runDir: string;
   destinationFor: (signal?: AbortSignal) => Destination;
+  /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
+  storeChecksumHolds: (files: PlanFile[]) => Promise<boolean>;
 }
 
 export async function loadBatch(store: StateStore, batch: number): Promise<PlanFile[]> {
@@ -98,11 +102,15 @@ export function copyRequests(
 
 const hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 
-export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<DirectSyncResult> {
+export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promise<DirectSyncResult> {
   const { config, store } = deps;
   const attempt = Context.current().info.attempt;
-  proofEarnedBy(ref.verification); // an unknown level copies nothing
-  const files = await loadBatch(store, ref.batch);
+  proofEarnedBy(asked.verification); // an unknown level copies nothing
+  const files = await loadBatch(store, asked.batch);
+  const ref: BatchRef = {
+    ...asked,
+    storeChecksum: Boolean(asked.storeChecksum) && (await deps.storeChecksumHolds(files)),
+  };
   const positions = positionsOf(ref, files);
   const toCopy = positions.filter((i) => files[i].action !== 'verify_only');
   const verifyOnly = positions.filter((i) => files[i].action === 'verify_only');
@@ -218,7 +226,11 @@ export async function directSyncBatch(deps: DirectDeps, ref: BatchRef): Promise<
         if (p)
           return { i, outcome: 'proven', proof: p.proof, method: p.method, sha256: p.sha256, error: null, attempt };
         if (fallbackError.has(i)) return { i, outcome: 'fallback', error: fallbackError.get(i)!, attempt };
-        return { i, outcome: appeared.includes(i) ? 'appeared' : 'copied', error: null, attempt };
+        if (appeared.includes(i)) return { i, outcome: 'appeared', error: null, attempt };
+        const z = zip.get(i);
+        // The ETag this run's copy got: the proof step takes the store's SHA-256 only for exactly these bytes.
+        const etag = z?.status === 'ok' ? z.object.etag : undefined;
+        return { i, outcome: 'copied', error: null, attempt, ...(etag ? { etag } : {}) };
       }),
       ...verifyOnly.map((i) => ({ i, outcome: 'verify_only' as const, error: null, attempt })),
     ];

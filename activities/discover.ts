@@ -184,7 +184,7 @@ export async function discoverSeries(deps: DiscoverDeps, input: DiscoverInput): 
     symbols: symbols.length,
     symbolSample: symbols.slice(0, 30),
     discovered,
-    skipped: [...skipped].slice(0, 20),
+    skipped: [...skipped].slice(0, 20).map((x) => x.slice(0, 300)),
     listings,
   };
 }

@@ -45,6 +45,9 @@ import type { StagingArea } from './staging';
 import { STATE_OBJECTS, StateStore } from './state-store';
 import { cleanupStaging, downloadBatch, uploadStaged, verifyStaged, type TraditionalDeps } from './traditional';
 import { InvalidInputError } from './errors';
+import type { PlanFile } from './plan';
+import { StoreFacts } from './store-facts';
+import { checksumKey } from '../workflows/keys';
 import {
   AcceptQuarantinedSchema,
   AssembleInputSchema,
@@ -101,6 +104,12 @@ export function createActivities(deps: ActivityDeps) {
     config.source.httpUrl,
     config.s3RequestTimeoutMs,
   );
+  const storeFacts = new StoreFacts({ source: deps.source, destination, sourceBucket: config.source.bucket });
+  /** The store's own SHA-256 counts only where this worker saw the store compute it right (never on the caller's word). */
+  const storeChecksumHolds = (state: StateRef) => (files: PlanFile[]) => {
+    const sample = files.find((f) => f.checksumEtag);
+    return storeFacts.computesCopyChecksum(state.bucket, state.destinationPrefix, sample && checksumKey(sample.key));
+  };
   /** Every activity that touches a collection's state or data checks it here, against this worker's configuration. */
   const allowedState = <T extends { state: StateRef }>(input: T): T => {
     requireAllowedState(policy, input.state);
@@ -155,10 +164,11 @@ export function createActivities(deps: ActivityDeps) {
               prefix,
             ).catch((err: Error) => ({
               ...notTried,
-              serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message}` },
+              serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message.slice(0, 500)}` },
             }))
           : notTried,
       ]);
+      if (copy.serverSideCopy.works) storeFacts.record(bucket, copy.storeChecksum.supported);
       return {
         probe: { s5cmd, sharedEndpoint, sourceOverHttp: Boolean(config.source.httpUrl), ...copy, destination: dest },
         destination: { bucket, prefix },
@@ -211,6 +221,7 @@ export function createActivities(deps: ActivityDeps) {
             sourceBucket: config.source.bucket,
             runDir: deps.staging.runDir,
             destinationFor: destinationOf(ref.state),
+            storeChecksumHolds: storeChecksumHolds(ref.state),
           },
           ref,
         ),
@@ -226,6 +237,7 @@ export function createActivities(deps: ActivityDeps) {
             source: sourceReader,
             store: storeFor(ref.state),
             concurrency: config.transferConcurrency,
+            storeChecksumHolds: storeChecksumHolds(ref.state),
           },
           ref,
         ),
@@ -253,7 +265,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async cleanupStaging(raw: StagedBatch): Promise<void> {
       const ref = allowedState(parsed('cleanupStaging', StagedBatchSchema, raw));
-      await cleanupStaging(traditional(ref.state), ref.stagingId, config.staging.keep);
+      await cleanupStaging(traditional(ref.state), ref, config.staging.keep);
     },
 
     async countListed(raw: {

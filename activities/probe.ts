@@ -150,6 +150,17 @@ export async function probeServerSideCopy(
       storeChecksum: { supported: false, detail: 'not tried' },
     };
   }
+  return tryServerSideCopy(deps, sample.key, bucket, prefix);
+}
+
+/** One server-side copy of this source object into the destination, asking the store for its SHA-256, checked against our own hash. */
+export async function tryServerSideCopy(
+  deps: { source: S3Client; destination: S3Client; sourceBucket: string },
+  sourceKey: string,
+  bucket: string,
+  prefix: string,
+): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
+  const sample = { key: sourceKey };
   const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
   const from = `s3://${deps.sourceBucket}/${sample.key}`;
   try {
@@ -165,7 +176,7 @@ export async function probeServerSideCopy(
     const e = err as Error & { name?: string };
     const why = isAccessDenied(err)
       ? `the destination's credentials may not read ${from} (a server-side copy needs s3:GetObject on the source bucket in their own policy, public bucket or not)`
-      : `a server-side copy of ${from} failed: ${e.name}: ${e.message}`;
+      : `a server-side copy of ${from} failed: ${e.name}: ${e.message.slice(0, 500)}`;
     return { serverSideCopy: { works: false, detail: why }, storeChecksum: { supported: false, detail: 'not tried' } };
   }
   try {

@@ -130,8 +130,9 @@ export function satisfies(level: ProofLevel, verification: VerificationLevel): b
 const METHODS_OF: Record<ProofLevel, readonly ProofRecord['method'][]> = {
   sha256: ['store-sha256', 'streamed', 'downloaded', 'promoted'],
   accepted: ['accepted'],
-  size: ['sized'],
-  none: ['unchecked'],
+  // Versions before the trust-boundary change named every promotion "promoted", whatever its level.
+  size: ['sized', 'promoted'],
+  none: ['unchecked', 'promoted'],
 };
 
 /**

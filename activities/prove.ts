@@ -10,13 +10,13 @@ import { Context, log } from '@temporalio/activity';
 import { checksumKey, incomingKey } from '../workflows/keys';
 import type { BatchRef, FileOutcome, ProofLevel, VerifyResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
-import { PROOF_LEVELS, proofEarnedBy, satisfies, type ProofRecord } from './proof';
+import { PROOF_LEVELS, normalizeEtag, proofEarnedBy, satisfies, type ProofRecord } from './proof';
 import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, InvalidInputError } from './errors';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
-import { loadBatch, positionsOf } from './direct-sync';
+import { loadBatch, positionsOf, type DirectEntry } from './direct-sync';
 import { mapPool } from './pool';
 import type { SourceReader } from './source-reader';
 import type { StateStore } from './state-store';
@@ -39,6 +39,8 @@ export interface ProveDeps {
   source: SourceReader;
   store: StateStore;
   concurrency: number;
+  /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
+  storeChecksumHolds: (files: PlanFile[]) => Promise<boolean>;
 }
 
 const PRESENT: Record<PlanAction, FileOutcome> = {
@@ -53,6 +55,13 @@ export async function proveCopied(
 ): Promise<VerifyResult> {
   const attempt = Context.current().info.attempt;
   const files = await loadBatch(deps.store, ref.batch);
+  // The store's SHA-256 stands in for reading the bytes only for objects this run's own copy wrote (their ETag
+  // as the copy reported it), and only where this worker saw the store compute it right.
+  const copiedEtag = new Map<number, string>();
+  if (ref.storeChecksum && (await deps.storeChecksumHolds(files))) {
+    for (const e of (await deps.store.results<DirectEntry>(ref.batch, 'direct')) ?? [])
+      if (e.outcome === 'copied' && e.etag) copiedEtag.set(e.i, e.etag);
+  }
   const appeared = new Set(ref.appeared ?? []);
   // An audit proves in place whatever unproven bytes are at the key, also those the plan would replace.
   const actionOf = (i: number): PlanAction =>
@@ -79,6 +88,7 @@ export async function proveCopied(
             file,
             action,
             appeared.has(i),
+            appeared.has(i) ? undefined : copiedEtag.get(i),
             (n) => {
               bytesRead += n;
             },
@@ -125,6 +135,8 @@ async function proveOne(
   file: PlanFile,
   action: PlanAction,
   appeared: boolean,
+  /** The ETag this run's copy got, where the store's own SHA-256 of it may be used. */
+  copiedEtag: string | undefined,
   onBytes: (n: number) => void,
   beat: Beat,
 ): Promise<Proved> {
@@ -154,7 +166,8 @@ async function proveOne(
     // The store's own full-object SHA-256 (a copy asked for it) costs no byte read, but only where the probe found
     // the store computes it right (storeChecksum) and only for bytes this run copied. Bytes already there, or put
     // there by another writer, are read and hashed: their stored checksum is whatever their writer sent.
-    const stored = action === 'verify_only' || !ref.storeChecksum ? undefined : await dest.storedChecksum(target);
+    const asked = action !== 'verify_only' && copiedEtag ? await dest.storedChecksum(target) : undefined;
+    const stored = asked && normalizeEtag(asked.etag) === normalizeEtag(copiedEtag!) ? asked : undefined;
     fromStore = Boolean(stored);
     const got = stored ?? (await dest.readAndHash(target, { onBytes, signal }));
     if (!got) return recover(dest, ref, file, action, target);

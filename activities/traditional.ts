@@ -20,13 +20,13 @@ import { checksumKey, proofFolder } from '../workflows/keys';
 import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalResult } from '../workflows/types';
 import { fileNameOf, readChecksumFile } from './checksum-file';
 import { type Destination, type QuarantineEvidence } from './destination';
-import { classifyS3Error, FileTooLargeError, S5cmdBatchError, StagingFullError } from './errors';
+import { classifyS3Error, FileTooLargeError, InvalidInputError, S5cmdBatchError, StagingFullError } from './errors';
 import { heartbeatWhileProgressing } from './heartbeat';
 import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
-import { proofEarnedBy, proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { proofEarnedBy, proofFileName, proofNameOf, type EarnedLevel, type ProofRecord } from './proof';
 import { buildCommandsFile, matchOutcomes, s3Url, type CopyRequest } from './s5cmd-commands';
 import { runS5cmdFile } from './s5cmd-run';
 import { NotFoundError, type SourceReader } from './source-reader';
@@ -34,7 +34,11 @@ import type { StagingArea } from './staging';
 import type { StateStore } from './state-store';
 
 interface StagedFile {
+  /** The archive key these bytes were downloaded for. */
+  key: string;
   size: number;
+  /** The proof the check earned (verifyStaged): an upload records exactly this level, never another. */
+  verifiedAs?: EarnedLevel;
   sha256?: string;
   /** The ETag an s5cmd upload of these bytes gets where ETags are MD5s: a proof can travel with the upload. */
   predictedEtag?: string;
@@ -67,6 +71,33 @@ export interface TraditionalDeps {
 const multipartSlots = pLimit(4);
 
 const statePath = (deps: TraditionalDeps, id: string) => path.join(deps.staging.dir(id), 'state.json');
+const ownerPath = (deps: TraditionalDeps, id: string) => path.join(deps.staging.dir(id), 'owner.json');
+
+/** Which collection, bucket and batch a staging folder holds files for: its steps never mix batches or levels. */
+function ownerOf(ref: StagedBatch): string {
+  const { collectionId, bucket, destinationPrefix, statePrefix } = ref.state;
+  return JSON.stringify({ collectionId, bucket, destinationPrefix, statePrefix, batch: ref.batch });
+}
+
+/**
+ * The staging folder is this batch's: the download claims it, verify and upload find the same claim.
+ * Anyone can schedule these steps with any staging id: another batch's (or collection's) files are refused.
+ */
+async function claimStaging(deps: TraditionalDeps, ref: StagedBatch, claim: boolean): Promise<void> {
+  const owner = ownerOf(ref);
+  const existing = await readFile(ownerPath(deps, ref.stagingId), 'utf8').catch(() => undefined);
+  if (existing === owner) return;
+  if (existing === undefined && claim) {
+    await mkdir(deps.staging.dir(ref.stagingId), { recursive: true });
+    await writeFile(ownerPath(deps, ref.stagingId), owner);
+    return;
+  }
+  throw new InvalidInputError(
+    existing === undefined
+      ? `stagingId ${ref.stagingId}: nothing was downloaded for this batch here (downloadBatch runs first, on this worker)`
+      : `stagingId ${ref.stagingId} holds files of another batch or collection; each batch stages in its own folder`,
+  );
+}
 
 async function readState(deps: TraditionalDeps, id: string): Promise<StagedState> {
   try {
@@ -98,6 +129,7 @@ function positionsFor(ref: StagedBatch, files: PlanFile[]): number[] {
  */
 export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Promise<DownloadResult> {
   const attempt = Context.current().info.attempt;
+  await claimStaging(deps, ref, true);
   const files = await loadBatch(deps.store, ref.batch);
   const positions = positionsFor(ref, files);
   const state = await readState(deps, ref.stagingId);
@@ -125,11 +157,15 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
     const take: number[] = [];
     for (const i of positions) {
       const prior = state[i];
+      if (prior && prior.key !== files[i].key)
+        throw new InvalidInputError(
+          `staged file ${i} is not ${files[i].key}: the batch's plan changed; start the batch over`,
+        );
       if (prior?.outcome || prior?.sha256) {
         done++;
         continue;
       } // finished by an earlier attempt
-      const entry: StagedFile = { size: files[i].size, hasChecksum: false, attempts: attempt };
+      const entry: StagedFile = { key: files[i].key, size: files[i].size, hasChecksum: false, attempts: attempt };
       try {
         if (!deps.staging.tryReserve(ref.stagingId, i, files[i].size)) {
           deferred.push(i);
@@ -374,12 +410,14 @@ function levelOf(ref: StagedBatch, file: PlanFile): StagedBatch['verification'] 
 
 /** Checks each staged zip (hashed while it was written) against its `.CHECKSUM`, or its size. */
 export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<void> {
+  await claimStaging(deps, ref, false);
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
   for (const [key, entry] of Object.entries(state)) {
     const i = Number(key);
     if (entry.outcome || entry.passed !== undefined || !entry.sha256) continue;
     const file = files[i];
+    if (file?.key !== entry.key) throw new InvalidInputError(`staged file ${i} is not in this batch's plan`);
     const earned = proofEarnedBy(levelOf(ref, file));
     let problem: string | undefined;
     let outcome: FileOutcome = 'checksum_mismatch';
@@ -403,6 +441,7 @@ export async function verifyStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
       outcome = 'failed';
     }
     entry.passed = !problem;
+    if (!problem) entry.verifiedAs = earned;
     if (problem) {
       entry.outcome = outcome;
       entry.error = problem;
@@ -434,11 +473,25 @@ const QUARANTINABLE: FileOutcome[] = ['checksum_mismatch', 'stale_checksum', 'mi
 /** Uploads what passed to the final key (with its `.CHECKSUM` and proof), and what failed to the quarantine. */
 export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Promise<TraditionalResult> {
   const attempt = Context.current().info.attempt;
+  await claimStaging(deps, ref, false);
   const files = await loadBatch(deps.store, ref.batch);
   const state = await readState(deps, ref.stagingId);
   const positions = Object.keys(state)
     .map(Number)
     .sort((a, b) => a - b);
+  // Uploads record the proof the check earned, for the file it was earned for: nothing else.
+  for (const i of positions) {
+    const entry = state[i];
+    if (files[i]?.key !== entry.key) throw new InvalidInputError(`staged file ${i} is not in this batch's plan`);
+    if (entry.passed !== true) continue;
+    const proof = proofEarnedBy(levelOf(ref, files[i]));
+    if (entry.verifiedAs !== proof)
+      throw new InvalidInputError(
+        `verification: ${files[i].key} was checked for a ${entry.verifiedAs ?? 'no'} proof, not ${proof}; verify and upload a batch at one level`,
+      );
+    if (proof === 'sha256' && (!entry.expectedSha256 || entry.expectedSha256 !== entry.sha256))
+      throw new InvalidInputError(`${files[i].key}: its SHA-256 was not matched with its .CHECKSUM; not uploaded`);
+  }
   let bytesUploaded = 0;
   let bytesSent = 0;
   let done = 0;
@@ -747,6 +800,9 @@ async function upload(
   return put;
 }
 
-export async function cleanupStaging(deps: TraditionalDeps, stagingId: string, keep: boolean): Promise<void> {
-  if (!keep) await deps.staging.release(stagingId);
+/** Frees the batch's staging folder; another batch's folder (a wrong or hostile staging id) is left alone. */
+export async function cleanupStaging(deps: TraditionalDeps, ref: StagedBatch, keep: boolean): Promise<void> {
+  const owner = await readFile(ownerPath(deps, ref.stagingId), 'utf8').catch(() => undefined);
+  if (owner !== undefined && owner !== ownerOf(ref)) return;
+  if (!keep) await deps.staging.release(ref.stagingId);
 }

@@ -178,7 +178,7 @@ export async function collectArchive(input?: unknown, carried?: unknown): Promis
       // The collection cancelled: stop. One shard cancelled by someone (from the Web UI): it counts as failed.
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       s.totals.shardsFailed++;
-      s.totals.firstShardFailure ??= `shard ${shard} (${workflowId}): ${describeFailure(err)}`;
+      s.totals.firstShardFailure ??= `shard ${shard} (${workflowId}): ${describeFailure(err)}`.slice(0, 4_000);
     } finally {
       runningIds.delete(shard);
       refreshProgress();

@@ -51,6 +51,8 @@ const SYMBOL = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
 const PREFIX = /^(?:[A-Za-z0-9_=.-]+\/)*$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+const PROJECT_FOLDERS = ['_collections', '_quarantine', '_verified'];
+
 export const BucketName = z
   .string()
   .max(63, 'must be an S3 bucket name: 3-63 lower-case letters, digits, "." or "-"')
@@ -64,7 +66,11 @@ export const KeyPrefix = z
     PREFIX,
     'must be empty or path segments of letters, digits, "_", "=", ".", "-", each ending in "/", e.g. "binance/"',
   )
-  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments');
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
+  .refine(
+    (p) => !p.split('/').some((seg) => PROJECT_FOLDERS.includes(seg)),
+    'must not name the folders this project keeps beside the data (_collections, _quarantine, _verified)',
+  );
 
 /** Where files land: `s3://<bucket>/<prefix><archive key>`; both default to the worker's configuration. */
 export const Destination = z

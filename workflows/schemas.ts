@@ -90,7 +90,7 @@ export const ParsedRequest = CollectionRequest as unknown as z.ZodType<Collectio
 export const ModeDecisionSchema: z.ZodType<ModeDecision> = z
   .object({
     mode: z.enum(['direct_sync', 'traditional']),
-    reason: text(2_000),
+    reason: text(20_000),
     proofBy: z.enum(['store', 'stream']).optional(),
     transfersBy: z.enum(['s5cmd', 'sdk']).optional(),
   })
@@ -170,7 +170,7 @@ export const ListResultSchema: z.ZodType<ListResult> = z
     resumedAtSeries: count.optional(),
     s3Requests: count,
   })
-  .strict();
+  .strip();
 
 export const AssembleInputSchema = z
   .object({
@@ -187,7 +187,15 @@ export const AssembleInputSchema = z
 export const WriteReportSchema = z
   .object({
     state: StateRefSchema,
-    report: z.object({ collectionId: CollectionId }).passthrough(),
+    // What the worker reads from it (metrics) is checked; the rest is the collection's own record.
+    report: z
+      .object({
+        collectionId: CollectionId,
+        action: z.enum(ACTIONS),
+        ok: z.boolean(),
+        coverage: z.object({ missingFiles: count, archiveGapPeriods: count }).passthrough(),
+      })
+      .passthrough(),
     scheduleId: text(400).optional(),
   })
   .strict()
@@ -272,20 +280,25 @@ const tally = {
   peakLocalDiskBytes: count,
 };
 
+/**
+ * Continue-as-new state is parsed field by field; fields an older version carried and this one no longer
+ * reads (e.g. per-outcome tallies before count-settled-files) are dropped, not refused, so running
+ * collections survive an upgrade.
+ */
 export const ShardCarriedSchema = z
   .object({
     list: ListResultSchema,
     nextBatch: count,
-    tally: z.object({ ...tally, batchesDone: count }).strict(),
+    tally: z.object({ ...tally, batchesDone: count }).strip(),
     counts: manifestCounts.optional(),
     batchFailures,
     failedBatches: count.optional(),
     phaseMs: counts,
     runs: count,
   })
-  .strict();
+  .strip();
 
-const detail = text(4_000);
+const detail = text(10_000);
 const probeSchema: z.ZodType<EnvironmentProbe> = z
   .object({
     s5cmd: z.object({ available: z.boolean(), checksums: z.boolean(), detail }).strict(),
@@ -297,7 +310,7 @@ const probeSchema: z.ZodType<EnvironmentProbe> = z
   })
   .strict();
 
-const names = (max: number) => z.array(text(200)).max(max);
+const names = (max: number) => z.array(text(1_000)).max(max);
 const discoverySchema: z.ZodType<Discovery> = z
   .object({
     series: count,
@@ -369,17 +382,17 @@ export const CollectCarriedSchema = z
         ...tally,
         shardsDone: count,
         shardsFailed: count,
-        firstShardFailure: text(2_000).nullable(),
+        firstShardFailure: text(10_000).nullable(),
         shardRuns: count,
         listingMs: z.number().min(0),
         copyingMs: z.number().min(0),
         resumedListings: count,
       })
-      .strict(),
+      .strip(),
     phaseMs: counts,
     runs: count,
   })
-  .strict()
+  .strip()
   .refine((s) => s.state.collectionId === s.collectionId, {
     message: "must be the collection's own ID",
     path: ['state', 'collectionId'],

@@ -151,7 +151,7 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
   });
 
   for (const [name, state, reason] of [
-    ['a prefix outside the allow-list', () => outsideState(`${marker}/`), /DestinationNotAllowed/],
+    ['a prefix outside the allow-list', () => outsideState(`${marker}/`), /is not among the destinations/],
     ['the source bucket', () => outsideState('allowed/', buckets.source), /is the source bucket/],
     ['another bucket the credentials reach', () => outsideState('allowed/', other), /not among the destinations/],
   ] as const) {
@@ -407,7 +407,7 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
         'writeReport',
         () => ({
           state: { ...collectionState(), bucket: buckets.source },
-          report: { collectionId: legit.collectionId },
+          report: reportOf(legit.collectionId),
         }),
         'DestinationNotAllowedError',
         /source bucket/,
@@ -415,7 +415,7 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
       [
         'writeReport for another collection',
         'writeReport',
-        () => ({ state: collectionState(), report: { collectionId: 'someone-else' } }),
+        () => ({ state: collectionState(), report: reportOf('someone-else') }),
         'InvalidInputError',
         /report\.collectionId/,
       ],
@@ -462,6 +462,33 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
       });
     }
 
+    it('the traditional steps never mix levels or batches: verified at "none", uploaded as "checksum", or in another batch’s folder', async () => {
+      const client = await testClient();
+      const run = (activity: string, input: unknown) =>
+        client.workflow.execute('scheduleTheirActivity', {
+          taskQueue: hostileQueue,
+          workflowId: uniqueName('attack-activity'),
+          args: [w.config.temporal.taskQueue, activity, [input]],
+        });
+      const staged = { ...batch(), verification: 'none', stagingId: `mix-${marker}` };
+      await run('downloadBatch', staged);
+      await run('verifyStaged', staged);
+      const asChecksum = await failureOf(run('uploadStaged', { ...staged, verification: 'checksum' }));
+      assert.ok(asChecksum.types.includes('InvalidInputError'), asChecksum.text);
+      assert.match(asChecksum.text, /checked for a none proof, not sha256/);
+      const elsewhere = await failureOf(
+        run('uploadStaged', {
+          ...staged,
+          state: {
+            ...shardInput.state,
+            statePrefix: shardInput.state.statePrefix.replace('shard-000000', 'shard-000001'),
+          },
+        }),
+      );
+      assert.match(elsewhere.text, /holds files of another batch or collection/);
+      await run('cleanupStaging', staged);
+    });
+
     it('writeReport over an existing report leaves it as the collection wrote it', async () => {
       const key = legit.reportKey;
       const before = await text(buckets.destination, key);
@@ -475,7 +502,7 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
           [
             {
               state: collectionState(),
-              report: { collectionId: legit.collectionId, ok: true, verdict: 'ALL VERIFIED (forged)' },
+              report: { ...reportOf(legit.collectionId), verdict: 'ALL VERIFIED (forged)' },
             },
           ],
         ],
@@ -582,6 +609,9 @@ describe('proofs forged before the fix stop counting (audit recheckProofs)', () 
   });
 });
 
+function reportOf(collectionId: string) {
+  return { collectionId, action: 'collect', ok: true, coverage: { missingFiles: 0, archiveGapPeriods: 0 } };
+}
 async function bytes(bucket: string, key: string): Promise<Uint8Array> {
   return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
 }

@@ -157,7 +157,19 @@ const SCHEMAS: [string, z.ZodType<unknown>, Record<string, unknown>][] = [
     AssembleInputSchema,
     { state: collectionState, shards: 1, plan: { list, mode: 'traditional' } },
   ],
-  ['writeReport', WriteReportSchema, { state: collectionState, report: { collectionId: 'wf-1234', ok: true } }],
+  [
+    'writeReport',
+    WriteReportSchema,
+    {
+      state: collectionState,
+      report: {
+        collectionId: 'wf-1234',
+        action: 'collect',
+        ok: true,
+        coverage: { missingFiles: 0, archiveGapPeriods: 0 },
+      },
+    },
+  ],
   ['listQuarantine', ListQuarantineSchema, { bucket: 'bronze', limit: 10 }],
   ['acceptQuarantined', AcceptQuarantinedSchema, { key, sha256: sha, reason: 'why', decidedBy: 'review x' }],
   ['discardQuarantined', DiscardQuarantinedSchema, { prefix: 'binance/', key }],

@@ -92,10 +92,16 @@ function stubDestination(opts: {
   return { calls, proofs, dest: dest as unknown as Destination };
 }
 
-async function prove(stub: Stub, file: PlanFile, ref: Partial<BatchRef> = {}) {
+async function prove(
+  stub: Stub,
+  file: PlanFile,
+  ref: Partial<BatchRef> = {},
+  opts: { holds?: boolean; direct?: { i: number; outcome: string; etag?: string }[] } = {},
+) {
   let results: ProveEntry[] = [];
   const store = {
     planBatch: async () => [file],
+    results: async (_b: number, step: string) => (step === 'direct' ? opts.direct : undefined),
     putResults: async (_b: number, _s: string, entries: ProveEntry[]) => {
       results = entries;
       return 'results';
@@ -111,6 +117,7 @@ async function prove(stub: Stub, file: PlanFile, ref: Partial<BatchRef> = {}) {
       source,
       store,
       concurrency: 2,
+      storeChecksumHolds: async () => opts.holds ?? false,
     },
     { state, batch: 0, verification: 'checksum', stallMs: 60_000, ...ref } as BatchRef,
   );
@@ -134,12 +141,37 @@ describe('the proof step (stubbed destination)', () => {
     assert.deepEqual(stub.proofs, [], 'no proof for bytes that do not match');
   });
 
-  it("takes the store's SHA-256 where the probe found the store computes it", async () => {
+  it("takes the store's SHA-256 only for the bytes this run's copy wrote, where this worker saw the store compute it", async () => {
+    const copiedByRun = [{ i: 0, outcome: 'copied', etag: '"e-dest"' }];
     const stub = stubDestination({ bytes: RIGHT, storedSha256: sha(RIGHT) });
-    const [entry] = await prove(stub, copied, { storeChecksum: true });
+    const [entry] = await prove(stub, copied, { storeChecksum: true }, { holds: true, direct: copiedByRun });
     assert.ok(!stub.calls.includes('readAndHash'));
     assert.equal(entry.outcome, 'copied');
     assert.equal(stub.proofs[0].method, 'store-sha256');
+
+    // The caller says storeChecksum, but this worker never saw the store compute it: the bytes are read.
+    const unproven = stubDestination({ bytes: WRONG, storedSha256: sha(RIGHT) });
+    const [asked] = await prove(
+      unproven,
+      { ...copied, size: WRONG.length },
+      { storeChecksum: true },
+      { direct: copiedByRun },
+    );
+    assert.equal(asked.outcome, 'checksum_mismatch');
+    assert.deepEqual(unproven.proofs, []);
+
+    // Another writer's bytes at the key (another ETag than the copy got, or found there by s5cmd): read, never taken on the store's word.
+    for (const direct of [[{ i: 0, outcome: 'copied', etag: '"e-other"' }], [{ i: 0, outcome: 'appeared' }], []]) {
+      const other = stubDestination({ bytes: WRONG, storedSha256: sha(RIGHT) });
+      const [e] = await prove(
+        other,
+        { ...copied, size: WRONG.length },
+        { storeChecksum: true },
+        { holds: true, direct },
+      );
+      assert.equal(e.outcome, 'checksum_mismatch', JSON.stringify(direct));
+      assert.deepEqual(other.proofs, []);
+    }
   });
 
   it('a retried step finds its own promotion before an older quarantined copy of the same source version', async () => {

@@ -1,0 +1,41 @@
+/**
+ * What this worker process found out itself about the destination store: does it compute a correct
+ * SHA-256 for a server-side copy. A proof may rest on the store's own hash only where the worker saw
+ * that hold; a request's `storeChecksum` flag (anyone can send it) only asks for it. Learned from the
+ * probe the worker ran, or by one probe copy of a small source object, and kept for an hour.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { tryServerSideCopy } from './probe';
+
+const KEEP_MS = 60 * 60 * 1000;
+/** A probe that failed (not a store that said no) is tried again soon. */
+const KEEP_FAILED_MS = 60 * 1000;
+
+export class StoreFacts {
+  private readonly known = new Map<string, { computes: boolean; until: number }>();
+
+  constructor(
+    private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** What a probe of this bucket found (called by the probe activity). */
+  record(bucket: string, computes: boolean, keepMs = KEEP_MS): void {
+    this.known.set(bucket, { computes, until: this.now() + keepMs });
+  }
+
+  /** True only where this worker saw the store compute the right SHA-256 of a copy into this bucket. */
+  async computesCopyChecksum(bucket: string, prefix: string, sampleSourceKey: string | undefined): Promise<boolean> {
+    const fact = this.known.get(bucket);
+    if (fact && fact.until > this.now()) return fact.computes;
+    if (!sampleSourceKey) return false;
+    try {
+      const tried = await tryServerSideCopy(this.deps, sampleSourceKey, bucket, prefix);
+      this.record(bucket, tried.storeChecksum.supported, tried.serverSideCopy.works ? KEEP_MS : KEEP_FAILED_MS);
+      return tried.storeChecksum.supported;
+    } catch {
+      this.record(bucket, false, KEEP_FAILED_MS);
+      return false;
+    }
+  }
+}
