@@ -22,10 +22,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checksumKey, destinationKey, proofFolder, quarantineKey } from '../workflows/keys';
-import { isNotFound } from './errors';
+import { isNotFound, UnboundEvidenceError } from './errors';
 import {
   PROOF_LEVELS,
   isProtecting,
+  normalizeEtag,
   objectToken,
   parseProofKey,
   proofFileName,
@@ -402,8 +403,24 @@ export class Destination {
     );
   }
 
+  /** The key a proof record is stored at. */
+  proofKey(record: ProofRecord): string {
+    return `${proofFolder(this.prefix, record.key)}/${proofFileName(proofNameOf(record))}`;
+  }
+
+  /** Removes a proof this run wrote under a name that binds nothing (an upload got another ETag than predicted). */
+  async removeProof(record: ProofRecord): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.proofKey(record) }), this.opts);
+  }
+
   async recordProof(record: ProofRecord): Promise<string> {
-    const key = `${proofFolder(this.prefix, record.key)}/${proofFileName(proofNameOf(record))}`;
+    // A proof binds bytes by their ETag: an answer without one (or a weak one) is no evidence of which bytes.
+    const etag = record.destination.etag ?? '';
+    if (!normalizeEtag(etag) || /^w\//i.test(etag.trim()))
+      throw new UnboundEvidenceError(
+        `s3://${this.bucket}/${record.destination.key}: the store answered ${etag ? `a weak ETag (${etag})` : 'no ETag'}, so no proof can be bound to these exact bytes; this store cannot hold verified copies`,
+      );
+    const key = this.proofKey(record);
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,

@@ -153,21 +153,23 @@ export function createActivities(deps: ActivityDeps) {
         serverSideCopy: { works: false, detail: sharedEndpoint.detail },
         storeChecksum: { supported: false, detail: 'not tried' },
       };
-      const [s5cmd, dest, copy] = await Promise.all([
+      // The write probe first, then the copy probe: run together, a store that removes emptied folders (versitygw's
+      // posix backend) can pull the folder from under the copy when the write probe's object is deleted.
+      const [s5cmd, dest] = await Promise.all([
         probeS5cmd(config.s5cmd.path),
         probeDestination(destination, bucket, prefix),
-        sharedEndpoint.shared && input.request
-          ? probeServerSideCopy(
-              { source: deps.source, destination, sourceBucket: config.source.bucket },
-              input.request,
-              bucket,
-              prefix,
-            ).catch((err: Error) => ({
-              ...notTried,
-              serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message.slice(0, 500)}` },
-            }))
-          : notTried,
       ]);
+      const copy = await (sharedEndpoint.shared && input.request
+        ? probeServerSideCopy(
+            { source: deps.source, destination, sourceBucket: config.source.bucket },
+            input.request,
+            bucket,
+            prefix,
+          ).catch((err: Error) => ({
+            ...notTried,
+            serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message.slice(0, 500)}` },
+          }))
+        : Promise.resolve(notTried));
       if (copy.serverSideCopy.works) storeFacts.record(bucket, copy.storeChecksum.supported);
       return {
         probe: { s5cmd, sharedEndpoint, sourceOverHttp: Boolean(config.source.httpUrl), ...copy, destination: dest },

@@ -5,8 +5,18 @@
  * of series, never the shard. After each write the activity heartbeats a checkpoint, so a listing
  * that is killed or fails goes on from its last checkpoint instead of starting over.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { archiveFileName, checksumKey, destinationKey, periodOf, proofFolder, seriesPrefix } from '../workflows/keys';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  archiveFileName,
+  checksumKey,
+  destinationKey,
+  periodOf,
+  proofFolder,
+  quarantineKey,
+  seriesPrefix,
+  sourceKeyOfQuarantined,
+} from '../workflows/keys';
+import { decodeEvidence, type QuarantineEvidence } from './destination';
 import { periodsOf } from '../workflows/request';
 import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
@@ -15,6 +25,7 @@ import { listRange } from './listing';
 import { decide, type PlanFile, type SuspectProof } from './plan';
 import { mapPool } from './pool';
 import {
+  normalizeEtag,
   objectToken,
   parseProofKey,
   proofEarnedBy,
@@ -73,7 +84,7 @@ async function listSeries(
   const failing = (what: string) => (e: unknown) => {
     throw classifyS3Error(e, what);
   };
-  const [src, dst, proofs] = await Promise.all([
+  const [src, dst, proofs, quarantined] = await Promise.all([
     listRange(deps.source, deps.sourceBucket, prefix, first, last).catch(
       failing(`listing source s3://${deps.sourceBucket}/${prefix}`),
     ),
@@ -91,7 +102,18 @@ async function listSeries(
       proofFolder(dp, first),
       `${proofFolder(dp, lastZip)}/~`,
     ).catch(failing(`listing proofs s3://${state.bucket}/${proofFolder(dp, prefix)}`)),
+    // Bytes put aside earlier: a file whose unchanged source failed its check is not copied and put aside again.
+    request.action === 'audit'
+      ? Promise.resolve([])
+      : listRange(
+          deps.destination,
+          state.bucket,
+          quarantineKey(dp, prefix),
+          quarantineKey(dp, first),
+          quarantineKey(dp, lastZip),
+        ).catch(failing(`listing the quarantine s3://${state.bucket}/${quarantineKey(dp, prefix)}`)),
   ]);
+  const putAside = await earlierEvidence(deps.destination, state.bucket, dp, quarantined);
   const srcByKey = new Map(src.map((o) => [o.key, o]));
   const dstByKey = new Map(dst.map((o) => [o.key.slice(dp.length), o]));
   const proofsByKey = new Map<string, ProofName[]>();
@@ -111,6 +133,18 @@ async function listSeries(
     const period = periodOf(series, o.key.slice(prefix.length));
     if (!period || period < range.first || period > range.last) continue;
     const checksum = srcByKey.get(checksumKey(o.key));
+    // An operator's acceptance stands without a .CHECKSUM too: reruns keep accepted files.
+    const acceptedHere =
+      !checksum &&
+      decide({ zip: o }, { zip: dstByKey.get(o.key), proofs: proofsByKey.get(o.key) ?? [] }, request.verification);
+    if (acceptedHere && acceptedHere.action === 'skip' && acceptedHere.proof === 'accepted') {
+      byPeriod.set(period, {
+        kind: 'settled',
+        presentBytes: o.size,
+        entry: entry(o.key, o.size, 'skipped', 'accepted', null),
+      });
+      continue;
+    }
     if (!checksum && proofEarnedBy(request.verification) === 'sha256') {
       byPeriod.set(period, {
         kind: 'settled',
@@ -132,6 +166,32 @@ async function listSeries(
     // Bytes with a voided proof are proven again even where another proof still stands.
     if (suspect && decision.action === 'skip' && dstZip)
       decision = { action: 'verify_only', seen: { etag: dstZip.etag, size: dstZip.size } };
+    // The same source bytes under the same .CHECKSUM failed before and wait in the quarantine: report them, copy nothing.
+    const earlier = decision.action === 'copy' || decision.action === 'replace' ? putAside.get(o.key) : undefined;
+    if (
+      earlier &&
+      normalizeEtag(earlier.evidence.source.etag) === normalizeEtag(o.etag) &&
+      earlier.evidence.source.size === o.size &&
+      normalizeEtag(earlier.evidence.sidecarEtag ?? '') === normalizeEtag(checksum?.etag ?? '')
+    ) {
+      const e = earlier.evidence;
+      byPeriod.set(period, {
+        kind: 'settled',
+        presentBytes: 0,
+        entry: {
+          ...entry(
+            o.key,
+            o.size,
+            e.outcome,
+            decision.action === 'replace' ? (decision.kept?.level ?? null) : null,
+            `${e.reason}; put aside at ${earlier.key} by an earlier run (${e.at}); the source is unchanged, so it is not copied again: review it with "client quarantine list"`,
+          ),
+          sha256: e.actualSha256,
+          evidence: { ...e, quarantinedEarlier: earlier.key },
+        },
+      });
+      continue;
+    }
     if (decision.action === 'skip') {
       byPeriod.set(period, {
         kind: 'settled',
@@ -176,7 +236,29 @@ async function listSeries(
         ),
       },
   );
-  return { items, listed: src.length + dst.length + proofs.length };
+  return { items, listed: src.length + dst.length + proofs.length + quarantined.length };
+}
+
+/** The evidence each quarantined object carries (one HEAD per object put aside), by archive key. */
+async function earlierEvidence(
+  s3: S3Client,
+  bucket: string,
+  dp: string,
+  quarantined: { key: string }[],
+): Promise<Map<string, { key: string; evidence: QuarantineEvidence }>> {
+  const out = new Map<string, { key: string; evidence: QuarantineEvidence }>();
+  await mapPool(quarantined, 8, async (o) => {
+    const sourceKey = sourceKeyOfQuarantined(dp, o.key);
+    if (!sourceKey?.endsWith('.zip')) return;
+    try {
+      const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
+      const evidence = decodeEvidence(h.Metadata);
+      if (evidence?.source) out.set(sourceKey, { key: o.key, evidence });
+    } catch (err) {
+      if (!isNotFound(err)) throw classifyS3Error(err, `reading s3://${bucket}/${o.key}`);
+    }
+  });
+  return out;
 }
 
 /** Proofs bound to the bytes each key holds now whose record cannot be true (one GET per bound proof). */

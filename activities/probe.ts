@@ -20,7 +20,11 @@ import type { CollectionRequest } from '../workflows/request';
 import { expandSeries, hasPatterns } from '../workflows/request';
 import type { EnvironmentProbe } from '../workflows/types';
 import { copySource } from './destination';
-import { isAccessDenied } from './errors';
+import { isAccessDenied, isNotFound } from './errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const COPY_PROBE_ATTEMPTS = 4;
+const COPY_PROBE_BACKOFF_MS = 500;
 import { endpointIdentity } from './s3';
 
 export interface ProbeInput {
@@ -164,14 +168,24 @@ export async function tryServerSideCopy(
   const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
   const from = `s3://${deps.sourceBucket}/${sample.key}`;
   try {
-    await deps.destination.send(
-      new CopyObjectCommand({
-        Bucket: bucket,
-        Key,
-        CopySource: copySource(deps.sourceBucket, sample.key),
-        ChecksumAlgorithm: 'SHA256',
-      }),
-    );
+    // One failed request must not decide a whole collection's mode: a transient failure (5xx, a store's folder
+    // race, a dropped connection) is tried again; a refusal (access denied, no such key) is the answer.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.destination.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key,
+            CopySource: copySource(deps.sourceBucket, sample.key),
+            ChecksumAlgorithm: 'SHA256',
+          }),
+        );
+        break;
+      } catch (err) {
+        if (attempt >= COPY_PROBE_ATTEMPTS || isAccessDenied(err) || isNotFound(err)) throw err;
+        await sleep(COPY_PROBE_BACKOFF_MS * attempt);
+      }
+    }
   } catch (err) {
     const e = err as Error & { name?: string };
     const why = isAccessDenied(err)

@@ -734,7 +734,10 @@ async function uploadWithS5cmd(
       method: 'downloaded',
     };
     if (zip.object.etag === entry.predictedEtag && status(i, 'proof')?.status === 'ok') return done;
-    // The destination gave another ETag (or the proof did not go up): read the upload back and prove it where it is.
+    // The destination gave another ETag (SSE-KMS, data-integrity ETags, …) or the proof did not go up: the proof
+    // named after the predicted ETag binds nothing there, so it goes; the upload is read back and proven where it is.
+    const predicted = records.get(i)!;
+    await dest.removeProof(predicted);
     const back = await dest.readAndHash(dest.finalKey(files[i].key));
     if (!back || back.sha256 !== entry.sha256) {
       return {

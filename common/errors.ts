@@ -42,6 +42,12 @@ export class FileTooLargeError extends CollectorError {
     super('FileTooLargeError', message, true);
   }
 }
+/** The store gave no ETag (or a weak one) for bytes a proof would bind: no retry makes it evidence. */
+export class UnboundEvidenceError extends CollectorError {
+  constructor(message: string) {
+    super('UnboundEvidenceError', message, true);
+  }
+}
 /** An activity stopped making progress for longer than its work can justify: retried, maybe elsewhere. */
 export class StalledError extends CollectorError {
   constructor(message: string) {

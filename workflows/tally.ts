@@ -13,7 +13,8 @@ export function countEntries(entries: ManifestEntry[]): ManifestCounts {
   let bytesCopied = 0;
   let quarantined = 0;
   for (const e of entries) {
-    if (e.evidence?.quarantineKey) quarantined++;
+    // Waiting in the quarantine: put aside by this run, or by an earlier one for the same unchanged source.
+    if (e.evidence?.quarantineKey || e.evidence?.quarantinedEarlier) quarantined++;
     byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
     if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
     if (e.proofMethod) byProofMethod[e.proofMethod] = (byProofMethod[e.proofMethod] ?? 0) + 1;

@@ -316,7 +316,7 @@ export interface CollectionReport {
     skipped: number;
     notPublished: number;
     failed: number;
-    /** Files whose failing bytes this run put aside in the quarantine for an operator. */
+    /** Files whose failing bytes wait in the quarantine for an operator (put aside by this run, or by an earlier one for the same unchanged source). */
     quarantined: number;
     byMode: Record<Mode, { copied: number; failed: number; checksumMismatch: number }>;
     byOutcome: Record<string, number>;

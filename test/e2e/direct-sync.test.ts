@@ -5,7 +5,7 @@ import { quarantineKey } from '../../workflows/keys';
 import { collectionProgress, startCollection } from '../../client/collection';
 import { progressQuery } from '../../workflows';
 import { firstShardHistory, recordHistory } from '../helpers/history';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   collect,
   exists,
@@ -111,14 +111,29 @@ describe('direct sync on the real stack', () => {
     recordHistory('direct-sync-shard', await firstShardHistory(handle));
   });
 
-  it('a rerun copies nothing already present and identical', async () => {
+  it('a rerun copies nothing already present and identical, nor bytes already put aside for an unchanged source', async () => {
     const before = await listKeys(buckets.destination, 'bronze/data/');
+    const putAside = async () =>
+      (
+        await s3.send(new ListObjectsV2Command({ Bucket: buckets.destination, Prefix: 'bronze/_quarantine/' }))
+      ).Contents!.map((o) => `${o.Key} ${o.LastModified!.toISOString()}`);
+    const aside = await putAside();
+    assert.equal(aside.length, 4);
     const { report } = await collect(w, {
       ...request,
       destination: { bucket: buckets.destination, prefix: 'bronze/' },
     });
     assert.equal(report.files.copied, 0);
-    assert.equal(report.files.byOutcome.checksum_mismatch, 4, 'quarantined mismatches are tried again and still fail');
+    assert.equal(report.bytes.copied, 0);
+    assert.equal(report.files.byOutcome.checksum_mismatch, 4, 'the mismatches are still reported');
+    assert.equal(report.files.quarantined, 4, 'they still wait in the quarantine');
+    assert.match(report.verdict, /4 put aside in the quarantine/);
+    assert.deepEqual(await putAside(), aside, 'not copied and put aside again');
+    const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+    for (const e of manifest.filter((m) => m.outcome === 'checksum_mismatch')) {
+      assert.match(e.error!, /put aside at .* by an earlier run .* not copied again/);
+      assert.ok((e.evidence as { quarantinedEarlier?: string }).quarantinedEarlier);
+    }
     assert.equal(report.files.skipped, written.filter((f) => !f.fault).length);
     assert.deepEqual(await listKeys(buckets.destination, 'bronze/data/'), before);
   });

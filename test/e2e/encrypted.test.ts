@@ -105,6 +105,9 @@ describe('an SSE-KMS destination (ETags are not MD5s)', () => {
       const hashes = await hashDestination(s3, bucket, prefix);
       for (const f of files) assert.equal(hashes.get(f.key), f.sha256);
       assert.equal((await assertTrustInvariant(s3, bucket, prefix, env.stack.sourceBucket)).proven.size, files.length);
+      const proofs =
+        (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}_verified/` }))).Contents ?? [];
+      assert.equal(proofs.length, files.length, 'one proof per file, whatever the ETag form');
     });
   }
 });
