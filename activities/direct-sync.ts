@@ -25,6 +25,7 @@ import {
   classifyBatchFailure,
   matchOutcomes,
   s3Url,
+  sourceRegionFlags,
   type CommandResult,
   type CopyRequest,
   type WrittenObject,
@@ -82,6 +83,7 @@ export function copyRequests(
   positions: number[],
   ref: BatchRef,
   sourceBucket: string,
+  regions: Pick<CopyRequest, 'sourceRegion' | 'destinationRegion'> = {},
 ): CopyRequest[] {
   return positions.map((i) => {
     const key = files[i].key;
@@ -96,6 +98,7 @@ export function copyRequests(
       ),
       noClobber: !replace,
       checksum: ref.storeChecksum,
+      ...regions,
     };
   });
 }
@@ -125,12 +128,14 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const sidecarDest = (i: number) =>
     s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
 
+  const toS3 = sourceRegionFlags(config.source, config.destination, 's3');
+  const toLocal = sourceRegionFlags(config.source, config.destination, 'local');
   const runRequests: CopyRequest[] = [
-    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket),
+    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3),
     ...fastProof.map((i): CopyRequest =>
       ref.verification === 'checksum'
-        ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i) }
-        : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) },
+        ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i), ...toLocal }
+        : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i), ...toS3 },
     ),
   ];
   const commandsFile = buildCommandsFile(runRequests);
@@ -196,7 +201,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
         ),
       });
       if (ref.verification === 'checksum')
-        second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i) });
+        second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i), ...toS3 });
     });
     if (second.length) {
       const file2 = buildCommandsFile(second);

@@ -84,9 +84,13 @@ export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sha
       src.credentials?.secretAccessKey === dst.credentials?.secretAccessKey);
   if (!sameCreds)
     return { shared: false, detail: 'source and destination need different credentials; s5cmd uses one set' };
+  const regions =
+    !src.endpoint && !dst.endpoint && src.region !== dst.region
+      ? `; the source bucket is in ${src.region}, the destination in ${dst.region}: s5cmd sends each source-side request to ${src.region} (--source-region) and each copy to ${dst.region}`
+      : '';
   return {
     shared: true,
-    detail: `source and destination share endpoint ${a}${src.anonymous ? ' (public source)' : ''}`,
+    detail: `source and destination share endpoint ${a}${src.anonymous ? ' (public source)' : ''}${regions}`,
   };
 }
 

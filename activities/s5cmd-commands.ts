@@ -24,6 +24,22 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * Per-command regions for requests that read the source, on AWS when the source bucket lives in another region
+ * than the destination (the real archive is in ap-northeast-1): without them every such request of a run
+ * configured for the destination's region answers 301 PermanentRedirect. Custom endpoints get none.
+ */
+export function sourceRegionFlags(
+  source: { region: string; endpoint?: string },
+  destination: { region: string; endpoint?: string },
+  to: 'local' | 's3',
+): Pick<CopyRequest, 'sourceRegion' | 'destinationRegion'> {
+  if (source.endpoint || destination.endpoint || source.region === destination.region) return {};
+  return to === 's3'
+    ? { sourceRegion: source.region, destinationRegion: destination.region }
+    : { sourceRegion: source.region };
+}
+
 export function s3Url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
@@ -41,6 +57,10 @@ export interface CopyRequest {
   noClobber?: boolean;
   /** Ask the store for the object's SHA-256 and print it with its ETag and size (the project's s5cmd build). */
   checksum?: boolean;
+  /** The source bucket's region when it differs from the run's (AWS answers 301 PermanentRedirect otherwise). */
+  sourceRegion?: string;
+  /** The destination bucket's region, for S3→S3 copies given a source region (else s5cmd sends the copy there). */
+  destinationRegion?: string;
 }
 
 export interface CopyCommand {
@@ -71,7 +91,11 @@ export function buildCommandsFile(requests: CopyRequest[]): CommandsFile {
       continue;
     }
     commands.push({ id: commands.length, index: r.index, tag: r.tag ?? 'zip', from: r.from, to: r.to });
-    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', '--raw']
+    const regions = [
+      r.sourceRegion ? `--source-region ${shellQuote(r.sourceRegion)}` : '',
+      r.destinationRegion ? `--destination-region ${shellQuote(r.destinationRegion)}` : '',
+    ];
+    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', ...regions, '--raw']
       .filter(Boolean)
       .join(' ');
     lines.push(`cp ${flags} ${shellQuote(r.from)} ${shellQuote(r.to)}`);

@@ -8,7 +8,9 @@ import {
   matchOutcomes,
   parseS5cmdLine,
   shellQuote,
+  sourceRegionFlags,
 } from '../../activities/s5cmd-commands';
+import { loadConfig } from '../../worker/config';
 
 const copy = (index: number, key: string, noClobber = true) => ({
   index,
@@ -120,5 +122,45 @@ describe('s5cmd NDJSON', () => {
       'unreachable',
     );
     assert.equal(classifyBatchFailure(['something odd']), 'other');
+  });
+});
+
+describe('regions of a direct-sync run on AWS', () => {
+  it('reads the real archive in its own region (ap-northeast-1) when the bucket is in another, and copies into the bucket’s', () => {
+    const c = loadConfig({
+      TEMPORAL_CONFIG_FILE: '/nonexistent/t.toml',
+      DEST_REGION: 'eu-west-1',
+      DEST_BUCKET: 'my-bronze',
+    });
+    const toS3 = sourceRegionFlags(c.source, c.destination, 's3');
+    const toLocal = sourceRegionFlags(c.source, c.destination, 'local');
+    assert.deepEqual(toS3, { sourceRegion: 'ap-northeast-1', destinationRegion: 'eu-west-1' });
+    assert.deepEqual(toLocal, { sourceRegion: 'ap-northeast-1' });
+    const key = 'data/spot/daily/klines/BTCUSDT/1d/BTCUSDT-1d-2025-01-01.zip';
+    const run = buildCommandsFile([
+      {
+        index: 0,
+        from: `s3://data.binance.vision/${key}`,
+        to: `s3://my-bronze/binance/${key}`,
+        noClobber: true,
+        ...toS3,
+      },
+      { index: 0, tag: 'sidecar', from: `s3://data.binance.vision/${key}.CHECKSUM`, to: '/tmp/0.CHECKSUM', ...toLocal },
+    ]);
+    const [copy, sidecar] = run.text.trim().split('\n');
+    assert.match(copy, /^cp -n --source-region 'ap-northeast-1' --destination-region 'eu-west-1' --raw /);
+    assert.match(sidecar, /^cp --source-region 'ap-northeast-1' --raw /);
+  });
+
+  it('adds nothing in one region, or on a custom endpoint', () => {
+    const same = loadConfig({ TEMPORAL_CONFIG_FILE: '/nonexistent/t.toml', DEST_REGION: 'ap-northeast-1' });
+    assert.deepEqual(sourceRegionFlags(same.source, same.destination, 's3'), {});
+    const minio = loadConfig({
+      TEMPORAL_CONFIG_FILE: '/nonexistent/t.toml',
+      SOURCE_ENDPOINT: 'http://127.0.0.1:9000',
+      DEST_ENDPOINT: 'http://127.0.0.1:9000',
+      SOURCE_BUCKET: 'mirror',
+    });
+    assert.deepEqual(sourceRegionFlags(minio.source, minio.destination, 's3'), {});
   });
 });
