@@ -171,8 +171,16 @@ export function createActivities(deps: ActivityDeps) {
           }))
         : Promise.resolve(notTried));
       if (copy.serverSideCopy.works) storeFacts.record(bucket, copy.storeChecksum.supported);
+      const guards = dest.writable ? await storeFacts.storeGuards(bucket, prefix) : undefined;
       return {
-        probe: { s5cmd, sharedEndpoint, sourceOverHttp: Boolean(config.source.httpUrl), ...copy, destination: dest },
+        probe: {
+          s5cmd,
+          sharedEndpoint,
+          sourceOverHttp: Boolean(config.source.httpUrl),
+          ...copy,
+          destination: dest,
+          ...(guards ? { guards } : {}),
+        },
         destination: { bucket, prefix },
         searchAttributes: config.temporal.searchAttributes,
       };

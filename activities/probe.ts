@@ -18,7 +18,7 @@ import type { WorkerConfig } from '../worker/config';
 import { seriesPrefix } from '../workflows/keys';
 import type { CollectionRequest } from '../workflows/request';
 import { expandSeries, hasPatterns } from '../workflows/request';
-import type { EnvironmentProbe } from '../workflows/types';
+import type { EnvironmentProbe, Guard, StoreGuards } from '../workflows/types';
 import { copySource } from './destination';
 import { isAccessDenied, isNotFound } from './errors';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -224,5 +224,84 @@ export async function tryServerSideCopy(
     };
   } finally {
     await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
+  }
+}
+
+/**
+ * Tries each guard the trust design leans on, in a scratch folder under `_collections/`, one request after
+ * another (a store that removes emptied folders must not pull one from under the next request): what the
+ * store refuses is honoured, what it lets through is not. Costs about 8 small requests.
+ */
+export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: string): Promise<StoreGuards> {
+  const folder = `${prefix}_collections/.guard-probe-${randomUUID()}/`;
+  const a = `${folder}a`;
+  const wrongEtag = '"00000000000000000000000000000000"';
+  const refused = (err: unknown) => {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return status !== undefined && status >= 400 && status < 500;
+  };
+  const attempt = async (
+    what: string,
+    send: () => Promise<unknown>,
+    ifRefused: string,
+    ifAllowed: string,
+  ): Promise<Guard> => {
+    try {
+      await send();
+      return { honoured: false, detail: `${what}: ${ifAllowed}` };
+    } catch (err) {
+      if (refused(err)) return { honoured: true, detail: `${what}: ${ifRefused}` };
+      return {
+        honoured: null,
+        detail: `${what}: could not tell (${(err as Error).name}: ${(err as Error).message.slice(0, 200)})`,
+      };
+    }
+  };
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: a, Body: 'guard probe' }));
+    const conditionalPut = await attempt(
+      'PUT If-None-Match: * over an existing key',
+      () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: a, Body: 'guard probe', IfNoneMatch: '*' })),
+      'refused',
+      'accepted: the store ignores it',
+    );
+    const putChecksum = await attempt(
+      'PUT with a wrong x-amz-checksum-sha256',
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `${folder}b`,
+            Body: 'guard probe',
+            ChecksumSHA256: createHash('sha256').update('other bytes').digest('base64'),
+          }),
+        ),
+      'refused',
+      'accepted: the store keeps a writer-supplied checksum it did not check',
+    );
+    const conditionalCopy = await attempt(
+      'copy with x-amz-copy-source-if-match naming another ETag',
+      () =>
+        s3.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: `${folder}c`,
+            CopySource: copySource(bucket, a),
+            CopySourceIfMatch: wrongEtag,
+          }),
+        ),
+      'refused',
+      'copied: the store ignores it',
+    );
+    const conditionalDelete = await attempt(
+      'DELETE If-Match naming another ETag',
+      () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: a, IfMatch: wrongEtag })),
+      'refused',
+      'deleted: the store ignores it',
+    );
+    return { conditionalPut, putChecksum, conditionalCopy, conditionalDelete };
+  } finally {
+    for (const k of ['c', 'b', 'a'])
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}${k}` })).catch(() => undefined);
   }
 }

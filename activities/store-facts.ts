@@ -5,7 +5,8 @@
  * probe the worker ran, or by one probe copy of a small source object, and kept for an hour.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { tryServerSideCopy } from './probe';
+import type { StoreGuards } from '../workflows/types';
+import { probeStoreGuards, tryServerSideCopy } from './probe';
 
 const KEEP_MS = 60 * 60 * 1000;
 /** A probe that failed (not a store that said no) is tried again soon. */
@@ -13,6 +14,16 @@ const KEEP_FAILED_MS = 60 * 1000;
 
 export class StoreFacts {
   private readonly known = new Map<string, { computes: boolean; until: number }>();
+  private readonly guards = new Map<string, { guards: StoreGuards; until: number }>();
+
+  /** What the store honours of the trust design's guards (probed once an hour per bucket). */
+  async storeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
+    const fact = this.guards.get(bucket);
+    if (fact && fact.until > this.now()) return fact.guards;
+    const guards = await probeStoreGuards(this.deps.destination, bucket, prefix);
+    this.guards.set(bucket, { guards, until: this.now() + KEEP_MS });
+    return guards;
+  }
 
   constructor(
     private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },

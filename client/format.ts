@@ -17,6 +17,21 @@ export function formatProgress(p: Progress): string {
   return `${p.phase}${p.mode ? ` (${p.mode})` : ''}: ${shards}batches ${p.batches.done}/${p.batches.total}, files copied ${f.copied}/${f.planned}, skipped ${f.skipped}, failed ${f.failed}, fallback ${f.fallback}, not published ${f.notPublished}, ${formatBytes(p.bytes)}`;
 }
 
+/** What the destination store honours, as the probe found by trying (✓ honoured, ✗ ignored, ? unclear). */
+export function formatGuards(probe: CollectionReport['probe']): string {
+  const mark = (h: boolean | null) => (h === null ? '?' : h ? '✓' : '✗');
+  const g = probe.guards;
+  const copy = `SHA-256 of a copy ${probe.storeChecksum.supported ? '✓' : '✗'}`;
+  if (!g) return `${copy}; guards not tried`;
+  return [
+    copy,
+    `conditional copy ${mark(g.conditionalCopy.honoured)}`,
+    `conditional PUT ${mark(g.conditionalPut.honoured)}`,
+    `conditional DELETE ${mark(g.conditionalDelete.honoured)}`,
+    `PUT checksum checked ${mark(g.putChecksum.honoured)}`,
+  ].join(', ');
+}
+
 export function formatReport(r: CollectionReport): string {
   const proofs =
     Object.entries(r.files.byProof)
@@ -32,6 +47,7 @@ export function formatReport(r: CollectionReport): string {
       `${r.coverage.series} series: ${r.coverage.complete} complete, ${r.coverage.incomplete} incomplete (${r.coverage.missingFiles} files missing), ${r.coverage.empty} empty; ${r.coverage.withArchiveGaps} with gaps in the archive (${r.coverage.archiveGapPeriods} periods)`,
     ],
     ['mode', `${r.decision.mode}: ${r.decision.reason}`],
+    ['store', formatGuards(r.probe)],
     [
       'files',
       `${r.files.total} total: ${Object.entries(r.files.byOutcome)

@@ -12,6 +12,7 @@ import { registerCollect } from './commands/collect';
 import { registerCoverage } from './commands/coverage';
 import { registerList } from './commands/list';
 import { registerPlan } from './commands/plan';
+import { registerProbe } from './commands/probe';
 import { registerQuarantine } from './commands/quarantine';
 import { registerRetention } from './commands/retention';
 import { registerSchedule } from './commands/schedule';
@@ -24,6 +25,7 @@ const program = new Command('archive-collector')
 for (const register of [
   registerCollect,
   registerPlan,
+  registerProbe,
   registerAudit,
   registerCoverage,
   registerStatus,

@@ -299,6 +299,7 @@ export const ShardCarriedSchema = z
   .strip();
 
 const detail = text(10_000);
+const guard = z.object({ honoured: z.boolean().nullable(), detail }).strict();
 const probeSchema: z.ZodType<EnvironmentProbe> = z
   .object({
     s5cmd: z.object({ available: z.boolean(), checksums: z.boolean(), detail }).strict(),
@@ -307,6 +308,15 @@ const probeSchema: z.ZodType<EnvironmentProbe> = z
     serverSideCopy: z.object({ works: z.boolean(), detail }).strict(),
     storeChecksum: z.object({ supported: z.boolean(), detail }).strict(),
     destination: z.object({ bucket: BucketName, writable: z.boolean(), detail }).strict(),
+    guards: z
+      .object({
+        conditionalPut: guard,
+        putChecksum: guard,
+        conditionalCopy: guard,
+        conditionalDelete: guard,
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

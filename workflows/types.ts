@@ -65,6 +65,25 @@ export interface EnvironmentProbe {
   /** The store computed that copy's SHA-256 (and it was right). */
   storeChecksum: { supported: boolean; detail: string };
   destination: { bucket: string; writable: boolean; detail: string };
+  /** What the store honours of the guards the trust design leans on, found by trying each (absent: not tried). */
+  guards?: StoreGuards;
+}
+
+/** honoured: the store refused what the guard forbids; false: it let it through; null: not tried or unclear. */
+export interface Guard {
+  honoured: boolean | null;
+  detail: string;
+}
+
+export interface StoreGuards {
+  /** A PUT with `If-None-Match: *` over an existing key is refused (412). */
+  conditionalPut: Guard;
+  /** A PUT whose `x-amz-checksum-sha256` does not match its body is refused. */
+  putChecksum: Guard;
+  /** A copy with `x-amz-copy-source-if-match` naming another ETag is refused (412): promotions copy only hashed bytes. */
+  conditionalCopy: Guard;
+  /** A DELETE with `If-Match` naming another ETag is refused (412). */
+  conditionalDelete: Guard;
 }
 
 export interface ModeDecision {

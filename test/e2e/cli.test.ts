@@ -9,7 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { collectionWorkflowId } from '../../client/collection';
 import type { CollectionReport } from '../../workflows/types';
 import { runCli } from '../helpers/cli';
-import { freshBuckets, mirror, s3, startWorker, testClient, uniqueName, type TestWorker } from '../helpers/stack';
+import {
+  freshBuckets,
+  listKeys,
+  mirror,
+  s3,
+  startWorker,
+  testClient,
+  uniqueName,
+  type TestWorker,
+} from '../helpers/stack';
 
 describe('the command-line client', () => {
   let w: TestWorker;
@@ -35,6 +44,7 @@ describe('the command-line client', () => {
       [],
       ['collect'],
       ['plan'],
+      ['probe'],
       ['audit'],
       ['coverage'],
       ['status'],
@@ -54,6 +64,25 @@ describe('the command-line client', () => {
       assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
       assert.match(r.out, /Usage:/);
     }
+  });
+
+  it('probe shows what the store honours, found by trying, and the mode and proof a collection would get, copying nothing', async () => {
+    const r = await cli('probe', ...flags, '--bucket', buckets.destination, '--prefix', 'probe/');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^mode {9}direct_sync: /m);
+    assert.match(r.out, /^proof {8}the store's own SHA-256 of each copy/m);
+    // The pinned MinIO, as the field notes found it: copy-source conditions, conditional PUT and PUT checksums
+    // honoured; If-Match on DELETE ignored.
+    assert.match(
+      r.out,
+      /SHA-256 of a copy ✓, conditional copy ✓, conditional PUT ✓, conditional DELETE ✗, PUT checksum checked ✓/,
+    );
+    assert.match(r.out, /✗ DELETE If-Match naming another ETag: deleted: the store ignores it/);
+    const left = await listKeys(buckets.destination, 'probe/');
+    assert.ok(
+      left.every((k) => !k.includes('.guard-probe-') && !k.includes('.copy-probe-') && !k.startsWith('probe/data/')),
+      left.join(', '),
+    );
   });
 
   it('collect --wait --json prints the report and exits 0; status and list find it', async () => {
