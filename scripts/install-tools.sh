@@ -21,6 +21,8 @@ TOOLS=(
 # which checks and unit-tests the alert rules (test/unit/alert-rules.test.ts). About 5 minutes the first time.
 if [[ "${1:-}" == "test" ]]; then
   TOOLS+=("promtool github.com/prometheus/prometheus v0.305.0 github.com/prometheus/prometheus/cmd/promtool -")
+  # The store matrix's second S3 server (Apache-2.0, maintained): versitygw serving a folder.
+  TOOLS+=("versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw -")
 fi
 # Built only when asked (`install-tools.sh toxiproxy`): the benchmark's latency profile uses it.
 if [[ "${1:-}" == "toxiproxy" ]]; then

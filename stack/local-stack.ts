@@ -26,6 +26,8 @@ const StackEnv = z.object({
   STACK_MINIO_CONSOLE_PORT: z.coerce.number().int().default(9001),
   MINIO_ROOT_USER: z.string().min(3).default('minioadmin'),
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
+  /** The S3 server: the pinned MinIO build, or versitygw (Apache-2.0, maintained) serving a folder. */
+  STACK_STORE: z.enum(['minio', 'versitygw']).default('minio'),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
   /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */
@@ -35,8 +37,13 @@ const StackEnv = z.object({
     .optional(),
 });
 
+export type StoreName = 'minio' | 'versitygw';
+type ServiceName = 'temporal' | StoreName;
+
 export interface StackConfig {
   name: string;
+  /** The S3 server this stack runs (its port, user and password are the minio* fields). */
+  store: StoreName;
   host: string;
   temporalPort: number;
   uiPort: number;
@@ -57,6 +64,7 @@ export function stackConfig(
   const e = StackEnv.parse({ ...Object.fromEntries(Object.entries(env).filter(([, v]) => v)), ...overrides });
   return {
     name: e.STACK_NAME,
+    store: e.STACK_STORE,
     host: e.STACK_HOST,
     temporalPort: e.STACK_TEMPORAL_PORT,
     uiPort: e.STACK_TEMPORAL_UI_PORT,
@@ -99,7 +107,7 @@ export function workerEnvFor(s: StackConfig): Record<string, string> {
 }
 
 interface Service {
-  name: 'temporal' | 'minio';
+  name: ServiceName;
   command: string;
   args: string[];
   env?: Record<string, string>;
@@ -123,29 +131,53 @@ function services(s: StackConfig): Service[] {
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
   ];
   return [
-    {
-      name: 'minio',
-      command: path.join(TOOLS_BIN, 'minio'),
-      args: [
-        'server',
-        path.join(s.dataDir, 'minio'),
-        '--address',
-        `${s.host}:${s.minioPort}`,
-        '--console-address',
-        `${s.host}:${s.minioConsolePort}`,
-        '--quiet',
-      ],
-      // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
-      env: {
-        MINIO_ROOT_USER: s.minioUser,
-        MINIO_ROOT_PASSWORD: s.minioPassword,
-        MINIO_BROWSER: 'on',
-        MINIO_UPDATE: 'off',
-        MINIO_PROMETHEUS_AUTH_TYPE: 'public',
-        ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
-      },
-      healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
-    },
+    s.store === 'versitygw'
+      ? {
+          name: 'versitygw',
+          command: path.join(TOOLS_BIN, 'versitygw'),
+          // Versions live beside the served folder (versitygw wants them outside it); metadata in user xattrs.
+          args: [
+            '--access',
+            s.minioUser,
+            '--secret',
+            s.minioPassword,
+            '--port',
+            `${s.host}:${s.minioPort}`,
+            '--region',
+            'us-east-1',
+            '--health',
+            '/health',
+            '--quiet',
+            'posix',
+            '--versioning-dir',
+            path.join(s.dataDir, 'versitygw-versions'),
+            path.join(s.dataDir, 'versitygw'),
+          ],
+          healthy: () => httpOk(`${minioEndpoint(s)}/health`),
+        }
+      : {
+          name: 'minio',
+          command: path.join(TOOLS_BIN, 'minio'),
+          args: [
+            'server',
+            path.join(s.dataDir, 'minio'),
+            '--address',
+            `${s.host}:${s.minioPort}`,
+            '--console-address',
+            `${s.host}:${s.minioConsolePort}`,
+            '--quiet',
+          ],
+          // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
+          env: {
+            MINIO_ROOT_USER: s.minioUser,
+            MINIO_ROOT_PASSWORD: s.minioPassword,
+            MINIO_BROWSER: 'on',
+            MINIO_UPDATE: 'off',
+            MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+            ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
+          },
+          healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
+        },
     {
       name: 'temporal',
       command: path.join(TOOLS_BIN, 'temporal'),
@@ -197,7 +229,7 @@ function readPid(s: StackConfig, name: string): number | undefined {
 }
 
 /** The PID of a service this stack started (for tests that pause it), if it runs. */
-export function servicePid(s: StackConfig, name: 'temporal' | 'minio'): number | undefined {
+export function servicePid(s: StackConfig, name: ServiceName): number | undefined {
   return readPid(s, name);
 }
 
@@ -234,14 +266,17 @@ export async function startService(s: StackConfig, svc: Service, timeoutMs = 120
 }
 
 export async function stackUp(s: StackConfig): Promise<void> {
-  mkdirSync(path.join(s.dataDir, 'minio'), { recursive: true });
+  for (const dir of s.store === 'versitygw' ? ['versitygw', 'versitygw-versions'] : ['minio'])
+    mkdirSync(path.join(s.dataDir, dir), { recursive: true });
   await Promise.all(services(s).map((svc) => startService(s, svc)));
   log(
-    `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), MinIO ${minioEndpoint(s)} (console http://${s.host}:${s.minioConsolePort})`,
+    s.store === 'versitygw'
+      ? `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), versitygw ${minioEndpoint(s)}`
+      : `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), MinIO ${minioEndpoint(s)} (console http://${s.host}:${s.minioConsolePort})`,
   );
 }
 
-export async function stopService(s: StackConfig, name: 'temporal' | 'minio'): Promise<void> {
+export async function stopService(s: StackConfig, name: ServiceName): Promise<void> {
   const pid = readPid(s, name);
   if (pid === undefined) return;
   try {
@@ -261,7 +296,7 @@ export async function stopService(s: StackConfig, name: 'temporal' | 'minio'): P
   rmSync(pidFile(s, name), { force: true });
 }
 
-export async function restartService(s: StackConfig, name: 'temporal' | 'minio', downMs = 0): Promise<void> {
+export async function restartService(s: StackConfig, name: ServiceName, downMs = 0): Promise<void> {
   await stopService(s, name);
   if (downMs) await sleep(downMs);
   const svc = services(s).find((x) => x.name === name)!;
@@ -269,7 +304,7 @@ export async function restartService(s: StackConfig, name: 'temporal' | 'minio',
 }
 
 export async function stackDown(s: StackConfig): Promise<void> {
-  await Promise.all([stopService(s, 'temporal'), stopService(s, 'minio')]);
+  await Promise.all([stopService(s, 'temporal'), stopService(s, 'minio'), stopService(s, 'versitygw')]);
   log(`stopped stack "${s.name}"`);
 }
 
