@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the whole product on the embedded local stack. Starts Temporal (Web UI) and MinIO,
+ * `npm run demo`: the whole product on the embedded local stack. Starts Temporal (Web UI) and the S3 server (versitygw),
  * fills a local mirror of the Binance archive (with a few planted faults), runs a worker, runs a
  * collection of 100+ files, prints its report, and leaves the stack up for the Web UI.
  */
@@ -11,7 +11,7 @@ import { formatBytes, formatCoverage, formatPlan, formatProgress, formatReport }
 import { formatQuarantine, runReview } from '../client/review';
 import { connectClient } from '../client/connection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { stackConfig, stackUp, webUiUrl, workerEnvFor } from '../stack/local-stack';
+import { minioEndpoint, stackConfig, stackUp, webUiUrl, workerEnvFor } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { PROJECT_ROOT, loadConfig } from '../worker/config';
 import { jsonLogger } from '../worker/logger';
@@ -141,7 +141,8 @@ console.log(
   `Re-uploads: ${reupload.files.byOutcome.replaced ?? 0} corrected files replaced once verified; ${reupload.files.byOutcome.stale_checksum ?? 0} changed under a stale .CHECKSUM kept their verified copy, the new bytes put aside.`,
 );
 console.log(
-  `\nTemporal Web UI: ${webUiUrl(stack)}  ·  MinIO console: http://${stack.host}:${stack.minioConsolePort} (${stack.minioUser}/${stack.minioPassword})`,
+  `\nTemporal Web UI: ${webUiUrl(stack)}  ·  S3 (${stack.store}): ${minioEndpoint(stack)} (${stack.minioUser}/${stack.minioPassword})`,
+  `Look at the buckets with any S3 tool, e.g. the s5cmd this project built:\n  AWS_ACCESS_KEY_ID=${stack.minioUser} AWS_SECRET_ACCESS_KEY=${stack.minioPassword} .tools/bin/s5cmd --endpoint-url ${minioEndpoint(stack)} ls 's3://${stack.destBucket}/*'`,
 );
 console.log(`Worker logs (JSON lines): ${path.relative(process.cwd(), logFile)}`);
 console.log('The stack keeps running for you to look around; stop it with: npm run stack -- down');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the pinned real dependencies (Temporal CLI, MinIO, s5cmd; promtool for the tests) from the Go module proxy
+# Builds the pinned real dependencies (Temporal CLI, versitygw, MinIO, s5cmd; promtool for the tests) from the Go module proxy
 # into .tools/bin, once. A build goes through a throwaway module with `go get` because the
 # proxy refuses some modules' version lists, which breaks a plain `go install pkg@version`.
 # s5cmd is built from its source with the project's patch (scripts/patches/): copies and uploads
@@ -15,14 +15,15 @@ PATCH_ID="$(sha256sum "$S5CMD_PATCH" | cut -c1-12)"
 TOOLS=(
   "s5cmd github.com/peak/s5cmd/v2 v2.3.0 github.com/peak/s5cmd/v2 $S5CMD_PATCH"
   "temporal github.com/temporalio/cli v1.5.1 github.com/temporalio/cli/cmd/temporal -"
+  # The embedded S3 server (Apache-2.0, maintained): versitygw serving a folder. MinIO stays for what only it
+  # offers here (SSE-KMS, the benchmark's request counters) and as the store matrix's second server.
+  "versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw -"
   "minio github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio -"
 )
 # For the tests (`install-tools.sh test`): Prometheus v3.5.0's promtool (the version docker-compose.yml runs),
 # which checks and unit-tests the alert rules (test/unit/alert-rules.test.ts). About 5 minutes the first time.
 if [[ "${1:-}" == "test" ]]; then
   TOOLS+=("promtool github.com/prometheus/prometheus v0.305.0 github.com/prometheus/prometheus/cmd/promtool -")
-  # The store matrix's second S3 server (Apache-2.0, maintained): versitygw serving a folder.
-  TOOLS+=("versitygw github.com/versity/versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw -")
 fi
 # Built only when asked (`install-tools.sh toxiproxy`): the benchmark's latency profile uses it.
 if [[ "${1:-}" == "toxiproxy" ]]; then

@@ -36,6 +36,8 @@ export const benchStack = () =>
   stackConfig({
     ...process.env,
     STACK_NAME: 'bench',
+    // MinIO's own request counters count every tool's requests; the re-baseline on versitygw needs a counting proxy (issue 19).
+    STACK_STORE: 'minio',
     STACK_TEMPORAL_PORT: '27233',
     STACK_TEMPORAL_UI_PORT: '28233',
     STACK_MINIO_PORT: '29000',

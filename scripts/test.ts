@@ -47,14 +47,14 @@ await buildWorker();
  * stack of its own. A feature a store lacks is skipped in the test with the reason (test/helpers/store.ts).
  */
 const STORE_MATRIX: Record<string, { env: Record<string, string>; files: string[] }> = {
-  versitygw: {
+  minio: {
     env: {
-      STACK_NAME: 'test-versitygw',
-      STACK_STORE: 'versitygw',
-      STACK_TEMPORAL_PORT: '27233',
-      STACK_TEMPORAL_UI_PORT: '28233',
-      STACK_MINIO_PORT: '29000',
-      STACK_MINIO_CONSOLE_PORT: '29001',
+      STACK_NAME: 'test-minio',
+      STACK_STORE: 'minio',
+      STACK_TEMPORAL_PORT: '37233',
+      STACK_TEMPORAL_UI_PORT: '38233',
+      STACK_MINIO_PORT: '39000',
+      STACK_MINIO_CONSOLE_PORT: '39001',
     },
     files: [
       'test/e2e/direct-sync.test.ts',
@@ -65,6 +65,7 @@ const STORE_MATRIX: Record<string, { env: Record<string, string>; files: string[
       'test/e2e/trust.test.ts',
       'test/e2e/whole-markets.test.ts',
       'test/e2e/mode-selection.test.ts',
+      'test/e2e/cli.test.ts',
     ],
   },
 };

@@ -26,8 +26,8 @@ const StackEnv = z.object({
   STACK_MINIO_CONSOLE_PORT: z.coerce.number().int().default(9001),
   MINIO_ROOT_USER: z.string().min(3).default('minioadmin'),
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
-  /** The S3 server: the pinned MinIO build, or versitygw (Apache-2.0, maintained) serving a folder. */
-  STACK_STORE: z.enum(['minio', 'versitygw']).default('minio'),
+  /** The S3 server: versitygw (Apache-2.0, maintained) serving a folder, or the pinned MinIO build (SSE-KMS, the benchmark's request counters). */
+  STACK_STORE: z.enum(['minio', 'versitygw']).default('versitygw'),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
   /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */

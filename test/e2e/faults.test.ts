@@ -109,7 +109,7 @@ describe('faults', () => {
     return bucket;
   }
 
-  it('MinIO stopped for 20 s mid-run: retries with backoff, the run completes', async () => {
+  it('the S3 server stopped for 20 s mid-run: retries with backoff, the run completes', async () => {
     const w: TestWorker = await startWorker({}, undefined, stack);
     try {
       const bucket = await freshDestination();
@@ -119,7 +119,7 @@ describe('faults', () => {
         { taskQueue: w.config.temporal.taskQueue },
       );
       await whenProgress(handle, (done) => done >= 2);
-      await restartService(stack, 'minio', 20_000);
+      await restartService(stack, stack.store, 20_000);
       const report = await handle.result();
       await assertAllVerified(s3, bucket, stack.sourceBucket, files, report);
     } finally {
@@ -127,9 +127,9 @@ describe('faults', () => {
     }
   });
 
-  it('MinIO frozen (SIGSTOP) mid-run: hung requests time out, the stalled batch is given back and retried; after SIGCONT the run completes', async () => {
+  it('the S3 server frozen (SIGSTOP) mid-run: hung requests time out, the stalled batch is given back and retried; after SIGCONT the run completes', async () => {
     const w: TestWorker = await startWorker({ S3_REQUEST_TIMEOUT_MS: '2000' }, undefined, stack);
-    const minio = servicePid(stack, 'minio')!;
+    const minio = servicePid(stack, stack.store)!;
     try {
       const bucket = await freshDestination();
       const { handle } = await startCollection(

@@ -1,0 +1,23 @@
+/**
+ * What each store of the matrix honours, as checked against it (the field notes and this suite): tests that
+ * need a feature a store lacks are skipped there with the reason, never run against a weaker guarantee.
+ */
+import type { StoreName } from '../../stack/local-stack';
+import { stack } from './stack';
+
+interface StoreFeatures {
+  /** `If-Match` on DELETE refused when it names another ETag. */
+  conditionalDelete: boolean;
+  /** Bucket lifecycle configuration (versitygw answers 501 NotImplemented). */
+  lifecycle: boolean;
+}
+
+export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
+  minio: { conditionalDelete: false, lifecycle: true },
+  versitygw: { conditionalDelete: true, lifecycle: false },
+};
+
+/** A skip reason when the test stack's store lacks the feature, else false (node:test's `skip` option). */
+export function unlessStoreHas(feature: keyof StoreFeatures): string | false {
+  return STORE_FEATURES[stack.store][feature] ? false : `${stack.store} does not support ${feature}`;
+}
