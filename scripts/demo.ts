@@ -142,7 +142,7 @@ console.log(
 );
 console.log(
   `\nTemporal Web UI: ${webUiUrl(stack)}  ·  S3 (${stack.store}): ${minioEndpoint(stack)} (${stack.minioUser}/${stack.minioPassword})`,
-  `Look at the buckets with any S3 tool, e.g. the s5cmd this project built:\n  AWS_ACCESS_KEY_ID=${stack.minioUser} AWS_SECRET_ACCESS_KEY=${stack.minioPassword} .tools/bin/s5cmd --endpoint-url ${minioEndpoint(stack)} ls 's3://${stack.destBucket}/*'`,
+  `\nLook at the buckets with any S3 tool, e.g. the s5cmd this project built:\n  AWS_ACCESS_KEY_ID=${stack.minioUser} AWS_SECRET_ACCESS_KEY=${stack.minioPassword} .tools/bin/s5cmd --endpoint-url ${minioEndpoint(stack)} ls 's3://${stack.destBucket}/*'`,
 );
 console.log(`Worker logs (JSON lines): ${path.relative(process.cwd(), logFile)}`);
 console.log('The stack keeps running for you to look around; stop it with: npm run stack -- down');
