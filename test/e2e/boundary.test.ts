@@ -18,7 +18,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureBucket } from '../../stack/buckets';
 import { temporalAddress } from '../../stack/local-stack';
 import { proofFileName, proofNameOf, type ProofRecord } from '../../activities/proof';
+import { emptyCoverage } from '../../workflows/coverage';
 import type { ShardInput } from '../../workflows/shard';
+import { emptyCounts, emptyListCounts } from '../../workflows/tally';
 import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 import { assertTrustInvariant, listAll } from '../helpers/independent-check';
 import {
@@ -233,20 +235,9 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
     const wellFormed = {
       ...forged,
       totals: {
-        list: { ...legitList() },
-        manifest: { ...emptyManifestCounts() },
-        coverage: {
-          series: 0,
-          complete: 0,
-          incomplete: 0,
-          empty: 0,
-          withArchiveGaps: 0,
-          archiveGapPeriods: 0,
-          missingFiles: 0,
-          rows: [],
-          rowsOmitted: 0,
-          legend: '',
-        },
+        list: emptyListCounts(),
+        manifest: emptyCounts(),
+        coverage: emptyCoverage(),
         fallbackBatches: 0,
         fallbackFiles: 0,
         bytesThroughWorker: 0,
@@ -617,34 +608,4 @@ async function bytes(bucket: string, key: string): Promise<Uint8Array> {
 }
 async function text(bucket: string, key: string): Promise<string> {
   return Buffer.from(await bytes(bucket, key)).toString('utf8');
-}
-function legitList() {
-  return {
-    batchCount: 0,
-    planned: 0,
-    plannedBytes: 0,
-    alreadyPresent: 0,
-    alreadyPresentBytes: 0,
-    replacements: 0,
-    verifyOnly: 0,
-    notPublished: 0,
-    missingChecksum: 0,
-    listedObjects: 0,
-    settledParts: 0,
-    s3Requests: 0,
-  };
-}
-function emptyManifestCounts() {
-  return {
-    total: 0,
-    byOutcome: {},
-    byMode: {
-      direct_sync: { copied: 0, failed: 0, checksumMismatch: 0 },
-      traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
-    },
-    byProof: {},
-    byProofMethod: {},
-    quarantined: 0,
-    bytesCopied: 0,
-  };
 }
