@@ -8,6 +8,7 @@ import { tracesUrlFrom, tracingEnv, type TracingConfig } from '../common/tracing
 import { TemporalConnectionError, loadTemporalTarget, type TemporalTarget } from '../common/temporal-connection';
 import { issueLines } from '../common/zod-issues';
 import type { DestinationPolicy } from '../activities/destination-policy';
+import { endpointIdentity } from '../activities/s3';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundledS5cmd = path.join(PROJECT_ROOT, '.tools/bin/s5cmd');
@@ -177,12 +178,20 @@ export class ConfigError extends Error {
   }
 }
 
-/** The source bucket is on the destination's store (an S3 source at the same endpoint): writes there are refused. */
-function sourceOnDestinationEndpoint(
-  e: Pick<WorkerEnv, 'SOURCE_HTTP_URL' | 'SOURCE_ENDPOINT' | 'DEST_ENDPOINT'>,
-): boolean {
-  const id = (url?: string) => (url ? (URL.canParse(url) ? new URL(url).host.toLowerCase() : url) : 'aws');
-  return !e.SOURCE_HTTP_URL && id(e.SOURCE_ENDPOINT) === id(e.DEST_ENDPOINT);
+/**
+ * The source bucket is on the destination's store: the S3 endpoint listings read it from, even when downloads
+ * go over SOURCE_HTTP_URL. Writes there are refused.
+ */
+function sourceOnDestinationEndpoint(e: Pick<WorkerEnv, 'SOURCE_ENDPOINT' | 'DEST_ENDPOINT'>): boolean {
+  // Refinements may see an endpoint the URL check has already refused: compare it as given then.
+  const id = (endpoint?: string) => {
+    try {
+      return endpointIdentity({ endpoint, region: '', anonymous: false });
+    } catch {
+      return endpoint;
+    }
+  };
+  return id(e.SOURCE_ENDPOINT) === id(e.DEST_ENDPOINT);
 }
 
 /** DEST_ALLOWED as a list, or the worker's own DEST_BUCKET/DEST_PREFIX; the source bucket excluded when it is on the same endpoint. */

@@ -66,6 +66,21 @@ describe('where a worker may write (DEST_ALLOWED)', () => {
     );
     // The real archive: the source is data.binance.vision on AWS; a destination on AWS may never be it.
     assert.ok(!destinationAllowed(policyOf({ DEST_ALLOWED: '*' }), 'data.binance.vision', ''));
+    // Downloads over plain HTTP change nothing: listings still read the source bucket on that endpoint.
+    assert.ok(
+      !destinationAllowed(
+        policyOf({ ...same, SOURCE_HTTP_URL: 'http://127.0.0.1:9000/binance-mirror', DEST_ALLOWED: '*' }),
+        'binance-mirror',
+        '',
+      ),
+    );
+    assert.ok(
+      !destinationAllowed(
+        policyOf({ SOURCE_HTTP_URL: 'https://data.binance.vision', DEST_ALLOWED: '*' }),
+        'data.binance.vision',
+        '',
+      ),
+    );
     // Another endpoint: a bucket of the same name there is another bucket.
     const other = policyOf({ SOURCE_BUCKET: 'x-src', DEST_ENDPOINT: 'http://127.0.0.1:9000', DEST_ALLOWED: '*' });
     assert.ok(destinationAllowed(other, 'x-src', ''));
