@@ -447,14 +447,18 @@ export class Destination {
       const key = `${proofFolder(this.prefix, sourceKey)}/${proof}`;
       const parsed = parseProofKey(folder, key);
       if (!parsed || parsed.sourceKey !== sourceKey) continue;
-      const body = await this.text(key);
-      if (body === undefined) continue;
-      const problem = proofRecordProblem(sourceKey, parsed.proof, body);
+      const problem = await this.proofProblem(sourceKey, parsed.proof);
       if (!problem) continue;
       await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), this.opts);
       voided.push({ proof, problem });
     }
     return voided;
+  }
+
+  /** Why the proof record stored under this name cannot be true; undefined when it can (or is gone). */
+  async proofProblem(sourceKey: string, proof: ProofName): Promise<string | undefined> {
+    const body = await this.text(`${proofFolder(this.prefix, sourceKey)}/${proofFileName(proof)}`);
+    return body === undefined ? undefined : proofRecordProblem(sourceKey, proof, body);
   }
 
   /** A small object's text, or undefined when it does not exist. */

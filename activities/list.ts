@@ -5,7 +5,7 @@
  * of series, never the shard. After each write the activity heartbeats a checkpoint, so a listing
  * that is killed or fails goes on from its last checkpoint instead of starting over.
  */
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   archiveFileName,
   checksumKey,
@@ -16,11 +16,11 @@ import {
   seriesPrefix,
   sourceKeyOfQuarantined,
 } from '../workflows/keys';
-import { decodeEvidence, type QuarantineEvidence } from './destination';
+import { Destination, type QuarantineEvidence } from './destination';
 import { periodsOf } from '../workflows/request';
 import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
-import { classifyS3Error, isNotFound } from './errors';
+import { classifyS3Error } from './errors';
 import { listRange } from './listing';
 import { decide, type PlanFile, type SuspectProof } from './plan';
 import { mapPool } from './pool';
@@ -30,7 +30,6 @@ import {
   parseProofKey,
   proofEarnedBy,
   proofFileName,
-  proofRecordProblem,
   type ObjectId,
   type ProofName,
 } from './proof';
@@ -113,7 +112,8 @@ async function listSeries(
           quarantineKey(dp, lastZip),
         ).catch(failing(`listing the quarantine s3://${state.bucket}/${quarantineKey(dp, prefix)}`)),
   ]);
-  const putAside = await earlierEvidence(deps.destination, state.bucket, dp, quarantined);
+  const dest = new Destination(deps.destination, state.bucket, dp);
+  const putAside = await earlierEvidence(dest, quarantined);
   const srcByKey = new Map(src.map((o) => [o.key, o]));
   const dstByKey = new Map(dst.map((o) => [o.key.slice(dp.length), o]));
   const proofsByKey = new Map<string, ProofName[]>();
@@ -124,7 +124,7 @@ async function listSeries(
   // An audit that rechecks proofs reads the record of each proof bound to the bytes there now: one whose record
   // cannot be true does not count, and is voided when the file is proven again.
   const suspects = request.recheckProofs
-    ? await suspectProofs(deps.destination, state.bucket, dp, src, dstByKey, proofsByKey)
+    ? await suspectProofs(dest, src, dstByKey, proofsByKey)
     : new Map<string, SuspectProof[]>();
 
   const byPeriod = new Map<string, Item>();
@@ -241,31 +241,24 @@ async function listSeries(
 
 /** The evidence each quarantined object carries (one HEAD per object put aside), by archive key. */
 async function earlierEvidence(
-  s3: S3Client,
-  bucket: string,
-  dp: string,
+  dest: Destination,
   quarantined: { key: string }[],
 ): Promise<Map<string, { key: string; evidence: QuarantineEvidence }>> {
   const out = new Map<string, { key: string; evidence: QuarantineEvidence }>();
   await mapPool(quarantined, 8, async (o) => {
-    const sourceKey = sourceKeyOfQuarantined(dp, o.key);
+    const sourceKey = sourceKeyOfQuarantined(dest.prefix, o.key);
     if (!sourceKey?.endsWith('.zip')) return;
-    try {
-      const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: o.key }));
-      const evidence = decodeEvidence(h.Metadata);
-      if (evidence?.source) out.set(sourceKey, { key: o.key, evidence });
-    } catch (err) {
-      if (!isNotFound(err)) throw classifyS3Error(err, `reading s3://${bucket}/${o.key}`);
-    }
+    const q = await dest.quarantined(sourceKey).catch((err: unknown) => {
+      throw classifyS3Error(err, `reading s3://${dest.bucket}/${o.key}`);
+    });
+    if (q?.evidence?.source) out.set(sourceKey, { key: q.key, evidence: q.evidence });
   });
   return out;
 }
 
 /** Proofs bound to the bytes each key holds now whose record cannot be true (one GET per bound proof). */
 async function suspectProofs(
-  s3: S3Client,
-  bucket: string,
-  dp: string,
+  dest: Destination,
   src: { key: string }[],
   dstByKey: Map<string, ObjectId>,
   proofsByKey: Map<string, ProofName[]>,
@@ -278,25 +271,12 @@ async function suspectProofs(
   });
   const out = new Map<string, SuspectProof[]>();
   await mapPool(bound, 16, async ({ key, p }) => {
-    const name = proofFileName(p);
-    const proofKey = `${proofFolder(dp, key)}/${name}`;
-    const body = await getText(s3, bucket, proofKey).catch((e: unknown) => {
-      throw classifyS3Error(e, `reading proof s3://${bucket}/${proofKey}`);
+    const problem = await dest.proofProblem(key, p).catch((e: unknown) => {
+      throw classifyS3Error(e, `reading the proofs of s3://${dest.bucket}/${dest.finalKey(key)}`);
     });
-    if (body === undefined) return;
-    const problem = proofRecordProblem(key, p, body);
-    if (problem) out.set(key, [...(out.get(key) ?? []), { proof: name, problem }]);
+    if (problem) out.set(key, [...(out.get(key) ?? []), { proof: proofFileName(p), problem }]);
   });
   return out;
-}
-
-async function getText(s3: S3Client, Bucket: string, Key: string): Promise<string | undefined> {
-  try {
-    return await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 export async function listShard(

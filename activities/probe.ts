@@ -4,6 +4,7 @@
  * SHA-256 during that copy, is the destination writable.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -21,11 +22,10 @@ import { expandSeries, hasPatterns } from '../workflows/request';
 import type { EnvironmentProbe, Guard, StoreGuards } from '../workflows/types';
 import { copySource } from './destination';
 import { isAccessDenied, isNotFound } from './errors';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { endpointIdentity } from './s3';
 
 const COPY_PROBE_ATTEMPTS = 4;
 const COPY_PROBE_BACKOFF_MS = 500;
-import { endpointIdentity } from './s3';
 
 export interface ProbeInput {
   bucket?: string;
@@ -168,9 +168,8 @@ export async function tryServerSideCopy(
   bucket: string,
   prefix: string,
 ): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
-  const sample = { key: sourceKey };
   const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
-  const from = `s3://${deps.sourceBucket}/${sample.key}`;
+  const from = `s3://${deps.sourceBucket}/${sourceKey}`;
   try {
     // One failed request must not decide a whole collection's mode: a transient failure (5xx, a store's folder
     // race, a dropped connection) is tried again; a refusal (access denied, no such key) is the answer.
@@ -180,7 +179,7 @@ export async function tryServerSideCopy(
           new CopyObjectCommand({
             Bucket: bucket,
             Key,
-            CopySource: copySource(deps.sourceBucket, sample.key),
+            CopySource: copySource(deps.sourceBucket, sourceKey),
             ChecksumAlgorithm: 'SHA256',
           }),
         );
@@ -201,7 +200,7 @@ export async function tryServerSideCopy(
     const [head, body] = await Promise.all([
       deps.destination.send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' })),
       deps.source
-        .send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sample.key }))
+        .send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sourceKey }))
         .then((r) => r.Body!.transformToByteArray()),
     ]);
     const ours = createHash('sha256').update(body).digest('base64');

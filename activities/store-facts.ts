@@ -16,6 +16,11 @@ export class StoreFacts {
   private readonly known = new Map<string, { computes: boolean; until: number }>();
   private readonly guards = new Map<string, { guards: StoreGuards; until: number }>();
 
+  constructor(
+    private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
   /** What the store honours of the trust design's guards (probed once an hour per bucket). */
   async storeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
     const fact = this.guards.get(bucket);
@@ -24,11 +29,6 @@ export class StoreFacts {
     this.guards.set(bucket, { guards, until: this.now() + KEEP_MS });
     return guards;
   }
-
-  constructor(
-    private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },
-    private readonly now: () => number = Date.now,
-  ) {}
 
   /** What a probe of this bucket found (called by the probe activity). */
   record(bucket: string, computes: boolean, keepMs = KEEP_MS): void {

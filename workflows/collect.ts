@@ -340,23 +340,28 @@ async function prepare(input: unknown, progress: Progress): Promise<CarriedState
     nextShard: 0,
     phaseMs,
     runs: 1,
-    totals: {
-      list: emptyListCounts() as ListResult,
-      manifest: emptyCounts(),
-      coverage: emptyCoverage(),
-      fallbackBatches: 0,
-      fallbackFiles: 0,
-      bytesThroughWorker: 0,
-      s3Requests: 0,
-      peakLocalDiskBytes: 0,
-      shardsDone: 0,
-      shardsFailed: 0,
-      firstShardFailure: null,
-      shardRuns: 0,
-      listingMs: 0,
-      copyingMs: 0,
-      resumedListings: 0,
-    },
+    totals: emptyTotals(),
+  };
+}
+
+/** A collection's totals before its first shard. */
+export function emptyTotals(): Totals {
+  return {
+    list: emptyListCounts() as ListResult,
+    manifest: emptyCounts(),
+    coverage: emptyCoverage(),
+    fallbackBatches: 0,
+    fallbackFiles: 0,
+    bytesThroughWorker: 0,
+    s3Requests: 0,
+    peakLocalDiskBytes: 0,
+    shardsDone: 0,
+    shardsFailed: 0,
+    firstShardFailure: null,
+    shardRuns: 0,
+    listingMs: 0,
+    copyingMs: 0,
+    resumedListings: 0,
   };
 }
 

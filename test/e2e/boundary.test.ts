@@ -18,9 +18,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ensureBucket } from '../../stack/buckets';
 import { temporalAddress } from '../../stack/local-stack';
 import { proofFileName, proofNameOf, type ProofRecord } from '../../activities/proof';
-import { emptyCoverage } from '../../workflows/coverage';
+import { emptyTotals } from '../../workflows/collect';
 import type { ShardInput } from '../../workflows/shard';
-import { emptyCounts, emptyListCounts } from '../../workflows/tally';
 import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 import { assertTrustInvariant, listAll } from '../helpers/independent-check';
 import {
@@ -234,23 +233,7 @@ describe('the namespace is a trust boundary: no input buys a proof or a write ou
     // Well-formed, but about another collection: a run may only carry its own state.
     const wellFormed = {
       ...forged,
-      totals: {
-        list: emptyListCounts(),
-        manifest: emptyCounts(),
-        coverage: emptyCoverage(),
-        fallbackBatches: 0,
-        fallbackFiles: 0,
-        bytesThroughWorker: 0,
-        s3Requests: 0,
-        peakLocalDiskBytes: 0,
-        shardsDone: 1,
-        shardsFailed: 0,
-        firstShardFailure: null,
-        shardRuns: 1,
-        listingMs: 0,
-        copyingMs: 0,
-        resumedListings: 0,
-      },
+      totals: { ...emptyTotals(), shardsDone: 1, shardRuns: 1 },
     };
     const handle = await client.workflow.start('collectArchive', {
       taskQueue: w.config.temporal.taskQueue,

@@ -28,7 +28,7 @@ import {
   isStateFolder,
   parseWith,
 } from '../../workflows/schemas';
-import { emptyCoverage } from '../../workflows/coverage';
+import { emptyTotals } from '../../workflows/collect';
 import { emptyCounts, emptyListCounts } from '../../workflows/tally';
 import type { ListResult } from '../../workflows/types';
 
@@ -112,19 +112,7 @@ const SCHEMAS: [string, z.ZodType<unknown>, Record<string, unknown>][] = [
       discovery,
       searchAttributes: false,
       nextShard: 0,
-      totals: {
-        list,
-        manifest: emptyCounts(),
-        coverage: emptyCoverage(),
-        ...tally,
-        shardsDone: 0,
-        shardsFailed: 0,
-        firstShardFailure: null,
-        shardRuns: 0,
-        listingMs: 0,
-        copyingMs: 0,
-        resumedListings: 0,
-      },
+      totals: emptyTotals(),
       phaseMs: {},
       runs: 1,
     },
