@@ -5,12 +5,13 @@ import { quarantineKey } from '../../workflows/keys';
 import { collectionProgress, startCollection } from '../../client/collection';
 import { progressQuery } from '../../workflows';
 import { firstShardHistory, recordHistory } from '../helpers/history';
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   collect,
   exists,
   freshBuckets,
   listKeys,
+  listWrites,
   mirror,
   readManifest,
   readText,
@@ -113,10 +114,7 @@ describe('direct sync on the real stack', () => {
 
   it('a rerun copies nothing already present and identical, nor bytes already put aside for an unchanged source', async () => {
     const before = await listKeys(buckets.destination, 'bronze/data/');
-    const putAside = async () =>
-      (
-        await s3.send(new ListObjectsV2Command({ Bucket: buckets.destination, Prefix: 'bronze/_quarantine/' }))
-      ).Contents!.map((o) => `${o.Key} ${o.LastModified!.toISOString()}`);
+    const putAside = () => listWrites(buckets.destination, 'bronze/_quarantine/');
     const aside = await putAside();
     assert.equal(aside.length, 4);
     const { report } = await collect(w, {

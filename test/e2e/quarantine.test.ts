@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { encodeEvidence, type QuarantineEvidence } from '../../activities/destination';
 import { fillMirror } from '../../stack/mirror';
 import { reviewQuarantine } from '../../workflows';
@@ -15,6 +15,7 @@ import {
   collect,
   freshBuckets,
   readManifest,
+  listWrites,
   s3,
   startWorker,
   testClient,
@@ -36,11 +37,7 @@ describe('the quarantine across reruns', () => {
     const files = await fillMirror(s3, buckets.source, { ...spec, faults: { checksumMismatch: ['2025-05-02'] } });
     const bad = files.find((f) => f.fault === 'checksumMismatch')!;
     const request = { ...spec, destination: { bucket: buckets.destination, prefix: 'q/' } };
-    const lastModified = async () =>
-      (
-        (await s3.send(new ListObjectsV2Command({ Bucket: buckets.destination, Prefix: 'q/_quarantine/' }))).Contents ??
-        []
-      ).map((o) => `${o.Key} ${o.LastModified!.toISOString()}`);
+    const lastModified = () => listWrites(buckets.destination, 'q/_quarantine/');
 
     const first = await collect(w, request);
     assert.equal(first.report.files.byOutcome.checksum_mismatch, 1);

@@ -122,6 +122,12 @@ export async function exists(bucket: string, key: string): Promise<boolean> {
   }
 }
 
+/** Each object under a prefix as `<key> <LastModified>`: shows whether a later run wrote it again. */
+export async function listWrites(bucket: string, prefix: string): Promise<string[]> {
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (page.Contents ?? []).map((o) => `${o.Key} ${o.LastModified!.toISOString()}`);
+}
+
 export async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
