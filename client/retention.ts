@@ -1,4 +1,4 @@
-/** The S3 lifecycle rules for what the product keeps beside the data (README, "Retention"). */
+/** The S3 lifecycle rules for what the product keeps beside the data (docs/retention.md). */
 import { z } from 'zod';
 import { issueLines } from '../common/zod-issues';
 

@@ -5,8 +5,8 @@
  * (MinIO on loopback, CPU-bound like this machine) and `latency` (the small set again through a
  * Toxiproxy latency toxic in front of MinIO, network-bound like real S3). A warm 10-file collection
  * against bare s5cmd gives the fixed cost per collection. Medians of BENCH_RUNS runs (default 3).
- * Writes its tables and charts into BENCHMARKS.md and README.md, ends with one JSON line, and stops
- * the stack it started.
+ * Writes its tables and charts into BENCHMARKS.md and its summary into docs/benchmarks.md, ends with one
+ * JSON line, and stops the stack it started.
  *
  *   npm run bench                          # tiny, small, large, small under latency
  *   BENCH_SETS=small BENCH_RUNS=5 npm run bench
@@ -550,7 +550,7 @@ if (!process.env.BENCH_TOOLS) {
     };
     const lat = ratios.smallLatency;
     publishSection(
-      'README.md',
+      'docs/benchmarks.md',
       'bench-summary',
       [
         `| 1,000 × 256 KiB, median of ${RUNS}, measured ${today()} | wall s | CPU s | peak RSS MB | local disk MB |`,

@@ -1,5 +1,5 @@
 /**
- * Measured figures go into README.md and BENCHMARKS.md only through this: the script that measured
+ * Measured figures go into docs/benchmarks.md and BENCHMARKS.md only through this: the script that measured
  * them replaces the section between `<!-- name -->` and `<!-- /name -->` with what it measured.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

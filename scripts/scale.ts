@@ -387,7 +387,7 @@ const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${
 console.log(`\n${markdown}`);
 publishSection('BENCHMARKS.md', 'scale', markdown);
 publishSection(
-  'README.md',
+  'docs/benchmarks.md',
   'scale-summary',
   [
     `Scale (\`npm run scale\`, ${today()}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +

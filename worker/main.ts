@@ -1,4 +1,4 @@
-/** `npm run worker`: a collection worker configured from the environment (see README, Configuration). */
+/** `npm run worker`: a collection worker configured from the environment (see docs/configuration.md). */
 import { Runtime } from '@temporalio/worker';
 import { TemporalConnectionError } from '../common/temporal-connection';
 import { initializeMetrics } from '../activities/metrics';

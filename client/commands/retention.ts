@@ -7,7 +7,7 @@ export function registerRetention(program: Command): void {
   program
     .command('retention')
     .description(
-      'print the S3 lifecycle rules for quarantine, collection records and incomplete uploads (README, Retention)',
+      'print the S3 lifecycle rules for quarantine, collection records and incomplete uploads (docs/retention.md)',
     )
     .option('--prefix <prefix>', 'the destination prefix, ending in "/"', 'binance/')
     .option('--quarantine-days <n>', 'expire put-aside bytes after', int, 90)
