@@ -26,7 +26,6 @@ import { isNotFound, UnboundEvidenceError } from './errors';
 import {
   PROOF_LEVELS,
   isProtecting,
-  normalizeEtag,
   objectToken,
   parseProofKey,
   proofFileName,
@@ -37,6 +36,7 @@ import {
   type ProofLevel,
   type ProofName,
   type ProofRecord,
+  unboundEtag,
 } from './proof';
 
 /** What a quarantined object carries about itself (in its metadata). */
@@ -415,10 +415,10 @@ export class Destination {
 
   async recordProof(record: ProofRecord): Promise<string> {
     // A proof binds bytes by their ETag: an answer without one (or a weak one) is no evidence of which bytes.
-    const etag = record.destination.etag ?? '';
-    if (!normalizeEtag(etag) || /^w\//i.test(etag.trim()))
+    const unbound = unboundEtag(record.destination.etag);
+    if (unbound)
       throw new UnboundEvidenceError(
-        `s3://${this.bucket}/${record.destination.key}: the store answered ${etag ? `a weak ETag (${etag})` : 'no ETag'}, so no proof can be bound to these exact bytes; this store cannot hold verified copies`,
+        `s3://${this.bucket}/${record.destination.key}: the store answered ${unbound}, so no proof can be bound to these exact bytes; this store cannot hold verified copies`,
       );
     const key = this.proofKey(record);
     await this.s3.send(

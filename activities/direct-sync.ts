@@ -19,7 +19,7 @@ import { heartbeatWhileProgressing } from './heartbeat';
 import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors';
 import { countFallbacks, countFiles } from './metrics';
 import type { PlanFile } from './plan';
-import { proofEarnedBy, proofFileName, proofNameOf, type ProofRecord } from './proof';
+import { proofEarnedBy, proofFileName, proofNameOf, unboundEtag, type ProofRecord } from './proof';
 import {
   buildCommandsFile,
   classifyBatchFailure,
@@ -184,7 +184,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     const second: CopyRequest[] = [];
     await mapPool(fastProof, 32, async (i) => {
       const z = zip.get(i);
-      if (z?.status !== 'ok' || !z.object.etag) return;
+      // No proof here for an answer without a strong ETag: the proof step finds why and says so.
+      if (z?.status !== 'ok' || unboundEtag(z.object.etag)) return;
       const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () =>
         readFile(sidecarPath(i), 'utf8'),
       );

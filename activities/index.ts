@@ -140,6 +140,7 @@ export function createActivities(deps: ActivityDeps) {
     staging: deps.staging,
     concurrency: config.transferConcurrency,
     multipartThresholdBytes: config.multipartThresholdBytes,
+    checksPutChecksum: () => storeFacts.checksPutChecksum(state.bucket, state.destinationPrefix),
   });
 
   return {
@@ -159,16 +160,15 @@ export function createActivities(deps: ActivityDeps) {
         probeS5cmd(config.s5cmd.path),
         probeDestination(destination, bucket, prefix),
       ]);
+      // A refusal decides the mode; a failure that outlasted the probe's own retries fails this activity, which its
+      // retry policy runs again, so one bad minute of the store never sends a whole collection the slow way.
       const copy = await (sharedEndpoint.shared && input.request
         ? probeServerSideCopy(
             { source: deps.source, destination, sourceBucket: config.source.bucket },
             input.request,
             bucket,
             prefix,
-          ).catch((err: Error) => ({
-            ...notTried,
-            serverSideCopy: { works: false, detail: `the copy probe failed: ${err.message.slice(0, 500)}` },
-          }))
+          )
         : Promise.resolve(notTried));
       if (copy.serverSideCopy.works) storeFacts.record(bucket, copy.storeChecksum.supported);
       const guards = dest.writable ? await storeFacts.storeGuards(bucket, prefix) : undefined;
@@ -248,6 +248,7 @@ export function createActivities(deps: ActivityDeps) {
             store: storeFor(ref.state),
             concurrency: config.transferConcurrency,
             storeChecksumHolds: storeChecksumHolds(ref.state),
+            unguardedPromotion: () => storeFacts.unguardedPromotion(ref.state.bucket, ref.state.destinationPrefix),
           },
           ref,
         ),

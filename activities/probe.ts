@@ -27,6 +27,21 @@ import { endpointIdentity } from './s3';
 const COPY_PROBE_ATTEMPTS = 4;
 const COPY_PROBE_BACKOFF_MS = 500;
 
+/**
+ * One probe request, tried again (with backoff) after a failure that outlasted the SDK's own attempts, unless it is
+ * `final` (a refusal is the answer): one failed request must not decide a whole collection's mode or guards.
+ */
+async function retryTransient<T>(send: () => Promise<T>, final: (err: unknown) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt >= COPY_PROBE_ATTEMPTS || final(err)) throw err;
+      await sleep(COPY_PROBE_BACKOFF_MS * attempt);
+    }
+  }
+}
+
 export interface ProbeInput {
   bucket?: string;
   prefix?: string;
@@ -85,7 +100,7 @@ export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sha
   if (!sameCreds)
     return { shared: false, detail: 'source and destination need different credentials; s5cmd uses one set' };
   const regions =
-    !src.endpoint && !dst.endpoint && src.region !== dst.region
+    src.region !== dst.region
       ? `; the source bucket is in ${src.region}, the destination in ${dst.region}: s5cmd sends each source-side request to ${src.region} (--source-region) and each copy to ${dst.region}`
       : '';
   return {
@@ -151,7 +166,22 @@ export async function probeServerSideCopy(
   bucket: string,
   prefix: string,
 ): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
-  const sample = await sampleSourceObject(deps.source, deps.sourceBucket, request).catch(() => undefined);
+  let sample: { key: string; size: number } | undefined;
+  try {
+    sample = await sampleSourceObject(deps.source, deps.sourceBucket, request);
+  } catch (err) {
+    // A refusal is the answer; a failure that outlasted the SDK's attempts (5xx, a dropped connection) fails the
+    // probe, which its retry policy runs again, instead of deciding the collection's mode on it.
+    if (!isAccessDenied(err) && !isNotFound(err)) throw err;
+    const e = err as Error;
+    return {
+      serverSideCopy: {
+        works: false,
+        detail: `listing s3://${deps.sourceBucket}/ for an object to try a server-side copy with was refused: ${e.name}: ${e.message.slice(0, 300)}`,
+      },
+      storeChecksum: { supported: false, detail: 'not tried' },
+    };
+  }
   if (!sample) {
     return {
       serverSideCopy: { works: false, detail: 'no source object of the request to try a server-side copy with' },
@@ -173,22 +203,18 @@ export async function tryServerSideCopy(
   try {
     // One failed request must not decide a whole collection's mode: a transient failure (5xx, a store's folder
     // race, a dropped connection) is tried again; a refusal (access denied, no such key) is the answer.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await deps.destination.send(
+    await retryTransient(
+      () =>
+        deps.destination.send(
           new CopyObjectCommand({
             Bucket: bucket,
             Key,
             CopySource: copySource(deps.sourceBucket, sourceKey),
             ChecksumAlgorithm: 'SHA256',
           }),
-        );
-        break;
-      } catch (err) {
-        if (attempt >= COPY_PROBE_ATTEMPTS || isAccessDenied(err) || isNotFound(err)) throw err;
-        await sleep(COPY_PROBE_BACKOFF_MS * attempt);
-      }
-    }
+        ),
+      (err) => isAccessDenied(err) || isNotFound(err),
+    );
   } catch (err) {
     const e = err as Error & { name?: string };
     const why = isAccessDenied(err)
@@ -246,7 +272,8 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
     ifAllowed: string,
   ): Promise<Guard> => {
     try {
-      await send();
+      // A 5xx that outlasts the SDK's attempts is tried again (as the copy probe does) before "could not tell".
+      await retryTransient(send, refused);
       return { honoured: false, detail: `${what}: ${ifAllowed}` };
     } catch (err) {
       if (refused(err)) return { honoured: true, detail: `${what}: ${ifRefused}` };

@@ -47,6 +47,13 @@ export interface ProofRecord {
   note?: string;
 }
 
+/** Why this ETag cannot bind a proof to exact bytes (missing, or weak: `W/"…"`), or undefined when it can. */
+export function unboundEtag(etag: string | undefined | null): string | undefined {
+  if (!etag || !normalizeEtag(etag)) return 'no ETag';
+  if (/^w\//i.test(etag.trim())) return `a weak ETag (${etag})`;
+  return undefined;
+}
+
 export function normalizeEtag(etag: string): string {
   return etag.replaceAll('"', '').trim().toLowerCase();
 }
@@ -139,7 +146,7 @@ const METHODS_OF: Record<ProofLevel, readonly ProofRecord['method'][]> = {
  * Why a proof's record cannot be true, or undefined when it can: the body must parse, match the name it
  * is stored under (level and tokens), be about this file, and name a method that earns its level; a
  * sha256 proof must carry a SHA-256 equal to its `.CHECKSUM`'s. (A record written by someone with write
- * access to the bucket can be consistent and false: see the README's security model.)
+ * access to the bucket can be consistent and false: see docs/security.md.)
  */
 export function proofRecordProblem(sourceKey: string, name: ProofName, body: string): string | undefined {
   let r: ProofRecord;

@@ -41,6 +41,8 @@ export interface ProveDeps {
   concurrency: number;
   /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
   storeChecksumHolds: (files: PlanFile[]) => Promise<boolean>;
+  /** Why a promotion is not guarded on this store (StoreFacts.unguardedPromotion), or undefined when it is. */
+  unguardedPromotion: () => Promise<string | undefined>;
 }
 
 const PRESENT: Record<PlanAction, FileOutcome> = {
@@ -145,6 +147,21 @@ async function proveOne(
   const finalKey = dest.finalKey(file.key);
   const target = action === 'replace' ? incomingKey(ref.state.statePrefix, file.key) : finalKey;
   const kept = appeared ? undefined : file.kept;
+  if (action === 'replace') {
+    // Where the store would not refuse a copy of changed bytes over the final key and keeps no earlier version,
+    // no copy goes over it: the traditional path uploads the very bytes it hashed.
+    const unguarded = await deps.unguardedPromotion();
+    if (unguarded) {
+      await dest.remove(target);
+      return {
+        outcome: 'pending',
+        proof: kept?.level ?? null,
+        sha256: null,
+        error: `${unguarded}: replaced through the traditional path instead`,
+        fallback: true,
+      };
+    }
+  }
   // Replacing a verified copy always takes SHA-256 proof, whatever the run asked for.
   const level = kept ? 'checksum' : ref.verification;
   // The proof this check earns, from the one table of levels: an unknown level stops here, before any write.

@@ -25,16 +25,17 @@ export function shellQuote(value: string): string {
 }
 
 /**
- * Per-command regions for requests that read the source, on AWS when the source bucket lives in another region
- * than the destination (the real archive is in ap-northeast-1): without them every such request of a run
- * configured for the destination's region answers 301 PermanentRedirect. Custom endpoints get none.
+ * Per-command regions for requests that read the source, when the source bucket lives in another region than the
+ * destination (the real archive is in ap-northeast-1): without them every such request of a run configured for the
+ * destination's region answers 301 PermanentRedirect on AWS. Each request is signed for its bucket's region, as
+ * the SDK's clients do; with a custom endpoint the source's region is the destination's unless SOURCE_REGION says.
  */
 export function sourceRegionFlags(
-  source: { region: string; endpoint?: string },
-  destination: { region: string; endpoint?: string },
+  source: { region: string },
+  destination: { region: string },
   to: 'local' | 's3',
 ): Pick<CopyRequest, 'sourceRegion' | 'destinationRegion'> {
-  if (source.endpoint || destination.endpoint || source.region === destination.region) return {};
+  if (source.region === destination.region) return {};
   return to === 's3'
     ? { sourceRegion: source.region, destinationRegion: destination.region }
     : { sourceRegion: source.region };

@@ -26,7 +26,7 @@ import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
 import { mapPool } from './pool';
-import { proofEarnedBy, proofFileName, proofNameOf, type EarnedLevel, type ProofRecord } from './proof';
+import { normalizeEtag, proofEarnedBy, proofFileName, proofNameOf, type EarnedLevel, type ProofRecord } from './proof';
 import { buildCommandsFile, matchOutcomes, s3Url, type CopyRequest } from './s5cmd-commands';
 import { runS5cmdFile } from './s5cmd-run';
 import { NotFoundError, type SourceReader } from './source-reader';
@@ -65,6 +65,8 @@ export interface TraditionalDeps {
   staging: StagingArea;
   concurrency: number;
   multipartThresholdBytes: number;
+  /** Whether the store refuses a PUT whose SHA-256 header does not match its body (StoreFacts, found by trying). */
+  checksPutChecksum: () => Promise<boolean>;
 }
 
 // Per worker process, across all activities: a multipart upload buffers 2 parts of 8 MiB (Destination.putZip).
@@ -556,6 +558,11 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         }
         const { etag } = written;
         bytesUploaded += entry.size;
+        const unbound = proof === 'sha256' ? await uploadUnchecked(deps, dest, entry, etag) : undefined;
+        if (unbound) {
+          done++;
+          return { ...base, outcome: 'failed', proof: null, error: unbound };
+        }
         const sidecarBytes = entry.hasChecksum
           ? await readFile(deps.staging.file(ref.stagingId, i, 'CHECKSUM'))
           : undefined;
@@ -801,6 +808,24 @@ async function upload(
         'the key changed since the plan (an object appeared or was replaced); it was not overwritten (the next run decides)',
     };
   return put;
+}
+
+/**
+ * What stands between the bytes hashed here and the bytes the store now holds: the store checked the SHA-256 sent
+ * with them, or its ETag is the MD5 of the bytes hashed, or else they are read back and hashed (a store that keeps
+ * a writer's checksum unchecked and answers non-MD5 ETags). Returns why the upload proves nothing, if it does not.
+ */
+async function uploadUnchecked(
+  deps: TraditionalDeps,
+  dest: Destination,
+  entry: StagedFile,
+  etag: string,
+): Promise<string | undefined> {
+  if (entry.predictedEtag && normalizeEtag(etag) === normalizeEtag(entry.predictedEtag)) return undefined;
+  if (await deps.checksPutChecksum()) return undefined;
+  const back = await dest.readAndHash(dest.finalKey(entry.key));
+  if (back && normalizeEtag(back.etag) === normalizeEtag(etag) && back.sha256 === entry.sha256) return undefined;
+  return `the store neither checked the upload's SHA-256 nor answered an MD5 ETag, and the bytes read back ${back ? `hash to ${back.sha256}, not ${entry.sha256}` : 'were gone'}; no proof recorded (the next run replaces them)`;
 }
 
 /** Frees the batch's staging folder; another batch's folder (a wrong or hostile staging id) is left alone. */

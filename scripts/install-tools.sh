@@ -30,6 +30,21 @@ if [[ "${1:-}" == "toxiproxy" ]]; then
   TOOLS=("toxiproxy-server github.com/Shopify/toxiproxy/v2 v2.12.0 github.com/Shopify/toxiproxy/v2/cmd/server -")
 fi
 
+# The store matrix's third server (`install-tools.sh test`): moto's S3 server (Apache-2.0) from PyPI, pinned, in a
+# virtualenv of its own. Python 3 is a test-only prerequisite; the demo needs only Node and Go.
+if [[ "${1:-}" == "test" ]]; then
+  MOTO_VERSION="5.2.6"
+  if [[ ! -x "$BIN/moto" || "$(cat "$BIN/.moto.version" 2>/dev/null)" != "moto[server]==$MOTO_VERSION" ]]; then
+    command -v python3 >/dev/null || { echo "install-tools: Python 3 is required for the tests' moto server" >&2; exit 1; }
+    echo "install-tools: installing moto[server]==$MOTO_VERSION (the tests' third S3 server)…"
+    rm -rf "$ROOT/.tools/moto"
+    python3 -m venv "$ROOT/.tools/moto"
+    "$ROOT/.tools/moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    ln -sf "$ROOT/.tools/moto/bin/moto_server" "$BIN/moto"
+    echo "moto[server]==$MOTO_VERSION" > "$BIN/.moto.version"
+  fi
+fi
+
 command -v go >/dev/null || { echo "install-tools: Go is required (https://go.dev/dl) to build s5cmd, MinIO and the Temporal CLI" >&2; exit 1; }
 
 for spec in "${TOOLS[@]}"; do

@@ -1,6 +1,6 @@
 /**
- * The embedded local stack: Temporal dev server (with Web UI) and MinIO, started from the pinned
- * builds in .tools/bin, persisted under .data/<name>/, detached so they outlive the command that
+ * The embedded local stack: Temporal dev server (with Web UI) and an S3 server (versitygw by default;
+ * MinIO or moto with STACK_STORE), started from the pinned builds in .tools/bin, persisted under .data/<name>/, detached so they outlive the command that
  * started them. `up` reuses a healthy stack; `down` stops it.
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ const StackEnv = z.object({
   MINIO_ROOT_USER: z.string().min(3).default('minioadmin'),
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
   /** The S3 server: versitygw (Apache-2.0, maintained) serving a folder, or the pinned MinIO build (SSE-KMS, the benchmark's request counters). */
-  STACK_STORE: z.enum(['minio', 'versitygw']).default('versitygw'),
+  STACK_STORE: z.enum(['minio', 'versitygw', 'moto']).default('versitygw'),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
   /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */
@@ -37,7 +37,13 @@ const StackEnv = z.object({
     .optional(),
 });
 
-export type StoreName = 'minio' | 'versitygw';
+/**
+ * The S3 servers a stack can run: versitygw (Apache-2.0, maintained) serving a folder, the pinned MinIO build
+ * (SSE-KMS, the benchmark's request counters) or moto's server (Apache-2.0, in memory, a test-only store of the
+ * matrix: it ignores `x-amz-copy-source-if-match` and checksum headers on PUT, which the product must notice).
+ */
+export type StoreName = 'minio' | 'versitygw' | 'moto';
+export const STORE_NAMES: readonly StoreName[] = ['versitygw', 'minio', 'moto'];
 type ServiceName = 'temporal' | StoreName;
 
 export interface StackConfig {
@@ -131,53 +137,7 @@ function services(s: StackConfig): Service[] {
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
   ];
   return [
-    s.store === 'versitygw'
-      ? {
-          name: 'versitygw',
-          command: path.join(TOOLS_BIN, 'versitygw'),
-          // Versions live beside the served folder (versitygw wants them outside it); metadata in user xattrs.
-          args: [
-            '--access',
-            s.minioUser,
-            '--secret',
-            s.minioPassword,
-            '--port',
-            `${s.host}:${s.minioPort}`,
-            '--region',
-            'us-east-1',
-            '--health',
-            '/health',
-            '--quiet',
-            'posix',
-            '--versioning-dir',
-            path.join(s.dataDir, 'versitygw-versions'),
-            path.join(s.dataDir, 'versitygw'),
-          ],
-          healthy: () => httpOk(`${minioEndpoint(s)}/health`),
-        }
-      : {
-          name: 'minio',
-          command: path.join(TOOLS_BIN, 'minio'),
-          args: [
-            'server',
-            path.join(s.dataDir, 'minio'),
-            '--address',
-            `${s.host}:${s.minioPort}`,
-            '--console-address',
-            `${s.host}:${s.minioConsolePort}`,
-            '--quiet',
-          ],
-          // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
-          env: {
-            MINIO_ROOT_USER: s.minioUser,
-            MINIO_ROOT_PASSWORD: s.minioPassword,
-            MINIO_BROWSER: 'on',
-            MINIO_UPDATE: 'off',
-            MINIO_PROMETHEUS_AUTH_TYPE: 'public',
-            ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
-          },
-          healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
-        },
+    storeService(s),
     {
       name: 'temporal',
       command: path.join(TOOLS_BIN, 'temporal'),
@@ -186,6 +146,66 @@ function services(s: StackConfig): Service[] {
         (await portOpen(s.host, s.temporalPort)) && (await httpOk(`${webUiUrl(s)}/api/v1/namespaces/default`)),
     },
   ];
+}
+
+function storeService(s: StackConfig): Service {
+  const stores: Record<StoreName, () => Service> = {
+    versitygw: () => ({
+      name: 'versitygw',
+      command: path.join(TOOLS_BIN, 'versitygw'),
+      // Versions live beside the served folder (versitygw wants them outside it); metadata in user xattrs.
+      args: [
+        '--access',
+        s.minioUser,
+        '--secret',
+        s.minioPassword,
+        '--port',
+        `${s.host}:${s.minioPort}`,
+        '--region',
+        'us-east-1',
+        '--health',
+        '/health',
+        '--quiet',
+        'posix',
+        '--versioning-dir',
+        path.join(s.dataDir, 'versitygw-versions'),
+        path.join(s.dataDir, 'versitygw'),
+      ],
+      healthy: () => httpOk(`${minioEndpoint(s)}/health`),
+    }),
+    minio: () => ({
+      name: 'minio',
+      command: path.join(TOOLS_BIN, 'minio'),
+      args: [
+        'server',
+        path.join(s.dataDir, 'minio'),
+        '--address',
+        `${s.host}:${s.minioPort}`,
+        '--console-address',
+        `${s.host}:${s.minioConsolePort}`,
+        '--quiet',
+      ],
+      // Public metrics: the benchmark counts every tool's S3 requests from MinIO's own counters.
+      env: {
+        MINIO_ROOT_USER: s.minioUser,
+        MINIO_ROOT_PASSWORD: s.minioPassword,
+        MINIO_BROWSER: 'on',
+        MINIO_UPDATE: 'off',
+        MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+        ...(s.minioKmsSecretKey ? { MINIO_KMS_SECRET_KEY: s.minioKmsSecretKey } : {}),
+      },
+      healthy: () => httpOk(`${minioEndpoint(s)}/minio/health/ready`),
+    }),
+    // In memory (nothing survives a restart); run from its own virtualenv (install-tools.sh test).
+    moto: () => ({
+      name: 'moto',
+      command: path.join(TOOLS_BIN, 'moto'),
+      args: ['-H', s.host, '-p', String(s.minioPort)],
+      env: { AWS_ACCESS_KEY_ID: s.minioUser, AWS_SECRET_ACCESS_KEY: s.minioPassword, MOTO_S3_DEFAULT_MAX_KEYS: '1000' },
+      healthy: () => httpOk(`${minioEndpoint(s)}/moto-api/`),
+    }),
+  };
+  return stores[s.store]();
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -221,8 +241,9 @@ function readPid(s: StackConfig, name: string): number | undefined {
     const pid = Number(readFileSync(pidFile(s, name), 'utf8'));
     process.kill(pid, 0);
     if (!existsSync('/proc/self/cmdline')) return pid; // no /proc (not Linux): trust the pidfile
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-    return argv0 === path.join(TOOLS_BIN, name) ? pid : undefined;
+    // A script's process (moto's) runs its interpreter with the script as the first argument.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2);
+    return argv.includes(path.join(TOOLS_BIN, name)) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -266,13 +287,16 @@ export async function startService(s: StackConfig, svc: Service, timeoutMs = 120
 }
 
 export async function stackUp(s: StackConfig): Promise<void> {
-  for (const dir of s.store === 'versitygw' ? ['versitygw', 'versitygw-versions'] : ['minio'])
-    mkdirSync(path.join(s.dataDir, dir), { recursive: true });
+  const folders: Record<StoreName, string[]> = {
+    versitygw: ['versitygw', 'versitygw-versions'],
+    minio: ['minio'],
+    moto: [],
+  };
+  for (const dir of ['', ...folders[s.store]]) mkdirSync(path.join(s.dataDir, dir), { recursive: true });
   await Promise.all(services(s).map((svc) => startService(s, svc)));
   log(
-    s.store === 'versitygw'
-      ? `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), versitygw ${minioEndpoint(s)}`
-      : `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), MinIO ${minioEndpoint(s)} (console http://${s.host}:${s.minioConsolePort})`,
+    `Temporal ${temporalAddress(s)} (Web UI ${webUiUrl(s)}), ${s.store} ${minioEndpoint(s)}` +
+      (s.store === 'minio' ? ` (console http://${s.host}:${s.minioConsolePort})` : ''),
   );
 }
 
@@ -304,7 +328,7 @@ export async function restartService(s: StackConfig, name: ServiceName, downMs =
 }
 
 export async function stackDown(s: StackConfig): Promise<void> {
-  await Promise.all([stopService(s, 'temporal'), stopService(s, 'minio'), stopService(s, 'versitygw')]);
+  await Promise.all([stopService(s, 'temporal'), ...STORE_NAMES.map((store) => stopService(s, store))]);
   log(`stopped stack "${s.name}"`);
 }
 

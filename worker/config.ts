@@ -23,7 +23,8 @@ export const WorkerEnv = z
     TEMPORAL_TASK_QUEUE: z.string().default('archive-collection'),
 
     SOURCE_BUCKET: z.string().default('data.binance.vision'),
-    SOURCE_REGION: z.string().default('ap-northeast-1'),
+    /** The source bucket's region: the real archive's (ap-northeast-1) on AWS; with SOURCE_ENDPOINT, DEST_REGION. */
+    SOURCE_REGION: z.string().optional(),
     SOURCE_ENDPOINT: optionalUrl,
     SOURCE_ACCESS_KEY_ID: z.string().optional(),
     SOURCE_SECRET_ACCESS_KEY: z.string().optional(),
@@ -236,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     },
     source: {
       bucket: e.SOURCE_BUCKET,
-      region: e.SOURCE_REGION,
+      region: e.SOURCE_REGION ?? (e.SOURCE_ENDPOINT ? e.DEST_REGION : 'ap-northeast-1'),
       endpoint: e.SOURCE_ENDPOINT,
       credentials: creds(e.SOURCE_ACCESS_KEY_ID, e.SOURCE_SECRET_ACCESS_KEY),
       // Keys imply SOURCE_AUTH=keys; without keys the public archive is read unsigned unless default-chain is asked for.

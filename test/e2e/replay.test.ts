@@ -11,7 +11,7 @@ import '../helpers/stack';
  * shard that continues as new, cancelled). Fixtures recorded by earlier code stay: running collections
  * may hold such histories. `*-counting` fixtures were recorded after the `count-settled-files` patch
  * (shards count each finished batch); the others before it, and replay without it. Record new ones after an intended change (and deploy it with patched() or
- * Worker Versioning, README) from the files the tests leave after npm test:
+ * Worker Versioning, docs/deploying.md) from the files the tests leave after npm test:
  *   .build/{direct-sync,traditional,cancelled}-history.json                     (collections)
  *   .build/{direct-sync,traditional,fallback,continue-as-new,cancelled}-shard-history.json  (shards)
  */

@@ -8,13 +8,20 @@ import { stack } from './stack';
 interface StoreFeatures {
   /** `If-Match` on DELETE refused when it names another ETag. */
   conditionalDelete: boolean;
+  /** `x-amz-copy-source-if-match` naming another ETag refuses the copy (moto ignores it). */
+  conditionalCopy: boolean;
+  /** A PUT whose `x-amz-checksum-sha256` does not match its body is refused (moto keeps it unchecked). */
+  putChecksum: boolean;
+  /** Requests signed with a wrong secret are refused (moto's server accepts any credentials unless set up for IAM). */
+  signatures: boolean;
   /** Bucket lifecycle configuration (versitygw answers 501 NotImplemented). */
   lifecycle: boolean;
 }
 
 export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
-  minio: { conditionalDelete: false, lifecycle: true },
-  versitygw: { conditionalDelete: true, lifecycle: false },
+  minio: { conditionalDelete: false, conditionalCopy: true, putChecksum: true, signatures: true, lifecycle: true },
+  versitygw: { conditionalDelete: true, conditionalCopy: true, putChecksum: true, signatures: true, lifecycle: false },
+  moto: { conditionalDelete: true, conditionalCopy: false, putChecksum: false, signatures: false, lifecycle: true },
 };
 
 /** A skip reason when the test stack's store lacks the feature, else false (node:test's `skip` option). */

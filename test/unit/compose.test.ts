@@ -12,10 +12,15 @@ describe('docker-compose.yml', () => {
   const services = compose.services;
   const defaults = stackConfig({});
 
-  it('has the stack: temporal with UI, minio with console, buckets, worker built from the Dockerfile', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['buckets', 'grafana', 'minio', 'prometheus', 'temporal', 'worker']);
+  it('has the stack: temporal with UI, versitygw (the embedded default store) at the pinned version, buckets, worker built from the Dockerfile', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['buckets', 'grafana', 'prometheus', 's3', 'temporal', 'worker']);
     assert.deepEqual(services.temporal.ports, [`${defaults.temporalPort}:7233`, `${defaults.uiPort}:8233`]);
-    assert.deepEqual(services.minio.ports, [`${defaults.minioPort}:9000`, `${defaults.minioConsolePort}:9001`]);
+    assert.deepEqual(services.s3.ports, [`${defaults.minioPort}:9000`]);
+    const pinned = /"versitygw github\.com\/versity\/versitygw (v[\d.]+) /.exec(
+      readFileSync('scripts/install-tools.sh', 'utf8'),
+    )?.[1];
+    assert.equal(services.s3.image, `versity/versitygw:${pinned}`, 'the version the embedded stack builds');
+    assert.equal(services.s3.environment.VGW_REGION, 'us-east-1');
     assert.deepEqual(services.temporal.command.slice(0, 2), ['server', 'start-dev']);
     assert.equal(services.worker.build, '.');
   });
@@ -34,8 +39,17 @@ describe('docker-compose.yml', () => {
   it('creates the buckets the worker reads and writes, the mirror public like the real archive', () => {
     const script: string = services.buckets.entrypoint.join(' ');
     const env = services.worker.environment;
-    assert.match(script, new RegExp(`mc mb --ignore-existing local/${env.SOURCE_BUCKET} local/${env.DEST_BUCKET}`));
-    assert.match(script, new RegExp(`mc anonymous set download local/${env.SOURCE_BUCKET}`));
+    assert.match(script, new RegExp(`for b in ${env.SOURCE_BUCKET} ${env.DEST_BUCKET}; do`));
+    assert.match(script, /create-bucket --bucket \$\$b/);
+    const policy = JSON.parse(/--policy\s+'([^']+)'/.exec(script)![1]);
+    assert.match(script, new RegExp(`put-bucket-policy --bucket ${env.SOURCE_BUCKET} `));
+    assert.deepEqual(policy.Statement[0].Resource, [
+      `arn:aws:s3:::${env.SOURCE_BUCKET}`,
+      `arn:aws:s3:::${env.SOURCE_BUCKET}/*`,
+    ]);
+    assert.ok(
+      policy.Statement[0].Action.includes('s3:GetObject') && policy.Statement[0].Action.includes('s3:ListBucket'),
+    );
   });
 
   it('gives the worker only variables its schema knows, and a valid configuration', () => {
@@ -48,9 +62,10 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(unknown, []);
     const config = loadConfig(env);
     assert.equal(config.temporal.address, 'temporal:7233');
-    assert.equal(config.destination.endpoint, 'http://minio:9000');
+    assert.equal(config.destination.endpoint, 'http://s3:9000');
     assert.equal(config.source.endpoint, config.destination.endpoint, 'one endpoint: direct sync is possible');
-    assert.equal(env.DEST_ACCESS_KEY_ID, services.minio.environment.MINIO_ROOT_USER);
+    assert.equal(env.DEST_ACCESS_KEY_ID, services.s3.environment.ROOT_ACCESS_KEY_ID);
+    assert.equal(env.DEST_SECRET_ACCESS_KEY, services.s3.environment.ROOT_SECRET_ACCESS_KEY);
     assert.deepEqual(services.worker.ports, [`${env.METRICS_PORT}:${env.METRICS_PORT}`]);
   });
 

@@ -82,8 +82,12 @@ function stubDestination(opts: {
       calls.push('removeFromFinalIfUnproven');
       return true;
     },
-    async remove() {
-      calls.push('remove');
+    async remove(key: string) {
+      calls.push(`remove ${key}`);
+    },
+    async promote(from: string, etag: string, size: number, key: string) {
+      calls.push(`promote ${from}`);
+      return { key, etag, size };
     },
     async voidSuspectProofs() {
       return [];
@@ -96,7 +100,7 @@ async function prove(
   stub: Stub,
   file: PlanFile,
   ref: Partial<BatchRef> = {},
-  opts: { holds?: boolean; direct?: { i: number; outcome: string; etag?: string }[] } = {},
+  opts: { holds?: boolean; direct?: { i: number; outcome: string; etag?: string }[]; unguarded?: string } = {},
 ) {
   let results: ProveEntry[] = [];
   const store = {
@@ -118,6 +122,7 @@ async function prove(
       store,
       concurrency: 2,
       storeChecksumHolds: async () => opts.holds ?? false,
+      unguardedPromotion: async () => opts.unguarded,
     },
     { state, batch: 0, verification: 'checksum', stallMs: 60_000, ...ref } as BatchRef,
   );
@@ -203,6 +208,42 @@ describe('the proof step (stubbed destination)', () => {
     );
     assert.deepEqual(stub.proofs, []);
     assert.ok(!stub.calls.some((c) => c.startsWith('recordProof') || c === 'putSidecar'));
+  });
+
+  describe('a corrected source over a verified copy (replace)', () => {
+    const kept = { etag: '"old"', size: 3, level: 'sha256' as const, sidecarUnchanged: false };
+    const replacing: PlanFile = { ...copied, action: 'replace', kept };
+    const incoming = `_collections/c/incoming/${KEY}`;
+    /** The new bytes sit in the incoming folder; the final key keeps the verified old ones. */
+    function incomingStub() {
+      const stub = stubDestination({ bytes: RIGHT });
+      const base = stub.dest as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      for (const name of ['readAndHash', 'head'] as const) {
+        const inner = base[name];
+        base[name] = (key: unknown, ...rest: unknown[]) => inner(key === incoming ? KEY : '', ...rest);
+      }
+      return stub;
+    }
+
+    it('is promoted over the verified copy where the store refuses a copy of changed bytes (guarded)', async () => {
+      const stub = incomingStub();
+      const [entry] = await prove(stub, replacing);
+      assert.equal(entry.outcome, 'replaced');
+      assert.ok(stub.calls.includes(`promote ${incoming}`), stub.calls.join(', '));
+      assert.equal(stub.proofs[0]?.level, 'sha256');
+    });
+
+    it('never goes over the verified copy by a copy the store would not guard: the traditional path replaces it', async () => {
+      const stub = incomingStub();
+      const why = 'this store ignores x-amz-copy-source-if-match and bucket bkt is not versioned';
+      const [entry] = await prove(stub, replacing, {}, { unguarded: why });
+      assert.equal(entry.fallback, true);
+      assert.equal(entry.proof, 'sha256', 'the verified copy still stands');
+      assert.match(entry.error ?? '', /ignores x-amz-copy-source-if-match .*: replaced through the traditional path/);
+      assert.ok(!stub.calls.some((c) => c.startsWith('promote')), stub.calls.join(', '));
+      assert.ok(stub.calls.includes(`remove ${incoming}`), 'the incoming copy is cleared');
+      assert.deepEqual(stub.proofs, []);
+    });
   });
 });
 

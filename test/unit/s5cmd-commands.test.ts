@@ -162,5 +162,20 @@ describe('regions of a direct-sync run on AWS', () => {
       SOURCE_BUCKET: 'mirror',
     });
     assert.deepEqual(sourceRegionFlags(minio.source, minio.destination, 's3'), {});
+    assert.equal(minio.source.region, minio.destination.region, "a custom endpoint's source defaults to its region");
+  });
+
+  it('signs source-side requests for the region the operator gives the source, on a custom endpoint too', () => {
+    const twoRegions = loadConfig({
+      TEMPORAL_CONFIG_FILE: '/nonexistent/t.toml',
+      SOURCE_ENDPOINT: 'http://127.0.0.1:9000',
+      DEST_ENDPOINT: 'http://127.0.0.1:9000',
+      SOURCE_BUCKET: 'mirror',
+      SOURCE_REGION: 'ap-northeast-1',
+      DEST_REGION: 'us-east-1',
+    });
+    assert.deepEqual(sourceRegionFlags(twoRegions.source, twoRegions.destination, 'local'), {
+      sourceRegion: 'ap-northeast-1',
+    });
   });
 });

@@ -1,0 +1,191 @@
+/**
+ * AWS S3's own behaviours, injected by an S3-aware proxy in front of the test store (test/helpers/s3-fault-proxy.ts)
+ * where no local store shows them. The source is shaped like the real archive: the dotted bucket
+ * `data.binance.vision`, public (read unsigned), in ap-northeast-1, addressed path-style; the destination is in
+ * the store's region. Every outcome is checked by an independent reader that hashes the destination.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ensureBucket } from '../../stack/buckets';
+import { assertTrustInvariant, listAll } from '../helpers/independent-check';
+import { startFaultProxy, type FaultProxy, type ProxyOptions } from '../helpers/s3-fault-proxy';
+import {
+  collect,
+  freshBuckets,
+  minioEndpoint,
+  mirror,
+  readManifest,
+  s3,
+  sha256Of,
+  stack,
+  startWorker,
+  type TestWorker,
+} from '../helpers/stack';
+
+const SOURCE = 'data.binance.vision';
+const SOURCE_REGION = 'ap-northeast-1';
+const request = {
+  symbols: ['BTCUSDT', 'ETHUSDT'],
+  intervals: ['1d'],
+  startDate: '2025-03-01',
+  endDate: '2025-03-06',
+  batchSize: 4,
+  parallelBatches: 2,
+};
+
+describe("AWS S3's behaviours, injected by an S3-aware proxy", () => {
+  let written: Awaited<ReturnType<typeof mirror>>;
+  const open: { proxy?: FaultProxy; w?: TestWorker }[] = [];
+
+  before(async () => {
+    await ensureBucket(s3, SOURCE, true);
+    written = await mirror(SOURCE, request);
+  });
+  after(async () => {
+    for (const o of open) {
+      await o.w?.stop();
+      await o.proxy?.close();
+    }
+  });
+
+  /** A proxy with these behaviours in front of the store, and a worker that reaches source and destination through it. */
+  async function throughProxy(options: Partial<ProxyOptions> = {}) {
+    const proxy = await startFaultProxy({
+      upstream: minioEndpoint(stack),
+      sourceBucket: SOURCE,
+      sourceRegion: SOURCE_REGION,
+      ...options,
+    });
+    const w = await startWorker({
+      SOURCE_BUCKET: SOURCE,
+      SOURCE_ENDPOINT: proxy.url,
+      SOURCE_REGION,
+      DEST_ENDPOINT: proxy.url,
+      DEST_REGION: 'us-east-1',
+    });
+    open.push({ proxy, w });
+    return { proxy, w };
+  }
+
+  /** Every published file is in the destination with the bytes Binance published, as an outside reader finds them. */
+  async function assertWholeCopy(destination: string, prefix: string) {
+    for (const f of written)
+      assert.equal(await sha256Of(destination, `${prefix}${f.key}`), f.sha256, `${f.key} holds the published bytes`);
+    const { proven } = await assertTrustInvariant(s3, destination, prefix, SOURCE);
+    assert.equal(proven.size, written.length, 'every file has a sha256 proof bound to its bytes');
+  }
+
+  it('a source bucket in another region: source-side requests go to its region, the fast path is kept and the report says so', async () => {
+    const { proxy, w } = await throughProxy();
+    // The proxy answers as AWS does to a request signed for the wrong region.
+    const wrongRegion = new S3Client({
+      region: 'us-east-1',
+      endpoint: proxy.url,
+      forcePathStyle: true,
+      credentials: w.config.destination.credentials!,
+      maxAttempts: 1,
+    });
+    const redirected = await wrongRegion
+      .send(new GetObjectCommand({ Bucket: SOURCE, Key: `${written[0].key}.CHECKSUM` }))
+      .then(
+        () => undefined,
+        (e) => e as { $metadata: { httpStatusCode: number }; $response?: { headers: Record<string, string> } },
+      );
+    assert.equal(redirected?.$metadata.httpStatusCode, 301);
+    assert.equal(redirected?.$response?.headers['x-amz-bucket-region'], SOURCE_REGION);
+
+    const { destination } = await freshBuckets('aws-region');
+    const seenBefore = proxy.seen.length;
+    const { report } = await collect(w, { ...request, destination: { bucket: destination, prefix: 'bronze/' } });
+    assert.equal(report.decision.mode, 'direct_sync');
+    assert.match(
+      report.probe.sharedEndpoint.detail,
+      /source bucket is in ap-northeast-1, the destination in us-east-1: s5cmd sends each source-side request to ap-northeast-1/,
+    );
+    assert.equal(report.files.byMode.direct_sync.copied, written.length, 'every file went the fast path');
+    assert.equal(report.fallbacks.files, 0, 'no file fell back to the traditional path');
+    assert.equal(report.ok, true);
+
+    const run = proxy.seen.slice(seenBefore);
+    const signedToSource = run.filter((r) => r.bucket === SOURCE && r.region !== null);
+    assert.ok(signedToSource.length >= written.length, 's5cmd read each .CHECKSUM with a signed request');
+    assert.deepEqual([...new Set(signedToSource.map((r) => r.region))], [SOURCE_REGION]);
+    assert.deepEqual(
+      run.filter((r) => r.injected === 'PermanentRedirect'),
+      [],
+      'no request was sent to the wrong region',
+    );
+    assert.ok(
+      run.some((r) => r.bucket === SOURCE && r.region === null && r.kind === 'list'),
+      'the archive is listed unsigned, as a public bucket',
+    );
+    assert.ok(
+      run.every((r) => r.pathStyle),
+      'every request addresses the dotted bucket path-style',
+    );
+    await assertWholeCopy(destination, 'bronze/');
+  });
+
+  it('SlowDown and InternalError bursts on copies, listings and proof writes: retried, nothing lost, nothing wrongly verified', async () => {
+    const { proxy, w } = await throughProxy({
+      faults: [
+        { kind: 'list', status: 503, times: 3 },
+        { kind: 'copy', status: 503, times: 4 },
+        { kind: 'copy', status: 500, times: 2 },
+        { kind: 'proof-write', status: 503, times: 2 },
+        { kind: 'proof-write', status: 500, times: 3 },
+      ],
+    });
+    const { destination } = await freshBuckets('aws-faults');
+    const { report } = await collect(w, { ...request, destination: { bucket: destination, prefix: 'bronze/' } });
+    const copies = proxy.seen.filter((r) => r.kind === 'copy').map((r) => `${r.status} ${r.key}`);
+    assert.deepEqual(
+      proxy.pending(),
+      [],
+      `every fault was injected; ${report.decision.mode}: ${report.decision.reason}; copies: ${copies.join(', ')}`,
+    );
+    const injected = proxy.seen.filter((r) => r.injected);
+    for (const code of ['SlowDown', 'InternalError'])
+      assert.ok(
+        injected.some((r) => r.injected === code),
+        `${code} answered`,
+      );
+    assert.equal(report.ok, true, report.summary);
+    assert.equal(report.decision.mode, 'direct_sync', `the fast path is kept: ${report.decision.reason}`);
+    assert.equal(report.files.copied, written.length);
+    assert.equal(report.files.failed, 0);
+    await assertWholeCopy(destination, 'bronze/');
+  });
+
+  it("a copy result without the store's checksum (as MinIO answers) is proven all the same", async () => {
+    const { proxy, w } = await throughProxy({ stripCopyChecksum: true });
+    const { destination } = await freshBuckets('aws-nochecksum');
+    const { report } = await collect(w, { ...request, destination: { bucket: destination, prefix: 'bronze/' } });
+    assert.equal(report.ok, true, report.summary);
+    assert.equal(report.files.byMode.direct_sync.copied, written.length);
+    assert.ok(proxy.seen.some((r) => r.kind === 'copy'));
+    await assertWholeCopy(destination, 'bronze/');
+  });
+
+  for (const form of ['missing', 'weak'] as const) {
+    it(`an answer with ${form === 'missing' ? 'no ETag' : 'a weak ETag'} is refused as evidence: no proof is bound to it`, async () => {
+      const { destination } = await freshBuckets(`aws-etag-${form}`);
+      const { w } = await throughProxy({ etags: { bucket: destination, form } });
+      const { report } = await collect(w, { ...request, destination: { bucket: destination, prefix: 'bronze/' } });
+      assert.equal(report.ok, false, `${report.summary}: a run that could bind no proof does not say all is well`);
+      assert.equal(report.files.copied, 0, JSON.stringify(report.files.byOutcome));
+      const manifest = await readManifest(report.manifest.bucket, report.manifest.key);
+      assert.ok(manifest.length > 0 && manifest.every((e) => e.proof === null));
+      const named = form === 'missing' ? /answered no ETag, so no proof can be bound/ : /answered a weak ETag \(W\//;
+      assert.ok(
+        manifest.every((e) => named.test(e.error ?? '')),
+        `the reason is named: ${manifest[0]?.error}`,
+      );
+      const proofs = await listAll(s3, destination, 'bronze/_verified/');
+      assert.deepEqual(proofs, [], 'no proof record was written');
+      const { proven } = await assertTrustInvariant(s3, destination, 'bronze/', SOURCE);
+      assert.equal(proven.size, 0);
+    });
+  }
+});
