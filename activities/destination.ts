@@ -313,7 +313,7 @@ export class Destination {
       multipartAbove: number;
       onBytes: (n: number) => void;
     },
-  ): Promise<{ etag: string } | { preconditionFailed: true }> {
+  ): Promise<{ etag: string; md5Etag?: string } | { preconditionFailed: true }> {
     if (file.size > options.multipartAbove) {
       if (options.condition && Object.keys(options.condition).length)
         throw new Error(`a condition cannot travel with a multipart upload of ${key}: check the key right before`);
@@ -323,6 +323,10 @@ export class Destination {
       );
       return { etag: out.ETag ?? (await this.head(key))?.etag ?? '' };
     }
+    // Content-MD5, which every store checks: bytes damaged on the way are refused before they replace anything.
+    const md5 = createHash('md5');
+    for await (const chunk of createReadStream(file.path)) md5.update(chunk as Buffer);
+    const digest = md5.digest();
     const body = createReadStream(file.path);
     body.on('data', (chunk) => options.onBytes(chunk.length));
     try {
@@ -333,12 +337,13 @@ export class Destination {
           Body: body,
           ContentLength: file.size,
           ContentType: 'application/zip',
+          ContentMD5: digest.toString('base64'),
           ChecksumSHA256: file.sha256 ? Buffer.from(file.sha256, 'hex').toString('base64') : undefined,
           ...options.condition,
         }),
         this.opts,
       );
-      return { etag: out.ETag ?? (await this.head(key))?.etag ?? '' };
+      return { etag: out.ETag ?? (await this.head(key))?.etag ?? '', md5Etag: `"${digest.toString('hex')}"` };
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
         return { preconditionFailed: true };

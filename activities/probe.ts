@@ -21,11 +21,20 @@ import type { CollectionRequest } from '../workflows/request';
 import { expandSeries, hasPatterns } from '../workflows/request';
 import type { EnvironmentProbe, Guard, StoreGuards } from '../workflows/types';
 import { copySource } from './destination';
-import { isAccessDenied, isNotFound } from './errors';
+import { isAccessDenied } from './errors';
 import { endpointIdentity } from './s3';
 
 const COPY_PROBE_ATTEMPTS = 4;
 const COPY_PROBE_BACKOFF_MS = 500;
+
+/** A copy refused for good: any 3xx or 4xx but a folder race (409, versitygw) or throttling (429). */
+const copyRefused = (err: unknown) => answered(err) && statusOf(err) !== 409 && statusOf(err) !== 429;
+const statusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+/** The store answered (3xx, 4xx: a refusal, a redirect, a bad request): an answer, not a failure to try again. */
+const answered = (err: unknown) => {
+  const status = statusOf(err);
+  return status !== undefined && status >= 300 && status < 500;
+};
 
 /**
  * One probe request, tried again (with backoff) after a failure that outlasted the SDK's own attempts, unless it is
@@ -172,7 +181,7 @@ export async function probeServerSideCopy(
   } catch (err) {
     // A refusal is the answer; a failure that outlasted the SDK's attempts (5xx, a dropped connection) fails the
     // probe, which its retry policy runs again, instead of deciding the collection's mode on it.
-    if (!isAccessDenied(err) && !isNotFound(err)) throw err;
+    if (!answered(err)) throw err;
     const e = err as Error;
     return {
       serverSideCopy: {
@@ -213,9 +222,12 @@ export async function tryServerSideCopy(
             ChecksumAlgorithm: 'SHA256',
           }),
         ),
-      (err) => isAccessDenied(err) || isNotFound(err),
+      copyRefused,
     );
   } catch (err) {
+    // Still failing after the retries, but not refused (5xx, dropped connections): the probe activity fails and its
+    // retry policy runs it again later, instead of sending the whole collection the slow way on one bad minute.
+    if (!copyRefused(err)) throw err;
     const e = err as Error & { name?: string };
     const why = isAccessDenied(err)
       ? `the destination's credentials may not read ${from} (a server-side copy needs s3:GetObject on the source bucket in their own policy, public bucket or not)`
@@ -223,12 +235,26 @@ export async function tryServerSideCopy(
     return { serverSideCopy: { works: false, detail: why }, storeChecksum: { supported: false, detail: 'not tried' } };
   }
   try {
-    const [head, body] = await Promise.all([
+    const checked = await Promise.all([
       deps.destination.send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' })),
       deps.source
         .send(new GetObjectCommand({ Bucket: deps.sourceBucket, Key: sourceKey }))
         .then((r) => r.Body!.transformToByteArray()),
-    ]);
+    ]).catch((err: Error) => err);
+    const worked = {
+      works: true,
+      detail: `a server-side copy of ${from} with the destination's credentials worked`,
+    };
+    // The copy works; a store that will not say its SHA-256 (or a source we may not read) only means copies are read back.
+    if (checked instanceof Error)
+      return {
+        serverSideCopy: worked,
+        storeChecksum: {
+          supported: false,
+          detail: `the copy's SHA-256 could not be checked (${checked.name}: ${checked.message.slice(0, 200)}): copies are verified by reading them back`,
+        },
+      };
+    const [head, body] = checked;
     const ours = createHash('sha256').update(body).digest('base64');
     const stored = head.ChecksumSHA256;
     const storeChecksum =
@@ -240,13 +266,7 @@ export async function tryServerSideCopy(
               ? `the store's SHA-256 of a copy (${stored}) differs from the object's (${ours})`
               : 'the store keeps no SHA-256 of a copy: copies are verified by reading them back',
           };
-    return {
-      serverSideCopy: {
-        works: true,
-        detail: `a server-side copy of ${from} with the destination's credentials worked`,
-      },
-      storeChecksum,
-    };
+    return { serverSideCopy: worked, storeChecksum };
   } finally {
     await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
   }
@@ -261,22 +281,20 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
   const folder = `${prefix}_collections/.guard-probe-${randomUUID()}/`;
   const a = `${folder}a`;
   const wrongEtag = '"00000000000000000000000000000000"';
-  const refused = (err: unknown) => {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    return status !== undefined && status >= 400 && status < 500;
-  };
   const attempt = async (
     what: string,
     send: () => Promise<unknown>,
     ifRefused: string,
     ifAllowed: string,
+    /** The answer that means the guard held: 412 for a condition, 400 for a checksum (another 4xx tells nothing). */
+    refusedWith: number,
   ): Promise<Guard> => {
     try {
       // A 5xx that outlasts the SDK's attempts is tried again (as the copy probe does) before "could not tell".
-      await retryTransient(send, refused);
+      await retryTransient(send, answered);
       return { honoured: false, detail: `${what}: ${ifAllowed}` };
     } catch (err) {
-      if (refused(err)) return { honoured: true, detail: `${what}: ${ifRefused}` };
+      if (statusOf(err) === refusedWith) return { honoured: true, detail: `${what}: ${ifRefused}` };
       return {
         honoured: null,
         detail: `${what}: could not tell (${(err as Error).name}: ${(err as Error).message.slice(0, 200)})`,
@@ -290,6 +308,7 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
       () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: a, Body: 'guard probe', IfNoneMatch: '*' })),
       'refused',
       'accepted: the store ignores it',
+      412,
     );
     const putChecksum = await attempt(
       'PUT with a wrong x-amz-checksum-sha256',
@@ -304,6 +323,7 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
         ),
       'refused',
       'accepted: the store keeps a writer-supplied checksum it did not check',
+      400,
     );
     const conditionalCopy = await attempt(
       'copy with x-amz-copy-source-if-match naming another ETag',
@@ -318,12 +338,14 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
         ),
       'refused',
       'copied: the store ignores it',
+      412,
     );
     const conditionalDelete = await attempt(
       'DELETE If-Match naming another ETag',
       () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: a, IfMatch: wrongEtag })),
       'refused',
       'deleted: the store ignores it',
+      412,
     );
     return { conditionalPut, putChecksum, conditionalCopy, conditionalDelete };
   } finally {

@@ -4,7 +4,7 @@
  * that hold; a request's `storeChecksum` flag (anyone can send it) only asks for it. Learned from the
  * probe the worker ran, or by one probe copy of a small source object, and kept for an hour.
  */
-import { GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { StoreGuards } from '../workflows/types';
 import { probeStoreGuards, tryServerSideCopy } from './probe';
 
@@ -15,7 +15,6 @@ const KEEP_FAILED_MS = 60 * 1000;
 export class StoreFacts {
   private readonly known = new Map<string, { computes: boolean; until: number }>();
   private readonly guards = new Map<string, { guards: StoreGuards; until: number }>();
-  private readonly versioning = new Map<string, { versioned: boolean; until: number }>();
 
   constructor(
     private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },
@@ -35,31 +34,20 @@ export class StoreFacts {
 
   /**
    * Why a server-side copy over a final key (a promotion) is not guarded on this bucket, or undefined when it is:
-   * the store refuses a copy whose source is no longer the proven bytes (`x-amz-copy-source-if-match`), or the
-   * bucket keeps every earlier version. Unguarded, replacements go through the traditional path instead.
+   * the store refuses a copy whose source is no longer the proven bytes (`x-amz-copy-source-if-match`).
+   * Unguarded, replacements go through the traditional path instead. A versioned bucket is no exception: it keeps
+   * the verified file retrievable, but the copy could still carry other bytes than the ones proven.
    */
   async unguardedPromotion(bucket: string, prefix: string): Promise<string | undefined> {
     const guards = await this.storeGuards(bucket, prefix);
     if (guards.conditionalCopy.honoured === true) return undefined;
-    if (await this.versioned(bucket)) return undefined;
     const found = guards.conditionalCopy.honoured === false ? 'ignores' : 'could not be shown to honour';
-    return `this store ${found} x-amz-copy-source-if-match and bucket ${bucket} is not versioned, so a server-side copy over the file could carry bytes other than the proven ones`;
+    return `this store ${found} x-amz-copy-source-if-match, so a server-side copy over the file could carry bytes other than the proven ones`;
   }
 
   /** Whether the store refuses a PUT whose x-amz-checksum-sha256 does not match its body (found by trying). */
   async checksPutChecksum(bucket: string, prefix: string): Promise<boolean> {
     return (await this.storeGuards(bucket, prefix)).putChecksum.honoured === true;
-  }
-
-  private async versioned(bucket: string): Promise<boolean> {
-    const fact = this.versioning.get(bucket);
-    if (fact && fact.until > this.now()) return fact.versioned;
-    const versioned = await this.deps.destination
-      .send(new GetBucketVersioningCommand({ Bucket: bucket }))
-      .then((r) => r.Status === 'Enabled')
-      .catch(() => false);
-    this.versioning.set(bucket, { versioned, until: this.now() + KEEP_MS });
-    return versioned;
   }
 
   /** What a probe of this bucket found (called by the probe activity). */

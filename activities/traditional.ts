@@ -558,7 +558,8 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         }
         const { etag } = written;
         bytesUploaded += entry.size;
-        const unbound = proof === 'sha256' ? await uploadUnchecked(deps, dest, entry, etag) : undefined;
+        const sentAs = written.md5Etag ?? entry.predictedEtag;
+        const unbound = proof === 'sha256' ? await uploadUnchecked(deps, dest, entry, etag, sentAs) : undefined;
         if (unbound) {
           done++;
           return { ...base, outcome: 'failed', proof: null, error: unbound };
@@ -778,7 +779,7 @@ async function upload(
   zipPath: string,
   unverified: PlanAction | undefined,
   sent: (n: number) => void,
-): Promise<{ etag: string } | { refused: string }> {
+): Promise<{ etag: string; md5Etag?: string } | { refused: string }> {
   const Key = dest.finalKey(file.key);
   if (unverified) {
     const verified = await dest.protectingProofNow(file.key);
@@ -820,8 +821,10 @@ async function uploadUnchecked(
   dest: Destination,
   entry: StagedFile,
   etag: string,
+  /** The MD5 ETag of the bytes sent, where known (single-part uploads). */
+  sentAs: string | undefined,
 ): Promise<string | undefined> {
-  if (entry.predictedEtag && normalizeEtag(etag) === normalizeEtag(entry.predictedEtag)) return undefined;
+  if (sentAs && normalizeEtag(etag) === normalizeEtag(sentAs)) return undefined;
   if (await deps.checksPutChecksum()) return undefined;
   const back = await dest.readAndHash(dest.finalKey(entry.key));
   if (back && normalizeEtag(back.etag) === normalizeEtag(etag) && back.sha256 === entry.sha256) return undefined;

@@ -2,8 +2,8 @@
  * `npm run bench`: the same copy job done side by side on a dedicated local stack, in one run:
  * the collection workflow (direct sync with and without verification; traditional), bare
  * `s5cmd run`, rclone and aws-cli (server-side copy, and download-then-upload). Profiles: `local`
- * (MinIO on loopback, CPU-bound like this machine) and `latency` (the small set again through a
- * Toxiproxy latency toxic in front of MinIO, network-bound like real S3). A warm 10-file collection
+ * (the embedded store, versitygw, on loopback, CPU-bound like this machine; BENCH_STORE=minio for the pinned MinIO)
+ * and `latency` (the small set again through a Toxiproxy latency toxic in front of it, network-bound like real S3). A warm 10-file collection
  * against bare s5cmd gives the fixed cost per collection. Medians of BENCH_RUNS runs (default 3).
  * Writes its tables and charts into BENCHMARKS.md and its summary into docs/benchmarks.md, ends with one
  * JSON line, and stops the stack it started.
@@ -34,7 +34,15 @@ import { buildWorker } from '../worker/build';
 import type { CollectionRequestInput } from '../workflows/request';
 import { seriesPrefix } from '../workflows/keys';
 import { publishSection, today } from './figures';
-import { benchStack, median, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
+import {
+  benchStack,
+  median,
+  procStats,
+  startMeasuredWorker,
+  stopWorker,
+  storeRequestCounter,
+  treeRssSampler,
+} from './measure';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -100,27 +108,6 @@ function ensureDebianTools() {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   if (r.status !== 0) throw new Error(`could not install ${missing.join(', ')}`);
-}
-
-async function s3RequestCount(): Promise<number> {
-  // v3 counters are live; v2's are cached for a while.
-  const text = await (await fetch(`${minioEndpoint(stack)}/minio/metrics/v3/api/requests`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('minio_api_requests_total{') && l.includes('type="s3"'))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
-
-async function settledRequestCount(): Promise<number> {
-  // MinIO updates its counters asynchronously: read until two reads agree.
-  let last = -1;
-  for (let i = 0; i < 20; i++) {
-    const now = await s3RequestCount();
-    if (now === last) return now;
-    last = now;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return last;
 }
 
 /** Runs a command under GNU time: wall, user+sys CPU (children included) and peak RSS. */
@@ -416,9 +403,9 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
     for (let run = 1; run <= RUNS; run++) {
       const dest = `bench/${key}/${name.replace(/\W+/g, '-')}/r${run}/`;
       await deletePrefix(s3, stack.destBucket, dest);
-      const before = await settledRequestCount();
+      const before = await counter.settled();
       const m = await TOOLS[name]({ set, srcPrefix: prefix, dest, keys, endpoint });
-      const requests = (await settledRequestCount()) - before;
+      const requests = (await counter.settled()) - before;
       runs.push({ ...m, s3Requests: requests });
       console.log(
         `  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`,
@@ -481,6 +468,10 @@ ensureDebianTools();
 mkdirSync(work, { recursive: true });
 await buildWorkflowBundle();
 await buildWorker();
+// The store counts every tool's requests; its counter listens before the store starts (a bench stack left up
+// by an interrupted run is restarted, so that it sends its counts here).
+const counter = await storeRequestCounter(stack);
+await stackDown(stack);
 await stackUp(stack);
 let proxy: LatencyProxy | undefined;
 const results: Record<string, Record<string, Row>> = {};
@@ -501,6 +492,7 @@ try {
 } finally {
   await proxy?.stop();
   await stackDown(stack);
+  counter.close();
 }
 
 const ratios: Record<string, ReturnType<typeof ratiosOf>> = {};
@@ -510,7 +502,7 @@ for (const [key, byTool] of Object.entries(results)) {
   if (key === 'tiny') continue;
   ratios[key] = ratiosOf(byTool, set.files);
   const lines = [
-    `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${LATENCY_MS} ms of latency per response (Toxiproxy)` : ''}, median of ${RUNS} runs, measured ${today()}`,
+    `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${LATENCY_MS} ms of latency per response (Toxiproxy)` : ''}, on ${stack.store}, median of ${RUNS} runs, measured ${today()}`,
     '',
     chart(byTool),
     '',
@@ -576,6 +568,7 @@ console.log(
   JSON.stringify({
     bench: {
       runs: RUNS,
+      store: stack.store,
       concurrency: WORKERS,
       cores: (await import('node:os')).cpus().length,
       latencyMs: LATENCY_MS,

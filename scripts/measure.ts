@@ -1,8 +1,9 @@
 /** Measuring helpers shared by the benchmark and the scale run. */
 import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { stackConfig, type StackConfig } from '../stack/local-stack';
+import { minioEndpoint, stackConfig, type StackConfig } from '../stack/local-stack';
 import { spawnWorkerProcess } from '../stack/worker-process';
 import { PROJECT_ROOT } from '../worker/config';
 
@@ -31,18 +32,77 @@ export async function stopWorker(worker: ChildProcess): Promise<void> {
   await new Promise((r) => worker.once('exit', r));
 }
 
-/** The dedicated stack the benchmark and the scale run share (its own ports and data folder). */
+const BENCH_STATSD = '127.0.0.1:29125';
+
+/**
+ * The dedicated stack the benchmark and the scale run share (its own ports and data folder), on the embedded
+ * store (versitygw; BENCH_STORE=minio for the pinned MinIO), which counts every tool's requests itself.
+ */
 export const benchStack = () =>
   stackConfig({
     ...process.env,
     STACK_NAME: 'bench',
-    // MinIO's own request counters count every tool's requests; the re-baseline on versitygw needs a counting proxy (issue 19).
-    STACK_STORE: 'minio',
+    STACK_STORE: process.env.BENCH_STORE === 'minio' ? 'minio' : 'versitygw',
+    STACK_VERSITYGW_STATSD: BENCH_STATSD,
     STACK_TEMPORAL_PORT: '27233',
     STACK_TEMPORAL_UI_PORT: '28233',
     STACK_MINIO_PORT: '29000',
     STACK_MINIO_CONSOLE_PORT: '29001',
   });
+
+/**
+ * The S3 requests the store itself served, counted by the store: MinIO's request counters (its metrics API), or
+ * the counters versitygw sends over statsd (success_count and failed_count, one per request) to a listener here.
+ * Start it before the stack, so no count is missed.
+ */
+export interface RequestCounter {
+  /** The total so far, once the store's counters have settled (two reads 300 ms apart agree). */
+  settled(): Promise<number>;
+  close(): void;
+}
+
+export async function storeRequestCounter(stack: StackConfig): Promise<RequestCounter> {
+  let read: () => Promise<number>;
+  let close = () => {};
+  if (stack.store === 'minio') {
+    read = async () => {
+      // v3 counters are live; v2's are cached for a while.
+      const text = await (await fetch(`${minioEndpoint(stack)}/minio/metrics/v3/api/requests`)).text();
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith('minio_api_requests_total{') && l.includes('type="s3"'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    };
+  } else if (stack.store === 'versitygw' && stack.versitygwStatsd) {
+    let total = 0;
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (packet) => {
+      for (const line of packet.toString('utf8').split('\n')) {
+        const m = /^versitygw\.(success|failed)_count[,:].*:(\d+)\|c/.exec(line);
+        if (m) total += Number(m[2]);
+      }
+    });
+    const [host, port] = stack.versitygwStatsd.split(':');
+    await new Promise<void>((resolve) => socket.bind(Number(port), host, resolve));
+    read = async () => total;
+    close = () => socket.close();
+  } else {
+    throw new Error(`no request counter for ${stack.store} (versitygw needs STACK_VERSITYGW_STATSD)`);
+  }
+  return {
+    async settled() {
+      let last = -1;
+      for (let i = 0; i < 20; i++) {
+        const now = await read();
+        if (now === last) return now;
+        last = now;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      return last;
+    },
+    close,
+  };
+}
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -28,6 +28,8 @@ const StackEnv = z.object({
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
   /** The S3 server: versitygw (Apache-2.0, maintained) serving a folder, or the pinned MinIO build (SSE-KMS, the benchmark's request counters). */
   STACK_STORE: z.enum(['minio', 'versitygw', 'moto']).default('versitygw'),
+  /** `host:port` that versitygw sends its request counters to (statsd over UDP): the benchmark counts requests there. */
+  STACK_VERSITYGW_STATSD: z.string().optional(),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
   STACK_DEST_BUCKET: z.string().default('bronze'),
   /** MinIO's built-in KMS key (`name:base64 of 32 bytes`), which enables SSE-S3 and SSE-KMS buckets. */
@@ -61,6 +63,7 @@ export interface StackConfig {
   destBucket: string;
   dataDir: string;
   minioKmsSecretKey?: string;
+  versitygwStatsd?: string;
 }
 
 export function stackConfig(
@@ -82,6 +85,7 @@ export function stackConfig(
     destBucket: e.STACK_DEST_BUCKET,
     dataDir: path.join(PROJECT_ROOT, '.data', e.STACK_NAME),
     minioKmsSecretKey: e.STACK_MINIO_KMS_SECRET_KEY,
+    versitygwStatsd: e.STACK_VERSITYGW_STATSD,
   };
 }
 
@@ -166,6 +170,7 @@ function storeService(s: StackConfig): Service {
         '--health',
         '/health',
         '--quiet',
+        ...(s.versitygwStatsd ? ['--metrics-statsd-servers', s.versitygwStatsd] : []),
         'posix',
         '--versioning-dir',
         path.join(s.dataDir, 'versitygw-versions'),

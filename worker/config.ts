@@ -212,6 +212,20 @@ function destinationPolicy(e: WorkerEnv): DestinationPolicy {
   };
 }
 
+/**
+ * The source's region when SOURCE_REGION is not set: the real archive's on AWS; an AWS endpoint's own region
+ * (`s3.<region>.amazonaws.com`, VPC endpoints too); any other endpoint is one store, in the destination's region.
+ */
+export function defaultSourceRegion(endpoint: string | undefined, destinationRegion: string): string {
+  if (!endpoint) return 'ap-northeast-1';
+  const host = new URL(endpoint).hostname;
+  if (!host.endsWith('.amazonaws.com')) return destinationRegion;
+  return (
+    /(?:^|\.)s3[.-](?:[\w-]+\.)*?([a-z]{2}(?:-gov)?-[a-z]+-\d)\.(?:vpce\.)?amazonaws\.com$/.exec(host)?.[1] ??
+    'ap-northeast-1'
+  );
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = WorkerEnv.safeParse(cleaned);
@@ -237,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     },
     source: {
       bucket: e.SOURCE_BUCKET,
-      region: e.SOURCE_REGION ?? (e.SOURCE_ENDPOINT ? e.DEST_REGION : 'ap-northeast-1'),
+      region: e.SOURCE_REGION ?? defaultSourceRegion(e.SOURCE_ENDPOINT, e.DEST_REGION),
       endpoint: e.SOURCE_ENDPOINT,
       credentials: creds(e.SOURCE_ACCESS_KEY_ID, e.SOURCE_SECRET_ACCESS_KEY),
       // Keys imply SOURCE_AUTH=keys; without keys the public archive is read unsigned unless default-chain is asked for.

@@ -2,7 +2,7 @@
  * A small S3-aware proxy in front of the test stack's store that answers the way AWS S3 does where no local
  * store does: a bucket in another region (301 PermanentRedirect with `x-amz-bucket-region`), SlowDown and
  * InternalError bursts, a copy result with or without its checksum, ETag-less or weak-ETag answers. It records
- * every request's shape (bucket, key, signing region, anonymous or not, path-style or not) for the tests.
+ * every request's shape (bucket, key, signing region or unsigned) for the tests.
  *
  * The source bucket stands for the real archive: public, in its own region. Requests to it signed for that
  * region (or unsigned) go on unsigned, the way the public archive serves anyone; signed for another region
@@ -20,8 +20,6 @@ export interface SeenRequest {
   kind: RequestKind;
   /** The region in the SigV4 credential scope; null when the request is unsigned. */
   region: string | null;
-  /** The bucket is the first path segment (not a subdomain of the endpoint's host). */
-  pathStyle: boolean;
   status: number;
   /** What the proxy did instead of passing the request on, if anything. */
   injected?: string;
@@ -32,6 +30,8 @@ export interface Fault {
   status: 500 | 503;
   /** How many matching requests in a row get the fault (then it is spent). */
   times: number;
+  /** Only requests whose `<bucket>/<key>?<query>` matches (e.g. the collection's copies, not the probe's). */
+  match?: RegExp;
 }
 
 export interface ProxyOptions {
@@ -80,7 +80,6 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
-    const pathStyle = (req.headers.host ?? '') === ownHost;
     const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
     const key = decodeURIComponent(rest.join('/'));
     const kind = kindOf(req.method ?? 'GET', key, url.searchParams, req.headers);
@@ -91,7 +90,6 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
       key,
       kind,
       region,
-      pathStyle,
       status: 0,
     };
     seen.push(record);
@@ -123,7 +121,8 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
         { 'x-amz-bucket-region': opts.sourceRegion },
       );
     }
-    const fault = faults.find((f) => f.kind === kind && f.times > 0);
+    const target = `${record.bucket}/${key}${url.search}`;
+    const fault = faults.find((f) => f.kind === kind && f.times > 0 && (!f.match || f.match.test(target)));
     if (fault) {
       fault.times--;
       const [code, message] = ERRORS[fault.status];

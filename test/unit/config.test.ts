@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { s5cmdEnv } from '../../activities/s5cmd-run';
-import { ConfigError, loadConfig } from '../../worker/config';
+import { ConfigError, defaultSourceRegion, loadConfig } from '../../worker/config';
 
 const base = { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' };
 const problems = (env: Record<string, string>) => {
@@ -77,5 +77,15 @@ describe('worker configuration: source access and what s5cmd is given', () => {
       AWS_PROFILE: 'lake',
       AWS_ACCESS_KEY_ID: 'chain-id',
     });
+  });
+});
+
+describe('the source region when SOURCE_REGION is not set', () => {
+  it("is the archive's on AWS, an AWS endpoint's own, and the destination's on any other store", () => {
+    assert.equal(defaultSourceRegion(undefined, 'eu-west-1'), 'ap-northeast-1');
+    assert.equal(defaultSourceRegion('https://s3.eu-central-1.amazonaws.com', 'us-east-1'), 'eu-central-1');
+    assert.equal(defaultSourceRegion('https://bucket.vpce-0a1b.s3.us-east-2.vpce.amazonaws.com', 'x'), 'us-east-2');
+    assert.equal(defaultSourceRegion('http://127.0.0.1:9000', 'us-east-1'), 'us-east-1');
+    assert.equal(defaultSourceRegion('https://acct.r2.cloudflarestorage.com', 'auto'), 'auto');
   });
 });

@@ -49,4 +49,10 @@ describe('the copy probe', () => {
     assert.match(r.serverSideCopy.detail, /may not read/);
     assert.equal(calls.filter((c) => c === 'CopyObjectCommand').length, 1);
   });
+
+  it('fails (for the activity to be retried) rather than decide the mode on a failure that outlasts its tries', async () => {
+    const { calls, deps } = stores([serverError, serverError, serverError, serverError]);
+    await assert.rejects(tryServerSideCopy(deps, 'data/x.zip.CHECKSUM', 'bronze', 'binance/'), /internal error/);
+    assert.equal(calls.filter((c) => c === 'CopyObjectCommand').length, 4);
+  });
 });
