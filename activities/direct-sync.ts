@@ -58,6 +58,8 @@ export interface DirectDeps {
   destinationFor: (signal?: AbortSignal) => Destination;
   /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
   storeChecksumHolds: (files: PlanFile[]) => Promise<boolean>;
+  /** Why a promotion is not guarded on this store (StoreFacts.unguardedPromotion), or undefined when it is. */
+  unguardedPromotion: () => Promise<string | undefined>;
 }
 
 export async function loadBatch(store: StateStore, batch: number): Promise<PlanFile[]> {
@@ -117,8 +119,12 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const positions = positionsOf(ref, files);
   const toCopy = positions.filter((i) => files[i].action !== 'verify_only');
   const verifyOnly = positions.filter((i) => files[i].action === 'verify_only');
-  const tooLarge = toCopy.filter((i) => files[i].size > config.s5cmd.maxCopyBytes);
-  const bys5cmd = toCopy.filter((i) => files[i].size <= config.s5cmd.maxCopyBytes);
+  // A replacement is copied beside the file and promoted over it once proven; where the store would not guard that
+  // promotion, it is not copied at all: the traditional path replaces the file with the very bytes it hashed.
+  const unguarded = toCopy.some((i) => files[i].action === 'replace') ? await deps.unguardedPromotion() : undefined;
+  const heldBack = new Set(unguarded ? toCopy.filter((i) => files[i].action === 'replace') : []);
+  const tooLarge = toCopy.filter((i) => !heldBack.has(i) && files[i].size > config.s5cmd.maxCopyBytes);
+  const bys5cmd = toCopy.filter((i) => !heldBack.has(i) && files[i].size <= config.s5cmd.maxCopyBytes);
   // New files proven by the store's SHA-256 get their .CHECKSUM in the same run (checksum level: downloaded, to compare).
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
@@ -220,6 +226,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     const fallbackError = new Map<number, string>([
       ...commandsFile.rejected.map((i): [number, string] => [i, 's5cmd cannot copy this key server-side']),
       ...large.failed,
+      ...[...heldBack].map((i): [number, string] => [i, `${unguarded}: replaced through the traditional path instead`]),
     ]);
     for (const [i, r] of zip) if (r.status === 'failed') fallbackError.set(i, r.error);
     const appeared = [...zip]

@@ -110,6 +110,9 @@ export function createActivities(deps: ActivityDeps) {
     const sample = files.find((f) => f.checksumEtag);
     return storeFacts.computesCopyChecksum(state.bucket, state.destinationPrefix, sample && checksumKey(sample.key));
   };
+  /** Whether a copy over a final key is guarded on this store, as this worker found it (never on the caller's word). */
+  const unguardedPromotion = (state: StateRef) => () =>
+    storeFacts.unguardedPromotion(state.bucket, state.destinationPrefix);
   /** Every activity that touches a collection's state or data checks it here, against this worker's configuration. */
   const allowedState = <T extends { state: StateRef }>(input: T): T => {
     requireAllowedState(policy, input.state);
@@ -232,6 +235,7 @@ export function createActivities(deps: ActivityDeps) {
             runDir: deps.staging.runDir,
             destinationFor: destinationOf(ref.state),
             storeChecksumHolds: storeChecksumHolds(ref.state),
+            unguardedPromotion: unguardedPromotion(ref.state),
           },
           ref,
         ),
@@ -248,7 +252,7 @@ export function createActivities(deps: ActivityDeps) {
             store: storeFor(ref.state),
             concurrency: config.transferConcurrency,
             storeChecksumHolds: storeChecksumHolds(ref.state),
-            unguardedPromotion: () => storeFacts.unguardedPromotion(ref.state.bucket, ref.state.destinationPrefix),
+            unguardedPromotion: unguardedPromotion(ref.state),
           },
           ref,
         ),

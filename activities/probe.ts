@@ -337,7 +337,7 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
           }),
         ),
       'refused',
-      'copied: the store ignores it',
+      'copied: the store ignores it (replacements of verified files go through the traditional path)',
       412,
     );
     const conditionalDelete = await attempt(
