@@ -1,0 +1,292 @@
+/**
+ * Content facts, status and series continuity, checked against Binance's own documented layouts (the oracle's
+ * column-layouts.json, copied from binance-public-data's README) and against the real cases Binance's tracker
+ * reports, written here as fixtures: cut-short days (#413, #436, #21, #86), maintenance gaps (#84, #365).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { factsReader, filePeriod, MAX_RANGES, type ContentFacts } from '../../activities/content/facts';
+import { layoutOf, type ColumnLayout } from '../../activities/content/layouts';
+import { contentStatus } from '../../activities/content/status';
+import { seriesBreaks } from '../../activities/content/continuity';
+import type { Granularity, Interval, Market } from '../../workflows/catalog';
+
+const oracle = JSON.parse(readFileSync('test/fixtures/archive-oracle/column-layouts.json', 'utf8')) as {
+  layouts: { market: Market; dataType: string; columns: string[]; sample: string }[];
+};
+
+function layout(market: Market, dataType: string): ColumnLayout {
+  const l = layoutOf(market, dataType);
+  assert.ok(!('notInspected' in l), `${market} ${dataType} is inspected`);
+  return l;
+}
+
+function factsOf(
+  lines: string[],
+  opts: { market?: Market; dataType: string; granularity?: Granularity; period: string; interval?: Interval },
+): ContentFacts {
+  const reader = factsReader(
+    layout(opts.market ?? 'spot', opts.dataType),
+    filePeriod(opts.granularity ?? 'daily', opts.period),
+    opts.interval,
+  );
+  for (const l of lines) reader.line(l);
+  return reader.finish();
+}
+
+/** Kline rows as Binance writes them, one per step from `from` (inclusive) to `to` (exclusive); µs when asked. */
+function klineRows(from: string, to: string, stepMs: number, unit: 'ms' | 'us' = 'ms', skip: [string, string][] = []) {
+  const rows: string[] = [];
+  const k = unit === 'us' ? 1000 : 1;
+  for (let t = Date.parse(from); t < Date.parse(to); t += stepMs) {
+    if (skip.some(([a, b]) => t >= Date.parse(a) && t < Date.parse(b))) continue;
+    rows.push(`${t * k},1.0,1.1,0.9,1.0,10,${(t + stepMs) * k - 1},10,3,5,5,0`);
+  }
+  return rows;
+}
+
+/** Trade rows (spot layout): one trade every `everyMs` from `from` to `to`, ids from `firstId`. */
+function tradeRows(from: string, to: string, everyMs: number, firstId: number, unit: 'ms' | 'us' = 'ms') {
+  const rows: string[] = [];
+  const k = unit === 'us' ? 1000 : 1;
+  let id = firstId;
+  for (let t = Date.parse(from); t < Date.parse(to); t += everyMs) rows.push(`${id++},1.0,2.0,2.0,${t * k},True,True`);
+  return rows;
+}
+
+describe("the content parser reads Binance's documented layouts", () => {
+  const column = (columns: string[], names: RegExp) => columns.findIndex((c) => names.test(c));
+  for (const l of oracle.layouts) {
+    it(`${l.market} ${l.dataType}: the time and id columns, and the README's sample row`, () => {
+      const ours = layout(l.market, l.dataType);
+      assert.equal(ours.time, column(l.columns, /^(Open time|Timestamp|time)$/), 'time column');
+      if (ours.id !== undefined) assert.equal(ours.id, column(l.columns, /^(Aggregate tradeId|trade Id)$/));
+      assert.ok(ours.columns <= l.columns.length, 'no more columns required than the layout has');
+      const period = new Date(Number(l.sample.split(',')[ours.time]) / (l.market === 'spot' ? 1000 : 1))
+        .toISOString()
+        .slice(0, 10);
+      const facts = factsOf([l.sample], {
+        market: l.market,
+        dataType: l.dataType,
+        period,
+        interval: ours.family === 'klines' ? '1h' : undefined,
+      });
+      assert.equal(facts.rows, 1);
+      assert.equal(facts.badRows, 0);
+      // The README's spot samples are of 2025 (microseconds), its futures samples of 2017-2020 (milliseconds).
+      assert.equal(facts.unit, l.market === 'spot' ? 'us' : 'ms');
+      if (ours.id !== undefined) assert.equal(facts.ids?.first, Number(l.sample.split(',')[0]));
+    });
+  }
+
+  it('files of other data types are not inspected, with the reason', () => {
+    assert.deepEqual(layoutOf('futures/um', 'bookDepth'), {
+      notInspected: 'bookDepth files have no documented time column',
+    });
+    assert.ok('notInspected' in layoutOf('option', 'BVOLIndex'));
+  });
+
+  it('reads a header line (some futures files have one) and Windows line ends', () => {
+    const rows = klineRows('2024-03-01', '2024-03-02', 3_600_000).map((r) => `${r}\r`);
+    const facts = factsOf(['open_time,open,high,low,close,volume,close_time,...', ...rows], {
+      market: 'futures/um',
+      dataType: 'klines',
+      period: '2024-03-01',
+      interval: '1h',
+    });
+    assert.equal(facts.header, true);
+    assert.equal(facts.rows, 24);
+    assert.equal(facts.klines?.missingOpenTimes?.missing, 0);
+  });
+});
+
+describe('the content status, on the cases Binance reported', () => {
+  const status = (facts: ContentFacts, granularity: Granularity, period: string) =>
+    contentStatus(facts, filePeriod(granularity, period));
+
+  it('a whole 1m day is whole; the unit switches from ms (2024) to µs (2025) on spot', () => {
+    const y2024 = factsOf(klineRows('2024-12-31', '2025-01-01', 60_000), {
+      dataType: 'klines',
+      period: '2024-12-31',
+      interval: '1m',
+    });
+    const y2025 = factsOf(klineRows('2025-01-01', '2025-01-02', 60_000, 'us'), {
+      dataType: 'klines',
+      period: '2025-01-01',
+      interval: '1m',
+    });
+    assert.equal(y2024.unit, 'ms');
+    assert.equal(y2025.unit, 'us');
+    for (const [f, p] of [
+      [y2024, '2024-12-31'],
+      [y2025, '2025-01-01'],
+    ] as const) {
+      assert.equal(f.rows, 1440);
+      assert.equal(f.klines?.expectedRows, 1440);
+      assert.equal(status(f, 'daily', p).status, 'whole');
+    }
+    assert.equal(y2025.lastTime, '2025-01-01T23:59:00.000Z');
+  });
+
+  it('#413: BTCUSDT-1m-2025-04-22 held about 7 hours under a matching checksum: cut_short, with the evidence', () => {
+    const facts = factsOf(klineRows('2025-04-22T00:00:00Z', '2025-04-22T07:00:00Z', 60_000, 'us'), {
+      dataType: 'klines',
+      period: '2025-04-22',
+      interval: '1m',
+    });
+    const v = status(facts, 'daily', '2025-04-22');
+    assert.equal(v.status, 'cut_short');
+    assert.match(v.reason, /ends 17\.0 h early/);
+    assert.deepEqual(v.evidence, {
+      rows: 420,
+      expectedRows: 1440,
+      firstTime: '2025-04-22T00:00:00.000Z',
+      expectedStart: '2025-04-22T00:00:00.000Z',
+      lastTime: '2025-04-22T06:59:00.000Z',
+      expectedEnd: '2025-04-22T23:59:00.000Z',
+    });
+    assert.deepEqual(facts.klines?.missingOpenTimes, {
+      missing: 1020,
+      count: 1,
+      ranges: [{ from: '2025-04-22T07:00:00.000Z', to: '2025-04-22T23:59:00.000Z' }],
+    });
+  });
+
+  it('#436: 1s klines of 2025-07-30 ended hours early: cut_short', () => {
+    const facts = factsOf(klineRows('2025-07-30T00:00:00Z', '2025-07-30T19:12:00Z', 1_000, 'us'), {
+      dataType: 'klines',
+      period: '2025-07-30',
+      interval: '1s',
+    });
+    const v = status(facts, 'daily', '2025-07-30');
+    assert.equal(v.status, 'cut_short');
+    assert.equal(v.evidence?.lastTime, '2025-07-30T19:11:59.000Z');
+    assert.equal(v.evidence?.expectedRows, 86_400);
+  });
+
+  it('#21: a daily trades file with 16 hours instead of 24: cut_short', () => {
+    const facts = factsOf(tradeRows('2019-06-01T00:00:00Z', '2019-06-01T16:00:00Z', 30_000, 5_000), {
+      dataType: 'trades',
+      period: '2019-06-01',
+    });
+    const v = status(facts, 'daily', '2019-06-01');
+    assert.equal(v.status, 'cut_short');
+    assert.match(v.reason, /ends 8\.0 h early/);
+    assert.equal(v.evidence?.firstId, 5_000);
+    assert.equal(v.evidence?.lastId, 5_000 + 1_919);
+  });
+
+  it('#86: monthly trades missing the last hours of the month: cut_short', () => {
+    const facts = factsOf(tradeRows('2020-08-01T00:00:00Z', '2020-08-31T14:00:00Z', 60_000, 1), {
+      dataType: 'trades',
+      granularity: 'monthly',
+      period: '2020-08',
+    });
+    assert.equal(status(facts, 'monthly', '2020-08').status, 'cut_short');
+  });
+
+  it('#84, #365: hours missing inside a day (exchange maintenance, correct data to Binance): gaps, not cut_short', () => {
+    const facts = factsOf(
+      klineRows('2020-02-19T00:00:00Z', '2020-02-20T00:00:00Z', 60_000, 'ms', [
+        ['2020-02-19T12:00:00Z', '2020-02-19T14:30:00Z'],
+      ]),
+      { dataType: 'klines', period: '2020-02-19', interval: '1m' },
+    );
+    const v = status(facts, 'daily', '2020-02-19');
+    assert.equal(v.status, 'gaps');
+    assert.deepEqual(facts.klines?.missingOpenTimes?.ranges, [
+      { from: '2020-02-19T12:00:00.000Z', to: '2020-02-19T14:29:00.000Z' },
+    ]);
+    assert.equal(facts.klines?.missingOpenTimes?.missing, 150);
+  });
+
+  it("a quiet symbol's last trade hours before midnight stays within the trades threshold: whole", () => {
+    const facts = factsOf(tradeRows('2023-05-05T00:20:00Z', '2023-05-05T19:30:00Z', 600_000, 77), {
+      dataType: 'trades',
+      period: '2023-05-05',
+    });
+    assert.equal(status(facts, 'daily', '2023-05-05').status, 'whole');
+  });
+
+  it('id gaps inside aggTrades are gaps; repeated and backward rows are counted', () => {
+    const rows = [
+      '10,1,1,100,100,1735689600000000,False,True',
+      '11,1,1,101,101,1735693200000000,False,True',
+      '11,1,1,101,101,1735693200000000,False,True',
+      '15,1,1,105,106,1735700000000000,False,True',
+      '14,1,1,104,104,1735699000000000,False,True',
+      '16,1,1,107,107,1735772000000000,False,True',
+      'garbage',
+    ];
+    const facts = factsOf(rows, { dataType: 'aggTrades', period: '2025-01-01' });
+    assert.equal(facts.duplicates, 1);
+    assert.equal(facts.outOfOrder, 1);
+    assert.equal(facts.badRows, 1);
+    assert.deepEqual(facts.ids, {
+      first: 10,
+      last: 16,
+      gaps: { missing: 3, count: 1, ranges: [{ from: 12, to: 14 }] },
+    });
+    assert.equal(status(facts, 'daily', '2025-01-01').status, 'gaps');
+  });
+
+  it('an illiquid 1s file with thousands of gaps keeps its facts small (counts, plus the first ranges)', () => {
+    const rows = klineRows('2025-03-03', '2025-03-04', 1_000, 'us').filter((_, n) => n % 7 === 0);
+    const facts = factsOf(rows, { dataType: 'klines', period: '2025-03-03', interval: '1s' });
+    assert.equal(facts.klines?.missingOpenTimes?.ranges.length, MAX_RANGES);
+    assert.ok(facts.klines!.missingOpenTimes!.count > 12_000);
+    assert.ok(JSON.stringify(facts).length < 4_000, `${JSON.stringify(facts).length} bytes`);
+  });
+
+  it('an empty file is cut_short; 1w candles have no grid to judge by: unknown', () => {
+    const empty = factsOf([], { dataType: 'klines', period: '2025-01-01', interval: '1m' });
+    assert.equal(status(empty, 'daily', '2025-01-01').status, 'cut_short');
+    const weekly = factsOf(klineRows('2024-01-01', '2024-02-01', 7 * 86_400_000), {
+      dataType: 'klines',
+      granularity: 'monthly',
+      period: '2024-01',
+      interval: '1w',
+    });
+    assert.equal(status(weekly, 'monthly', '2024-01').status, 'unknown');
+  });
+});
+
+describe('series continuity', () => {
+  it('trade ids continue from one day into the next; a break names the files and the missing ids', () => {
+    const day = (d: string, firstId: number, n: number) => ({
+      key: `BTCUSDT-trades-${d}.zip`,
+      facts: factsOf(tradeRows(`${d}T00:00:00Z`, `${d}T23:59:59Z`, 86_400_000 / n, firstId), {
+        dataType: 'trades',
+        period: d,
+      }),
+    });
+    const files = [day('2024-01-01', 100, 100), day('2024-01-02', 200, 100), day('2024-01-03', 310, 100)];
+    assert.deepEqual(seriesBreaks(files), [
+      { before: files[1].key, after: files[2].key, kind: 'ids', from: 300, to: 309 },
+    ]);
+  });
+
+  it('kline open times continue from one file into the next', () => {
+    const day = (d: string, next: string, cutAt?: string) => ({
+      key: `BTCUSDT-1h-${d}.zip`,
+      facts: factsOf(klineRows(`${d}T00:00:00Z`, cutAt ?? `${next}T00:00:00Z`, 3_600_000), {
+        dataType: 'klines',
+        period: d,
+        interval: '1h',
+      }),
+    });
+    const whole = [day('2024-01-01', '2024-01-02'), day('2024-01-02', '2024-01-03')];
+    assert.deepEqual(seriesBreaks(whole), []);
+    const cut = [day('2024-01-01', '2024-01-02', '2024-01-01T20:00:00Z'), day('2024-01-02', '2024-01-03')];
+    assert.deepEqual(seriesBreaks(cut), [
+      {
+        before: cut[0].key,
+        after: cut[1].key,
+        kind: 'openTimes',
+        from: '2024-01-01T20:00:00.000Z',
+        to: '2024-01-01T23:00:00.000Z',
+      },
+    ]);
+  });
+});
