@@ -7,7 +7,7 @@ import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { quarantinePrefix, sourceKeyOfQuarantined } from '../workflows/keys';
 import type { Destination, QuarantineEvidence } from './destination';
 import { InvalidInputError } from './errors';
-import { objectToken } from './proof';
+import { normalizeEtag, objectToken } from './proof';
 
 export interface QuarantinedFile {
   /** The archive key, e.g. data/spot/monthly/aggTrades/BNBBTC/BNBBTC-aggTrades-2018-01.zip */
@@ -93,7 +93,19 @@ export async function acceptQuarantined(
       `the destination's ${key} changed since these bytes were put aside (it holds ${final ? `ETag ${final.etag}` : 'nothing'}, the evidence expected ${kept ? `ETag ${kept.etag}` : 'nothing'}): run the collection again and review what it puts aside`,
     );
   }
-  const promoted = await dest.promote(q.key, q.etag, q.size, key);
+  // The operator reviewed a SHA-256: the accepted proof names the bytes that hash to it, read where they now are
+  // (a store that ignores copy-source conditions could have copied other bytes into the quarantine or over the key).
+  const reviewed = await dest.readAndHash(q.key);
+  if (!reviewed || reviewed.sha256 !== sha256)
+    throw new InvalidInputError(
+      `the quarantined bytes of ${key} hash to ${reviewed?.sha256 ?? 'nothing (gone)'}, not the ${sha256} you reviewed: run "quarantine list" again`,
+    );
+  const promoted = await dest.promote(q.key, reviewed.etag, q.size, key);
+  const landed = await dest.readAndHash(promoted.key);
+  if (!landed || landed.sha256 !== sha256 || normalizeEtag(landed.etag) !== normalizeEtag(promoted.etag))
+    throw new InvalidInputError(
+      `s3://${dest.bucket}/${promoted.key} does not hold the bytes you reviewed after the copy (the store let another write through): nothing was recorded as accepted; run the collection again`,
+    );
   const proofKey = await dest.recordProof({
     key,
     level: 'accepted',

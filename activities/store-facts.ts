@@ -15,16 +15,25 @@ const KEEP_FAILED_MS = 60 * 1000;
 export class StoreFacts {
   private readonly known = new Map<string, { computes: boolean; until: number }>();
   private readonly guards = new Map<string, { guards: StoreGuards; until: number }>();
+  private readonly probing = new Map<string, Promise<StoreGuards>>();
 
   constructor(
     private readonly deps: { source: S3Client; destination: S3Client; sourceBucket: string },
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** What the store honours of the trust design's guards (probed once an hour per bucket). */
+  /** What the store honours of the trust design's guards (probed once an hour per bucket, one probe at a time). */
   async storeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
     const fact = this.guards.get(bucket);
     if (fact && fact.until > this.now()) return fact.guards;
+    const running = this.probing.get(bucket);
+    if (running) return running;
+    const probe = this.probeGuards(bucket, prefix).finally(() => this.probing.delete(bucket));
+    this.probing.set(bucket, probe);
+    return probe;
+  }
+
+  private async probeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
     const guards = await probeStoreGuards(this.deps.destination, bucket, prefix);
     // A guard the probe could not tell (a 5xx that outlasted the retries) is tried again soon.
     const told = Object.values(guards).every((g) => g.honoured !== null);

@@ -10,6 +10,9 @@ import { factsReader, filePeriod, MAX_RANGES, type ContentFacts } from '../../ac
 import { layoutOf, type ColumnLayout } from '../../activities/content/layouts';
 import { contentStatus } from '../../activities/content/status';
 import { seriesBreaks } from '../../activities/content/continuity';
+import { readZipLines } from '../../activities/content/read-zip';
+import { inspectArchiveFile } from '../../activities/content/inspect';
+import { strToU8, zipSync } from 'fflate';
 import type { Granularity, Interval, Market } from '../../workflows/catalog';
 
 const oracle = JSON.parse(readFileSync('test/fixtures/archive-oracle/column-layouts.json', 'utf8')) as {
@@ -288,5 +291,57 @@ describe('series continuity', () => {
         to: '2024-01-01T23:00:00.000Z',
       },
     ]);
+  });
+});
+
+describe('reading an archive zip in one pass', () => {
+  const csv = klineRows('2025-04-22T00:00:00Z', '2025-04-22T07:00:00Z', 60_000, 'us').join('\n') + '\n';
+  const zip = zipSync({ 'BTCUSDT-1m-2025-04-22.csv': strToU8(csv) });
+  async function* chunks(bytes: Uint8Array, size: number) {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  }
+
+  it('gives every CSV line, whatever the chunk boundaries, to the facts reader', async () => {
+    for (const size of [7, 1024, zip.length]) {
+      const reader = factsReader(layout('spot', 'klines'), filePeriod('daily', '2025-04-22'), '1m');
+      const { entry } = await readZipLines(chunks(zip, size), (l) => reader.line(l));
+      assert.equal(entry, 'BTCUSDT-1m-2025-04-22.csv');
+      const facts = reader.finish();
+      assert.equal(facts.rows, 420, `chunks of ${size}`);
+      assert.equal(facts.badRows, 0);
+      assert.equal(facts.lastTime, '2025-04-22T06:59:00.000Z');
+    }
+  });
+
+  it('refuses a zip cut short in transit or in the store', async () => {
+    await assert.rejects(
+      readZipLines(chunks(zip.subarray(0, Math.floor(zip.length / 2)), 512), () => {}),
+      /ended inside|unexpected EOF|invalid/i,
+    );
+  });
+});
+
+describe('inspecting an archive file', () => {
+  it('reads the facts and the status of a zip, and names why other data types are not read', async () => {
+    const csv = tradeRows('2019-06-01T00:00:00Z', '2019-06-01T16:00:00Z', 30_000, 5_000).join('\n');
+    const zip = zipSync({ 'BTCUSDT-trades-2019-06-01.csv': strToU8(csv) });
+    const series = { market: 'spot' as const, granularity: 'daily' as const, dataType: 'trades', symbol: 'BTCUSDT' };
+    let reads = 0;
+    const bytes = () => {
+      reads++;
+      return (async function* () {
+        yield zip;
+      })();
+    };
+    const trades = await inspectArchiveFile(series, '2019-06-01', bytes);
+    assert.equal(trades.verdict.status, 'cut_short');
+    assert.equal(reads, 1);
+    const depth = await inspectArchiveFile(
+      { ...series, market: 'futures/um', dataType: 'bookDepth' },
+      '2024-01-01',
+      bytes,
+    );
+    assert.deepEqual(depth.verdict, { status: 'unknown', reason: 'bookDepth files have no documented time column' });
+    assert.equal(reads, 1, 'a file that is not inspected is not read');
   });
 });
