@@ -128,8 +128,9 @@ describe('faults', () => {
   });
 
   it('the S3 server frozen (SIGSTOP) mid-run: hung requests time out, the stalled batch is given back and retried; after SIGCONT the run completes', async () => {
+    const minio = servicePid(stack, stack.store);
+    assert.ok(minio, `the ${stack.store} this stack started is running`);
     const w: TestWorker = await startWorker({ S3_REQUEST_TIMEOUT_MS: '2000' }, undefined, stack);
-    const minio = servicePid(stack, stack.store)!;
     try {
       const bucket = await freshDestination();
       const { handle } = await startCollection(

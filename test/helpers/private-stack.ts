@@ -1,7 +1,15 @@
 /** A stack of its own for tests that stop and restart MinIO or Temporal, so other test files are not disturbed. */
 import { Client, Connection } from '@temporalio/client';
 import { adminClient, ensureBucket } from '../../stack/buckets';
-import { stackConfig, stackDown, stackUp, temporalAddress, wipeStack, type StackConfig } from '../../stack/local-stack';
+import {
+  servicePid,
+  stackConfig,
+  stackDown,
+  stackUp,
+  temporalAddress,
+  wipeStack,
+  type StackConfig,
+} from '../../stack/local-stack';
 
 /** Keep portBase below the kernel's ephemeral range (32768+), or the dev server's own random ports may take ours. */
 export async function privateStack(
@@ -21,6 +29,13 @@ export async function privateStack(
   wipeStack(stack);
   try {
     await stackUp(stack);
+    // stackUp reuses whatever answers healthy on these ports: a stack this test did not start (one left by an
+    // earlier, interrupted run) would be restarted and frozen by PID in vain.
+    for (const service of [stack.store, 'temporal'] as const)
+      if (servicePid(stack, service) === undefined)
+        throw new Error(
+          `a ${service} this test did not start answers on stack "${name}"'s ports (${portBase}–${portBase + 3}): stop it first`,
+        );
   } catch (err) {
     await stackDown(stack);
     throw err;
