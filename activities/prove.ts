@@ -148,8 +148,9 @@ async function proveOne(
   const target = action === 'replace' ? incomingKey(ref.state.statePrefix, file.key) : finalKey;
   const kept = appeared ? undefined : file.kept;
   if (action === 'replace') {
-    // Where the store would not refuse a copy of changed bytes over the final key and keeps no earlier version,
-    // no copy goes over it: the traditional path uploads the very bytes it hashed.
+    // Where the store would not refuse a copy of changed bytes over the final key, no copy goes over it (the copy
+    // step holds replacements back there too; this guards a direct schedule): the traditional path uploads the very
+    // bytes it hashed.
     const unguarded = await deps.unguardedPromotion();
     if (unguarded) {
       await dest.remove(target);
