@@ -323,7 +323,7 @@ export class Destination {
       );
       return { etag: out.ETag ?? (await this.head(key))?.etag ?? '' };
     }
-    // Content-MD5, which every store checks: bytes damaged on the way are refused before they replace anything.
+    // Content-MD5, which most stores check (moto does not): bytes damaged on the way are refused before they land.
     const md5 = createHash('md5');
     for await (const chunk of createReadStream(file.path)) md5.update(chunk as Buffer);
     const digest = md5.digest();
