@@ -1,5 +1,6 @@
 /** S3 clients for source and destination, with a per-activity count of the requests they send. */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
@@ -46,6 +47,25 @@ export function createS3Client(e: S3Endpoint, maxSockets = 64, requestTimeoutMs 
     }),
   });
   if (e.anonymous) client.middlewareStack.remove('httpSigningMiddleware');
+  // A PUT of bytes in hand (proofs, sidecars, state) carries their Content-MD5 unless it carries a checksum: AWS (and
+  // moto) refuse uploads into a bucket with Object Lock retention without one, and a store that checks it refuses
+  // bytes damaged on the way. Streams (zips) are given theirs by the caller.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { method?: string; body?: unknown; headers?: Record<string, string> };
+      if (
+        req.headers &&
+        req.method === 'PUT' &&
+        (typeof req.body === 'string' || req.body instanceof Uint8Array) &&
+        !Object.keys(req.headers).some((h) => /^(content-md5|x-amz-checksum-)/i.test(h))
+      )
+        req.headers['content-md5'] = createHash('md5')
+          .update(req.body as string | Uint8Array)
+          .digest('base64');
+      return next(args);
+    },
+    { step: 'build', name: 'contentMd5OfBytesInHand' },
+  );
   client.middlewareStack.add(
     (next) => async (args) => {
       addRequests(1);

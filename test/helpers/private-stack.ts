@@ -17,7 +17,8 @@ export async function privateStack(
   portBase: number,
   extra: Record<string, string> = {},
 ): Promise<{ stack: StackConfig; client: Client; stop: () => Promise<void> }> {
-  const stack = stackConfig({}, {
+  // On the store the suite runs on (the store matrix sets STACK_STORE), unless the caller names one.
+  const stack = stackConfig({ STACK_STORE: process.env.STACK_STORE }, {
     STACK_NAME: name,
     STACK_TEMPORAL_PORT: String(portBase),
     STACK_TEMPORAL_UI_PORT: String(portBase + 1),

@@ -14,14 +14,37 @@ interface StoreFeatures {
   putChecksum: boolean;
   /** Requests signed with a wrong secret are refused (moto's server accepts any credentials unless set up for IAM). */
   signatures: boolean;
+  /** Objects survive a restart of the server (moto's server keeps everything in memory). */
+  persistent: boolean;
   /** Bucket lifecycle configuration (versitygw answers 501 NotImplemented). */
   lifecycle: boolean;
 }
 
 export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
-  minio: { conditionalDelete: false, conditionalCopy: true, putChecksum: true, signatures: true, lifecycle: true },
-  versitygw: { conditionalDelete: true, conditionalCopy: true, putChecksum: true, signatures: true, lifecycle: false },
-  moto: { conditionalDelete: true, conditionalCopy: false, putChecksum: false, signatures: false, lifecycle: true },
+  minio: {
+    conditionalDelete: false,
+    conditionalCopy: true,
+    putChecksum: true,
+    signatures: true,
+    persistent: true,
+    lifecycle: true,
+  },
+  versitygw: {
+    conditionalDelete: true,
+    conditionalCopy: true,
+    putChecksum: true,
+    signatures: true,
+    persistent: true,
+    lifecycle: false,
+  },
+  moto: {
+    conditionalDelete: true,
+    conditionalCopy: false,
+    putChecksum: false,
+    signatures: false,
+    persistent: false,
+    lifecycle: true,
+  },
 };
 
 /** A skip reason when the test stack's store lacks the feature, else false (node:test's `skip` option). */
