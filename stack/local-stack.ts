@@ -14,6 +14,14 @@ import { PROJECT_ROOT } from '../worker/config';
 
 export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools/bin');
 
+/**
+ * The S3 servers a stack can run: versitygw (Apache-2.0, maintained) serving a folder, the pinned MinIO build
+ * (SSE-KMS, the benchmark's request counters) or moto's server (Apache-2.0, in memory, a test-only store of the
+ * matrix: it ignores `x-amz-copy-source-if-match` and checksum headers on PUT, which the product must notice).
+ */
+export const STORE_NAMES = ['versitygw', 'minio', 'moto'] as const;
+export type StoreName = (typeof STORE_NAMES)[number];
+
 const StackEnv = z.object({
   STACK_NAME: z
     .string()
@@ -27,7 +35,7 @@ const StackEnv = z.object({
   MINIO_ROOT_USER: z.string().min(3).default('minioadmin'),
   MINIO_ROOT_PASSWORD: z.string().min(8).default('minioadmin'),
   /** The S3 server: versitygw (Apache-2.0, maintained) serving a folder, or the pinned MinIO build (SSE-KMS, the benchmark's request counters). */
-  STACK_STORE: z.enum(['minio', 'versitygw', 'moto']).default('versitygw'),
+  STACK_STORE: z.enum(STORE_NAMES).default('versitygw'),
   /** `host:port` that versitygw sends its request counters to (statsd over UDP): the benchmark counts requests there. */
   STACK_VERSITYGW_STATSD: z.string().optional(),
   STACK_SOURCE_BUCKET: z.string().default('binance-mirror'),
@@ -39,13 +47,6 @@ const StackEnv = z.object({
     .optional(),
 });
 
-/**
- * The S3 servers a stack can run: versitygw (Apache-2.0, maintained) serving a folder, the pinned MinIO build
- * (SSE-KMS, the benchmark's request counters) or moto's server (Apache-2.0, in memory, a test-only store of the
- * matrix: it ignores `x-amz-copy-source-if-match` and checksum headers on PUT, which the product must notice).
- */
-export type StoreName = 'minio' | 'versitygw' | 'moto';
-export const STORE_NAMES: readonly StoreName[] = ['versitygw', 'minio', 'moto'];
 type ServiceName = 'temporal' | StoreName;
 
 export interface StackConfig {
