@@ -32,6 +32,12 @@ export function estimatePlan(
   const transfer = transferGb * prices.transferPerGb;
   const storagePerMonth = gb * prices.storagePerGbMonth;
   const round = (x: number) => Math.round(x * 10_000) / 10_000;
+  // Inspection reads each file the collection would hold once (files already read are not read again: the report's
+  // coverage.content.known says how many): a GET of the zip and a PUT of its facts record, and its bytes.
+  const inspectFiles = list.planned + list.alreadyPresent;
+  const inspectGb = (list.plannedBytes + list.alreadyPresentBytes) / 1024 ** 3;
+  const inspectRequests =
+    (inspectFiles / 1000) * prices.putCopyListPer1000 + (inspectFiles / 1000) * prices.getHeadPer1000;
   return {
     files: list.planned + list.alreadyPresent + list.missingChecksum,
     bytes: list.plannedBytes + list.alreadyPresentBytes,
@@ -49,6 +55,17 @@ export function estimatePlan(
       transfer: round(transfer),
       storagePerMonth: round(storagePerMonth),
       total: round(requests + transfer),
+    },
+    inspection: {
+      files: inspectFiles,
+      bytes: list.plannedBytes + list.alreadyPresentBytes,
+      requests: { get: inspectFiles, put: inspectFiles },
+      costUsd: {
+        requests: round(inspectRequests),
+        transferOutsideRegion: round(inspectGb * prices.transferPerGb),
+      },
+      assumptions:
+        'at most: every file the collection would hold, read once (files whose bytes were read before are not); a worker in the destination region reads without transfer charges, one elsewhere pays transferOutsideRegion',
     },
     prices,
     assumptions:

@@ -15,6 +15,7 @@ import type {
   ListResult,
   ManifestCounts,
   Mode,
+  ContentSummary,
   PlanEstimate,
   StagedBatch,
   StateRef,
@@ -29,6 +30,7 @@ import { discoverSeries } from './discover';
 import { estimatePlan } from './estimate';
 import { listShard, type ListCheckpoint } from './list';
 import { countBatch, countListed, writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
+import { inspectShard, type InspectShardInput } from './inspect-shard';
 import {
   probeDestination,
   probeS5cmd,
@@ -56,6 +58,7 @@ import {
   CountListedSchema,
   DiscardQuarantinedSchema,
   ListInputSchema,
+  InspectShardSchema,
   ListQuarantineSchema,
   ManifestInputSchema,
   ProbeInputSchema,
@@ -299,6 +302,26 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<ManifestCounts & { s3Requests: number }> {
       const input = allowedState(parsed('countBatch', CountBatchSchema, raw));
       return counted(async () => ({ ...(await countBatch(destination, input)), s3Requests: 0 }));
+    },
+
+    /** A shard's content step: facts bound to each verified file's bytes, read once (inspect runs) or only looked up. */
+    async inspectShard(raw: InspectShardInput): Promise<ContentSummary & { s3Requests: number }> {
+      const input = allowedState(parsed('inspectShard', InspectShardSchema, raw));
+      const ctx = Context.current();
+      return counted(async () => ({
+        ...(await inspectShard(
+          {
+            destination,
+            thresholds: { klinesEdgeMs: config.content.klinesEdgeMs, tradesEdgeMs: config.content.tradesEdgeMs },
+            maxExpandedBytes: config.content.maxExpandedBytes,
+            concurrency: config.content.concurrency,
+            progress: (p) => ctx.heartbeat(p),
+            signal: ctx.cancellationSignal,
+          },
+          input,
+        )),
+        s3Requests: 0,
+      }));
     },
 
     async writeManifest(raw: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {

@@ -17,7 +17,7 @@ import {
   sourceKeyOfQuarantined,
 } from '../workflows/keys';
 import { Destination, type QuarantineEvidence } from './destination';
-import { periodsOf } from '../workflows/request';
+import { copiesNothing, periodsOf } from '../workflows/request';
 import { emptyPlanCounts, type PlanCounts } from '../workflows/tally';
 import type { ListInput, ListResult, ManifestEntry, SeriesSpec } from '../workflows/types';
 import { classifyS3Error } from './errors';
@@ -102,7 +102,7 @@ async function listSeries(
       `${proofFolder(dp, lastZip)}/~`,
     ).catch(failing(`listing proofs s3://${state.bucket}/${proofFolder(dp, prefix)}`)),
     // Bytes put aside earlier: a file whose unchanged source failed its check is not copied and put aside again.
-    request.action === 'audit'
+    copiesNothing(request.action)
       ? Promise.resolve([])
       : listRange(
           deps.destination,

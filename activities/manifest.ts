@@ -15,6 +15,7 @@ import { mapPool } from './pool';
 import type { ProveEntry } from './prove';
 import { StateStore } from './state-store';
 import type { TraditionalEntry } from './traditional';
+import { readContent } from './content/shard-content';
 
 export interface ManifestInput {
   /** The shard's state folder. */
@@ -173,9 +174,11 @@ export async function countListed(
   return countEntries(await listedEntries(new StateStore(destination, input.state), input.settledParts));
 }
 
-/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
-export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
-  const store = new StateStore(destination, input.state);
+/** Every file of a shard with what happened to it, sorted by key: its listing's settled parts and its batches. */
+export async function shardEntries(
+  store: StateStore,
+  input: Pick<ManifestInput, 'settledParts' | 'batchCount' | 'batchFailures' | 'action'>,
+): Promise<ManifestEntry[]> {
   const entries = await listedEntries(store, input.settledParts);
   const perBatch = await mapPool(
     Array.from({ length: input.batchCount }, (_, b) => b),
@@ -183,7 +186,20 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
     (b) => batchEntries(store, b, input.batchFailures[b], input.action),
   );
   for (const list of perBatch) entries.push(...list);
-  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
+export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
+  const store = new StateStore(destination, input.state);
+  const entries = await shardEntries(store, input);
+  // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
+  const content = await readContent(store);
+  if (content)
+    for (const e of entries) {
+      const c = content.files.get(e.key);
+      if (c) e.content = c;
+    }
 
   const counts = countEntries(entries);
   const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
@@ -196,11 +212,18 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
   // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
   const rows = series
     .filter((s) => bySeries.get(seriesPrefix(s))!.length > 0)
-    .map((s) => coverageRow(s, bySeries.get(seriesPrefix(s))!, (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1))));
+    .map((s) =>
+      coverageRow(
+        s,
+        bySeries.get(seriesPrefix(s))!,
+        (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1)),
+        content?.breaks.get(seriesPrefix(s)),
+      ),
+    );
   await store.putText(
     STATE_OBJECTS.coverageRows,
     rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
     'application/x-ndjson',
   );
-  return { key, ...counts, coverage: summarizeRows(rows) };
+  return { key, ...counts, coverage: summarizeRows(rows, content?.summary) };
 }

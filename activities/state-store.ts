@@ -24,6 +24,8 @@ export const STATE_OBJECTS = {
   settledPart: (part: number) => `plan/settled-${String(part).padStart(6, '0')}.ndjson`,
   manifest: 'manifest.ndjson',
   coverageRows: 'coverage.ndjson',
+  /** What inspection found: one line per verified file whose content is known, then the shard's summary and breaks. */
+  content: 'content.ndjson',
   coverageJson: 'coverage.json',
   coverageCsv: 'coverage.csv',
   coverageSchema: 'coverage.schema.json',

@@ -74,6 +74,7 @@ export interface CollectFlags {
   filesPerShard?: number;
   parallelShards?: number;
   recheckProofs?: boolean;
+  inspect?: boolean;
 }
 
 export function requestFrom(flags: CollectFlags): CollectionRequestInput {
@@ -100,6 +101,7 @@ export function requestFrom(flags: CollectFlags): CollectionRequestInput {
   set('filesPerShard', flags.filesPerShard);
   set('parallelShards', flags.parallelShards);
   set('recheckProofs', flags.recheckProofs);
+  set('inspect', flags.inspect);
   if (flags.bucket || flags.prefix !== undefined)
     r.destination = {
       ...(r.destination as object),

@@ -53,6 +53,7 @@ function identityOf({ request: r, range }: { request: CollectionRequest; range: 
     prefix: r.destination.prefix ?? null,
     // Only when set: IDs derived before the field existed stay the same.
     ...(r.recheckProofs ? { recheckProofs: true } : {}),
+    ...(r.inspect ? { inspect: true } : {}),
   };
 }
 
@@ -70,6 +71,7 @@ function workflowIdOf(resolved: { request: CollectionRequest; range: ResolvedRan
     ...(id.mode !== 'auto' ? [id.mode] : []),
     ...(id.verification !== 'checksum' ? [`verify-${id.verification}`] : []),
     ...(id.recheckProofs ? ['recheck-proofs'] : []),
+    ...(id.inspect ? ['inspect'] : []),
     ...(id.bucket || id.prefix !== null
       ? [`to-${id.bucket ?? 'default'}${id.prefix ? `/${id.prefix.replace(/\/$/, '')}` : ''}`]
       : []),

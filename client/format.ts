@@ -133,6 +133,14 @@ export function formatPlan(r: CollectionReport): string {
       `${usd(p.costUsd.total)} (requests ${usd(p.costUsd.requests)}, transfer ${usd(p.costUsd.transfer)}); storage ${usd(p.costUsd.storagePerMonth)}/month`,
     ],
     ['assumptions', p.assumptions],
+    ...(p.inspection
+      ? ([
+          [
+            'inspection (if asked)',
+            `at most ${n(p.inspection.files)} files, ${formatBytes(p.inspection.bytes)} read once: ${usd(p.inspection.costUsd.requests)} in requests, + ${usd(p.inspection.costUsd.transferOutsideRegion)} transfer from a worker outside the region`,
+          ],
+        ] as [string, string][])
+      : []),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return ['PLAN', ...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`)].join('\n');
@@ -143,7 +151,18 @@ export function formatCoverage(r: CollectionReport): string {
   const c = r.coverage;
   const name = (x: CollectionReport['coverage']['rows'][number]) =>
     `${x.market} ${x.dataType} ${x.symbol}${x.interval ? ` ${x.interval}` : ''}`;
-  const header = ['series', 'first', 'last', 'published', 'gaps', 'verified', 'missing', 'timeline'];
+  const withContent = c.rows.some((x) => x.contentKnown !== undefined);
+  const header = [
+    'series',
+    'first',
+    'last',
+    'published',
+    'gaps',
+    'verified',
+    'missing',
+    ...(withContent ? ['inspected', 'cut short', 'content gaps'] : []),
+    'timeline',
+  ];
   const lines = c.rows.map((x) => [
     name(x),
     x.first ?? '-',
@@ -152,24 +171,38 @@ export function formatCoverage(r: CollectionReport): string {
     String(x.archiveGaps),
     String(x.verified),
     String(x.missing),
+    ...(withContent ? [String(x.contentKnown ?? 0), String(x.cutShort ?? 0), String(x.contentGaps ?? 0)] : []),
     `${x.timeline}  ${x.timelineScale}`,
   ]);
+  const lastNumber = withContent ? 9 : 6;
   const widths = header.map((h, i) =>
     Math.max(h.length, ...lines.map((l) => (i === header.length - 1 ? 0 : l[i].length))),
   );
   const fmt = (cells: string[]) =>
     cells
-      .map((v, i) => (i === cells.length - 1 ? v : i >= 3 && i <= 6 ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .map((v, i) =>
+        i === cells.length - 1 ? v : i >= 3 && i <= lastNumber ? v.padStart(widths[i]) : v.padEnd(widths[i]),
+      )
       .join('  ');
   const details = c.rows
-    .filter((x) => x.archiveGapRanges || x.missingRanges)
+    .filter((x) => x.archiveGapRanges || x.missingRanges || x.cutShortRanges || x.seriesBreaks)
     .slice(0, 20)
     .flatMap((x) => [
       ...(x.archiveGapRanges ? [`  ${name(x)}: archive gaps ${x.archiveGapRanges}`] : []),
       ...(x.missingRanges ? [`  ${name(x)}: missing in the destination ${x.missingRanges}`] : []),
+      ...(x.cutShortRanges ? [`  ${name(x)}: cut short ${x.cutShortRanges}`] : []),
+      ...(x.seriesBreaks ? [`  ${name(x)}: ${x.seriesBreaks} breaks between consecutive files`] : []),
     ]);
+  const content = c.content;
+  const contentLine =
+    content && (content.known || content.failure)
+      ? [
+          `CONTENT  ${content.known} verified files inspected: ${content.whole} whole, ${content.gaps} with interior gaps, ${content.cutShort} cut short, ${content.unknown} unknown; ${content.seriesBreaks} breaks between files${content.notInspected ? `; ${content.notInspected} not inspected yet` : ''}${content.failure ? `; ${content.failure}` : ''}`,
+        ]
+      : [];
   return [
     `COVERAGE  ${c.series} series: ${c.complete} complete, ${c.incomplete} incomplete, ${c.empty} empty; ${c.missingFiles} files missing; ${c.withArchiveGaps} series with archive gaps`,
+    ...contentLine,
     fmt(header),
     ...lines.map(fmt),
     ...(c.rowsOmitted ? [`… ${c.rowsOmitted} more series in s3://${r.manifest.bucket}/${c.keys.csv}`] : []),

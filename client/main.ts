@@ -10,6 +10,7 @@ import { registerAudit } from './commands/audit';
 import { registerCancel } from './commands/cancel';
 import { registerCollect } from './commands/collect';
 import { registerCoverage } from './commands/coverage';
+import { registerInspect } from './commands/inspect';
 import { registerList } from './commands/list';
 import { registerPlan } from './commands/plan';
 import { registerProbe } from './commands/probe';
@@ -28,6 +29,7 @@ for (const register of [
   registerProbe,
   registerAudit,
   registerCoverage,
+  registerInspect,
   registerStatus,
   registerCancel,
   registerList,

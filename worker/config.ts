@@ -57,6 +57,13 @@ export const WorkerEnv = z
     STAGING_MAX_BYTES: bytes.default(4 * 1024 ** 3),
     TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     MULTIPART_THRESHOLD_BYTES: bytes.default(16 * 1024 ** 2),
+    /** Content inspection (docs/content.md): how far a kline or trade file may start late or end early before it counts as cut short. */
+    CONTENT_KLINES_EDGE_MINUTES: z.coerce.number().int().min(0).max(1_440).default(60),
+    CONTENT_TRADES_EDGE_MINUTES: z.coerce.number().int().min(0).max(1_440).default(360),
+    /** A zip whose CSV expands past this is not read further (a bomb): its content is unknown. */
+    CONTENT_MAX_EXPANDED_BYTES: bytes.default(16 * 1024 ** 3),
+    /** Files one inspection step reads at once (each inflates on a core). */
+    CONTENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** An S3 request (or an HTTP download) that receives nothing for this long is abandoned and retried. */
     /** Larger objects are copied server-side in parts by the worker (s5cmd copies at most 5 GiB in one CopyObject). */
     DIRECT_COPY_MAX_BYTES: bytes.max(5 * 1024 ** 3).default(5 * 1024 ** 3),
@@ -159,6 +166,7 @@ export interface WorkerConfig {
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
   multipartThresholdBytes: number;
+  content: { klinesEdgeMs: number; tradesEdgeMs: number; maxExpandedBytes: number; concurrency: number };
   s3RequestTimeoutMs: number;
   maxConcurrentActivities: number;
   shutdownGraceMs: number;
@@ -272,6 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
     transferConcurrency: e.TRANSFER_CONCURRENCY,
     multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,
+    content: {
+      klinesEdgeMs: e.CONTENT_KLINES_EDGE_MINUTES * 60_000,
+      tradesEdgeMs: e.CONTENT_TRADES_EDGE_MINUTES * 60_000,
+      maxExpandedBytes: e.CONTENT_MAX_EXPANDED_BYTES,
+      concurrency: e.CONTENT_CONCURRENCY,
+    },
     s3RequestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -22,6 +22,7 @@ import { REPORT_OBJECT, collectionStatePrefix, shardName, shardStatePrefix } fro
 import { selectMode } from './mode';
 import {
   compactRange,
+  inspectsContent,
   parseCollectionRequest,
   resolvePeriods,
   summarize,
@@ -54,7 +55,7 @@ import {
   type ShardResult,
   type StateRef,
 } from './types';
-import { verdictOf } from './verdict';
+import { contentVerdict, verdictOf } from './verdict';
 
 export { progressQuery } from './support';
 
@@ -386,6 +387,9 @@ async function finish(s: CarriedState, progress: Progress): Promise<CollectionRe
     byProofMethod: m.byProofMethod,
   };
   let { ok, verdict } = verdictOf(files, request.action);
+  const content = contentVerdict(totals.coverage.content, inspectsContent(request), request.action);
+  ok &&= content.ok;
+  verdict += content.sentence;
   if (totals.shardsFailed) {
     ok = false;
     verdict = `COMPLETED WITH FAILURES: ${totals.shardsFailed} of ${s.discovery.shards} shards failed (${totals.firstShardFailure}); their files are not in the manifest. ${verdict}`;

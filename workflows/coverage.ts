@@ -2,11 +2,18 @@
  * Coverage: per series, the span the archive publishes, the gaps inside it, and what the
  * destination holds with proof — computed from the manifest's entries of the series. Pure.
  */
-import { PRESENT_OUTCOMES, type CoverageRow, type CoverageSummary, type ManifestEntry, type SeriesSpec } from './types';
+import {
+  PRESENT_OUTCOMES,
+  type ContentSummary,
+  type CoverageRow,
+  type CoverageSummary,
+  type ManifestEntry,
+  type SeriesSpec,
+} from './types';
 
 export const COVERAGE_LEGEND =
   '█ complete · ▓ complete, the archive skips some periods · ▒ partly missing in the destination · ░ missing in the destination · ' +
-  "· nothing published (archive gap) · blank: outside the series' span";
+  "· nothing published (archive gap) · ! complete, a verified file is cut short · blank: outside the series' span";
 
 /** Cells of a timeline: periods grouped into days, months or quarters so that a series fits in about 60 characters. */
 function cellOf(period: string, unit: 'period' | 'month' | 'quarter'): string {
@@ -51,11 +58,14 @@ export function coverageRow(
   series: SeriesSpec,
   entries: ManifestEntry[],
   periodOf: (key: string) => string | undefined,
+  breaks?: unknown[],
 ): CoverageRow {
   const states = new Map<string, PeriodState>();
+  const content = new Map<string, string>();
   for (const e of entries) {
     const period = periodOf(e.key);
     if (!period) continue;
+    if (e.content) content.set(period, e.content.status);
     // Verified means SHA-256 proof (or an operator's acceptance); a copy checked by size or not at all counts as missing.
     const proven = PRESENT_OUTCOMES.includes(e.outcome) && (e.proof === 'sha256' || e.proof === 'accepted');
     states.set(period, e.outcome === 'not_published' ? 'gap' : proven ? 'verified' : 'missing');
@@ -69,9 +79,20 @@ export function coverageRow(
     symbol: series.symbol,
     interval: series.interval ?? null,
   };
+  const cutShort = [...content.entries()].filter(([, c]) => c === 'cut_short').map(([p]) => p);
+  const contentColumns = content.size
+    ? {
+        contentKnown: content.size,
+        cutShort: cutShort.length,
+        cutShortRanges: foldRanges(cutShort.sort(), periods),
+        contentGaps: [...content.values()].filter((c) => c === 'gaps').length,
+        seriesBreaks: breaks?.length ?? 0,
+      }
+    : {};
   if (!published.length) {
     return {
       ...base,
+      ...contentColumns,
       first: null,
       last: null,
       span: 0,
@@ -100,6 +121,7 @@ export function coverageRow(
     const c = cellOf(p, unit);
     cells.set(c, [...(cells.get(c) ?? []), states.get(p)!]);
   }
+  const cellsCutShort = new Set(cutShort.map((p) => cellOf(p, unit)));
   const firstCell = cellOf(first, unit);
   const lastCell = cellOf(last, unit);
   const timeline = [...cells.entries()]
@@ -109,6 +131,7 @@ export function coverageRow(
       const m = s.filter((x) => x === 'missing').length;
       const g = s.length - v - m;
       if (v + m === 0) return '·';
+      if (m === 0 && cellsCutShort.has(cell)) return '!';
       if (m === 0) return g ? '▓' : '█';
       return v === 0 ? '░' : '▒';
     })
@@ -125,6 +148,7 @@ export function coverageRow(
     missing: missing.length,
     missingRanges: foldRanges(missing, periods),
     status: missing.length ? 'incomplete' : 'complete',
+    ...contentColumns,
     timeline,
     timelineScale: `${unit === 'period' ? (series.granularity === 'daily' ? 'day' : 'month') : unit} from ${cellOf(periods[0], unit)}`,
   };
@@ -132,7 +156,8 @@ export function coverageRow(
 
 /** The rows a person reads first: incomplete series, then series with archive gaps, then the rest; each group in key order. */
 export function rankRows(rows: CoverageRow[]): CoverageRow[] {
-  const rank = (r: CoverageRow) => (r.status === 'incomplete' ? 0 : r.archiveGaps ? 1 : r.status === 'empty' ? 2 : 3);
+  const rank = (r: CoverageRow) =>
+    r.status === 'incomplete' ? 0 : r.cutShort ? 1 : r.archiveGaps ? 2 : r.status === 'empty' ? 3 : 4;
   return rows
     .map((r, i) => ({ r, i }))
     .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
@@ -172,11 +197,48 @@ export function addCoverage(into: CoverageSummary, add: CoverageSummary): Covera
     rows: kept,
     rowsOmitted: into.rowsOmitted + add.rowsOmitted + (rows.length - kept.length),
     legend: COVERAGE_LEGEND,
+    ...withContent(addContent(into.content, add.content)),
   };
 }
 
-export function summarizeRows(rows: CoverageRow[]): CoverageSummary {
+const withContent = (content: ContentSummary | undefined) => (content ? { content } : {});
+
+export function emptyContent(): ContentSummary {
+  return {
+    known: 0,
+    whole: 0,
+    gaps: 0,
+    cutShort: 0,
+    unknown: 0,
+    seriesBreaks: 0,
+    inspectedNow: 0,
+    bytesRead: 0,
+    notInspected: 0,
+  };
+}
+
+/** Adds two content summaries (the first failure kept); absent when neither side has one. */
+export function addContent(a: ContentSummary | undefined, b: ContentSummary | undefined): ContentSummary | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const failure = a.failure ?? b.failure;
+  return {
+    known: a.known + b.known,
+    whole: a.whole + b.whole,
+    gaps: a.gaps + b.gaps,
+    cutShort: a.cutShort + b.cutShort,
+    unknown: a.unknown + b.unknown,
+    seriesBreaks: a.seriesBreaks + b.seriesBreaks,
+    inspectedNow: a.inspectedNow + b.inspectedNow,
+    bytesRead: a.bytesRead + b.bytesRead,
+    notInspected: a.notInspected + b.notInspected,
+    ...(failure ? { failure } : {}),
+  };
+}
+
+export function summarizeRows(rows: CoverageRow[], content?: ContentSummary): CoverageSummary {
   return addCoverage(emptyCoverage(), {
+    ...withContent(content),
     series: rows.length,
     complete: rows.filter((r) => r.status === 'complete').length,
     incomplete: rows.filter((r) => r.status === 'incomplete').length,
@@ -207,6 +269,11 @@ export const COVERAGE_FIELDS: [keyof CoverageRow, 'string' | 'integer', string][
   ['missing', 'integer', 'published files the destination does not hold with proof'],
   ['missingRanges', 'string', 'those periods as ranges'],
   ['status', 'string', 'complete, incomplete or empty'],
+  ['contentKnown', 'integer', 'verified files whose content was inspected (empty: none)'],
+  ['cutShort', 'integer', 'of those, files cut short of their period (see docs/content.md)'],
+  ['cutShortRanges', 'string', 'their periods as ranges'],
+  ['contentGaps', 'integer', 'files with interior gaps (missing open times or ids; may be maintenance)'],
+  ['seriesBreaks', 'integer', 'breaks in the id or open-time sequence between consecutive files (inspect runs)'],
 ];
 
 function csvCell(v: unknown): string {

@@ -69,6 +69,11 @@ export function proofFolder(prefix: string, sourceKeyOrPrefix: string): string {
   return `${prefix}_verified/${sourceKeyOrPrefix}`;
 }
 
+/** Where content facts of the files under `sourcePrefix` live: `<prefix>_facts/<archive key>/<facts record>`. */
+export function factsFolder(prefix: string, sourceKeyOrPrefix: string): string {
+  return `${prefix}_facts/${sourceKeyOrPrefix}`;
+}
+
 /** The collection's report, in its state folder (written by the report activity, named by the workflow). */
 export const REPORT_OBJECT = 'report.json';
 

@@ -36,8 +36,18 @@ export type RequestedMode = (typeof MODES)[number];
 export const VERIFICATION_LEVELS = ['checksum', 'size', 'none'] as const;
 export type VerificationLevel = (typeof VERIFICATION_LEVELS)[number];
 
-export const ACTIONS = ['collect', 'plan', 'audit'] as const;
+export const ACTIONS = ['collect', 'plan', 'audit', 'inspect'] as const;
 export type CollectionAction = (typeof ACTIONS)[number];
+
+/** audit and inspect copy nothing: they prove what the destination holds (inspect also reads its content). */
+export function copiesNothing(action: CollectionAction): boolean {
+  return action === 'audit' || action === 'inspect';
+}
+
+/** Whether a run reads the content of the verified files it holds (action inspect, or the inspect flag). */
+export function inspectsContent(r: { action: CollectionAction; inspect?: boolean }): boolean {
+  return r.action === 'inspect' || r.inspect === true;
+}
 
 export const ARCHIVE_START = '2017-01-01';
 export const MAX_SPAN_DAYS = 3_700;
@@ -51,7 +61,7 @@ const SYMBOL = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
 const PREFIX = /^(?:[A-Za-z0-9_=.-]+\/)*$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-const PROJECT_FOLDERS = ['_collections', '_quarantine', '_verified'];
+const PROJECT_FOLDERS = ['_collections', '_quarantine', '_verified', '_facts'];
 
 export const BucketName = z
   .string()
@@ -69,7 +79,7 @@ export const KeyPrefix = z
   .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'must not contain "." or ".." segments')
   .refine(
     (p) => !p.split('/').some((seg) => PROJECT_FOLDERS.includes(seg)),
-    'must not name the folders this project keeps beside the data (_collections, _quarantine, _verified)',
+    'must not name the folders this project keeps beside the data (_collections, _quarantine, _verified, _facts)',
   );
 
 /** Where files land: `s3://<bucket>/<prefix><archive key>`; both default to the worker's configuration. */
@@ -162,7 +172,10 @@ const RequestFields = z
     lastMonths: z.number().int().min(1).max(120).optional(),
     asOf: z.string().max(40).datetime({ offset: true }).optional(),
     destination: Destination.default({}),
-    /** collect: copy and prove; plan: a dry run (what a collection would do and cost); audit: prove what the destination already holds, copying nothing. */
+    /**
+     * collect: copy and prove; plan: a dry run (what a collection would do and cost); audit: prove what the destination
+     * already holds, copying nothing; inspect: an audit that also reads the content of every verified file not read yet.
+     */
     action: z.enum(ACTIONS).default('collect'),
     /** The most files a request may select; raise it to collect more in one go. */
     maxFiles: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_FILES),
@@ -181,6 +194,8 @@ const RequestFields = z
      * true (a sha256 proof no hash stands behind, a body that does not match its name) and prove those files again.
      */
     recheckProofs: z.boolean().default(false),
+    /** collect and audit: also read the content of every verified file whose bytes were not read yet (see docs/content.md). */
+    inspect: z.boolean().default(false),
     /** How long a silent worker keeps an activity before Temporal retries it elsewhere. */
     heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
     retry: RetryOverrides.default({}),
@@ -247,17 +262,20 @@ function checkCatalog(r: z.output<typeof RequestFields>, ctx: z.RefinementCtx) {
     });
   }
 
-  if (r.recheckProofs && r.action !== 'audit') {
+  if (r.recheckProofs && !copiesNothing(r.action)) {
     issue(
       ['recheckProofs'],
-      'proofs are rechecked by an audit: set "action": "audit" with it, or remove "recheckProofs"',
+      'proofs are rechecked by an audit: set "action": "audit" (or "inspect") with it, or remove "recheckProofs"',
     );
   }
-  if (r.action === 'audit' && r.verification !== 'checksum') {
+  if (copiesNothing(r.action) && r.verification !== 'checksum') {
     issue(
       ['verification'],
-      `an audit proves bytes by their SHA-256 against the .CHECKSUMs; "${r.verification}" would prove nothing: remove "verification" (or set "checksum")`,
+      `an ${r.action} proves bytes by their SHA-256 against the .CHECKSUMs; "${r.verification}" would prove nothing: remove "verification" (or set "checksum")`,
     );
+  }
+  if (r.inspect && r.action === 'plan') {
+    issue(['inspect'], 'a plan reads no bytes: use "action": "inspect" to read the content, or remove "inspect"');
   }
   if (r.dates === 'all') {
     const relative = r.lastDays !== undefined ? 'lastDays' : r.lastMonths !== undefined ? 'lastMonths' : undefined;

@@ -154,6 +154,8 @@ export const ManifestInputSchema = z
   })
   .strict();
 
+export const InspectShardSchema = ManifestInputSchema.extend({ inspect: z.boolean() }).strict();
+
 export const ListResultSchema: z.ZodType<ListResult> = z
   .object({
     batchCount: count,
@@ -356,6 +358,25 @@ const coverageRow = z
     status: z.enum(['complete', 'incomplete', 'empty']),
     timeline: text(2_000),
     timelineScale: text(100),
+    contentKnown: count.optional(),
+    cutShort: count.optional(),
+    cutShortRanges: text(2_000).optional(),
+    contentGaps: count.optional(),
+    seriesBreaks: count.optional(),
+  })
+  .strict();
+const contentSummary = z
+  .object({
+    known: count,
+    whole: count,
+    gaps: count,
+    cutShort: count,
+    unknown: count,
+    seriesBreaks: count,
+    inspectedNow: count,
+    bytesRead: count,
+    notInspected: count,
+    failure: text(2_000).optional(),
   })
   .strict();
 const coverageSummary: z.ZodType<CoverageSummary> = z
@@ -370,6 +391,7 @@ const coverageSummary: z.ZodType<CoverageSummary> = z
     rows: z.array(coverageRow).max(200),
     rowsOmitted: count,
     legend: text(1_000),
+    content: contentSummary.optional(),
   })
   .strict();
 

@@ -14,10 +14,11 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CollectionRequest, ResolvedRange } from './request';
+import { copiesNothing, inspectsContent, type CollectionRequest, type ResolvedRange } from './request';
 import { ShardCarriedSchema, ShardInputSchema, parseWith } from './schemas';
 import { activitiesFor, describeFailure, newProgress, progressQuery, workerLost } from './support';
 import { addCounts, emptyCounts, fileCounts } from './tally';
+import { emptyContent } from './coverage';
 import type { BatchRef, ListResult, ManifestCounts, ModeDecision, ShardResult, StateRef } from './types';
 
 export interface ShardInput {
@@ -52,6 +53,8 @@ const MAX_RECORDED_BATCH_FAILURES = 200;
  */
 const COUNT_SETTLED_FILES = 'count-settled-files';
 const MAX_PIPELINE_WORKERS = 3;
+/** The content step (facts bound to each verified file's bytes) before the manifest; histories recorded before it replay without. */
+const CONTENT_FACTS = 'content-facts';
 
 /**
  * A shard's arguments, parsed like any input: anyone can start this type directly, with edited arguments.
@@ -196,7 +199,7 @@ export async function collectShard(rawInput: unknown, rawCarried?: unknown): Pro
       storeChecksum: decision.proofBy === 'store',
     };
     // An audit proves the bytes other tools put there and moves nothing; files not there stay pending.
-    if (action === 'audit') {
+    if (copiesNothing(action)) {
       await prove({ ...ref, actions: ['verify_only'], audit: true });
       return;
     }
@@ -269,21 +272,36 @@ export async function collectShard(rawInput: unknown, rawCarried?: unknown): Pro
     await continueAsNew<typeof collectShard>(input, { ...s, runs: s.runs + 1 });
   }
 
-  progress.phase = 'reporting';
-  const t = Date.now();
-  const {
-    coverage,
-    key: _key,
-    s3Requests,
-    ...manifest
-  } = await report.writeManifest({
+  const manifestInput = {
     state,
     batchCount: s.list.batchCount,
     settledParts: s.list.settledParts,
     mode,
     action,
     batchFailures: s.batchFailures,
-  });
+  };
+  let contentFailure: string | undefined;
+  if (patched(CONTENT_FACTS)) {
+    progress.phase = 'inspecting';
+    const started = Date.now();
+    // Reading a file's content may take minutes (a 1 GiB trades day): the activity heartbeats as it reads.
+    const content = activitiesFor('verify', request, { startToCloseTimeout: '6h', heartbeatTimeout });
+    try {
+      const c = await content.inspectShard({ ...manifestInput, inspect: inspectsContent(request) });
+      s.tally.s3Requests += c.s3Requests;
+      s.tally.bytesThroughWorker += c.bytesRead;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Content is reported beside the copies: a failed inspection leaves the copies and proofs as they are.
+      contentFailure = `content inspection failed: ${describeFailure(err)}`;
+    }
+    s.phaseMs.inspecting = Date.now() - started;
+  }
+
+  progress.phase = 'reporting';
+  const t = Date.now();
+  const { coverage, key: _key, s3Requests, ...manifest } = await report.writeManifest(manifestInput);
+  if (contentFailure) coverage.content = { ...(coverage.content ?? emptyContent()), failure: contentFailure };
   s.phaseMs.manifest = Date.now() - t;
   progress.phase = 'done';
   // Progress keeps its own running count (tests check that it adds up to the manifest's); runs recorded before it show the manifest's.

@@ -52,6 +52,40 @@ export interface ManifestEntry {
   evidence?: Record<string, unknown>;
   /** pending files: what a collect run would do (copy, replace the bytes there, or prove them in place). */
   plannedAction?: 'copy' | 'replace' | 'verify_only';
+  /** What is inside the bytes, from the facts record bound to them (absent: not inspected). Never changes the outcome. */
+  content?: FileContent;
+}
+
+export const CONTENT_STATUSES = ['whole', 'gaps', 'cut_short', 'unknown'] as const;
+export type ContentStatusName = (typeof CONTENT_STATUSES)[number];
+
+/** A file's content status and why, as its facts record (and, in inspect runs, its neighbours' ids and times) say. */
+export interface FileContent {
+  status: ContentStatusName;
+  reason: string;
+  /** cut_short: rows, times and ids against what the period expects. */
+  evidence?: Record<string, unknown>;
+  /** The facts record it comes from: `<prefix>_facts/<archive key>/<token>.<status>.json`. */
+  record: string;
+}
+
+/** What inspection found and did in a shard or a collection; summed like the rest of the coverage. */
+export interface ContentSummary {
+  /** Verified files whose content is known (a facts record is bound to their bytes). */
+  known: number;
+  whole: number;
+  gaps: number;
+  cutShort: number;
+  unknown: number;
+  /** Breaks in the id or open-time sequence between consecutive files of a series (inspect runs only). */
+  seriesBreaks: number;
+  /** Files this run read (their bytes had no facts yet), and the bytes it read for them. */
+  inspectedNow: number;
+  bytesRead: number;
+  /** Verified files with no facts yet (runs that do not inspect). */
+  notInspected: number;
+  /** Why inspection could not finish in a shard (the copies and proofs stand). */
+  failure?: string;
 }
 
 export interface EnvironmentProbe {
@@ -250,6 +284,12 @@ export interface CoverageRow {
   timeline: string;
   /** The cells' unit and the first cell's start, e.g. `month from 2024-03`. */
   timelineScale: string;
+  /** Content (absent when nothing was inspected): verified files by content status, breaks between files, cut-short periods. */
+  cutShort?: number;
+  contentGaps?: number;
+  contentKnown?: number;
+  seriesBreaks?: number;
+  cutShortRanges?: string;
 }
 
 export interface CoverageSummary {
@@ -264,6 +304,8 @@ export interface CoverageSummary {
   rows: CoverageRow[];
   rowsOmitted: number;
   legend: string;
+  /** Content facts of the verified files (absent in runs recorded before inspection existed). */
+  content?: ContentSummary;
 }
 
 /** What a collection would do and cost (action "plan"), from the listings alone. */
@@ -284,6 +326,14 @@ export interface PlanEstimate {
   costUsd: { requests: number; transfer: number; storagePerMonth: number; total: number };
   prices: { putCopyListPer1000: number; getHeadPer1000: number; transferPerGb: number; storagePerGbMonth: number };
   assumptions: string;
+  /** What reading the content of every file would add (docs/content.md). */
+  inspection?: {
+    files: number;
+    bytes: number;
+    requests: { get: number; put: number };
+    costUsd: { requests: number; transferOutsideRegion: number };
+    assumptions: string;
+  };
 }
 
 /** What one shard (child workflow) hands back: counts, never file lists. */
@@ -366,7 +416,8 @@ export interface CollectionReport {
 }
 
 export interface Progress {
-  phase: 'validating' | 'probing' | 'discovering' | 'listing' | 'copying' | 'reporting' | 'done' | 'failed';
+  phase:
+    'validating' | 'probing' | 'discovering' | 'listing' | 'copying' | 'inspecting' | 'reporting' | 'done' | 'failed';
   mode: Mode | null;
   /** Shards (child workflows): the running ones by workflow ID, so a client can ask them for their own progress. */
   shards?: { total: number; done: number; running: string[] };

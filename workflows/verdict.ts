@@ -1,6 +1,6 @@
 /** The one line a person reads first, and whether the collection is OK. Pure. */
 import type { CollectionAction } from './request';
-import type { CollectionReport } from './types';
+import type { CollectionReport, ContentSummary } from './types';
 
 type Files = Pick<
   CollectionReport['files'],
@@ -16,14 +16,14 @@ export function verdictOf(f: Files, action: CollectionAction = 'collect'): { ok:
       verdict: `PLAN (nothing copied): of ${published} published files, ${f.byOutcome.skipped ?? 0} are in the destination with proof and ${pending} would be copied or proven; see the report's plan for bytes, requests and cost`,
     };
   }
-  if (action === 'audit') {
+  if (action === 'audit' || action === 'inspect') {
     const proven = (f.byOutcome.verified_in_place ?? 0) + (f.byOutcome.skipped ?? 0);
     const wrong = f.failed
       ? `; ${f.failed} do not match their .CHECKSUM or could not be read (left in place, see the manifest)`
       : '';
     return {
       ok: f.failed === 0,
-      verdict: `AUDIT (nothing copied): ${proven} of ${published} published files are in the destination with proof${pending ? `; ${pending} are not there (a collect run copies them)` : ''}${wrong}`,
+      verdict: `${action.toUpperCase()} (nothing copied): ${proven} of ${published} published files are in the destination with proof${pending ? `; ${pending} are not there (a collect run copies them)` : ''}${wrong}`,
     };
   }
   if (f.failed > 0) {
@@ -63,5 +63,33 @@ export function verdictOf(f: Files, action: CollectionAction = 'collect'): { ok:
   return {
     ok: true,
     verdict: `OK: all ${published} published files are in the destination: ${parts.join(', ')}${advice}${notYet}`,
+  };
+}
+
+/**
+ * What the content step adds to the verdict: a sentence when anything is known or was asked for, and whether an
+ * inspect run is OK (no file cut short, the inspection finished). A collect's OK stays about copies and proofs.
+ */
+export function contentVerdict(
+  content: ContentSummary | undefined,
+  inspected: boolean,
+  action: CollectionAction,
+): { ok: boolean; sentence: string } {
+  if (!content || (!inspected && content.known === 0 && !content.failure)) return { ok: true, sentence: '' };
+  const parts = [
+    `${content.whole} whole`,
+    `${content.gaps} with interior gaps`,
+    `${content.cutShort} cut short`,
+    `${content.unknown} unknown`,
+  ];
+  const breaks = content.seriesBreaks ? `; ${content.seriesBreaks} breaks between consecutive files` : '';
+  const read = inspected ? ` (${content.inspectedNow} read by this run)` : '';
+  const notYet = content.notInspected
+    ? `; ${content.notInspected} verified files not inspected yet (action "inspect" reads them)`
+    : '';
+  const failed = content.failure ? `; ${content.failure}` : '';
+  return {
+    ok: action !== 'inspect' || (content.cutShort === 0 && !content.failure),
+    sentence: `. CONTENT of ${content.known} verified files${read}: ${parts.join(', ')}${breaks}${notYet}${failed}`,
   };
 }

@@ -14,12 +14,13 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../worker/config';
 import { startTracing } from '../../worker/tracing';
 import { buildWorkflowBundle } from '../../worker/bundle';
-import { emptyCoverage } from '../../workflows/coverage';
+import { emptyContent, emptyCoverage } from '../../workflows/coverage';
 import { parseCollectionRequest, type CollectionRequestInput } from '../../workflows/request';
 import type { ShardInput } from '../../workflows/shard';
 import { emptyCounts } from '../../workflows/tally';
 import type {
   BatchRef,
+  ContentSummary,
   DirectSyncResult,
   DownloadResult,
   ListResult,
@@ -44,6 +45,7 @@ type Behaviour = {
   proveCopied?: (ref: BatchRef) => Promise<VerifyResult> | VerifyResult;
   downloadBatch?: (ref: StagedBatch, round: number) => Promise<DownloadResult> | DownloadResult;
   uploadStaged?: (ref: StagedBatch) => Promise<TraditionalResult> | TraditionalResult;
+  inspectShard?: (input: { inspect: boolean }) => Promise<ContentSummary> | ContentSummary;
 };
 
 /** What a batch's recorded results come to: 9 copied (100 bytes each) and 1 failed unless the batch failed. */
@@ -202,6 +204,10 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
       async countBatch(input: { batch: number; batchFailure?: string }) {
         record('countBatch', input);
         return { ...batchCounts(input), s3Requests: 1 };
+      },
+      async inspectShard(input: { inspect: boolean }) {
+        record('inspectShard', input);
+        return { ...(await (behaviour.inspectShard ?? (() => emptyContent()))(input)), s3Requests: 1 };
       },
       async writeManifest(input: object) {
         record('writeManifest', input);
@@ -373,7 +379,12 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     );
     const steps = calls
       .map((c) => c.name)
-      .filter((n) => !['listShard', 'countListed', 'countBatch', 'writeManifest', 'getWorkerTaskQueue'].includes(n));
+      .filter(
+        (n) =>
+          !['listShard', 'countListed', 'countBatch', 'inspectShard', 'writeManifest', 'getWorkerTaskQueue'].includes(
+            n,
+          ),
+      );
     assert.deepEqual(steps, [
       'downloadBatch',
       'verifyStaged',
@@ -444,9 +455,57 @@ describe('collectShard with stubbed activities (TestWorkflowEnvironment)', () =>
     const { calls } = await runShard({ batchSize: 10, action: 'plan' }, { batchCount: 3, planned: 30 }, {});
     assert.deepEqual(
       calls.map((c) => c.name),
-      ['listShard', 'countListed', 'writeManifest'],
-      'a plan counts what its listing settled and writes its manifest',
+      ['listShard', 'countListed', 'inspectShard', 'writeManifest'],
+      'a plan counts what its listing settled, looks up content facts already recorded, and writes its manifest',
     );
+    assert.equal(named(calls, 'inspectShard')[0].inspect, false, 'a plan reads no bytes');
+  });
+
+  it('content: an inspect run proves in place like an audit and reads content; a collect reads it only when asked', async () => {
+    const inspect = await runShard({ batchSize: 10, action: 'inspect' }, { batchCount: 2, planned: 20 }, {});
+    assert.equal(named(inspect.calls, 'directSyncBatch').length + named(inspect.calls, 'downloadBatch').length, 0);
+    assert.deepEqual(
+      named(inspect.calls, 'proveCopied').map((p) => [p.audit, p.actions]),
+      [
+        [true, ['verify_only']],
+        [true, ['verify_only']],
+      ],
+    );
+    assert.deepEqual(
+      named(inspect.calls, 'inspectShard').map((c) => c.inspect),
+      [true],
+    );
+    // The content step runs after every batch and before the manifest, which reads what it wrote.
+    const order = inspect.calls.map((c) => c.name);
+    assert.ok(order.lastIndexOf('proveCopied') < order.indexOf('inspectShard'));
+    assert.equal(order.indexOf('inspectShard') + 1, order.indexOf('writeManifest'));
+
+    const asked = await runShard({ batchSize: 10, inspect: true }, { batchCount: 1, planned: 10 }, {});
+    assert.deepEqual(
+      named(asked.calls, 'inspectShard').map((c) => c.inspect),
+      [true],
+    );
+    const plain = await runShard({ batchSize: 10 }, { batchCount: 1, planned: 10 }, {});
+    assert.deepEqual(
+      named(plain.calls, 'inspectShard').map((c) => c.inspect),
+      [false],
+    );
+  });
+
+  it('content: a failed inspection is reported beside the copies and changes none of their outcomes', async () => {
+    const { result, calls } = await runShard(
+      { batchSize: 10, inspect: true },
+      { batchCount: 2, planned: 20 },
+      {
+        inspectShard: () => {
+          throw nonRetryable('the store refused the facts record');
+        },
+      },
+    );
+    assert.equal(named(calls, 'directSyncBatch').length, 2);
+    assert.equal(result.batchFailures, 0);
+    assert.equal(named(calls, 'writeManifest').length, 1);
+    assert.match(result.coverage.content?.failure ?? '', /content inspection failed: .*refused the facts record/);
   });
 
   it('continues as new every batchesPerRun batches, listing once and running every batch once, in order', async () => {

@@ -1,0 +1,55 @@
+/**
+ * Facts records: what inspection found inside a file, kept beside its proofs at
+ * `<prefix>_facts/<archive key>/<destination token>.<status>.json`. The name binds the record to the exact
+ * destination bytes it was read from (the same token as proof names: their ETag and size as the destination lists
+ * them), so an overwrite unbinds it and a listing alone says which files are read and their own status. The body
+ * holds the facts, the verdict and the thresholds it was judged by. Pure.
+ */
+import { CONTENT_STATUSES, type ContentStatusName } from '../../workflows/types';
+import type { ContentFacts } from './facts';
+import type { ContentThresholds, ContentVerdict } from './status';
+
+export interface FactsRecord {
+  key: string;
+  destination: { etag: string; size: number };
+  facts: ContentFacts | { notInspected: string };
+  verdict: ContentVerdict;
+  thresholds: ContentThresholds;
+  collectionId: string;
+  inspectedAt: string;
+}
+
+export interface FactsName {
+  token: string;
+  status: ContentStatusName;
+}
+
+export function factsFileName(n: FactsName): string {
+  return `${n.token}.${n.status}.json`;
+}
+
+const NAME = new RegExp(`^([0-9a-f]{16})\\.(${CONTENT_STATUSES.join('|')})\\.json$`);
+
+/** `<folder><archive key>/<facts file>` → the archive key and the name's parts, or undefined for anything else. */
+export function parseFactsKey(folder: string, key: string): { sourceKey: string; name: FactsName } | undefined {
+  if (!key.startsWith(folder)) return undefined;
+  const rest = key.slice(folder.length);
+  const slash = rest.lastIndexOf('/');
+  if (slash <= 0) return undefined;
+  const m = NAME.exec(rest.slice(slash + 1));
+  if (!m) return undefined;
+  return { sourceKey: rest.slice(0, slash), name: { token: m[1], status: m[2] as ContentStatusName } };
+}
+
+/** The record's body, when it parses and is about this file and these bytes; else undefined (it is read again). */
+export function parseFactsRecord(sourceKey: string, body: string | undefined): FactsRecord | undefined {
+  if (!body) return undefined;
+  try {
+    const r = JSON.parse(body) as FactsRecord;
+    if (!r || typeof r !== 'object' || r.key !== sourceKey || !r.facts || !r.verdict) return undefined;
+    if (!(CONTENT_STATUSES as readonly string[]).includes(r.verdict.status)) return undefined;
+    return r;
+  } catch {
+    return undefined;
+  }
+}
