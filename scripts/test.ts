@@ -58,6 +58,7 @@ const STORE_FILES = [
   'test/e2e/cli.test.ts',
   'test/e2e/aws-behaviours.test.ts',
   'test/e2e/versioning.test.ts',
+  'test/e2e/content.test.ts',
   'test/e2e/faults.test.ts',
 ];
 const STORE_MATRIX: Record<string, { env: Record<string, string>; files: string[] }> = {

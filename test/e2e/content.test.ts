@@ -13,6 +13,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { strToU8, zipSync } from 'fflate';
 import { assertTrustInvariant, listAll } from '../helpers/independent-check';
 import { runCli } from '../helpers/cli';
+import { firstShardHistory, recordHistory } from '../helpers/history';
 import { collect, freshBuckets, readManifest, readText, s3, startWorker, type TestWorker } from '../helpers/stack';
 import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 
@@ -156,7 +157,10 @@ describe('content inspection on the real stack', () => {
   after(async () => w?.stop());
 
   it('klines: a day cut at 07:36 is cut_short with its evidence, an interior hour missing is gaps, CRLF and µs read', async () => {
-    const { report } = await collect(w, { ...klinesRequest, destination: destination(), inspect: true });
+    const { handle, report } = await collect(w, { ...klinesRequest, destination: destination(), inspect: true });
+    // Keep a real history with the content step for the replay test.
+    recordHistory('content', await handle.fetchHistory());
+    recordHistory('content-shard', await firstShardHistory(handle));
     assert.equal(report.ok, true, 'a collect stays OK: its outcome is about copies and proofs');
     assert.equal(report.files.copied, 3);
     const facts = await factsNow();

@@ -10,10 +10,11 @@ import '../helpers/stack';
  * traditional, cancelled) and a shard (direct sync, traditional, per-file fallback, the first run of a
  * shard that continues as new, cancelled). Fixtures recorded by earlier code stay: running collections
  * may hold such histories. `*-counting` fixtures were recorded after the `count-settled-files` patch
- * (shards count each finished batch); the others before it, and replay without it. Record new ones after an intended change (and deploy it with patched() or
+ * (shards count each finished batch); the others before it, and replay without it. `*-content` fixtures carry
+ * the `content-facts` patch (the shard's content step before its manifest); the others replay without it. Record new ones after an intended change (and deploy it with patched() or
  * Worker Versioning, docs/deploying.md) from the files the tests leave after npm test:
- *   .build/{direct-sync,traditional,cancelled}-history.json                     (collections)
- *   .build/{direct-sync,traditional,fallback,continue-as-new,cancelled}-shard-history.json  (shards)
+ *   .build/{direct-sync,traditional,cancelled,content}-history.json                     (collections)
+ *   .build/{direct-sync,traditional,fallback,continue-as-new,cancelled,content}-shard-history.json  (shards)
  */
 describe('workflow determinism', () => {
   for (const file of readdirSync('test/fixtures').filter((f) => f.endsWith('.history.json'))) {

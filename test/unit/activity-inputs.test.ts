@@ -84,6 +84,15 @@ describe('activities refuse bad input before any S3 request', () => {
       action: 'collect',
       batchFailures: {},
     },
+    inspectShard: {
+      state: outside,
+      batchCount: 0,
+      settledParts: 0,
+      mode: 'direct_sync',
+      action: 'inspect',
+      batchFailures: {},
+      inspect: true,
+    },
     assembleCollection: { state: { ...outside, statePrefix: 'other/_collections/c-1/' }, shards: 1 },
     writeReport: {
       state: { ...outside, statePrefix: 'other/_collections/c-1/' },

@@ -13,6 +13,9 @@ import { seriesBreaks } from '../../activities/content/continuity';
 import { readZipLines } from '../../activities/content/read-zip';
 import { inspectArchiveFile } from '../../activities/content/inspect';
 import { strToU8, zipSync } from 'fflate';
+import { factsFileName, parseFactsKey, parseFactsRecord } from '../../activities/content/facts-record';
+import { addContent, emptyContent } from '../../workflows/coverage';
+import { contentVerdict } from '../../workflows/verdict';
 import type { Granularity, Interval, Market } from '../../workflows/catalog';
 
 const oracle = JSON.parse(readFileSync('test/fixtures/archive-oracle/column-layouts.json', 'utf8')) as {
@@ -343,5 +346,48 @@ describe('inspecting an archive file', () => {
     );
     assert.deepEqual(depth.verdict, { status: 'unknown', reason: 'bookDepth files have no documented time column' });
     assert.equal(reads, 1, 'a file that is not inspected is not read');
+  });
+});
+
+describe('facts records, bytes that are not the CSV, and what content adds to the verdict', () => {
+  it('a facts record name binds a token and a status; anything else is not a record', () => {
+    const folder = 'binance/_facts/';
+    const key = 'data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-04-22.zip';
+    const name = { token: '0123456789abcdef', status: 'cut_short' as const };
+    assert.equal(factsFileName(name), '0123456789abcdef.cut_short.json');
+    assert.deepEqual(parseFactsKey(folder, `${folder}${key}/${factsFileName(name)}`), { sourceKey: key, name });
+    for (const bad of ['0123456789abcdef.broken.json', '0123.whole.json', 'x/../0123456789abcdef.whole.json.tmp'])
+      assert.equal(parseFactsKey(folder, `${folder}${key}/${bad}`), undefined, bad);
+    assert.equal(parseFactsRecord(key, '{"key":"other"}'), undefined);
+    assert.equal(parseFactsRecord(key, 'not json'), undefined);
+  });
+
+  it('a bomb stops at the ceiling; an inflate failure or a non-zip is unknown, not a crash', async () => {
+    const series = { market: 'spot' as const, granularity: 'daily' as const, dataType: 'aggTrades', symbol: 'X' };
+    const once = (b: Uint8Array) => () =>
+      (async function* () {
+        yield b;
+      })();
+    const bomb = zipSync({ 'X-aggTrades-2025-01-01.csv': new Uint8Array(3_000_000).fill(0x31) });
+    const r = await inspectArchiveFile(series, '2025-01-01', once(bomb), { maxExpandedBytes: 1_000_000 });
+    assert.equal(r.verdict.status, 'unknown');
+    assert.match(r.verdict.reason, /expands past 1000000 bytes/);
+    assert.ok(r.expandedBytes <= 1_100_000, `stopped near the ceiling, not at ${r.expandedBytes}`);
+    const garbage = await inspectArchiveFile(series, '2025-01-01', once(strToU8('PK\u0003\u0004 not really a zip')));
+    assert.equal(garbage.verdict.status, 'unknown');
+  });
+
+  it("content changes an inspect run's OK (cut short, or inspection failed), never a collect's", () => {
+    const c = { ...emptyContent(), known: 3, whole: 2, cutShort: 1 };
+    assert.deepEqual(contentVerdict(c, true, 'inspect').ok, false);
+    assert.deepEqual(contentVerdict(c, true, 'collect').ok, true);
+    assert.match(
+      contentVerdict(c, true, 'collect').sentence,
+      /CONTENT of 3 verified files \(0 read by this run\): 2 whole/,
+    );
+    assert.equal(contentVerdict({ ...emptyContent(), notInspected: 5 }, false, 'collect').sentence, '');
+    assert.equal(contentVerdict({ ...emptyContent(), failure: 'x' }, true, 'inspect').ok, false);
+    assert.deepEqual(addContent(undefined, c), c);
+    assert.equal(addContent(c, c)!.cutShort, 2);
   });
 });

@@ -10,6 +10,7 @@ import {
   foldRanges,
   summarizeRows,
   MAX_REPORT_ROWS,
+  rankRows,
 } from '../../workflows/coverage';
 import { enumerateDays, parseDay } from '../../workflows/dates';
 import { globMatches, parseCollectionRequest, resolvePeriods, summarize } from '../../workflows/request';
@@ -142,6 +143,28 @@ describe('coverage', () => {
     assert.deepEqual([weak.verified, weak.missing], [1, 1], 'a copy checked only by size is not verified');
     const empty = coverageRow(series('Y'), [entry('2025-01-01', 'not_published')], periodOf);
     assert.equal(empty.status, 'empty');
+  });
+
+  it('shows content apart from copies: cut-short periods, content gaps and breaks; a series with none stays as it was', () => {
+    const withContent = (d: string, status: 'whole' | 'gaps' | 'cut_short'): ManifestEntry => ({
+      ...entry(d, 'copied'),
+      content: { status, reason: status, record: `_facts/${d}` },
+    });
+    const row = coverageRow(
+      series('C'),
+      [withContent('2025-01-01', 'whole'), withContent('2025-01-02', 'cut_short'), withContent('2025-01-03', 'gaps')],
+      periodOf,
+      [{}],
+    );
+    assert.equal(row.status, 'complete', 'content never changes what the destination holds with proof');
+    assert.deepEqual(
+      [row.contentKnown, row.cutShort, row.cutShortRanges, row.contentGaps, row.seriesBreaks],
+      [3, 1, '2025-01-02', 1, 1],
+    );
+    assert.equal(row.timeline, '█!█');
+    const plain = coverageRow(series('P'), [entry('2025-01-01', 'copied')], periodOf);
+    assert.equal(plain.contentKnown, undefined);
+    assert.equal(rankRows([plain, row])[0].symbol, 'C', 'a series with a cut-short file is read before a whole one');
   });
 
   it('folds periods into ranges', () => {
