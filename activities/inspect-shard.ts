@@ -20,7 +20,7 @@ import { inspectArchiveFile } from './content/inspect';
 import { emptyContent, writeContent, type SeriesBreakAt } from './content/shard-content';
 import type { ContentThresholds } from './content/status';
 import { isNotFound } from './errors';
-import { listRange, type ListedObject } from './listing';
+import { hasAny, listRange, type ListedObject } from './listing';
 import { shardEntries, type ManifestInput } from './manifest';
 import { mapPool } from './pool';
 import { normalizeEtag, objectToken, unboundEtag } from './proof';
@@ -42,6 +42,9 @@ export interface InspectShardDeps {
   signal?: AbortSignal;
 }
 
+/** Facts records read at once (small objects). */
+const RECORD_READS = 16;
+
 interface FileState {
   key: string;
   period: string;
@@ -54,6 +57,12 @@ const isFacts = (f: FactsRecord['facts']): f is ContentFacts => !('notInspected'
 export async function inspectShard(deps: InspectShardDeps, input: InspectShardInput): Promise<ContentSummary> {
   const store = new StateStore(deps.destination, input.state);
   const { bucket, destinationPrefix: dp } = input.state;
+  // Most collections never ask for inspection: where nothing was ever read, one listing request says so.
+  if (!input.inspect && !(await hasAny(deps.destination, bucket, factsFolder(dp, '')))) {
+    const none = emptyContent();
+    await writeContent(store, new Map(), [], none);
+    return none;
+  }
   const entries = await shardEntries(store, input);
   const verified = entries
     .filter((e) => PRESENT_OUTCOMES.includes(e.outcome) && (e.proof === 'sha256' || e.proof === 'accepted'))
@@ -63,9 +72,16 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
   const files = new Map<string, FileContent>();
   const breaks: SeriesBreakAt[] = [];
 
+  const byFolder = new Map<string, string[]>();
+  for (const k of verified) {
+    const folder = k.slice(0, k.lastIndexOf('/') + 1);
+    const list = byFolder.get(folder);
+    if (list) list.push(k);
+    else byFolder.set(folder, [k]);
+  }
   for (const s of series) {
     const prefix = seriesPrefix(s);
-    const keys = verified.filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'));
+    const keys = byFolder.get(prefix) ?? [];
     if (!keys.length) continue;
     const last = keys[keys.length - 1];
     const [objects, recorded] = await Promise.all([
@@ -82,31 +98,39 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     const names = new Map<string, FactsName[]>();
     for (const o of recorded) {
       const f = parseFactsKey(factsFolder(dp, ''), o.key);
-      if (f) names.set(f.sourceKey, [...(names.get(f.sourceKey) ?? []), f.name]);
+      if (!f) continue;
+      const list = names.get(f.sourceKey);
+      if (list) list.push(f.name);
+      else names.set(f.sourceKey, [f.name]);
     }
 
-    const states = await mapPool(keys, deps.concurrency, async (key): Promise<FileState | undefined> => {
+    // First what is recorded (small reads, many at once), then the bytes of the files with no record (a few at once).
+    const toRead: { key: string; period: string; object: ListedObject; token: string }[] = [];
+    const recordKey = (key: string, n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
+    const looked = await mapPool(keys, RECORD_READS, async (key): Promise<FileState | undefined> => {
       const object = here.get(key);
       const period = periodOf(s, key.slice(prefix.length));
       if (!object || !period || unboundEtag(object.etag)) return undefined;
       const token = objectToken(object);
       const name = names.get(key)?.find((n) => n.token === token);
-      const recordKey = (n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
       if (name && !input.inspect) {
         return {
           key,
           period,
-          content: { status: name.status, reason: 'see its facts record', record: recordKey(name) },
+          content: { status: name.status, reason: 'see its facts record', record: recordKey(key, name) },
         };
       }
       if (name) {
-        const record = parseFactsRecord(key, await getText(deps.destination, bucket, recordKey(name), deps.signal));
-        if (record) return { key, period, record, content: contentOf(record, recordKey(name)) };
+        const at = recordKey(key, name);
+        const record = parseFactsRecord(key, await getText(deps.destination, bucket, at, deps.signal));
+        if (record) return { key, period, record, content: contentOf(record, at) };
       }
-      if (!input.inspect) {
-        summary.notInspected++;
-        return undefined;
-      }
+      if (!input.inspect) summary.notInspected++;
+      else toRead.push({ key, period, object, token });
+      return undefined;
+    });
+    deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
+    const read = await mapPool(toRead, deps.concurrency, async ({ key, period, object, token }) => {
       const inspected = await inspectObject(deps, s, key, period, {
         bucket,
         key: `${dp}${key}`,
@@ -119,7 +143,7 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       await deps.destination.send(
         new PutObjectCommand({
           Bucket: bucket,
-          Key: recordKey(n),
+          Key: recordKey(key, n),
           Body: JSON.stringify(record, null, 2),
           ContentType: 'application/json',
         }),
@@ -128,10 +152,10 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       summary.inspectedNow++;
       summary.bytesRead += object.size;
       deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
-      return { key, period, record, content: contentOf(record, recordKey(n)) };
+      return { key, period, record, content: contentOf(record, recordKey(key, n)) } satisfies FileState;
     });
 
-    const known = states.filter((x): x is FileState => x !== undefined);
+    const known = [...looked, ...read].filter((x): x is FileState => x !== undefined);
     if (input.inspect) {
       for (const b of markBreaks(s, known)) breaks.push({ ...b, series: prefix });
     }

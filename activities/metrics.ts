@@ -100,13 +100,13 @@ export function recordCollection(report: CollectionReport, scheduleId: string): 
     'periods',
     'periods the archive itself has not published inside a series span, at the last report',
   ).set(report.coverage.archiveGapPeriods, tags);
-  // Only runs that know content set it: a collect without inspection says nothing about cut-short files.
+  // Every run looks up the facts recorded for its files' bytes, so every report knows the cut-short files read so far.
   const content = report.coverage.content;
-  if (content && content.known > 0)
+  if (content)
     m.createGauge(
       'archive_content_cut_short_files',
       'int',
       'files',
-      'verified files whose content is cut short of their period (docs/content.md), at the last report that inspected',
+      'verified files whose content is known to be cut short of their period (docs/content.md), at the last report',
     ).set(content.cutShort, tags);
 }

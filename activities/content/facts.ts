@@ -81,6 +81,30 @@ function rangeCollector<T>(): { add(from: T, to: T, missing: number): void; done
   };
 }
 
+const COMMA = 44;
+const CR = 13;
+const MINUS = 45;
+
+/** An integer written in ASCII digits (optionally negative) in buf[start, end), else NaN. */
+function integerAt(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let sign = 1;
+  if (buf[i] === MINUS) {
+    sign = -1;
+    i++;
+  }
+  if (i >= end) return NaN;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return sign * n;
+}
+
+const encoder = new TextEncoder();
+
 /** Reads a file's rows (lines of its CSV) one at a time; `finish()` gives its facts. */
 export function factsReader(layout: ColumnLayout, period: FilePeriod, interval?: Interval) {
   const step = layout.family === 'klines' && interval ? INTERVAL_MS[interval] : undefined;
@@ -98,39 +122,68 @@ export function factsReader(layout: ColumnLayout, period: FilePeriod, interval?:
   const missingTimes = rangeCollector<string>();
   const idGaps = rangeCollector<number>();
 
-  return {
-    line(text: string): void {
-      const row = text.replace(/\r$/, '');
-      if (!row) return;
-      const fields = row.split(',');
-      if (lines++ === 0 && !/^-?\d/.test(fields[0])) {
+  /**
+   * One line as bytes, buf[start, end) without its newline: the columns are found and the time and id parsed
+   * from the bytes themselves (no string is made per row: a trades day has tens of millions of them).
+   */
+  const scanUntil = Math.max(layout.columns - 1, layout.time + 1, (layout.id ?? 0) + 1);
+  function lineBytes(buf: Uint8Array, start: number, end: number): void {
+    if (end > start && buf[end - 1] === CR) end--;
+    if (end <= start) return;
+    if (lines++ === 0) {
+      const c = buf[start];
+      if (c !== MINUS && (c < 48 || c > 57)) {
         header = true;
         return;
       }
-      const raw = Number(fields[layout.time]);
-      const id = layout.id === undefined ? null : Number(fields[layout.id]);
-      if (fields.length < layout.columns || !Number.isFinite(raw) || (id !== null && !Number.isInteger(id))) {
-        badRows++;
-        return;
+    }
+    let column = 0;
+    let fieldStart = start;
+    let raw = NaN;
+    let id: number | null = layout.id === undefined ? null : NaN;
+    // Enough columns once the last one needed has started: the rest of the row is not read.
+    for (let i = start; i <= end && column < scanUntil; i++) {
+      if (i < end && buf[i] !== COMMA) continue;
+      if (column === layout.time) raw = integerAt(buf, fieldStart, i);
+      else if (column === layout.id) id = integerAt(buf, fieldStart, i);
+      column++;
+      fieldStart = i + 1;
+    }
+    if (column === layout.columns - 1 && fieldStart <= end) column++; // the last column is there, unread
+    if (column < layout.columns || !Number.isFinite(raw) || (id !== null && !Number.isInteger(id))) {
+      badRows++;
+      return;
+    }
+    row(raw, id);
+  }
+
+  function row(raw: number, id: number | null): void {
+    unit ??= raw >= 1e15 ? 'us' : 'ms';
+    const time = unit === 'us' ? Math.floor(raw / 1000) : raw;
+    rows++;
+    if (last !== null && (id !== null ? lastId !== null && id < lastId : time < last)) outOfOrder++;
+    else if (last !== null && (id !== null ? id === lastId : time === last)) duplicates++;
+    else {
+      if (step) {
+        const expected = (last ?? period.startMs - step) + step;
+        if (time > expected) missingTimes.add(iso(expected), iso(time - step), Math.round((time - expected) / step));
       }
-      unit ??= raw >= 1e15 ? 'us' : 'ms';
-      const time = unit === 'us' ? Math.floor(raw / 1000) : raw;
-      rows++;
-      if (last !== null && (id !== null ? lastId !== null && id < lastId : time < last)) outOfOrder++;
-      else if (last !== null && (id !== null ? id === lastId : time === last)) duplicates++;
-      else {
-        if (step) {
-          const expected = (last ?? period.startMs - step) + step;
-          if (time > expected) missingTimes.add(iso(expected), iso(time - step), Math.round((time - expected) / step));
-        }
-        if (id !== null && lastId !== null && id > lastId + 1) idGaps.add(lastId + 1, id - 1, id - lastId - 1);
-      }
-      if (first === null) first = time;
-      if (last === null || time >= last) last = time;
-      if (id !== null) {
-        if (firstId === null) firstId = id;
-        if (lastId === null || id > lastId) lastId = id;
-      }
+      if (id !== null && lastId !== null && id > lastId + 1) idGaps.add(lastId + 1, id - 1, id - lastId - 1);
+    }
+    if (first === null) first = time;
+    if (last === null || time >= last) last = time;
+    if (id !== null) {
+      if (firstId === null) firstId = id;
+      if (lastId === null || id > lastId) lastId = id;
+    }
+  }
+
+  return {
+    lineBytes,
+    /** One line as text (tests, and callers that have strings). */
+    line(text: string): void {
+      const bytes = encoder.encode(text);
+      lineBytes(bytes, 0, bytes.length);
     },
 
     finish(): ContentFacts {

@@ -50,7 +50,7 @@ export async function inspectArchiveFile(
   try {
     read = await readZipLines(
       bytes(),
-      (line) => reader.line(line),
+      (buf, start, end) => reader.lineBytes(buf, start, end),
       options.maxExpandedBytes ?? DEFAULT_MAX_EXPANDED_BYTES,
     );
   } catch (err) {

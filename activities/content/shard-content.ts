@@ -42,8 +42,11 @@ export async function readContent(
   for await (const text of store.lines(STATE_OBJECTS.content)) {
     const line = JSON.parse(text) as Line;
     if ('file' in line) files.set(line.file, line.content);
-    else if ('break' in line) breaks.set(line.break.series, [...(breaks.get(line.break.series) ?? []), line.break]);
-    else summary = line.summary;
+    else if ('break' in line) {
+      const list = breaks.get(line.break.series);
+      if (list) list.push(line.break);
+      else breaks.set(line.break.series, [line.break]);
+    } else summary = line.summary;
   }
   return summary ? { files, breaks, summary } : undefined;
 }

@@ -17,6 +17,10 @@ import { firstShardHistory, recordHistory } from '../helpers/history';
 import { collect, freshBuckets, readManifest, readText, s3, startWorker, type TestWorker } from '../helpers/stack';
 import type { CollectionReport, ManifestEntry } from '../../workflows/types';
 
+/** Facts records are read as plain JSON, independently of the product's types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type PlainJson = Record<string, any>;
+
 const H = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
 
@@ -72,9 +76,9 @@ describe('content inspection on the real stack', () => {
   }
 
   /** Facts records bound to the destination's current bytes (by their own ETag and size), by archive key. */
-  async function factsNow(): Promise<Map<string, { status: string; record: Record<string, any> }>> {
+  async function factsNow(): Promise<Map<string, { status: string; record: PlainJson }>> {
     const objects = new Map((await listAll(s3, buckets.destination, 'data/')).map((o) => [o.key, o]));
-    const out = new Map<string, { status: string; record: Record<string, any> }>();
+    const out = new Map<string, { status: string; record: PlainJson }>();
     for (const f of await listAll(s3, buckets.destination, '_facts/')) {
       const record = JSON.parse(await readText(buckets.destination, f.key));
       const here = objects.get(record.key);

@@ -1,6 +1,16 @@
 /** Malformed collection requests: [name, input, the field the message must name, what it must say]. */
 export const BAD_REQUESTS: [name: string, input: unknown, field: string, fix: RegExp][] = [
   ['not an object', 'spot', '(request)', /JSON object/],
+  ['inspect not a boolean', { inspect: 'yes' }, 'inspect', /boolean/],
+  ['inspect a plan', { action: 'plan', inspect: true }, 'inspect', /a plan reads no bytes.*"action": "inspect"/],
+  [
+    'inspect by size',
+    { action: 'inspect', verification: 'size' },
+    'verification',
+    /inspect proves bytes by their SHA-256/,
+  ],
+  ['unknown action', { action: 'inspect-all' }, 'action', /collect.*plan.*audit.*inspect/],
+  ['prefix naming _facts', { destination: { prefix: '_facts/' } }, 'destination.prefix', /_facts/],
   ['array', [1], '(request)', /JSON object/],
   ['unknown field', { symbol: 'BTCUSDT' }, '(request)', /unknown field.*"symbol".*symbols/],
   ['unknown market', { markets: ['spt'] }, 'markets[0]', /spot/],

@@ -307,7 +307,7 @@ describe('reading an archive zip in one pass', () => {
   it('gives every CSV line, whatever the chunk boundaries, to the facts reader', async () => {
     for (const size of [7, 1024, zip.length]) {
       const reader = factsReader(layout('spot', 'klines'), filePeriod('daily', '2025-04-22'), '1m');
-      const { entry } = await readZipLines(chunks(zip, size), (l) => reader.line(l));
+      const { entry } = await readZipLines(chunks(zip, size), (b, s, e) => reader.lineBytes(b, s, e));
       assert.equal(entry, 'BTCUSDT-1m-2025-04-22.csv');
       const facts = reader.finish();
       assert.equal(facts.rows, 420, `chunks of ${size}`);
