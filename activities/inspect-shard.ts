@@ -4,15 +4,17 @@
  * in inspect runs, the continuity of each series across its files. The results go to the shard's `content.ndjson`
  * for the manifest and coverage. Copy outcomes and proofs are never touched: content is reported beside them.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { factsFolder, periodOf, seriesPrefix } from '../workflows/keys';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { factsFolder, periodOf, proofFolder, seriesPrefix } from '../workflows/keys';
 import { PRESENT_OUTCOMES, type ContentSummary, type FileContent, type SeriesSpec } from '../workflows/types';
-import { seriesBreaks, type SeriesBreak } from './content/continuity';
-import { filePeriod, type ContentFacts } from './content/facts';
+import { edgeBreaks, seriesBreaks, type ContinuityVerdict } from './content/continuity';
+import type { ContentFacts } from './content/facts';
 import {
   factsFileName,
   parseFactsKey,
   parseFactsRecord,
+  statusOf,
+  worstName,
   type FactsName,
   type FactsRecord,
 } from './content/facts-record';
@@ -23,7 +25,7 @@ import { isNotFound } from './errors';
 import { hasAny, listRange, type ListedObject } from './listing';
 import { shardEntries, type ManifestInput } from './manifest';
 import { mapPool } from './pool';
-import { normalizeEtag, objectToken, unboundEtag } from './proof';
+import { normalizeEtag, objectToken, parseProofKey, unboundEtag } from './proof';
 import { StateStore } from './state-store';
 
 export interface InspectShardInput extends ManifestInput {
@@ -45,14 +47,15 @@ export interface InspectShardDeps {
 /** Facts records read at once (small objects). */
 const RECORD_READS = 16;
 
-interface FileState {
+/** A verified file whose content is known, with the record (inspect runs) and the name it is stored under. */
+interface KnownFile {
   key: string;
   period: string;
+  name: FactsName;
   record?: FactsRecord;
-  content: FileContent;
 }
 
-const isFacts = (f: FactsRecord['facts']): f is ContentFacts => !('notInspected' in f);
+class BytesChangedError extends Error {}
 
 export async function inspectShard(deps: InspectShardDeps, input: InspectShardInput): Promise<ContentSummary> {
   const store = new StateStore(deps.destination, input.state);
@@ -64,27 +67,25 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     return none;
   }
   const entries = await shardEntries(store, input);
-  const verified = entries
-    .filter((e) => PRESENT_OUTCOMES.includes(e.outcome) && (e.proof === 'sha256' || e.proof === 'accepted'))
-    .map((e) => e.key);
-  const series = (await store.series()) ?? [];
+  const byFolder = new Map<string, string[]>();
+  for (const e of entries) {
+    if (!PRESENT_OUTCOMES.includes(e.outcome) || (e.proof !== 'sha256' && e.proof !== 'accepted')) continue;
+    const folder = e.key.slice(0, e.key.lastIndexOf('/') + 1);
+    const list = byFolder.get(folder);
+    if (list) list.push(e.key);
+    else byFolder.set(folder, [e.key]);
+  }
   const summary = emptyContent();
   const files = new Map<string, FileContent>();
   const breaks: SeriesBreakAt[] = [];
+  const recordKey = (key: string, n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
 
-  const byFolder = new Map<string, string[]>();
-  for (const k of verified) {
-    const folder = k.slice(0, k.lastIndexOf('/') + 1);
-    const list = byFolder.get(folder);
-    if (list) list.push(k);
-    else byFolder.set(folder, [k]);
-  }
-  for (const s of series) {
+  for (const s of (await store.series()) ?? []) {
     const prefix = seriesPrefix(s);
     const keys = byFolder.get(prefix) ?? [];
     if (!keys.length) continue;
     const last = keys[keys.length - 1];
-    const [objects, recorded] = await Promise.all([
+    const [objects, recorded, proofs] = await Promise.all([
       listRange(deps.destination, bucket, `${dp}${prefix}`, `${dp}${prefix}`, `${dp}${last}`),
       listRange(
         deps.destination,
@@ -93,73 +94,74 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
         factsFolder(dp, prefix),
         `${factsFolder(dp, last)}/~`,
       ),
+      input.inspect
+        ? listRange(
+            deps.destination,
+            bucket,
+            proofFolder(dp, prefix),
+            proofFolder(dp, prefix),
+            `${proofFolder(dp, last)}/~`,
+          )
+        : Promise.resolve([]),
     ]);
     const here = new Map<string, ListedObject>(objects.map((o) => [o.key.slice(dp.length), o]));
-    const names = new Map<string, FactsName[]>();
-    for (const o of recorded) {
-      const f = parseFactsKey(factsFolder(dp, ''), o.key);
-      if (!f) continue;
-      const list = names.get(f.sourceKey);
-      if (list) list.push(f.name);
-      else names.set(f.sourceKey, [f.name]);
+    const names = group(recorded, (o) => parseFactsKey(factsFolder(dp, ''), o.key));
+    // Bytes are read only where a SHA-256 (or accepted) proof is bound to them now, as the proof names say.
+    const proven = new Set<string>();
+    for (const o of proofs) {
+      const p = parseProofKey(proofFolder(dp, ''), o.key);
+      if (p && (p.proof.level === 'sha256' || p.proof.level === 'accepted'))
+        proven.add(`${p.sourceKey}\n${p.proof.destination}`);
     }
 
     // First what is recorded (small reads, many at once), then the bytes of the files with no record (a few at once).
     const toRead: { key: string; period: string; object: ListedObject; token: string }[] = [];
-    const recordKey = (key: string, n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
-    const looked = await mapPool(keys, RECORD_READS, async (key): Promise<FileState | undefined> => {
+    const looked = await mapPool(keys, RECORD_READS, async (key): Promise<KnownFile | undefined> => {
       const object = here.get(key);
       const period = periodOf(s, key.slice(prefix.length));
       if (!object || !period || unboundEtag(object.etag)) return undefined;
       const token = objectToken(object);
-      const name = names.get(key)?.find((n) => n.token === token);
-      if (name && !input.inspect) {
-        return {
-          key,
-          period,
-          content: { status: name.status, reason: 'see its facts record', record: recordKey(key, name) },
-        };
-      }
+      const name = worstName((names.get(key) ?? []).filter((n) => n.token === token));
+      if (name && !input.inspect) return { key, period, name };
       if (name) {
-        const at = recordKey(key, name);
-        const record = parseFactsRecord(key, await getText(deps.destination, bucket, at, deps.signal));
-        if (record) return { key, period, record, content: contentOf(record, at) };
+        const record = parseFactsRecord(
+          key,
+          await getText(deps.destination, bucket, recordKey(key, name), deps.signal),
+        );
+        if (record) return { key, period, name, record };
       }
       if (!input.inspect) summary.notInspected++;
-      else toRead.push({ key, period, object, token });
+      else if (proven.has(`${key}\n${token}`)) toRead.push({ key, period, object, token });
       return undefined;
     });
     deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
     const read = await mapPool(toRead, deps.concurrency, async ({ key, period, object, token }) => {
-      const inspected = await inspectObject(deps, s, key, period, {
-        bucket,
-        key: `${dp}${key}`,
-        object,
-        progress: () => ({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead }),
-      });
-      if (!inspected) return undefined; // overwritten since the listing: the next run reads the new bytes
-      const record: FactsRecord = { ...inspected, collectionId: input.state.collectionId };
-      const n: FactsName = { token, status: record.verdict.status };
-      await deps.destination.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: recordKey(key, n),
-          Body: JSON.stringify(record, null, 2),
-          ContentType: 'application/json',
-        }),
-        { abortSignal: deps.signal },
+      const record = await inspectObject(deps, s, { bucket, key: `${dp}${key}`, sourceKey: key, period, object }, () =>
+        deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead }),
       );
+      if (!record) return undefined; // overwritten since the listing: the next run reads the new bytes
       summary.inspectedNow++;
-      summary.bytesRead += object.size;
+      summary.bytesRead += record.bytesRead;
+      const full: FactsRecord = { ...record.facts, collectionId: input.state.collectionId };
+      const name: FactsName = { token, status: statusOf(full) };
+      await putRecord(deps, bucket, recordKey(key, name), full);
       deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
-      return { key, period, record, content: contentOf(record, recordKey(key, n)) } satisfies FileState;
+      return { key, period, name, record: full } satisfies KnownFile;
     });
 
-    const known = [...looked, ...read].filter((x): x is FileState => x !== undefined);
+    const known = [...looked, ...read].filter((x): x is KnownFile => x !== undefined);
     if (input.inspect) {
-      for (const b of markBreaks(s, known)) breaks.push({ ...b, series: prefix });
+      const withFacts = known
+        .filter((f) => f.record && !('notInspected' in f.record.facts))
+        .sort((a, b) => (a.key < b.key ? -1 : 1))
+        .map((f) => ({ key: f.key, period: f.period, facts: f.record!.facts as ContentFacts }));
+      const found = seriesBreaks(withFacts);
+      for (const b of found) breaks.push({ ...b, series: prefix });
+      const marks = edgeBreaks(s.granularity, withFacts, found);
+      // A record's name carries the status a listing reads: renamed when continuity changes it.
+      await mapPool(known, RECORD_READS, (f) => recordContinuity(deps, bucket, f, marks.get(f.key), recordKey));
     }
-    for (const f of known) files.set(f.key, f.content);
+    for (const f of known) files.set(f.key, contentOf(f, recordKey(f.key, f.name)));
   }
 
   for (const c of files.values()) {
@@ -174,62 +176,125 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
   return summary;
 }
 
-function contentOf(record: FactsRecord, key: string): FileContent {
-  const { status, reason, evidence } = record.verdict;
-  return { status, reason, ...(evidence && status === 'cut_short' ? { evidence } : {}), record: key };
+function group<T>(items: T[], parse: (t: T) => { sourceKey: string; name: FactsName } | undefined) {
+  const out = new Map<string, FactsName[]>();
+  for (const item of items) {
+    const f = parse(item);
+    if (!f) continue;
+    const list = out.get(f.sourceKey);
+    if (list) list.push(f.name);
+    else out.set(f.sourceKey, [f.name]);
+  }
+  return out;
 }
 
-/** Reads one destination object's content; undefined when its bytes are no longer the ones listed. */
-async function inspectObject(
-  deps: InspectShardDeps,
-  series: SeriesSpec,
-  sourceKey: string,
-  period: string,
-  at: { bucket: string; key: string; object: ListedObject; progress: () => { inspected: number; bytesRead: number } },
-): Promise<Omit<FactsRecord, 'collectionId'> | undefined> {
-  let body: AsyncIterable<Uint8Array>;
-  try {
-    const res = await deps.destination.send(
-      new GetObjectCommand({ Bucket: at.bucket, Key: at.key, IfMatch: at.object.etag }),
-      { abortSignal: deps.signal },
-    );
-    // A store may ignore If-Match: the ETag it serves is what the facts are bound to, so it must be the listed one.
-    if (!res.ETag || normalizeEtag(res.ETag) !== normalizeEtag(at.object.etag)) {
-      (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
-      return undefined;
-    }
-    body = res.Body as AsyncIterable<Uint8Array>;
-  } catch (err) {
-    if (isNotFound(err) || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
-      return undefined;
-    throw err;
-  }
-  const inspected = await inspectArchiveFile(series, period, () => beating(body, () => deps.progress(at.progress())), {
-    thresholds: deps.thresholds,
-    maxExpandedBytes: deps.maxExpandedBytes,
-  });
-  // A file judged before the whole body was read (not inspected, a bomb) leaves the rest of the body unread.
-  (body as { destroy?: () => void }).destroy?.();
+/** What the manifest shows: the record's verdicts in inspect runs, the name's status in runs that only look up. */
+function contentOf(f: KnownFile, record: string): FileContent {
+  if (!f.record) return { status: f.name.status, reason: 'see its facts record', record };
+  const judged = f.record.continuity ?? f.record.verdict;
+  const { reason, evidence } = judged;
   return {
-    key: sourceKey,
-    destination: { etag: at.object.etag, size: at.object.size },
-    facts: inspected.facts,
-    verdict: inspected.verdict,
-    thresholds: deps.thresholds,
-    inspectedAt: new Date().toISOString(),
+    status: statusOf(f.record),
+    reason,
+    ...(evidence && judged.status === 'cut_short' ? { evidence } : {}),
+    record,
   };
 }
 
-/** The body's chunks, with a heartbeat every 16 MiB (a 1 GiB trades file takes longer than a heartbeat timeout). */
-async function* beating(body: AsyncIterable<Uint8Array>, beat: () => void): AsyncIterable<Uint8Array> {
-  let sinceBeat = 0;
-  for await (const chunk of body) {
-    sinceBeat += chunk.length;
-    if (sinceBeat >= 16 * 1024 ** 2) {
-      sinceBeat = 0;
-      beat();
+/** Sets (or clears) a file's continuity verdict in its record, renaming the record when its status changes. */
+async function recordContinuity(
+  deps: InspectShardDeps,
+  bucket: string,
+  f: KnownFile,
+  mark: ContinuityVerdict | undefined,
+  recordKey: (key: string, n: FactsName) => string,
+): Promise<void> {
+  if (!f.record) return;
+  // A file cut short by its own rows keeps that verdict; the break is counted for the series either way.
+  const continuity = f.record.verdict.status === 'cut_short' ? undefined : mark;
+  if (JSON.stringify(continuity) === JSON.stringify(f.record.continuity)) return;
+  const { continuity: _old, ...rest } = f.record;
+  const record: FactsRecord = continuity ? { ...rest, continuity } : rest;
+  const name: FactsName = { token: f.name.token, status: statusOf(record) };
+  await putRecord(deps, bucket, recordKey(f.key, name), record);
+  if (name.status !== f.name.status)
+    await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: recordKey(f.key, f.name) }), {
+      abortSignal: deps.signal,
+    });
+  f.record = record;
+  f.name = name;
+}
+
+async function putRecord(deps: InspectShardDeps, bucket: string, key: string, record: FactsRecord): Promise<void> {
+  await deps.destination.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(record, null, 2),
+      ContentType: 'application/json',
+    }),
+    { abortSignal: deps.signal },
+  );
+}
+
+/**
+ * Reads one destination object's content (its bytes only when its data type is inspected); undefined when its
+ * bytes are no longer the ones listed.
+ */
+async function inspectObject(
+  deps: InspectShardDeps,
+  series: SeriesSpec,
+  at: { bucket: string; key: string; sourceKey: string; period: string; object: ListedObject },
+  beat: () => void,
+): Promise<{ facts: Omit<FactsRecord, 'collectionId'>; bytesRead: number } | undefined> {
+  async function* bytes(): AsyncIterable<Uint8Array> {
+    let body: AsyncIterable<Uint8Array>;
+    try {
+      const res = await deps.destination.send(
+        new GetObjectCommand({ Bucket: at.bucket, Key: at.key, IfMatch: at.object.etag }),
+        { abortSignal: deps.signal },
+      );
+      body = res.Body as AsyncIterable<Uint8Array>;
+      // A store may ignore If-Match: the ETag it serves is what the facts are bound to, so it must be the listed one.
+      if (!res.ETag || normalizeEtag(res.ETag) !== normalizeEtag(at.object.etag)) {
+        (body as { destroy?: () => void }).destroy?.();
+        throw new BytesChangedError();
+      }
+    } catch (err) {
+      if (isNotFound(err) || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
+        throw new BytesChangedError();
+      throw err;
     }
-    yield chunk;
+    // A heartbeat every 16 MiB: a 1 GiB trades file takes longer than a heartbeat timeout.
+    let sinceBeat = 0;
+    for await (const chunk of body) {
+      sinceBeat += chunk.length;
+      if (sinceBeat >= 16 * 1024 ** 2) {
+        sinceBeat = 0;
+        beat();
+      }
+      yield chunk;
+    }
+  }
+  try {
+    const inspected = await inspectArchiveFile(series, at.period, bytes, {
+      thresholds: deps.thresholds,
+      maxExpandedBytes: deps.maxExpandedBytes,
+    });
+    return {
+      facts: {
+        key: at.sourceKey,
+        destination: { etag: at.object.etag, size: at.object.size },
+        facts: inspected.facts,
+        verdict: inspected.verdict,
+        thresholds: deps.thresholds,
+        inspectedAt: new Date().toISOString(),
+      },
+      bytesRead: inspected.compressedBytes,
+    };
+  } catch (err) {
+    if (err instanceof BytesChangedError) return undefined;
+    throw err;
   }
 }
 
@@ -241,44 +306,4 @@ async function getText(s3: S3Client, bucket: string, key: string, signal?: Abort
     if (isNotFound(err)) return undefined;
     throw err;
   }
-}
-
-/**
- * The breaks between consecutive files of a series. Where the id sequence breaks between two files of adjacent
- * periods, one of them lost rows at its edge: the one whose edge lies further from its period's edge is marked
- * cut_short with the missing ids as evidence (a break across a period the archive does not publish is reported only).
- */
-export function markBreaks(series: SeriesSpec, known: FileState[]): SeriesBreak[] {
-  const inOrder = known.filter((f) => f.record && isFacts(f.record.facts)).sort((a, b) => (a.key < b.key ? -1 : 1));
-  const byKey = new Map(inOrder.map((f) => [f.key, f]));
-  const found = seriesBreaks(inOrder.map((f) => ({ key: f.key, facts: f.record!.facts as ContentFacts })));
-  for (const b of found) {
-    if (b.kind !== 'ids') continue;
-    const before = byKey.get(b.before)!;
-    const after = byKey.get(b.after)!;
-    const a = filePeriod(series.granularity, before.period);
-    const z = filePeriod(series.granularity, after.period);
-    if (a.endMs !== z.startMs) continue;
-    const beforeFacts = before.record!.facts as ContentFacts;
-    const afterFacts = after.record!.facts as ContentFacts;
-    const shortAtEnd = a.endMs - Date.parse(beforeFacts.lastTime ?? new Date(a.startMs).toISOString());
-    const lateAtStart = Date.parse(afterFacts.firstTime ?? new Date(z.endMs).toISOString()) - z.startMs;
-    const culprit = shortAtEnd >= lateAtStart ? before : after;
-    if (culprit.content.status === 'cut_short') continue;
-    const missing = `ids ${b.from}..${b.to} are in neither ${b.before.slice(b.before.lastIndexOf('/') + 1)} nor ${b.after.slice(b.after.lastIndexOf('/') + 1)}`;
-    culprit.content = {
-      ...culprit.content,
-      status: 'cut_short',
-      reason: `the id sequence breaks at its ${culprit === before ? 'end' : 'start'}: ${missing}`,
-      evidence: {
-        rows: (culprit.record!.facts as ContentFacts).rows,
-        firstId: (culprit.record!.facts as ContentFacts).ids?.first,
-        lastId: (culprit.record!.facts as ContentFacts).ids?.last,
-        firstTime: (culprit.record!.facts as ContentFacts).firstTime,
-        lastTime: (culprit.record!.facts as ContentFacts).lastTime,
-        missingIds: { from: b.from, to: b.to },
-      },
-    };
-  }
-  return found;
 }

@@ -102,7 +102,8 @@ export function recordCollection(report: CollectionReport, scheduleId: string): 
   ).set(report.coverage.archiveGapPeriods, tags);
   // Every run looks up the facts recorded for its files' bytes, so every report knows the cut-short files read so far.
   const content = report.coverage.content;
-  if (content)
+  // A shard whose inspection failed knows less than it should: the last good figure stands.
+  if (content && !content.failure)
     m.createGauge(
       'archive_content_cut_short_files',
       'int',

@@ -3,8 +3,9 @@
  * of a day + 1 is the first id of the next), the strongest completeness proof the archive offers, independent of
  * timestamps; for klines the next file's first open time is the last one's plus one interval. Pure.
  */
+import type { Granularity } from '../../workflows/catalog';
 import type { ContentFacts } from './facts';
-import { INTERVAL_MS } from './facts';
+import { filePeriod, INTERVAL_MS } from './facts';
 
 export interface SeriesFile {
   key: string;
@@ -53,4 +54,60 @@ export function seriesBreaks(files: SeriesFile[]): SeriesBreak[] {
     }
   }
   return breaks;
+}
+
+/** Why a file whose own rows look whole is cut short: the id sequence breaks at its edge. */
+export interface ContinuityVerdict {
+  status: 'cut_short';
+  reason: string;
+  evidence: Record<string, unknown>;
+  /** The file on the other side of the break. */
+  neighbour: string;
+}
+
+export interface PeriodFile extends SeriesFile {
+  period: string;
+}
+
+const fileName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+
+/**
+ * Where the id sequence breaks between files of adjacent periods, one of them lost rows at its edge: the one whose
+ * edge lies further from its period's edge is cut short, with the missing ids as evidence. A break across a period
+ * the archive does not publish, or ids that overlap (repeated, not missing), is reported as a break only. Pure.
+ */
+export function edgeBreaks(
+  granularity: Granularity,
+  files: PeriodFile[],
+  breaks: SeriesBreak[],
+): Map<string, ContinuityVerdict> {
+  const byKey = new Map(files.map((f) => [f.key, f]));
+  const marks = new Map<string, ContinuityVerdict>();
+  for (const b of breaks) {
+    if (b.kind !== 'ids' || (b.from as number) > (b.to as number)) continue;
+    const before = byKey.get(b.before)!;
+    const after = byKey.get(b.after)!;
+    const a = filePeriod(granularity, before.period);
+    const z = filePeriod(granularity, after.period);
+    if (a.endMs !== z.startMs) continue;
+    const shortAtEnd = a.endMs - (before.facts.lastTime ? Date.parse(before.facts.lastTime) : a.startMs);
+    const lateAtStart = (after.facts.firstTime ? Date.parse(after.facts.firstTime) : z.endMs) - z.startMs;
+    const culprit = shortAtEnd >= lateAtStart ? before : after;
+    const other = culprit === before ? after : before;
+    const f = culprit.facts;
+    marks.set(culprit.key, {
+      status: 'cut_short',
+      reason: `the id sequence breaks at its ${culprit === before ? 'end' : 'start'}: ids ${b.from}..${b.to} are in neither ${fileName(b.before)} nor ${fileName(b.after)}`,
+      evidence: {
+        rows: f.rows,
+        firstId: f.ids?.first,
+        lastId: f.ids?.last,
+        firstTime: f.firstTime,
+        lastTime: f.lastTime,
+        missingIds: { from: b.from, to: b.to },
+      },
+      neighbour: other.key,
+    });
+  }
+  return marks;
 }

@@ -6,6 +6,7 @@
  * holds the facts, the verdict and the thresholds it was judged by. Pure.
  */
 import { CONTENT_STATUSES, type ContentStatusName } from '../../workflows/types';
+import type { ContinuityVerdict } from './continuity';
 import type { ContentFacts } from './facts';
 import type { ContentThresholds, ContentVerdict } from './status';
 
@@ -13,7 +14,10 @@ export interface FactsRecord {
   key: string;
   destination: { etag: string; size: number };
   facts: ContentFacts | { notInspected: string };
+  /** The file's own verdict, from its rows. */
   verdict: ContentVerdict;
+  /** Set by an inspect run when the id sequence breaks at the file's edge: the file is cut short whatever its rows say. */
+  continuity?: ContinuityVerdict;
   thresholds: ContentThresholds;
   collectionId: string;
   inspectedAt: string;
@@ -22,6 +26,17 @@ export interface FactsRecord {
 export interface FactsName {
   token: string;
   status: ContentStatusName;
+}
+
+/** The status a record's name carries: cut short by continuity, else its own verdict. */
+export function statusOf(r: Pick<FactsRecord, 'verdict' | 'continuity'>): ContentStatusName {
+  return r.continuity ? 'cut_short' : r.verdict.status;
+}
+
+/** Of several records bound to the same bytes (a rename cut short by a crash), the one whose status is worst. */
+export function worstName(names: FactsName[]): FactsName | undefined {
+  const rank: Record<ContentStatusName, number> = { cut_short: 0, gaps: 1, unknown: 2, whole: 3 };
+  return [...names].sort((a, b) => rank[a.status] - rank[b.status])[0];
 }
 
 export function factsFileName(n: FactsName): string {

@@ -16,23 +16,29 @@ const INFLATED_CHUNK = 256 * 1024;
 /** Compressed bytes waiting in zlib before the reader waits for it. */
 const MAX_PENDING = 4 * 1024 ** 2;
 
-/** A DEFLATE decoder for fflate's Unzip on Node's zlib; `pending()` lets the reader wait for it. */
+/** The longest line a CSV of the archive may have (its rows are < 200 bytes): past it, the bytes are not that CSV. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** DEFLATE decoders for fflate's Unzip on Node's zlib; `drained()` lets the reader wait for them. */
 function zlibDecoders() {
   const open = new Set<InflateRaw>();
-  const ended: Promise<void>[] = [];
+  const closed: Promise<void>[] = [];
   class ZlibInflate implements UnzipDecoder {
     static compression = 8;
     ondata!: AsyncFlateStreamHandler;
     private readonly z = createInflateRaw({ chunkSize: INFLATED_CHUNK });
     constructor() {
-      open.add(this.z);
-      this.z.on('data', (d: Buffer) => this.ondata(null, d as Uint8Array<ArrayBuffer>, false));
-      this.z.once('end', () => this.ondata(null, new Uint8Array(0), true));
-      this.z.once('error', (err) => this.ondata(err as never, null as never, true));
+      const z = this.z;
+      open.add(z);
+      z.on('data', (d: Buffer) => this.ondata(null, d as Uint8Array<ArrayBuffer>, false));
+      z.once('end', () => this.ondata(null, new Uint8Array(0), true));
+      // Handled here, so a corrupt stream is an answer (the file is unknown), never an unhandled error.
+      z.once('error', (err) => this.ondata(err as never, null as never, true));
       // 'close' follows the end, an error and a terminate alike.
-      ended.push(once(this.z, 'close').then(() => void open.delete(this.z)));
+      closed.push(new Promise<void>((resolve) => z.once('close', () => resolve(void open.delete(z)))));
     }
     push(chunk: Uint8Array, final: boolean): void {
+      if (this.z.destroyed) return;
       // fflate may hand out views of buffers it keeps: zlib reads later, so it gets a copy of its own.
       if (chunk.length) this.z.write(Buffer.from(chunk));
       if (final) this.z.end();
@@ -48,30 +54,35 @@ function zlibDecoders() {
       for (const z of open)
         if (z.writableLength > MAX_PENDING) await Promise.race([once(z, 'drain'), once(z, 'close')]);
     },
-    ended: () => Promise.all(ended),
+    closed: () => Promise.all(closed),
+    destroyAll(): void {
+      for (const z of open) z.destroy();
+    },
   };
 }
 
-/** Splits inflated bytes into lines without decoding them: `onLine(buf, start, end)`, the line end excluded. */
+/**
+ * Splits inflated bytes into lines without decoding them: `onLine(buf, start, end)`, the line end excluded.
+ * `push` answers false when a line grows past MAX_LINE_BYTES (nothing more is held).
+ */
 export function lineSplitter(onLine: (buf: Uint8Array, start: number, end: number) => void) {
   let carry: Uint8Array | null = null;
   return {
-    push(chunk: Uint8Array): void {
+    push(chunk: Uint8Array): boolean {
       let pos = 0;
       if (carry) {
         const nl = chunk.indexOf(10);
+        const head = nl < 0 ? chunk : chunk.subarray(0, nl);
+        if (carry.length + head.length > MAX_LINE_BYTES) return false;
+        const joined: Uint8Array = new Uint8Array(carry.length + head.length);
+        joined.set(carry);
+        joined.set(head, carry.length);
         if (nl < 0) {
-          const joined: Uint8Array = new Uint8Array(carry.length + chunk.length);
-          joined.set(carry);
-          joined.set(chunk, carry.length);
           carry = joined;
-          return;
+          return true;
         }
-        const line = new Uint8Array(carry.length + nl);
-        line.set(carry);
-        line.set(chunk.subarray(0, nl), carry.length);
         carry = null;
-        onLine(line, 0, line.length);
+        onLine(joined, 0, joined.length);
         pos = nl + 1;
       }
       for (;;) {
@@ -80,7 +91,9 @@ export function lineSplitter(onLine: (buf: Uint8Array, start: number, end: numbe
         onLine(chunk, pos, nl);
         pos = nl + 1;
       }
+      if (chunk.length - pos > MAX_LINE_BYTES) return false;
       if (pos < chunk.length) carry = chunk.slice(pos);
+      return true;
     },
     end(): void {
       if (carry) onLine(carry, 0, carry.length);
@@ -89,7 +102,12 @@ export function lineSplitter(onLine: (buf: Uint8Array, start: number, end: numbe
   };
 }
 
-/** Calls `onLine` for each line of the zip's first `.csv` entry; resolves once it ended, with how many entries the zip has. */
+/**
+ * Calls `onLine` for each line of the zip's one `.csv` entry; resolves once it ended. Bytes that are not such a zip
+ * (no entry, another entry first or after it, a corrupt stream, a line past MAX_LINE_BYTES, an entry expanding
+ * past the ceiling) throw UnreadableZipError as soon as that shows, reading no further; a failed read of `bytes`
+ * itself is thrown as it is (the caller retries it).
+ */
 export async function readZipLines(
   bytes: AsyncIterable<Uint8Array>,
   onLine: (buf: Uint8Array, start: number, end: number) => void,
@@ -98,30 +116,33 @@ export async function readZipLines(
   let entry: string | null = null;
   let entries = 0;
   let ended = false;
-  let failure: Error | undefined;
+  let failure: UnreadableZipError | undefined;
   let compressedBytes = 0;
   let expandedBytes = 0;
+  const fail = (message: string) => (failure ??= new UnreadableZipError(message));
   const lines = lineSplitter(onLine);
   const decoders = zlibDecoders();
   const unzip = new Unzip((file: UnzipFile) => {
     entries++;
-    if (entry !== null || !file.name.toLowerCase().endsWith('.csv')) return;
-    entry = file.name;
+    const name = file.name.slice(0, 200);
+    if (entries > 1) return void fail(`the zip holds ${entries} files or more, not one CSV`);
+    if (!name.toLowerCase().endsWith('.csv')) return void fail(`the zip's file ${name} is not a CSV`);
+    entry = name;
     file.ondata = (err, data, final) => {
       if (failure) return;
       if (err) {
-        failure = new UnreadableZipError(`the zip's ${file.name} cannot be inflated: ${err.message}`);
-        return;
+        fail(`the zip's ${name} cannot be inflated: ${err.message}`);
+        return file.terminate();
       }
       expandedBytes += data.length;
       if (expandedBytes > maxExpandedBytes) {
-        failure = new UnreadableZipError(
-          `${file.name} expands past ${maxExpandedBytes} bytes (CONTENT_MAX_EXPANDED_BYTES): not read further`,
-        );
-        file.terminate();
-        return;
+        fail(`${name} expands past ${maxExpandedBytes} bytes (CONTENT_MAX_EXPANDED_BYTES): not read further`);
+        return file.terminate();
       }
-      if (data.length) lines.push(data);
+      if (data.length && !lines.push(data)) {
+        fail(`${name} has a line longer than ${MAX_LINE_BYTES} bytes: not a CSV of the archive`);
+        return file.terminate();
+      }
       if (final) {
         lines.end();
         ended = true;
@@ -130,22 +151,28 @@ export async function readZipLines(
     file.start();
   });
   unzip.register(decoders.ZlibInflate);
+  // fflate throws for bytes that are not a zip it can read (or a compression it does not know): an answer, not a fault.
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      unzip.push(chunk, final);
+    } catch (err) {
+      fail(`not a readable zip: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   try {
     for await (const chunk of bytes) {
       compressedBytes += chunk.length;
-      unzip.push(chunk);
-      if (failure) throw failure;
+      push(chunk, false);
+      if (failure) break;
       await decoders.drained();
-      if (failure) throw failure;
+      if (failure) break;
     }
-    unzip.push(new Uint8Array(0), true);
-    await decoders.ended();
-  } catch (err) {
-    if (err instanceof UnreadableZipError) throw err;
-    // fflate throws plain errors for bytes that are not a zip it can read; a failed read of the bytes is not that.
-    if (err instanceof Error && /invalid|unexpected|unknown compression|zip/i.test(err.message))
-      throw new UnreadableZipError(`not a readable zip: ${err.message}`);
-    throw err;
+    if (!failure) {
+      push(new Uint8Array(0), true);
+      if (!failure) await decoders.closed();
+    }
+  } finally {
+    decoders.destroyAll();
   }
   if (failure) throw failure;
   if (entry !== null && !ended) throw new UnreadableZipError(`the zip ended inside ${entry}`);

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { factsReader, filePeriod, MAX_RANGES, type ContentFacts } from '../../activities/content/facts';
 import { layoutOf, type ColumnLayout } from '../../activities/content/layouts';
 import { contentStatus } from '../../activities/content/status';
-import { seriesBreaks } from '../../activities/content/continuity';
+import { edgeBreaks, seriesBreaks } from '../../activities/content/continuity';
 import { readZipLines } from '../../activities/content/read-zip';
 import { inspectArchiveFile } from '../../activities/content/inspect';
 import { strToU8, zipSync } from 'fflate';
@@ -368,7 +368,7 @@ describe('facts records, bytes that are not the CSV, and what content adds to th
       (async function* () {
         yield b;
       })();
-    const bomb = zipSync({ 'X-aggTrades-2025-01-01.csv': new Uint8Array(3_000_000).fill(0x31) });
+    const bomb = zipSync({ 'X-aggTrades-2025-01-01.csv': strToU8('1,1,1,1,1,1,1,1\n'.repeat(200_000)) });
     const r = await inspectArchiveFile(series, '2025-01-01', once(bomb), { maxExpandedBytes: 1_000_000 });
     assert.equal(r.verdict.status, 'unknown');
     assert.match(r.verdict.reason, /expands past 1000000 bytes/);
@@ -389,5 +389,87 @@ describe('facts records, bytes that are not the CSV, and what content adds to th
     assert.equal(contentVerdict({ ...emptyContent(), failure: 'x' }, true, 'inspect').ok, false);
     assert.deepEqual(addContent(undefined, c), c);
     assert.equal(addContent(c, c)!.cutShort, 2);
+  });
+});
+
+describe('bytes that break the reader are an answer, never a crash or a hang', () => {
+  const series = { market: 'spot' as const, granularity: 'daily' as const, dataType: 'trades', symbol: 'X' };
+  const inChunks =
+    (b: Uint8Array, size = 64 * 1024) =>
+    () =>
+      (async function* () {
+        for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+      })();
+  const csv = () =>
+    strToU8(
+      tradeRows('2024-01-01T00:00:00Z', '2024-01-01T23:59:00Z', 3_000, 1)
+        .map((r, i) => `${r},${(i * 7919) % 104729}`)
+        .join('\n'),
+    );
+
+  it('a corrupt deflate stream (zlib fails mid-way): unknown, and the process lives on', async () => {
+    const zip = zipSync({ 'X-trades-2024-01-01.csv': csv() });
+    assert.ok(zip.length > 100_000);
+    for (let i = 400; i < 464; i++) zip[i] ^= 0xa5;
+    const r = await inspectArchiveFile(series, '2024-01-01', inChunks(zip));
+    assert.equal(r.verdict.status, 'unknown');
+    assert.match(r.verdict.reason, /cannot be inflated|not a readable zip/);
+  });
+
+  it('a compression method the reader does not know (deflate64): unknown', async () => {
+    const zip = zipSync({ 'X-trades-2024-01-01.csv': csv() });
+    zip[8] = 9; // the local header's compression method
+    const r = await inspectArchiveFile(series, '2024-01-01', inChunks(zip));
+    assert.equal(r.verdict.status, 'unknown');
+    assert.match(r.verdict.reason, /not a readable zip|cannot be inflated/);
+  });
+
+  it('a CSV with no line end (a bomb under the ceiling): unknown once a line passes 64 KiB, nothing more read', async () => {
+    const zip = zipSync({ 'X-trades-2024-01-01.csv': new Uint8Array(64 * 1024 ** 2).fill(0x41) });
+    const r = await inspectArchiveFile(series, '2024-01-01', inChunks(zip));
+    assert.equal(r.verdict.status, 'unknown');
+    assert.match(r.verdict.reason, /line longer than 65536 bytes/);
+    assert.ok(r.expandedBytes < 4 * 1024 ** 2, `stopped early, not after ${r.expandedBytes} bytes`);
+  });
+
+  it('a second file, or a first file that is not a CSV, stops the reading there', async () => {
+    const two = zipSync({ 'X-trades-2024-01-01.csv': csv(), 'notes.txt': new Uint8Array(10_000_000) });
+    const r2 = await inspectArchiveFile(series, '2024-01-01', inChunks(two));
+    assert.match(r2.verdict.reason, /holds 2 files or more/);
+    const txt = zipSync({ 'X-trades-2024-01-01.txt': new Uint8Array(10_000_000) });
+    const r3 = await inspectArchiveFile(series, '2024-01-01', inChunks(txt));
+    assert.match(r3.verdict.reason, /is not a CSV/);
+    assert.equal(r3.expandedBytes, 0);
+  });
+});
+
+describe('continuity at the edges of files', () => {
+  const day = (period: string, first: number, last: number, firstTime: string, lastTime: string) => ({
+    key: `data/spot/daily/trades/X/X-trades-${period}.zip`,
+    period,
+    facts: {
+      ...factsOf([], { dataType: 'trades', period }),
+      rows: last - first + 1,
+      firstTime,
+      lastTime,
+      ids: { first, last, gaps: { missing: 0, count: 0, ranges: [] } },
+    },
+  });
+  it('marks the file whose edge lies further from its period edge; an overlap or a gap across a missing day marks nothing', () => {
+    const a = day('2025-03-02', 1, 100, '2025-03-02T00:00:00.000Z', '2025-03-02T23:59:59.000Z');
+    const b = day('2025-03-03', 600, 700, '2025-03-03T00:30:00.000Z', '2025-03-03T23:50:00.000Z');
+    const marks = edgeBreaks('daily', [a, b], seriesBreaks([a, b]));
+    assert.deepEqual([...marks.keys()], [b.key]);
+    assert.match(marks.get(b.key)!.reason, /breaks at its start: ids 101\.\.599/);
+    assert.equal(marks.get(b.key)!.neighbour, a.key);
+    const overlap = day('2025-03-03', 90, 200, '2025-03-03T00:00:00.000Z', '2025-03-03T23:59:00.000Z');
+    assert.equal(seriesBreaks([a, overlap]).length, 1, 'an overlap is a break');
+    assert.equal(edgeBreaks('daily', [a, overlap], seriesBreaks([a, overlap])).size, 0, 'but no id is missing');
+    const later = day('2025-03-05', 600, 700, '2025-03-05T00:30:00.000Z', '2025-03-05T23:50:00.000Z');
+    assert.equal(
+      edgeBreaks('daily', [a, later], seriesBreaks([a, later])).size,
+      0,
+      'the days between are not published',
+    );
   });
 });
