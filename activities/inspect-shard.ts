@@ -66,7 +66,10 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     await writeContent(store, new Map(), [], none);
     return none;
   }
+  const beat = () => deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
+  const summary = emptyContent();
   const entries = await shardEntries(store, input);
+  beat();
   const byFolder = new Map<string, string[]>();
   for (const e of entries) {
     if (!PRESENT_OUTCOMES.includes(e.outcome) || (e.proof !== 'sha256' && e.proof !== 'accepted')) continue;
@@ -75,7 +78,6 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     if (list) list.push(e.key);
     else byFolder.set(folder, [e.key]);
   }
-  const summary = emptyContent();
   const files = new Map<string, FileContent>();
   const breaks: SeriesBreakAt[] = [];
   const recordKey = (key: string, n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
@@ -104,6 +106,7 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
           )
         : Promise.resolve([]),
     ]);
+    beat();
     const here = new Map<string, ListedObject>(objects.map((o) => [o.key.slice(dp.length), o]));
     const names = group(recorded, (o) => parseFactsKey(factsFolder(dp, ''), o.key));
     // Bytes are read only where a SHA-256 (or accepted) proof is bound to them now, as the proof names say.
@@ -117,6 +120,7 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     // First what is recorded (small reads, many at once), then the bytes of the files with no record (a few at once).
     const toRead: { key: string; period: string; object: ListedObject; token: string }[] = [];
     const looked = await mapPool(keys, RECORD_READS, async (key): Promise<KnownFile | undefined> => {
+      beat();
       const object = here.get(key);
       const period = periodOf(s, key.slice(prefix.length));
       if (!object || !period || unboundEtag(object.etag)) return undefined;
@@ -130,8 +134,8 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
         );
         if (record) return { key, period, name, record };
       }
-      if (!input.inspect) summary.notInspected++;
-      else if (proven.has(`${key}\n${token}`)) toRead.push({ key, period, object, token });
+      if (input.inspect && proven.has(`${key}\n${token}`)) toRead.push({ key, period, object, token });
+      else summary.notInspected++;
       return undefined;
     });
     deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
@@ -145,6 +149,9 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       const full: FactsRecord = { ...record.facts, collectionId: input.state.collectionId };
       const name: FactsName = { token, status: statusOf(full) };
       await putRecord(deps, bucket, recordKey(key, name), full);
+      // Records of the same bytes under another status (unreadable, or left by a rename a crash cut short) go.
+      for (const other of (names.get(key) ?? []).filter((n) => n.token === token && n.status !== name.status))
+        await deleteRecord(deps, bucket, recordKey(key, other));
       deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
       return { key, period, name, record: full } satisfies KnownFile;
     });
@@ -158,8 +165,17 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       const found = seriesBreaks(withFacts);
       for (const b of found) breaks.push({ ...b, series: prefix });
       const marks = edgeBreaks(s.granularity, withFacts, found);
+      // A mark against a neighbour this run does not hold (another date range) is kept, not cleared.
+      const inRun = new Set(withFacts.map((f) => f.key));
+      for (const f of known) {
+        const kept = f.record?.continuity;
+        if (kept && !inRun.has(kept.neighbour) && !marks.has(f.key)) marks.set(f.key, kept);
+      }
       // A record's name carries the status a listing reads: renamed when continuity changes it.
-      await mapPool(known, RECORD_READS, (f) => recordContinuity(deps, bucket, f, marks.get(f.key), recordKey));
+      await mapPool(known, RECORD_READS, async (f) => {
+        beat();
+        await recordContinuity(deps, bucket, f, marks.get(f.key), recordKey);
+      });
     }
     for (const f of known) files.set(f.key, contentOf(f, recordKey(f.key, f.name)));
   }
@@ -217,12 +233,13 @@ async function recordContinuity(
   const record: FactsRecord = continuity ? { ...rest, continuity } : rest;
   const name: FactsName = { token: f.name.token, status: statusOf(record) };
   await putRecord(deps, bucket, recordKey(f.key, name), record);
-  if (name.status !== f.name.status)
-    await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: recordKey(f.key, f.name) }), {
-      abortSignal: deps.signal,
-    });
+  if (name.status !== f.name.status) await deleteRecord(deps, bucket, recordKey(f.key, f.name));
   f.record = record;
   f.name = name;
+}
+
+async function deleteRecord(deps: InspectShardDeps, bucket: string, key: string): Promise<void> {
+  await deps.destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: deps.signal });
 }
 
 async function putRecord(deps: InspectShardDeps, bucket: string, key: string, record: FactsRecord): Promise<void> {

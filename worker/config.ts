@@ -61,7 +61,7 @@ export const WorkerEnv = z
     CONTENT_KLINES_EDGE_MINUTES: z.coerce.number().int().min(0).max(1_440).default(60),
     CONTENT_TRADES_EDGE_MINUTES: z.coerce.number().int().min(0).max(1_440).default(360),
     /** A zip whose CSV expands past this is not read further (a bomb): its content is unknown. */
-    CONTENT_MAX_EXPANDED_BYTES: bytes.default(16 * 1024 ** 3),
+    CONTENT_MAX_EXPANDED_BYTES: bytes.default(256 * 1024 ** 3),
     /** Files one inspection step reads at once (each inflates on a core). */
     CONTENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** An S3 request (or an HTTP download) that receives nothing for this long is abandoned and retried. */

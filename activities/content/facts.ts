@@ -68,6 +68,8 @@ export interface ContentFacts {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** The largest time a JavaScript date holds. */
+const MAX_TIME_MS = 8.64e15;
 
 function rangeCollector<T>(): { add(from: T, to: T, missing: number): void; done(): Ranges<T> } {
   const out: Ranges<T> = { missing: 0, count: 0, ranges: [] };
@@ -158,8 +160,14 @@ export function factsReader(layout: ColumnLayout, period: FilePeriod, interval?:
   }
 
   function row(raw: number, id: number | null): void {
-    unit ??= raw >= 1e15 ? 'us' : 'ms';
-    const time = unit === 'us' ? Math.floor(raw / 1000) : raw;
+    const u = unit ?? (raw >= 1e15 ? 'us' : 'ms');
+    const time = u === 'us' ? Math.floor(raw / 1000) : raw;
+    // A time no date can hold (past ±8.64e15 ms) is not a time: the row is bad, not the file's first.
+    if (!(Math.abs(time) <= MAX_TIME_MS)) {
+      badRows++;
+      return;
+    }
+    unit = u;
     rows++;
     if (last !== null && (id !== null ? lastId !== null && id < lastId : time < last)) outOfOrder++;
     else if (last !== null && (id !== null ? id === lastId : time === last)) duplicates++;

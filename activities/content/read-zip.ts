@@ -3,12 +3,16 @@
  * is held beyond the chunks in hand and one partial line. fflate reads the zip format; Node's own zlib inflates
  * (native: the CSV of a 1 GiB trades day is several GiB), with back-pressure so compressed bytes never pile up.
  */
-import { once } from 'node:events';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import { Unzip, type AsyncFlateStreamHandler, type UnzipDecoder, type UnzipFile } from 'fflate';
 
-/** The most a zip's CSV may expand to before it counts as a bomb (a day of 1s klines or BTCUSDT trades is < 2 GiB). */
-export const DEFAULT_MAX_EXPANDED_BYTES = 16 * 1024 ** 3;
+/**
+ * The most a zip's CSV may expand to (a busy symbol's trades day is ~3 GB of CSV, its month ~90 GB). A bomb is also
+ * caught by its ratio: CSV inflates 3–10×, a bomb up to ~1000×.
+ */
+export const DEFAULT_MAX_EXPANDED_BYTES = 256 * 1024 ** 3;
+const MAX_RATIO = 200;
+const RATIO_FROM_BYTES = 64 * 1024 ** 2;
 
 export class UnreadableZipError extends Error {}
 
@@ -51,8 +55,19 @@ function zlibDecoders() {
     ZlibInflate,
     /** Resolves once no decoder holds more than MAX_PENDING compressed bytes. */
     async drained(): Promise<void> {
-      for (const z of open)
-        if (z.writableLength > MAX_PENDING) await Promise.race([once(z, 'drain'), once(z, 'close')]);
+      for (const z of open) {
+        if (z.writableLength <= MAX_PENDING) continue;
+        // Plain listeners that remove each other: an 'error' (already handled by the decoder) ends in 'close'.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            z.off('drain', done);
+            z.off('close', done);
+            resolve();
+          };
+          z.on('drain', done);
+          z.on('close', done);
+        });
+      }
     },
     closed: () => Promise.all(closed),
     destroyAll(): void {
@@ -128,24 +143,34 @@ export async function readZipLines(
     if (entries > 1) return void fail(`the zip holds ${entries} files or more, not one CSV`);
     if (!name.toLowerCase().endsWith('.csv')) return void fail(`the zip's file ${name} is not a CSV`);
     entry = name;
+    // Runs inside zlib's 'data' events: nothing may throw out of it (it would end the process).
     file.ondata = (err, data, final) => {
       if (failure) return;
-      if (err) {
-        fail(`the zip's ${name} cannot be inflated: ${err.message}`);
-        return file.terminate();
-      }
-      expandedBytes += data.length;
-      if (expandedBytes > maxExpandedBytes) {
-        fail(`${name} expands past ${maxExpandedBytes} bytes (CONTENT_MAX_EXPANDED_BYTES): not read further`);
-        return file.terminate();
-      }
-      if (data.length && !lines.push(data)) {
-        fail(`${name} has a line longer than ${MAX_LINE_BYTES} bytes: not a CSV of the archive`);
-        return file.terminate();
-      }
-      if (final) {
-        lines.end();
-        ended = true;
+      try {
+        if (err) {
+          fail(`the zip's ${name} cannot be inflated: ${err.message}`);
+          return file.terminate();
+        }
+        expandedBytes += data.length;
+        if (expandedBytes > maxExpandedBytes) {
+          fail(`${name} expands past ${maxExpandedBytes} bytes (CONTENT_MAX_EXPANDED_BYTES): not read further`);
+          return file.terminate();
+        }
+        if (expandedBytes > RATIO_FROM_BYTES && expandedBytes > MAX_RATIO * compressedBytes) {
+          fail(`${name} expands more than ${MAX_RATIO}× its compressed bytes (a zip bomb): not read further`);
+          return file.terminate();
+        }
+        if (data.length && !lines.push(data)) {
+          fail(`${name} has a line longer than ${MAX_LINE_BYTES} bytes: not a CSV of the archive`);
+          return file.terminate();
+        }
+        if (final) {
+          lines.end();
+          ended = true;
+        }
+      } catch (e) {
+        fail(`${name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+        file.terminate();
       }
     };
     file.start();

@@ -473,3 +473,35 @@ describe('continuity at the edges of files', () => {
     );
   });
 });
+
+describe('rows no parser expects', () => {
+  it('a time past what a date holds is a bad row, not a crash (klines and trades)', async () => {
+    const k = factsOf(
+      ['99999999999999999999,1,1,1,1,1,1,1,1,1,1,0', ...klineRows('2025-01-01', '2025-01-02', 3_600_000)],
+      {
+        dataType: 'klines',
+        period: '2025-01-01',
+        interval: '1h',
+      },
+    );
+    assert.deepEqual([k.badRows, k.rows, k.unit], [1, 24, 'ms']);
+    const zip = zipSync({
+      'X-1h-2025-01-01.csv': strToU8(
+        ['1,1,1,1,1,1,1,1,1,1,1,0', '99999999999999999999,1,1,1,1,1,1,1,1,1,1,0'].join('\n'),
+      ),
+    });
+    const series = {
+      market: 'spot' as const,
+      granularity: 'daily' as const,
+      dataType: 'klines',
+      symbol: 'X',
+      interval: '1h',
+    };
+    const r = await inspectArchiveFile(series, '2025-01-01', () =>
+      (async function* () {
+        yield zip;
+      })(),
+    );
+    assert.ok(['unknown', 'cut_short'].includes(r.verdict.status));
+  });
+});
