@@ -446,6 +446,9 @@ function ratiosOf(byTool: Record<string, Row>, files: number) {
         ? Math.round(byTool[DIRECT_VERIFIED].workerBytes! / files)
         : null,
     peakRssMb: workflow.length ? Math.round(Math.max(...workflow.map((t) => byTool[t].peakRssMb))) : null,
+    // Issue 19's request economy, counted by the store itself: per file of the set, every request of the run.
+    requestsPerVerifiedFile: byTool[DIRECT_VERIFIED] ? +(byTool[DIRECT_VERIFIED].s3Requests / files).toFixed(2) : null,
+    requestsPerFileBareS5cmd: byTool[BARE] ? +(byTool[BARE].s3Requests / files).toFixed(2) : null,
   };
 }
 
