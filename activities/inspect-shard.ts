@@ -66,8 +66,8 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
     await writeContent(store, new Map(), [], none);
     return none;
   }
-  const beat = () => deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
   const summary = emptyContent();
+  const beat = () => deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
   const entries = await shardEntries(store, input);
   beat();
   const byFolder = new Map<string, string[]>();
@@ -138,11 +138,9 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       else summary.notInspected++;
       return undefined;
     });
-    deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
+    beat();
     const read = await mapPool(toRead, deps.concurrency, async ({ key, period, object, token }) => {
-      const record = await inspectObject(deps, s, { bucket, key: `${dp}${key}`, sourceKey: key, period, object }, () =>
-        deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead }),
-      );
+      const record = await inspectObject(deps, s, { bucket, key: `${dp}${key}`, sourceKey: key, period, object }, beat);
       if (!record) return undefined; // overwritten since the listing: the next run reads the new bytes
       summary.inspectedNow++;
       summary.bytesRead += record.bytesRead;
@@ -152,7 +150,7 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
       // Records of the same bytes under another status (unreadable, or left by a rename a crash cut short) go.
       for (const other of (names.get(key) ?? []).filter((n) => n.token === token && n.status !== name.status))
         await deleteRecord(deps, bucket, recordKey(key, other));
-      deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
+      beat();
       return { key, period, name, record: full } satisfies KnownFile;
     });
 

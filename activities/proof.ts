@@ -85,16 +85,30 @@ export function proofFileName(p: ProofName): string {
 
 const NAME = /^(sha256|accepted|size|none)\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})$/;
 
-/** `<folder><archive key>/<proof file>` → the archive key and the proof, or undefined for anything else. */
-export function parseProofKey(folder: string, key: string): { sourceKey: string; proof: ProofName } | undefined {
+/**
+ * `<folder><archive key>/<name>` → the archive key and the name's match against `pattern`, or undefined for anything
+ * else: the layout proof records and facts records share.
+ */
+export function splitRecordKey(
+  folder: string,
+  key: string,
+  pattern: RegExp,
+): { sourceKey: string; m: RegExpExecArray } | undefined {
   if (!key.startsWith(folder)) return undefined;
   const rest = key.slice(folder.length);
   const slash = rest.lastIndexOf('/');
   if (slash <= 0) return undefined;
-  const m = NAME.exec(rest.slice(slash + 1));
-  if (!m) return undefined;
+  const m = pattern.exec(rest.slice(slash + 1));
+  return m ? { sourceKey: rest.slice(0, slash), m } : undefined;
+}
+
+/** `<folder><archive key>/<proof file>` → the archive key and the proof, or undefined for anything else. */
+export function parseProofKey(folder: string, key: string): { sourceKey: string; proof: ProofName } | undefined {
+  const r = splitRecordKey(folder, key, NAME);
+  if (!r) return undefined;
+  const { m } = r;
   return {
-    sourceKey: rest.slice(0, slash),
+    sourceKey: r.sourceKey,
     proof: { level: m[1] as ProofLevel, destination: m[2], source: m[3], checksum: m[4] },
   };
 }

@@ -1,5 +1,7 @@
 /** Measuring helpers shared by the benchmark and the scale run. */
 import type { ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import dgram from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -132,4 +134,41 @@ export function treeRssSampler(root: number): { stop(): number } {
       return Math.max(peak, rss(root)) / 1024;
     },
   };
+}
+
+export interface RunStats {
+  workflowId: string;
+  events: number;
+  historyBytes: number;
+  maxPayloadBytes: number;
+}
+
+/** Every run of a workflow (following continue-as-new) and of its children: events, history size, largest payload. */
+export async function historyStats(client: Client, workflowId: string, runId?: string): Promise<RunStats[]> {
+  const out: RunStats[] = [];
+  for (let next = runId; ;) {
+    const text = historyToJSON(await client.workflow.getHandle(workflowId, next).fetchHistory());
+    const json = JSON.parse(text);
+    let maxPayloadBytes = 0;
+    const walk = (v: unknown) => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (typeof o.data === 'string' && o.metadata)
+          maxPayloadBytes = Math.max(maxPayloadBytes, Buffer.from(o.data, 'base64').length);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(json.events);
+    out.push({ workflowId, events: json.events.length, historyBytes: Buffer.byteLength(text), maxPayloadBytes });
+    type Started = {
+      childWorkflowExecutionStartedEventAttributes?: { workflowExecution?: { workflowId: string; runId: string } };
+    };
+    const children = (json.events as Started[])
+      .map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution)
+      .filter((c): c is { workflowId: string; runId: string } => Boolean(c));
+    for (const c of children) out.push(...(await historyStats(client, c.workflowId, c.runId)));
+    next = json.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!next) return out;
+  }
 }

@@ -11,7 +11,6 @@
  *   SHAPE_FILES=1000000 npm run scale:shape           # a smaller shape, printed only
  */
 import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -29,6 +28,7 @@ import type {
   ListResult,
 } from '../workflows/types';
 import { publishSection, today } from './figures';
+import { historyStats } from './measure';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -188,43 +188,6 @@ const activities = {
     return 'unused';
   },
 };
-
-interface RunStats {
-  workflowId: string;
-  events: number;
-  historyBytes: number;
-  maxPayloadBytes: number;
-}
-
-/** Every run of a workflow (following continue-as-new) and of its children: events, history size, largest payload. */
-async function historyStats(client: Client, workflowId: string, runId?: string): Promise<RunStats[]> {
-  const out: RunStats[] = [];
-  for (let next = runId; ;) {
-    const text = historyToJSON(await client.workflow.getHandle(workflowId, next).fetchHistory());
-    const json = JSON.parse(text);
-    let maxPayloadBytes = 0;
-    const walk = (v: unknown) => {
-      if (Array.isArray(v)) return v.forEach(walk);
-      if (v && typeof v === 'object') {
-        const o = v as Record<string, unknown>;
-        if (typeof o.data === 'string' && o.metadata)
-          maxPayloadBytes = Math.max(maxPayloadBytes, Buffer.from(o.data, 'base64').length);
-        Object.values(o).forEach(walk);
-      }
-    };
-    walk(json.events);
-    out.push({ workflowId, events: json.events.length, historyBytes: Buffer.byteLength(text), maxPayloadBytes });
-    type Started = {
-      childWorkflowExecutionStartedEventAttributes?: { workflowExecution?: { workflowId: string; runId: string } };
-    };
-    const children = (json.events as Started[])
-      .map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution)
-      .filter((c): c is { workflowId: string; runId: string } => Boolean(c));
-    for (const c of children) out.push(...(await historyStats(client, c.workflowId, c.runId)));
-    next = json.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (!next) return out;
-  }
-}
 
 console.log(
   `the shape of ${FILES.toLocaleString('en-US')} files: ${SHARDS} shards × ${FILES_PER_SHARD} files, batchSize ${BATCH}, a shard continues as new every ${BATCHES_PER_RUN} batches`,

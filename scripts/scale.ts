@@ -15,7 +15,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startCollection } from '../client/collection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { minioEndpoint, stackUp, temporalAddress } from '../stack/local-stack';
@@ -27,7 +26,7 @@ import type { VerificationLevel } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
 import { publishSection, today } from './figures';
 import { startLatencyProxy } from './latency-proxy';
-import { benchStack, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
+import { benchStack, historyStats, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
 
 const stack = benchStack();
 const DAYS = 1000;
@@ -78,40 +77,6 @@ async function ensureFiles(files: number) {
     process.stdout.write(
       `filled ${chunk.length * DAYS} files (${chunk[0]}…) in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
     );
-  }
-}
-
-interface RunStats {
-  events: number;
-  maxPayloadBytes: number;
-}
-
-/** Every run of a workflow (following continue-as-new) and of its child workflows: events and largest payload of each. */
-async function historyStats(client: Client, workflowId: string, runId?: string): Promise<RunStats[]> {
-  const out: RunStats[] = [];
-  for (let next = runId; ;) {
-    const history = await client.workflow.getHandle(workflowId, next).fetchHistory();
-    const json = JSON.parse(historyToJSON(history));
-    let maxPayloadBytes = 0;
-    const children: { id: string; runId: string }[] = [];
-    const walk = (v: unknown) => {
-      if (Array.isArray(v)) return v.forEach(walk);
-      if (v && typeof v === 'object') {
-        const o = v as Record<string, unknown>;
-        if (typeof o.data === 'string' && o.metadata)
-          maxPayloadBytes = Math.max(maxPayloadBytes, Buffer.from(o.data, 'base64').length);
-        Object.values(o).forEach(walk);
-      }
-    };
-    walk(json.events);
-    for (const e of json.events) {
-      const x = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-      if (x) children.push({ id: x.workflowId, runId: x.runId });
-    }
-    out.push({ events: json.events.length, maxPayloadBytes });
-    for (const c of children) out.push(...(await historyStats(client, c.id, c.runId)));
-    next = json.events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (!next) return out;
   }
 }
 

@@ -6,6 +6,7 @@
  * holds the facts, the verdict and the thresholds it was judged by. Pure.
  */
 import { CONTENT_STATUSES, type ContentStatusName } from '../../workflows/types';
+import { splitRecordKey } from '../proof';
 import type { ContinuityVerdict } from './continuity';
 import type { ContentFacts } from './facts';
 import type { ContentThresholds, ContentVerdict } from './status';
@@ -47,13 +48,8 @@ const NAME = new RegExp(`^([0-9a-f]{16})\\.(${CONTENT_STATUSES.join('|')})\\.jso
 
 /** `<folder><archive key>/<facts file>` → the archive key and the name's parts, or undefined for anything else. */
 export function parseFactsKey(folder: string, key: string): { sourceKey: string; name: FactsName } | undefined {
-  if (!key.startsWith(folder)) return undefined;
-  const rest = key.slice(folder.length);
-  const slash = rest.lastIndexOf('/');
-  if (slash <= 0) return undefined;
-  const m = NAME.exec(rest.slice(slash + 1));
-  if (!m) return undefined;
-  return { sourceKey: rest.slice(0, slash), name: { token: m[1], status: m[2] as ContentStatusName } };
+  const r = splitRecordKey(folder, key, NAME);
+  return r && { sourceKey: r.sourceKey, name: { token: r.m[1], status: r.m[2] as ContentStatusName } };
 }
 
 /** The record's body, when it parses and is about this file and these bytes; else undefined (it is read again). */
