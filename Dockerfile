@@ -6,7 +6,7 @@ COPY scripts/patches/s5cmd-v2.3.0-checksum.patch ./
 RUN go mod download -json github.com/peak/s5cmd/v2@v2.3.0 > dl.json \
  && cp -r "$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' dl.json)" src && chmod -R u+w src \
  && cd src && git apply -p1 /build/s5cmd-v2.3.0-checksum.patch \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/peak/s5cmd/v2/version.Version=v2.3.0-archive-checksum" -o /go/bin/s5cmd .
+ && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/peak/s5cmd/v2/version.Version=v2.3.0-archive-checksum-if-absent" -o /go/bin/s5cmd .
 
 FROM node:22-bookworm-slim
 WORKDIR /app

@@ -58,6 +58,8 @@ export interface DirectDeps {
   destinationFor: (signal?: AbortSignal) => Destination;
   /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
   storeChecksumHolds: (files: PlanFile[]) => Promise<boolean>;
+  /** Whether the store itself refuses a copy onto an existing key, and s5cmd can ask it to (StoreFacts.copiesIfAbsent). */
+  copiesIfAbsent: () => Promise<boolean>;
   /** Why a promotion is not guarded on this store (StoreFacts.unguardedPromotion), or undefined when it is. */
   unguardedPromotion: () => Promise<string | undefined>;
 }
@@ -77,7 +79,8 @@ export function positionsOf(ref: { only?: number[] }, files: PlanFile[]): number
 }
 
 /**
- * copy: in place, with `cp -n` so that an object that appeared since the plan is never overwritten.
+ * copy: in place, never over an object that appeared since the plan: refused by the store itself where it honours
+ * `If-None-Match: *` on a copy (`ifAbsent`), else skipped after a HEAD (`cp -n`).
  * replace: beside the file, in the collection's incoming folder; the proof step promotes it once verified.
  */
 export function copyRequests(
@@ -86,6 +89,7 @@ export function copyRequests(
   ref: BatchRef,
   sourceBucket: string,
   regions: Pick<CopyRequest, 'sourceRegion' | 'destinationRegion'> = {},
+  ifAbsent = false,
 ): CopyRequest[] {
   return positions.map((i) => {
     const key = files[i].key;
@@ -98,7 +102,7 @@ export function copyRequests(
         ref.state.bucket,
         replace ? incomingKey(ref.state.statePrefix, key) : destinationKey(ref.state.destinationPrefix, key),
       ),
-      noClobber: !replace,
+      ...(replace ? {} : { noClobber: ifAbsent ? ('conditional' as const) : ('stat' as const) }),
       checksum: ref.storeChecksum,
       ...regions,
     };
@@ -136,8 +140,9 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
 
   const toS3 = sourceRegionFlags(config.source, config.destination, 's3');
   const toLocal = sourceRegionFlags(config.source, config.destination, 'local');
+  const ifAbsent = bys5cmd.some((i) => files[i].action === 'copy') && (await deps.copiesIfAbsent());
   const runRequests: CopyRequest[] = [
-    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3),
+    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3, ifAbsent),
     ...fastProof.map((i): CopyRequest =>
       ref.verification === 'checksum'
         ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i), ...toLocal }

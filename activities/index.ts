@@ -34,6 +34,7 @@ import { inspectShard, type InspectShardInput } from './inspect-shard';
 import {
   probeDestination,
   probeS5cmd,
+  s5cmdCopiesIfAbsent,
   probeServerSideCopy,
   probeSharedEndpoint,
   type ProbeInput,
@@ -113,6 +114,10 @@ export function createActivities(deps: ActivityDeps) {
     const sample = files.find((f) => f.checksumEtag);
     return storeFacts.computesCopyChecksum(state.bucket, state.destinationPrefix, sample && checksumKey(sample.key));
   };
+  /** A new file's copy is refused by the store itself when its key is taken, where both the store and s5cmd can. */
+  const copiesIfAbsent = (state: StateRef) => async () =>
+    (await s5cmdCopiesIfAbsent(config.s5cmd.path)) &&
+    storeFacts.copiesIfAbsent(state.bucket, state.destinationPrefix);
   /** Whether a copy over a final key is guarded on this store, as this worker found it (never on the caller's word). */
   const unguardedPromotion = (state: StateRef) => () =>
     storeFacts.unguardedPromotion(state.bucket, state.destinationPrefix);
@@ -238,6 +243,7 @@ export function createActivities(deps: ActivityDeps) {
             runDir: deps.staging.runDir,
             destinationFor: destinationOf(ref.state),
             storeChecksumHolds: storeChecksumHolds(ref.state),
+            copiesIfAbsent: copiesIfAbsent(ref.state),
             unguardedPromotion: unguardedPromotion(ref.state),
           },
           ref,

@@ -65,10 +65,16 @@ export interface ProbeResult {
   searchAttributes: boolean;
 }
 
-const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd']>>();
+const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd'] & { ifAbsent: boolean }>>();
+
+/** The project's build marks what it adds in its version: `-archive-checksum` (SHA-256 on copies), `-if-absent`. */
+export async function s5cmdCopiesIfAbsent(s5cmdPath: string): Promise<boolean> {
+  await probeS5cmd(s5cmdPath);
+  return (await s5cmdVersions.get(s5cmdPath))?.ifAbsent === true;
+}
 
 /** Once per worker process and path: the binary does not change under a running worker. */
-export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
+export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
   let known = s5cmdVersions.get(s5cmdPath);
   if (!known) {
     known = execa(s5cmdPath, ['version'], {
@@ -79,12 +85,14 @@ export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']
       ({ stdout }) => {
         const checksums = stdout.includes('archive-checksum');
         return {
+          ifAbsent: checksums && stdout.includes('if-absent'),
           available: true,
           checksums,
           detail: `s5cmd ${stdout.trim()} runs (${s5cmdPath})${checksums ? '' : "; it cannot ask the store for checksums (not the project's build)"}`,
         };
       },
       (err: Error) => ({
+        ifAbsent: false,
         available: false,
         checksums: false,
         detail: `cannot run "${s5cmdPath}": ${err.message.split('\n')[0]}`,
@@ -92,7 +100,8 @@ export function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']
     );
     s5cmdVersions.set(s5cmdPath, known);
   }
-  return known;
+  const { ifAbsent: _, ...probe } = await known;
+  return probe;
 }
 
 export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sharedEndpoint'] {
@@ -340,6 +349,18 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
       'copied: the store ignores it (replacements of verified files go through the traditional path)',
       412,
     );
+    // Onto another existing key: a copy onto its own source is refused by some stores for another reason.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}d`, Body: 'guard probe, occupied' }));
+    const conditionalCopyIfAbsent = await attempt(
+      'copy with If-None-Match: * onto an existing key',
+      () =>
+        s3.send(
+          new CopyObjectCommand({ Bucket: bucket, Key: `${folder}d`, CopySource: copySource(bucket, a), IfNoneMatch: '*' }),
+        ),
+      'refused (new files are copied without a HEAD of the destination first)',
+      'copied: the store ignores it (each new file costs a HEAD of the destination before its copy)',
+      412,
+    );
     const conditionalDelete = await attempt(
       'DELETE If-Match naming another ETag',
       () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: a, IfMatch: wrongEtag })),
@@ -347,9 +368,9 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
       'deleted: the store ignores it',
       412,
     );
-    return { conditionalPut, putChecksum, conditionalCopy, conditionalDelete };
+    return { conditionalPut, putChecksum, conditionalCopy, conditionalDelete, conditionalCopyIfAbsent };
   } finally {
-    for (const k of ['c', 'b', 'a'])
+    for (const k of ['d', 'c', 'b', 'a'])
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}${k}` })).catch(() => undefined);
   }
 }

@@ -54,8 +54,12 @@ export interface CopyRequest {
   /** `s3://bucket/key` or a local path. */
   from: string;
   to: string;
-  /** Never overwrite: s5cmd skips the copy when the destination exists (`cp -n`). */
-  noClobber?: boolean;
+  /**
+   * Never overwrite. `stat`: s5cmd HEADs the destination and skips the copy when it exists (`cp -n`);
+   * `conditional`: the copy carries `If-None-Match: *` and the store refuses it when the key exists (`cp --if-absent`,
+   * the project's build; only where the store was seen to honour it). Both print the same "object already exists".
+   */
+  noClobber?: 'stat' | 'conditional';
   /** Ask the store for the object's SHA-256 and print it with its ETag and size (the project's s5cmd build). */
   checksum?: boolean;
   /** The source bucket's region when it differs from the run's (AWS answers 301 PermanentRedirect otherwise). */
@@ -96,7 +100,8 @@ export function buildCommandsFile(requests: CopyRequest[]): CommandsFile {
       r.sourceRegion ? `--source-region ${shellQuote(r.sourceRegion)}` : '',
       r.destinationRegion ? `--destination-region ${shellQuote(r.destinationRegion)}` : '',
     ];
-    const flags = [r.noClobber ? '-n' : '', r.checksum ? '--checksum-algorithm SHA256' : '', ...regions, '--raw']
+    const noClobber = r.noClobber ? { stat: '-n', conditional: '--if-absent' }[r.noClobber] : '';
+    const flags = [noClobber, r.checksum ? '--checksum-algorithm SHA256' : '', ...regions, '--raw']
       .filter(Boolean)
       .join(' ');
     lines.push(`cp ${flags} ${shellQuote(r.from)} ${shellQuote(r.to)}`);

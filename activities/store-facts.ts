@@ -54,6 +54,14 @@ export class StoreFacts {
     return `this store ${found} x-amz-copy-source-if-match, so a server-side copy over the file could carry bytes other than the proven ones`;
   }
 
+  /**
+   * Whether a copy onto an existing key is refused by the store itself (`If-None-Match: *`, found by trying): then a
+   * new file is copied without a HEAD of the destination first. Where the store ignores it, `cp -n` keeps the HEAD.
+   */
+  async copiesIfAbsent(bucket: string, prefix: string): Promise<boolean> {
+    return (await this.storeGuards(bucket, prefix)).conditionalCopyIfAbsent?.honoured === true;
+  }
+
   /** Whether the store refuses a PUT whose x-amz-checksum-sha256 does not match its body (found by trying). */
   async checksPutChecksum(bucket: string, prefix: string): Promise<boolean> {
     return (await this.storeGuards(bucket, prefix)).putChecksum.honoured === true;

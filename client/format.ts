@@ -29,6 +29,7 @@ export function formatGuards(probe: CollectionReport['probe']): string {
     `conditional PUT ${mark(g.conditionalPut.honoured)}`,
     `conditional DELETE ${mark(g.conditionalDelete.honoured)}`,
     `PUT checksum checked ${mark(g.putChecksum.honoured)}`,
+    `copy if absent ${mark(g.conditionalCopyIfAbsent?.honoured ?? null)}`,
   ].join(', ');
 }
 

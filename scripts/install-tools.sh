@@ -4,7 +4,8 @@
 # proxy refuses some modules' version lists, which breaks a plain `go install pkg@version`.
 # s5cmd is built from its source with the project's patch (scripts/patches/): copies and uploads
 # can ask the store for a SHA-256 (`--checksum-algorithm SHA256`, s5cmd issue #398) and print it
-# with the object's ETag and size, and `cp -n` checks only the destination.
+# with the object's ETag and size, `cp -n` checks only the destination, and `cp --if-absent` leaves that check to the
+# store (If-None-Match: * on the copy itself, used only where the store was seen to refuse a copy onto a taken key).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/.tools/bin"
@@ -69,7 +70,7 @@ for spec in "${TOOLS[@]}"; do
       cp -r "$src" "$work/src" && chmod -R u+w "$work/src"
       cd "$work/src"
       git apply -p1 "$patch"
-      go build -trimpath -ldflags "-X $module/version.Version=$version-archive-checksum" -o "$BIN/$name.tmp" .
+      go build -trimpath -ldflags "-X $module/version.Version=$version-archive-checksum-if-absent" -o "$BIN/$name.tmp" .
     else
       printf 'module toolbuild\n\ngo 1.24\n' > go.mod
       go get "$module@$version"

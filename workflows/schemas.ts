@@ -316,6 +316,7 @@ const probeSchema: z.ZodType<EnvironmentProbe> = z
         putChecksum: guard,
         conditionalCopy: guard,
         conditionalDelete: guard,
+        conditionalCopyIfAbsent: guard.optional(),
       })
       .strict()
       .optional(),

@@ -118,6 +118,11 @@ export interface StoreGuards {
   conditionalCopy: Guard;
   /** A DELETE with `If-Match` naming another ETag is refused (412). */
   conditionalDelete: Guard;
+  /**
+   * A copy with `If-None-Match: *` onto an existing key is refused (412): new files are copied without a HEAD of the
+   * destination first. Absent in probes recorded before it was tried.
+   */
+  conditionalCopyIfAbsent?: Guard;
 }
 
 export interface ModeDecision {

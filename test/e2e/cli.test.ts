@@ -81,7 +81,7 @@ describe('the command-line client', () => {
     assert.match(
       r.out,
       new RegExp(
-        `SHA-256 of a copy ✓, conditional copy ${mark(has.conditionalCopy)}, conditional PUT ✓, conditional DELETE ${del}, PUT checksum checked ${mark(has.putChecksum)}`,
+        `SHA-256 of a copy ✓, conditional copy ${mark(has.conditionalCopy)}, conditional PUT ✓, conditional DELETE ${del}, PUT checksum checked ${mark(has.putChecksum)}, copy if absent ${mark(has.copyIfAbsent)}`,
       ),
     );
     assert.match(

@@ -1,7 +1,8 @@
 /**
  * A small S3-aware proxy in front of the test stack's store that answers the way AWS S3 does where no local
  * store does: a bucket in another region (301 PermanentRedirect with `x-amz-bucket-region`), SlowDown and
- * InternalError bursts, a copy result with or without its checksum, ETag-less or weak-ETag answers. It records
+ * InternalError bursts, a copy result with or without its checksum, ETag-less or weak-ETag answers, a copy with
+ * `If-None-Match: *` refused (412) when its key is taken (AWS honours it; versitygw, MinIO and moto ignore it). It records
  * every request's shape (bucket, key, signing region or unsigned) for the tests.
  *
  * The source bucket stands for the real archive: public, in its own region. Requests to it signed for that
@@ -10,6 +11,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export type RequestKind = 'copy' | 'list' | 'proof-write' | 'put' | 'get' | 'head' | 'delete' | 'other';
 
@@ -23,6 +25,8 @@ export interface SeenRequest {
   status: number;
   /** What the proxy did instead of passing the request on, if anything. */
   injected?: string;
+  /** A copy that carried `If-None-Match: *`. */
+  ifNoneMatch?: boolean;
 }
 
 export interface Fault {
@@ -43,6 +47,11 @@ export interface ProxyOptions {
   stripCopyChecksum?: boolean;
   /** Answer object writes and reads of this bucket without an ETag, or with a weak one. */
   etags?: { bucket: string; form: 'missing' | 'weak' };
+  /**
+   * Refuse a copy carrying `If-None-Match: *` onto a taken key with AWS's 412, as AWS does (the proxy looks the key up
+   * itself with these credentials; its lookups are not in `seen`). Not atomic, unlike AWS: for tests only.
+   */
+  copyIfAbsent?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export interface FaultProxy {
@@ -77,6 +86,22 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
   const faults = (opts.faults ?? []).map((f) => ({ ...f }));
   const seen: SeenRequest[] = [];
   let ownHost = '';
+  const lookup =
+    opts.copyIfAbsent &&
+    new S3Client({
+      endpoint: opts.upstream,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: opts.copyIfAbsent,
+    });
+  const taken = (bucket: string, key: string) =>
+    lookup!.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      (e: { $metadata?: { httpStatusCode?: number } }) => {
+        if (e.$metadata?.httpStatusCode === 404) return false;
+        throw e;
+      },
+    );
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
@@ -130,46 +155,76 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
       return answer(fault.status, errorXml(code, message));
     }
 
-    const headers = { ...req.headers };
-    if (toSource) for (const h of UNSIGNED_HEADERS) delete headers[h];
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
-      (up) => {
-        record.status = up.statusCode ?? 0;
-        const out = { ...up.headers };
-        const editEtag = opts.etags && record.bucket === opts.etags.bucket && /^(put|get|head|copy)$/.test(kind);
-        if (editEtag && out.etag) {
-          if (opts.etags!.form === 'missing') delete out.etag;
-          else out.etag = `W/${out.etag}`;
-        }
-        const rewriteBody = kind === 'copy' && (opts.stripCopyChecksum || editEtag);
-        if (!rewriteBody) {
-          res.writeHead(up.statusCode ?? 502, out);
-          up.pipe(res);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        up.on('data', (c: Buffer) => chunks.push(c));
-        up.on('end', () => {
-          let body = Buffer.concat(chunks).toString('utf8');
-          if (opts.stripCopyChecksum) body = body.replace(/<ChecksumSHA256>[^<]*<\/ChecksumSHA256>/g, '');
-          if (editEtag)
-            body = body.replace(/<ETag>([^<]*)<\/ETag>/g, (_m, e: string) =>
-              opts.etags!.form === 'missing' ? '' : `<ETag>W/${e}</ETag>`,
+    if (kind === 'copy' && req.headers['if-none-match'] === '*') {
+      record.ifNoneMatch = true;
+      if (lookup) {
+        req.pause();
+        taken(record.bucket, key).then(
+          (isTaken) => {
+            if (!isTaken) return pass();
+            record.injected = 'PreconditionFailed';
+            answer(
+              412,
+              errorXml(
+                'PreconditionFailed',
+                'At least one of the pre-conditions you specified did not hold',
+                '<Condition>If-None-Match</Condition>',
+              ),
             );
-          out['content-length'] = String(Buffer.byteLength(body));
-          delete out['transfer-encoding'];
-          res.writeHead(up.statusCode ?? 502, out);
-          res.end(body);
-        });
-      },
-    );
-    forward.on('error', (err) => {
-      record.status = 502;
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(err));
-    });
-    req.pipe(forward);
+          },
+          (err: Error) => {
+            record.status = 502;
+            res.writeHead(502);
+            res.end(String(err));
+          },
+        );
+        return;
+      }
+    }
+    return pass();
+
+    function pass() {
+      const headers = { ...req.headers };
+      if (toSource) for (const h of UNSIGNED_HEADERS) delete headers[h];
+      const forward = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+        (up) => {
+          record.status = up.statusCode ?? 0;
+          const out = { ...up.headers };
+          const editEtag = opts.etags && record.bucket === opts.etags.bucket && /^(put|get|head|copy)$/.test(kind);
+          if (editEtag && out.etag) {
+            if (opts.etags!.form === 'missing') delete out.etag;
+            else out.etag = `W/${out.etag}`;
+          }
+          const rewriteBody = kind === 'copy' && (opts.stripCopyChecksum || editEtag);
+          if (!rewriteBody) {
+            res.writeHead(up.statusCode ?? 502, out);
+            up.pipe(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () => {
+            let body = Buffer.concat(chunks).toString('utf8');
+            if (opts.stripCopyChecksum) body = body.replace(/<ChecksumSHA256>[^<]*<\/ChecksumSHA256>/g, '');
+            if (editEtag)
+              body = body.replace(/<ETag>([^<]*)<\/ETag>/g, (_m, e: string) =>
+                opts.etags!.form === 'missing' ? '' : `<ETag>W/${e}</ETag>`,
+              );
+            out['content-length'] = String(Buffer.byteLength(body));
+            delete out['transfer-encoding'];
+            res.writeHead(up.statusCode ?? 502, out);
+            res.end(body);
+          });
+        },
+      );
+      forward.on('error', (err) => {
+        record.status = 502;
+        if (!res.headersSent) res.writeHead(502);
+        res.end(String(err));
+      });
+      req.pipe(forward);
+    }
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -181,6 +236,7 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
     pending: () => faults.filter((f) => f.times > 0),
     close: () =>
       new Promise<void>((resolve) => {
+        lookup?.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

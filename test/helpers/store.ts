@@ -18,6 +18,8 @@ interface StoreFeatures {
   persistent: boolean;
   /** Bucket lifecycle configuration (versitygw answers 501 NotImplemented). */
   lifecycle: boolean;
+  /** `If-None-Match: *` on CopyObject refuses a copy onto an existing key (AWS does; none of the three here). */
+  copyIfAbsent: boolean;
 }
 
 export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
@@ -28,6 +30,7 @@ export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
     signatures: true,
     persistent: true,
     lifecycle: true,
+    copyIfAbsent: false,
   },
   versitygw: {
     conditionalDelete: true,
@@ -36,6 +39,7 @@ export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
     signatures: true,
     persistent: true,
     lifecycle: false,
+    copyIfAbsent: false,
   },
   moto: {
     conditionalDelete: true,
@@ -44,6 +48,7 @@ export const STORE_FEATURES: Record<StoreName, StoreFeatures> = {
     signatures: false,
     persistent: false,
     lifecycle: true,
+    copyIfAbsent: false,
   },
 };
 

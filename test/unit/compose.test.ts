@@ -77,7 +77,7 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /git apply -p1 \S+s5cmd-v2\.3\.0-checksum\.patch/);
     assert.match(
       dockerfile,
-      /version\.Version=v2\.3\.0-archive-checksum/,
+      /version\.Version=v2\.3\.0-archive-checksum-if-absent"/,
       'the probe recognises the build by its version',
     );
     assert.match(dockerfile, /worker\/build\.ts/, 'the worker compiled, with the workflow bundle');

@@ -12,18 +12,18 @@ import {
 } from '../../activities/s5cmd-commands';
 import { loadConfig } from '../../worker/config';
 
-const copy = (index: number, key: string, noClobber = true) => ({
+const copy = (index: number, key: string, noClobber: 'stat' | 'conditional' | 'overwrite' = 'stat') => ({
   index,
   from: `s3://src/${key}`,
   to: `s3://dst/p/${key}`,
-  noClobber,
+  ...(noClobber === 'overwrite' ? {} : { noClobber }),
 });
 
 describe('s5cmd commands file', () => {
   it('single-quotes every argument and escapes quotes; new files never overwrite (-n), replacements go beside', () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(shellQuote('a b $(x) `y` ; z'), `'a b $(x) \`y\` ; z'`);
-    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, "we'ird;$(id).zip", false)]);
+    const f = buildCommandsFile([copy(0, 'data/a.zip'), copy(1, "we'ird;$(id).zip", 'overwrite')]);
     assert.equal(
       f.text,
       `cp -n --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp --raw 's3://src/we'\\''ird;$(id).zip' 's3://dst/p/we'\\''ird;$(id).zip'\n`,
@@ -47,13 +47,27 @@ describe('s5cmd commands file', () => {
     assert.throws(() => shellQuote('a\nb'));
   });
 
+  it('leaves the no-overwrite check to the store where it honours If-None-Match on a copy (--if-absent, no -n HEAD)', () => {
+    const f = buildCommandsFile([copy(0, 'data/a.zip', 'conditional'), copy(1, 'data/b.zip')]);
+    assert.equal(
+      f.text,
+      `cp --if-absent --raw 's3://src/data/a.zip' 's3://dst/p/data/a.zip'\ncp -n --raw 's3://src/data/b.zip' 's3://dst/p/data/b.zip'\n`,
+    );
+    // The project's build prints a refused conditional copy as cp -n prints its skip: the same outcome.
+    const skipped = parseS5cmdLine(
+      '{"level":"DEBUG","operation":"cp","job":"cp s3://src/data/a.zip s3://dst/p/data/a.zip","error":"object already exists"}',
+    );
+    assert.deepEqual(skipped, { kind: 'exists', command: 'cp s3://src/data/a.zip s3://dst/p/data/a.zip' });
+    assert.equal(matchOutcomes(f.commands, [skipped!]).byCommand.get(0)?.status, 'exists');
+  });
+
   it('is empty for no copies', () => {
     assert.equal(buildCommandsFile([]).text, '');
   });
 
   it("asks for the store's checksum, and mixes copies, downloads and uploads of one position under tags", () => {
     const f = buildCommandsFile([
-      { index: 4, from: 's3://src/a.zip', to: 's3://dst/a.zip', noClobber: true, checksum: true },
+      { index: 4, from: 's3://src/a.zip', to: 's3://dst/a.zip', noClobber: 'stat', checksum: true },
       { index: 4, tag: 'sidecar', from: 's3://src/a.zip.CHECKSUM', to: '/tmp/run/4.CHECKSUM' },
       { index: 4, tag: 'proof', from: '/tmp/run/4.proof.json', to: 's3://dst/_verified/a.zip/sha256.x.y.z' },
     ]);
@@ -142,7 +156,7 @@ describe('regions of a direct-sync run on AWS', () => {
         index: 0,
         from: `s3://data.binance.vision/${key}`,
         to: `s3://my-bronze/binance/${key}`,
-        noClobber: true,
+        noClobber: 'stat',
         ...toS3,
       },
       { index: 0, tag: 'sidecar', from: `s3://data.binance.vision/${key}.CHECKSUM`, to: '/tmp/0.CHECKSUM', ...toLocal },
