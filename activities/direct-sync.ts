@@ -1,12 +1,12 @@
 /**
  * One batch of server-side S3→S3 copies through s5cmd. With the project's s5cmd build and a store
  * that computes checksums, each copy comes back with the store's SHA-256 of the bytes it wrote,
- * which is compared here with the `.CHECKSUM` (downloaded in the same run): a match is recorded as a
+ * which is compared here with the `.CHECKSUM` (read beside the copies): a match is recorded as a
  * proof without a byte of the file passing through the worker. Everything else (replacements,
  * mismatches, objects that appeared, files too large for one CopyObject) is left to the proof step,
  * and files s5cmd cannot copy are handed back for the traditional fallback.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Context, log } from '@temporalio/activity';
@@ -19,7 +19,7 @@ import { heartbeatWhileProgressing } from './heartbeat';
 import { AccessDeniedError, InvalidInputError, S5cmdBatchError } from './errors';
 import { countFallbacks, countFiles } from './metrics';
 import type { PlanFile } from './plan';
-import { proofEarnedBy, proofFileName, proofNameOf, unboundEtag, type ProofRecord } from './proof';
+import { normalizeEtag, proofEarnedBy, proofFileName, proofNameOf, unboundEtag, type ProofRecord } from './proof';
 import {
   buildCommandsFile,
   classifyBatchFailure,
@@ -31,6 +31,7 @@ import {
   type WrittenObject,
 } from './s5cmd-commands';
 import { mapPool } from './pool';
+import type { SourceReader } from './source-reader';
 import { runS5cmdFile } from './s5cmd-run';
 import { STATE_OBJECTS, type StateStore } from './state-store';
 
@@ -54,6 +55,7 @@ export interface DirectDeps {
   config: WorkerConfig;
   store: StateStore;
   sourceBucket: string;
+  source: Pick<SourceReader, 'readIfExists'>;
   runDir: string;
   destinationFor: (signal?: AbortSignal) => Destination;
   /** Whether this worker saw the store compute a copy's SHA-256 right (StoreFacts): the request's flag only asks. */
@@ -132,22 +134,27 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   // New files proven by the store's SHA-256 get their .CHECKSUM in the same run (checksum level: downloaded, to compare).
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
-  const sidecarPath = (i: number) => path.join(work, `${i}.CHECKSUM`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
   const sidecarUrl = (i: number) => s3Url(deps.sourceBucket, checksumKey(files[i].key));
   const sidecarDest = (i: number) =>
     s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
 
   const toS3 = sourceRegionFlags(config.source, config.destination, 's3');
-  const toLocal = sourceRegionFlags(config.source, config.destination, 'local');
+  // At the checksum level each new file's .CHECKSUM is read by the worker beside the copies (bookkeeping requests
+  // in flight of their own), so that waiting on a distant store overlaps instead of adding up.
+  const reading = new AbortController();
+  const sidecarReads =
+    ref.verification === 'checksum' ? readSidecars(deps, files, fastProof, reading.signal) : Promise.resolve(new Map());
   const ifAbsent = bys5cmd.some((i) => files[i].action === 'copy') && (await deps.copiesIfAbsent());
   const runRequests: CopyRequest[] = [
     ...copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3, ifAbsent),
-    ...fastProof.map((i): CopyRequest =>
-      ref.verification === 'checksum'
-        ? { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarPath(i), ...toLocal }
-        : { index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i), ...toS3 },
-    ),
+    ...(ref.verification === 'checksum' ? [] : fastProof).map((i): CopyRequest => ({
+      index: i,
+      tag: 'sidecar',
+      from: sidecarUrl(i),
+      to: sidecarDest(i),
+      ...toS3,
+    })),
   ];
   const commandsFile = buildCommandsFile(runRequests);
   const zipCommands = commandsFile.commands.filter((c) => c.tag === 'zip');
@@ -173,9 +180,6 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     }
     const outcomes = matchOutcomes(commandsFile.commands, run.results);
     const zip = new Map<number, CommandResult>(zipCommands.map((c) => [c.index, outcomes.byCommand.get(c.id)!]));
-    const sidecar = new Map<number, CommandResult>(
-      commandsFile.commands.filter((c) => c.tag === 'sidecar').map((c) => [c.index, outcomes.byCommand.get(c.id)!]),
-    );
     if (zipCommands.length > 0 && [...zip.values()].every((r) => r.status === 'failed')) {
       const errors = [...zip.values()]
         .map((r) => (r.status === 'failed' ? r.error : ''))
@@ -193,13 +197,12 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd).
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
     const second: CopyRequest[] = [];
+    const sidecars = await sidecarReads;
     await mapPool(fastProof, 32, async (i) => {
       const z = zip.get(i);
       // No proof here for an answer without a strong ETag: the proof step finds why and says so.
       if (z?.status !== 'ok' || unboundEtag(z.object.etag)) return;
-      const claim = await proofFromStore(ref, files[i], z.object, sidecar.get(i), () =>
-        readFile(sidecarPath(i), 'utf8'),
-      );
+      const claim = proofFromStore(ref, files[i], z.object, sidecars.get(i));
       if (!claim) return;
       await writeFile(proofPath(i), JSON.stringify(claim.record));
       proven.set(i, { proof: claim.record.level, sha256: claim.record.sha256, method: claim.record.method });
@@ -220,6 +223,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
       const run2 = await runS5cmdFile(config, file2.text, () => undefined, {
         runDir: deps.runDir,
         stallMs: ref.stallMs,
+        numWorkers: config.bookkeepingConcurrency,
       });
       const out2 = matchOutcomes(file2.commands, run2.results);
       // A proof that was not written is no proof: the proof step proves that file again.
@@ -279,26 +283,47 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
       bytes: toCopy
         .filter((i) => zip.get(i)?.status === 'ok' || large.copied.includes(i))
         .reduce((n, i) => n + files[i].size, 0),
-      s3Requests: commandsFile.commands.length + second.length,
+      s3Requests: commandsFile.commands.length + second.length + sidecars.size,
       s5cmdLines: commandsFile.commands.length + second.length,
     };
   } finally {
+    reading.abort();
+    await sidecarReads.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }
 
 /**
+ * The `.CHECKSUM` text of each file, read from the source only where it is still the one planned (its ETag): a
+ * sidecar changed since the plan, missing or unreadable earns no proof here, and the proof step takes that file.
+ */
+async function readSidecars(
+  deps: DirectDeps,
+  files: PlanFile[],
+  positions: number[],
+  signal: AbortSignal,
+): Promise<Map<number, string>> {
+  const texts = new Map<number, string>();
+  await mapPool(positions, deps.config.bookkeepingConcurrency, async (i) => {
+    if (signal.aborted) return;
+    const read = await deps.source.readIfExists(checksumKey(files[i].key), signal).catch(() => undefined);
+    if (read && normalizeEtag(read.etag) === normalizeEtag(files[i].checksumEtag ?? ''))
+      texts.set(i, read.bytes.toString('utf8'));
+  });
+  return texts;
+}
+
+/**
  * The proof a copy earns from what the store said about it: at the checksum level its SHA-256 must
- * match the `.CHECKSUM` downloaded in the same run; at weaker levels its size, or nothing. Undefined
+ * match the `.CHECKSUM` read beside the copies; at weaker levels its size, or nothing. Undefined
  * when it earns none here (no checksum, no sidecar, a mismatch): the proof step takes it from there.
  */
-async function proofFromStore(
+function proofFromStore(
   ref: BatchRef,
   file: PlanFile,
   written: WrittenObject,
-  sidecar: CommandResult | undefined,
-  readSidecar: () => Promise<string>,
-): Promise<{ record: ProofRecord } | undefined> {
+  sidecar: string | undefined,
+): { record: ProofRecord } | undefined {
   const base = {
     key: file.key,
     source: { etag: file.etag, size: file.size },
@@ -329,8 +354,8 @@ async function proofFromStore(
       record: { ...base, level: 'size', sha256, checksum: { sha256: null, etag: file.checksumEtag }, method: 'sized' },
     };
   }
-  if (!sha256 || sidecar?.status !== 'ok') return undefined;
-  const reading = readChecksumFile(await readSidecar(), fileNameOf(file.key));
+  if (!sha256 || sidecar === undefined) return undefined;
+  const reading = readChecksumFile(sidecar, fileNameOf(file.key));
   if (!reading.ok || reading.sha256 !== sha256) return undefined;
   return {
     record: {

@@ -116,8 +116,7 @@ export function createActivities(deps: ActivityDeps) {
   };
   /** A new file's copy is refused by the store itself when its key is taken, where both the store and s5cmd can. */
   const copiesIfAbsent = (state: StateRef) => async () =>
-    (await s5cmdCopiesIfAbsent(config.s5cmd.path)) &&
-    storeFacts.copiesIfAbsent(state.bucket, state.destinationPrefix);
+    (await s5cmdCopiesIfAbsent(config.s5cmd.path)) && storeFacts.copiesIfAbsent(state.bucket, state.destinationPrefix);
   /** Whether a copy over a final key is guarded on this store, as this worker found it (never on the caller's word). */
   const unguardedPromotion = (state: StateRef) => () =>
     storeFacts.unguardedPromotion(state.bucket, state.destinationPrefix);
@@ -241,6 +240,7 @@ export function createActivities(deps: ActivityDeps) {
             store: storeFor(ref.state),
             sourceBucket: config.source.bucket,
             runDir: deps.staging.runDir,
+            source: sourceReader,
             destinationFor: destinationOf(ref.state),
             storeChecksumHolds: storeChecksumHolds(ref.state),
             copiesIfAbsent: copiesIfAbsent(ref.state),

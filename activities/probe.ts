@@ -355,7 +355,12 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
       'copy with If-None-Match: * onto an existing key',
       () =>
         s3.send(
-          new CopyObjectCommand({ Bucket: bucket, Key: `${folder}d`, CopySource: copySource(bucket, a), IfNoneMatch: '*' }),
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: `${folder}d`,
+            CopySource: copySource(bucket, a),
+            IfNoneMatch: '*',
+          }),
         ),
       'refused (new files are copied without a HEAD of the destination first)',
       'copied: the store ignores it (each new file costs a HEAD of the destination before its copy)',

@@ -98,6 +98,8 @@ function command(s5cmdPath: string, args: string[]): [string, string[]] {
 export interface RunOptions {
   /** Where the run file is written: a folder of this worker process, removed if the worker dies. */
   runDir: string;
+  /** Commands in flight (S5CMD_NUMWORKERS unless given). */
+  numWorkers?: number;
   /** How long s5cmd may print nothing before it counts as hung. */
   stallMs: number;
   side?: S5cmdSide;
@@ -115,7 +117,7 @@ export function runS5cmdFile(
     {
       's5cmd.commands': commands,
       's5cmd.side': opts.side ?? 'destination',
-      's5cmd.numworkers': config.s5cmd.numWorkers,
+      's5cmd.numworkers': opts.numWorkers ?? config.s5cmd.numWorkers,
     },
     async (span) => {
       const started = performance.now();
@@ -143,7 +145,8 @@ async function runS5cmd(
   await writeFile(file, commandsText, { mode: 0o600 });
   // --log debug: the only level at which `cp -n` says which copies it skipped.
   const side = opts.side ?? 'destination';
-  const args = ['--json', '--log', 'debug', '--numworkers', String(config.s5cmd.numWorkers), '--retry-count', '3'];
+  const workers = opts.numWorkers ?? config.s5cmd.numWorkers;
+  const args = ['--json', '--log', 'debug', '--numworkers', String(workers), '--retry-count', '3'];
   if (config[side].endpoint) args.push('--endpoint-url', config[side].endpoint!);
   if (config[side].anonymous) args.push('--no-sign-request');
   args.push('run', file);

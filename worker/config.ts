@@ -53,6 +53,8 @@ export const WorkerEnv = z
 
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
     S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
+    /** Requests per batch for the product's own small objects (.CHECKSUM reads, proofs), beside the copies. */
+    BOOKKEEPING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
     STAGING_DIR: z.string().default(path.join(os.tmpdir(), 'archive-collector-staging')),
     STAGING_MAX_BYTES: bytes.default(4 * 1024 ** 3),
     TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
@@ -163,6 +165,7 @@ export interface WorkerConfig {
     quarantineDecisions: boolean;
   };
   s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
+  bookkeepingConcurrency: number;
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
   multipartThresholdBytes: number;
@@ -277,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       quarantineDecisions: e.QUARANTINE_DECISIONS,
     },
     s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
+    bookkeepingConcurrency: e.BOOKKEEPING_CONCURRENCY,
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
     transferConcurrency: e.TRANSFER_CONCURRENCY,
     multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES,

@@ -114,9 +114,14 @@ describe("AWS S3's behaviours, injected by an S3-aware proxy", () => {
     assert.equal(report.ok, true);
 
     const run = proxy.seen.slice(seenBefore);
+    const sidecarReads = run.filter((r) => r.bucket === SOURCE && r.kind === 'get' && r.key.endsWith('.CHECKSUM'));
+    assert.ok(sidecarReads.length >= written.length, 'each .CHECKSUM was read from the source');
     const signedToSource = run.filter((r) => r.bucket === SOURCE && r.region !== null);
-    assert.ok(signedToSource.length >= written.length, 's5cmd read each .CHECKSUM with a signed request');
-    assert.deepEqual([...new Set(signedToSource.map((r) => r.region))], [SOURCE_REGION]);
+    assert.deepEqual(
+      [...new Set(signedToSource.map((r) => r.region))].filter((r) => r !== SOURCE_REGION),
+      [],
+      'every signed request to the source is signed for its region',
+    );
     assert.deepEqual(
       run.filter((r) => r.injected === 'PermanentRedirect'),
       [],
