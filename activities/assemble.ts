@@ -26,34 +26,35 @@ export async function assembleCollection(
   onProgress: (shard: number) => void,
 ): Promise<AssembledKeys> {
   const store = new StateStore(s3, input.state);
-  const manifest = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
-    for (let i = 0; i < input.shards; i++) {
-      for await (const line of store.shard(i).lines(STATE_OBJECTS.manifest)) await out(`${line}\n`);
-      onProgress(i);
-    }
-  });
   const rows = async function* () {
     for (let i = 0; i < input.shards; i++) {
       for await (const line of store.shard(i).lines(STATE_OBJECTS.coverageRows)) yield JSON.parse(line) as CoverageRow;
       onProgress(i);
     }
   };
-  const json = await store.putStream(STATE_OBJECTS.coverageJson, 'application/json', async (out) => {
-    await out('[');
-    let first = true;
-    for await (const row of rows()) {
-      await out(`${first ? '' : ','}\n${JSON.stringify(row)}`);
-      first = false;
-    }
-    await out('\n]\n');
-  });
-  const csv = await store.putStream(STATE_OBJECTS.coverageCsv, 'text/csv', async (out) => {
-    await out(`${coverageCsvHeader()}\n`);
-    for await (const row of rows()) await out(`${coverageCsvLine(row)}\n`);
-  });
-  const schema = await store.putJson(
-    STATE_OBJECTS.coverageSchema,
-    coverageTableSchema(csv.slice(csv.lastIndexOf('/') + 1)),
-  );
+  // Four objects written side by side, each from its own stream of the shards' parts: on a distant store the
+  // round trips overlap instead of adding up.
+  const [manifest, json, csv, schema] = await Promise.all([
+    store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
+      for (let i = 0; i < input.shards; i++) {
+        for await (const line of store.shard(i).lines(STATE_OBJECTS.manifest)) await out(`${line}\n`);
+        onProgress(i);
+      }
+    }),
+    store.putStream(STATE_OBJECTS.coverageJson, 'application/json', async (out) => {
+      await out('[');
+      let first = true;
+      for await (const row of rows()) {
+        await out(`${first ? '' : ','}\n${JSON.stringify(row)}`);
+        first = false;
+      }
+      await out('\n]\n');
+    }),
+    store.putStream(STATE_OBJECTS.coverageCsv, 'text/csv', async (out) => {
+      await out(`${coverageCsvHeader()}\n`);
+      for await (const row of rows()) await out(`${coverageCsvLine(row)}\n`);
+    }),
+    store.putJson(STATE_OBJECTS.coverageSchema, coverageTableSchema(STATE_OBJECTS.coverageCsv.split('/').pop()!)),
+  ]);
   return { manifest, coverage: { json, csv, schema } };
 }

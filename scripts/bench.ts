@@ -48,7 +48,11 @@ import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 64;
 const PARALLEL_BATCHES = 4; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
-const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 25);
+/** Unset: the bench finds the latency at which bare s5cmd takes ≥ 3× its local time (a network-bound run), from these. */
+const LATENCY_STEPS_MS = process.env.BENCH_LATENCY_MS
+  ? [Number(process.env.BENCH_LATENCY_MS)]
+  : [100, 200, 400, 800, 1600];
+const NETWORK_BOUND = 3;
 const stack = benchStack();
 const work = path.join(PROJECT_ROOT, '.data/bench-work');
 
@@ -89,6 +93,8 @@ interface Measure {
   s3Requests: number;
   /** Bytes of file content that went through the worker process, for the workflow's tools. */
   workerBytes?: number;
+  /** The workflow's own phase times (its report's phaseMs), for the workflow's tools. */
+  phaseMs?: Record<string, number>;
 }
 
 // ---------- helpers ----------
@@ -248,6 +254,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
       peakRssMb,
       peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2,
       workerBytes: report.bytes.throughWorker,
+      phaseMs: report.phaseMs,
     };
   };
 }
@@ -384,18 +391,29 @@ const toolsFor = (key: string) =>
 
 type Row = Measure & { filesPerS: number; mbPerS: number; runs: number[] };
 
-async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: string): Promise<Record<string, Row>> {
-  await ensureMirror(s3, set);
-  const prefix = seriesPrefix({
+const setPrefix = (set: FileSet) =>
+  seriesPrefix({
     market: 'spot',
     granularity: 'daily',
     dataType: 'klines',
     symbol: set.request.symbols![0],
     interval: set.request.intervals![0],
   });
+
+async function seriesKeys(s3: S3Client, set: FileSet): Promise<string[]> {
   const keys: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: stack.sourceBucket, Prefix: prefix }))
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: stack.sourceBucket, Prefix: setPrefix(set) },
+  ))
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+  return keys;
+}
+
+async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: string): Promise<Record<string, Row>> {
+  await ensureMirror(s3, set);
+  const prefix = setPrefix(set);
+  const keys = await seriesKeys(s3, set);
   const totalMb = (set.files * set.bytes) / 1024 ** 2;
   const out: Record<string, Row> = {};
   for (const name of toolsFor(key)) {
@@ -423,6 +441,13 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
       mbPerS: totalMb / wallS,
       runs: runs.map((r) => +r.wallS.toFixed(3)),
       ...(runs[0].workerBytes !== undefined ? { workerBytes: median(runs.map((r) => r.workerBytes!)) } : {}),
+      ...(runs[0].phaseMs
+        ? {
+            phaseMs: Object.fromEntries(
+              Object.keys(runs[0].phaseMs).map((p) => [p, median(runs.map((r) => r.phaseMs?.[p] ?? 0))]),
+            ),
+          }
+        : {}),
     };
   }
   return out;
@@ -477,6 +502,9 @@ const counter = await storeRequestCounter(stack);
 await stackDown(stack);
 await stackUp(stack);
 let proxy: LatencyProxy | undefined;
+let latencyMs: number | null = null;
+let localBareS: number | null = null;
+const calibration: { latencyMs: number; bareS: number; overLocal: number }[] = [];
 const results: Record<string, Record<string, Row>> = {};
 const setOf: Record<string, FileSet> = {};
 try {
@@ -488,7 +516,27 @@ try {
   }
   const small = ALL_SETS.find((s) => s.name === 'small')!;
   if (WITH_LATENCY) {
-    proxy = await startLatencyProxy(minioEndpoint(stack), LATENCY_MS);
+    await ensureMirror(s3, small);
+    const keys = await seriesKeys(s3, small);
+    const bareOnce = async (endpoint: string) => {
+      const dest = `bench/calibrate/${Date.now()}/`;
+      const m = await bareS5cmd({ set: small, srcPrefix: '', dest, keys, endpoint });
+      await deletePrefix(s3, stack.destBucket, dest);
+      return m.wallS;
+    };
+    const localS = results.small?.[BARE]?.wallS ?? (await bareOnce(minioEndpoint(stack)));
+    proxy = await startLatencyProxy(minioEndpoint(stack), LATENCY_STEPS_MS[0]);
+    for (const ms of LATENCY_STEPS_MS) {
+      await proxy.setLatency(ms);
+      const s = await bareOnce(proxy.endpoint);
+      calibration.push({ latencyMs: ms, bareS: +s.toFixed(2), overLocal: +(s / localS).toFixed(2) });
+      console.log(
+        `  latency ${ms} ms: bare s5cmd ${s.toFixed(2)} s, ${(s / localS).toFixed(2)}× its local ${localS.toFixed(2)} s`,
+      );
+      latencyMs = ms;
+      if (s >= NETWORK_BOUND * localS) break;
+    }
+    localBareS = localS;
     results.smallLatency = await measureSet(s3, small, 'smallLatency', proxy.endpoint);
     setOf.smallLatency = small;
   }
@@ -505,7 +553,7 @@ for (const [key, byTool] of Object.entries(results)) {
   if (key === 'tiny') continue;
   ratios[key] = ratiosOf(byTool, set.files);
   const lines = [
-    `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${LATENCY_MS} ms of latency per response (Toxiproxy)` : ''}, on ${stack.store}, median of ${RUNS} runs, measured ${today()}`,
+    `### ${set.files} files × ${set.bytes >= 1024 ** 2 ? `${set.bytes / 1024 ** 2} MiB` : `${set.bytes / 1024} KiB`}${key === 'smallLatency' ? `, through ${latencyMs} ms of latency per response (Toxiproxy)` : ''}, on ${stack.store}, median of ${RUNS} runs, measured ${today()}`,
     '',
     chart(byTool),
     '',
@@ -519,9 +567,31 @@ for (const [key, byTool] of Object.entries(results)) {
     '| ratio | value |',
     '| --- | ---: |',
     ...Object.entries(ratios[key]).map(([k, v]) => `| ${k} | ${v ?? '-'} |`),
+    ...(key === 'smallLatency' ? latencyNotes(byTool) : []),
   ];
   sections[key] = lines.join('\n');
 }
+/** Is the profile network-bound (bare s5cmd against its local time), and where the workflow's time went. */
+function latencyNotes(byTool: Record<string, Row>): string[] {
+  const steps = calibration.map((c) => `${c.latencyMs} ms → ${c.bareS} s (${c.overLocal}×)`).join(', ');
+  const phases = [DIRECT_VERIFIED, DIRECT, TRADITIONAL].filter((t) => byTool[t]?.phaseMs);
+  const names = [...new Set(phases.flatMap((t) => Object.keys(byTool[t].phaseMs!)))];
+  return [
+    '',
+    `Network-bound: bare \`s5cmd run\` took ${byTool[BARE]?.wallS.toFixed(2) ?? '-'} s here against ${localBareS?.toFixed(2) ?? '-'} s on loopback ` +
+      `(latency chosen as the first with ≥ ${NETWORK_BOUND}×: ${steps}).`,
+    '',
+    `Where the workflow's time went (medians; phases overlap where shards run side by side; worker CPU is the worker and its s5cmd children):`,
+    '',
+    `| tool | ${names.join(' ms | ')} ms | worker CPU / wall |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} | ---: |`,
+    ...phases.map(
+      (t) =>
+        `| ${t} | ${names.map((n) => Math.round(byTool[t].phaseMs![n] ?? 0)).join(' | ')} | ${((byTool[t].cpuS / byTool[t].wallS) * 100).toFixed(0)} % |`,
+    ),
+  ];
+}
+
 const fixedCostS =
   results.tiny?.[DIRECT_VERIFIED] && results.tiny[BARE]
     ? +(results.tiny[DIRECT_VERIFIED].wallS - results.tiny[BARE].wallS).toFixed(3)
@@ -560,7 +630,7 @@ if (!process.env.BENCH_TOOLS) {
         `Ratios (local): verified direct sync / bare s5cmd ${ratios.small?.directVerifiedOverBareS5cmd}, traditional / ${ratios.small?.fastestDownloadUpload} ${ratios.small?.traditionalOverFastestDownloadUpload}, ` +
           `file bytes through the worker per verified file ${ratios.small?.workerBytesPerVerifiedFile}` +
           (lat
-            ? `; through ${LATENCY_MS} ms of latency: ${lat.directVerifiedOverBareS5cmd} and ${lat.traditionalOverFastestDownloadUpload}`
+            ? `; through ${latencyMs} ms of latency: ${lat.directVerifiedOverBareS5cmd} and ${lat.traditionalOverFastestDownloadUpload}`
             : '') +
           (fixedCostS !== null ? `; fixed cost per collection ${fixedCostS.toFixed(2)} s.` : '.'),
       ].join('\n'),
@@ -574,7 +644,9 @@ console.log(
       store: stack.store,
       concurrency: WORKERS,
       cores: (await import('node:os')).cpus().length,
-      latencyMs: LATENCY_MS,
+      latencyMs,
+      latencyCalibration: calibration,
+      localBareS5cmdS: localBareS,
       results,
     },
     ratios,

@@ -12,6 +12,8 @@ import { PROJECT_ROOT } from '../worker/config';
 export interface LatencyProxy {
   /** The endpoint to use instead of MinIO's. */
   endpoint: string;
+  /** Change the latency of every response from now on. */
+  setLatency(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startLatencyProxy(upstream: string, latencyMs: number): Pr
   });
   return {
     endpoint: `http://127.0.0.1:${LISTEN_PORT}`,
+    setLatency: (ms) => post(`${api}/proxies/minio/toxics/latency`, { attributes: { latency: ms, jitter: 0 } }),
     async stop() {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
