@@ -194,8 +194,13 @@ describe("AWS S3's behaviours, injected by an S3-aware proxy", () => {
       copies.every((r) => r.ifNoneMatch),
       'each carried If-None-Match: *',
     );
+    // (A store that gives no checksum in the copy result, MinIO, is asked for it by a HEAD after the copy.)
+    const seen = proxy.seen.map((r, at) => ({ r, at }));
+    const copiedAt = new Map(seen.filter(({ r }) => r.kind === 'copy' && zips(r)).map(({ r, at }) => [r.key, at]));
     assert.deepEqual(
-      proxy.seen.filter((r) => r.kind === 'head' && zips(r)).map((r) => r.key),
+      seen
+        .filter(({ r, at }) => r.kind === 'head' && zips(r) && !(at > (copiedAt.get(r.key) ?? Infinity)))
+        .map(({ r }) => r.key),
       [],
       'no HEAD of a destination file before its copy',
     );
