@@ -54,7 +54,7 @@ export const WorkerEnv = z
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
     S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
     /** Requests per batch for the product's own small objects (.CHECKSUM reads, proofs), beside the copies. */
-    BOOKKEEPING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+    BOOKKEEPING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
     STAGING_DIR: z.string().default(path.join(os.tmpdir(), 'archive-collector-staging')),
     STAGING_MAX_BYTES: bytes.default(4 * 1024 ** 3),
     TRANSFER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
