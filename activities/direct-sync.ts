@@ -297,7 +297,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
  * The `.CHECKSUM` text of each file, read from the source only where it is still the one planned (its ETag): a
  * sidecar changed since the plan, missing or unreadable earns no proof here, and the proof step takes that file.
  */
-async function readSidecars(
+export async function readSidecars(
   deps: DirectDeps,
   files: PlanFile[],
   positions: number[],

@@ -17,7 +17,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { startCollection } from '../client/collection';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
-import { minioEndpoint, stackUp, temporalAddress } from '../stack/local-stack';
+import { minioEndpoint, stackDown, stackUp, temporalAddress } from '../stack/local-stack';
 import { fillMirror } from '../stack/mirror';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { buildWorker } from '../worker/build';
@@ -26,7 +26,15 @@ import type { VerificationLevel } from '../workflows/request';
 import type { CollectionReport } from '../workflows/types';
 import { publishSection, today } from './figures';
 import { startLatencyProxy } from './latency-proxy';
-import { benchStack, historyStats, procStats, startMeasuredWorker, stopWorker, treeRssSampler } from './measure';
+import {
+  benchStack,
+  historyStats,
+  procStats,
+  startMeasuredWorker,
+  stopWorker,
+  storeRequestCounter,
+  treeRssSampler,
+} from './measure';
 
 const stack = benchStack();
 const DAYS = 1000;
@@ -129,10 +137,13 @@ async function measureSize(client: Client, files: number, verification: Verifica
     parallelShards: 2,
     destination: { bucket: stack.destBucket, prefix: `${id}/` },
   };
+  const before = await counter.settled();
   const first = await run(client, workers, id, request);
+  const afterFirst = await counter.settled();
   if (first.report.files.copied !== files)
     throw new Error(`copied ${first.report.files.copied} of ${files}: ${first.report.verdict}`);
   const rerun = await run(client, workers, `${id}-rerun`, request);
+  const afterRerun = await counter.settled();
   const cpuS = workers.procs.reduce((a, p) => a + procStats(p.pid!).cpuS, 0);
   for (const p of workers.procs) await stopWorker(p);
   const all = [...first.runs, ...rerun.runs];
@@ -154,6 +165,9 @@ async function measureSize(client: Client, files: number, verification: Verifica
     symbols: first.report.discovery.symbols,
     shards: first.report.shards.total,
     s3Requests: first.report.s3Requests,
+    // Counted by the store itself: every request of the run (the worker's, s5cmd's, the probe's) per file.
+    requestsPerFile: +((afterFirst - before) / files).toFixed(2),
+    rerunRequestsPerFile: +((afterRerun - afterFirst) / files).toFixed(3),
   };
   console.log(JSON.stringify(row));
   return row;
@@ -274,6 +288,9 @@ async function measureResume(client: Client, files: number) {
 
 await buildWorkflowBundle();
 await buildWorker();
+// The store counts every request; its counter listens before the store starts (a stack left up is restarted).
+const counter = await storeRequestCounter(stack);
+await stackDown(stack);
 await stackUp(stack);
 await ensureStackBuckets(stack);
 const connection = await Connection.connect({ address: temporalAddress(stack) });
@@ -289,25 +306,29 @@ const fillS = (performance.now() - fillStarted) / 1000;
 const PARTS = (process.env.SCALE_PARTS ?? 'scaleout,resume,sizes').split(',');
 const saved = path.join(PROJECT_ROOT, '.data/bench/scale-results.json');
 type Results = {
-  scaleOut?: Awaited<ReturnType<typeof measureScaleOut>> & { at: string };
-  resume?: Awaited<ReturnType<typeof measureResume>> & { at: string };
-  sizes?: { rows: Awaited<ReturnType<typeof measureSize>>[]; fillS: number; at: string };
+  scaleOut?: Awaited<ReturnType<typeof measureScaleOut>> & { at: string; store?: string };
+  resume?: Awaited<ReturnType<typeof measureResume>> & { at: string; store?: string };
+  sizes?: { rows: Awaited<ReturnType<typeof measureSize>>[]; fillS: number; at: string; store?: string };
 };
 const results: Results = existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) : {};
 const keep = () => writeFileSync(saved, JSON.stringify(results, null, 2));
 // The scale-out measurement first: it is the one most sensitive to a busy machine.
 if (PARTS.includes('scaleout')) {
-  results.scaleOut = { ...(await measureScaleOut(client)), at: today() };
+  results.scaleOut = { ...(await measureScaleOut(client)), at: today(), store: stack.store };
   keep();
 }
 if (PARTS.includes('resume')) {
-  results.resume = { ...(await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000))), at: today() };
+  results.resume = {
+    ...(await measureResume(client, Number(process.env.SCALE_RESUME_FILES ?? 100_000))),
+    at: today(),
+    store: stack.store,
+  };
   keep();
 }
 if (PARTS.includes('sizes')) {
   const measured = [];
   for (const s of SIZES) measured.push(await measureSize(client, s.files, s.verification));
-  results.sizes = { rows: measured, fillS, at: today() };
+  results.sizes = { rows: measured, fillS, at: today(), store: stack.store };
   keep();
 }
 if (!results.scaleOut || !results.resume || !results.sizes) {
@@ -327,18 +348,18 @@ const smallSame = rows
   .reduce((a, b) => (b.files < a.files ? b : a));
 const n = (x: number) => x.toLocaleString('en-US');
 const lines = [
-  '| files | verification | wall s | files/s | worker tree peak RSS MB | worker CPU s | workflow runs | max events per run | max payload bytes | rerun copied | rerun s | listed keys/s | discovery listings | shards |',
-  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| files | verification | wall s | files/s | worker tree peak RSS MB | worker CPU s | workflow runs | max events per run | max payload bytes | rerun copied | rerun s | listed keys/s | discovery listings | shards | store requests per file | rerun requests per file |',
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${n(r.files)} | ${r.verification} | ${r.wallS} | ${r.filesPerS} | ${r.peakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${n(r.maxEventsPerRun)} | ${n(r.maxPayloadBytes)} | ${r.rerunCopied} | ${r.rerunWallS} | ${n(r.listKeysPerS)} | ${r.discoveryListings} | ${r.shards} |`,
+      `| ${n(r.files)} | ${r.verification} | ${r.wallS} | ${r.filesPerS} | ${r.peakRssMb} | ${r.workerCpuS} | ${r.workflowRuns} | ${n(r.maxEventsPerRun)} | ${n(r.maxPayloadBytes)} | ${r.rerunCopied} | ${r.rerunWallS} | ${n(r.listKeysPerS)} | ${r.discoveryListings} | ${r.shards} | ${r.requestsPerFile ?? '-'} | ${r.rerunRequestsPerFile ?? '-'} |`,
   ),
 ];
 const checks = [
   `throughput at ${n(largest.files)} files is ${((largest.filesPerS / smallSame.filesPerS) * 100).toFixed(0)} % of ${n(smallSame.files)} files (${largest.verification}; target within 15 %)`,
   `worker tree peak RSS ${Math.max(...rows.map((r) => r.peakRssMb))} MB at most (target ≤ 300)`,
   `history events per run ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} at most (limit ${n(MAX_EVENTS)}), payload ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes at most (limit ${n(MAX_PAYLOAD)})`,
-  `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)} files`,
+  `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)} files, with ${Math.max(...rows.map((r) => r.rerunRequestsPerFile ?? NaN))} store requests per already-proven file at most (target ≤ 0.05)`,
   `a listing of ${n(resume.files)} files (${resume.series} series, one shard) killed (SIGKILL of its worker) at its checkpoint of series ${resume.killedAtSeries}, ${resume.killedAfterS} s in: ` +
     `resumed there on a new worker (resumedListings ${resume.resumedListings}), every file planned once, ${resume.wallS} s in all (heartbeat timeout 10 s)`,
   `two workers on one task queue, ${LATENCY_MS} ms added per S3 response, ${n(SHARE_FILES)} files: ${scaleOut.oneS} s with one, ${scaleOut.twoS} s with two, **${scaleOut.speedup}×** (target ≥ 1.7×)`,
@@ -347,7 +368,7 @@ const heading =
   `Measured ${today()} with \`npm run scale\` (${process.env.SCALE_SIZES ? `SCALE_SIZES=${process.env.SCALE_SIZES}` : 'default sizes'}): ` +
   'one worker with default settings, batchSize 1000, parallelBatches 4, filesPerShard 20,000, parallelShards 2; symbols selected by patterns ' +
   `(discovered from the mirror's listing); mirror filled in ${results.sizes.fillS.toFixed(0)} s by that run (0 when already there). ` +
-  `Parts measured: sizes ${results.sizes.at}, scale-out ${scaleOut.at}, resumed listing ${resume.at}.`;
+  `Parts measured: sizes ${results.sizes.at} on ${results.sizes.store ?? 'minio'}, scale-out ${scaleOut.at} on ${scaleOut.store ?? 'minio'}, resumed listing ${resume.at} on ${resume.store ?? 'minio'}.`;
 const markdown = `${heading}\n\n${lines.join('\n')}\n\n${checks.map((c) => `- ${c}`).join('\n')}`;
 console.log(`\n${markdown}`);
 publishSection('BENCHMARKS.md', 'scale', markdown);
