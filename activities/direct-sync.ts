@@ -304,7 +304,9 @@ export async function readSidecars(
   signal: AbortSignal,
 ): Promise<Map<number, string>> {
   const texts = new Map<number, string>();
-  await mapPool(positions, deps.config.bookkeepingConcurrency, async (i) => {
+  // As many in flight as copies: enough to keep ahead of them, and no more memory than that needs.
+  const inFlight = Math.min(deps.config.bookkeepingConcurrency, deps.config.s5cmd.numWorkers);
+  await mapPool(positions, inFlight, async (i) => {
     if (signal.aborted) return;
     const read = await deps.source.readIfExists(checksumKey(files[i].key), signal).catch(() => undefined);
     if (read && normalizeEtag(read.etag) === normalizeEtag(files[i].checksumEtag ?? ''))
