@@ -376,7 +376,7 @@ publishSection(
   'docs/benchmarks.md',
   'scale-summary',
   [
-    `Scale (\`npm run scale\`, ${today()}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +
+    `Scale (\`npm run scale\`, ${today()}, sizes on ${results.sizes.store ?? 'minio'}): ${rows.map((r) => `${n(r.files)} files (${r.verification}) in ${r.wallS} s, ${r.filesPerS} files/s, worker tree ${r.peakRssMb} MB`).join('; ')}; ` +
       `reruns copied ${rows.reduce((a, r) => a + r.rerunCopied, 0)}; at most ${n(Math.max(...rows.map((r) => r.maxEventsPerRun)))} events per workflow run and ${n(Math.max(...rows.map((r) => r.maxPayloadBytes)))} bytes per payload; ` +
       `listing ${n(largest.listKeysPerS)} keys/s; two workers on one queue ${scaleOut.speedup}× one (${LATENCY_MS} ms per S3 response, ${n(SHARE_FILES)} files).`,
   ].join('\n'),
