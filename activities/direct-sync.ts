@@ -9,6 +9,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context, log } from '@temporalio/activity';
 import type { WorkerConfig } from '../worker/config';
 import { checksumKey, destinationKey, incomingKey, proofFolder } from '../workflows/keys';
@@ -47,6 +48,9 @@ export interface DirectEntry {
   error: string | null;
   attempt: number;
 }
+
+/** How long .CHECKSUM reads still out after the copies may take before their files go to the proof step. */
+const SIDECAR_GRACE_MS = 10_000;
 
 /** A server-side copy on a healthy store moves at least this fast; a silent s5cmd beyond that is hung. */
 const MIN_COPY_BYTES_PER_SECOND = 8 * 1024 * 1024;
@@ -197,7 +201,15 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd).
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
     const second: CopyRequest[] = [];
-    const sidecars = await sidecarReads;
+    // The reads keep ahead of the copies; any still out when the copies are done get a short grace, then the proof
+    // step takes those files (no wait here outlasts a heartbeat).
+    const sidecars = await Promise.race([
+      sidecarReads,
+      sleep(SIDECAR_GRACE_MS).then(() => {
+        reading.abort();
+        return sidecarReads;
+      }),
+    ]);
     await mapPool(fastProof, 32, async (i) => {
       const z = zip.get(i);
       // No proof here for an answer without a strong ETag: the proof step finds why and says so.
@@ -283,7 +295,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
       bytes: toCopy
         .filter((i) => zip.get(i)?.status === 'ok' || large.copied.includes(i))
         .reduce((n, i) => n + files[i].size, 0),
-      s3Requests: commandsFile.commands.length + second.length + sidecars.size,
+      // The worker's own requests (the .CHECKSUM reads) are counted where they are sent (activities/s3.ts).
+      s3Requests: commandsFile.commands.length + second.length,
       s5cmdLines: commandsFile.commands.length + second.length,
     };
   } finally {
@@ -304,12 +317,12 @@ export async function readSidecars(
   signal: AbortSignal,
 ): Promise<Map<number, string>> {
   const texts = new Map<number, string>();
-  // As many in flight as copies: enough to keep ahead of them, and no more memory than that needs.
+  // No more in flight than copies: enough to keep ahead of them, and no more memory than that needs.
   const inFlight = Math.min(deps.config.bookkeepingConcurrency, deps.config.s5cmd.numWorkers);
   await mapPool(positions, inFlight, async (i) => {
     if (signal.aborted) return;
     const read = await deps.source.readIfExists(checksumKey(files[i].key), signal).catch(() => undefined);
-    if (read && normalizeEtag(read.etag) === normalizeEtag(files[i].checksumEtag ?? ''))
+    if (read && !unboundEtag(read.etag) && normalizeEtag(read.etag) === normalizeEtag(files[i].checksumEtag ?? ''))
       texts.set(i, read.bytes.toString('utf8'));
   });
   return texts;

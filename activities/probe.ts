@@ -285,7 +285,7 @@ export async function tryServerSideCopy(
 /**
  * Tries each guard the trust design leans on, in a scratch folder under `_collections/` that holds two objects from
  * the first request to the last (a store that removes emptied folders must not pull it from under a request), side
- * by side: what the store refuses is honoured, what it lets through is not. About 9 small requests in 4 rounds.
+ * by side: what the store refuses is honoured, what it lets through is not. About 10 small requests in 4 rounds.
  */
 export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: string): Promise<StoreGuards> {
   const folder = `${prefix}_collections/.guard-probe-${randomUUID()}/`;
@@ -310,6 +310,29 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
         detail: `${what}: could not tell (${(err as Error).name}: ${(err as Error).message.slice(0, 200)})`,
       };
     }
+  };
+  const copyOnto = (key: string) =>
+    s3.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: copySource(bucket, a), IfNoneMatch: '*' }));
+  /** Refused onto a taken key (another than its source: some stores refuse a copy onto itself for another reason), done onto a free one. */
+  const copyIfAbsent = async (): Promise<Guard> => {
+    const [taken, free] = await Promise.all([
+      attempt(
+        'copy with If-None-Match: * onto an existing key',
+        () => copyOnto(`${folder}d`),
+        'refused (new files are copied without a HEAD of the destination first)',
+        'copied: the store ignores it (each new file costs a HEAD of the destination before its copy)',
+        412,
+      ),
+      copyOnto(`${folder}e`).then(
+        () => undefined,
+        (err: Error) => err,
+      ),
+    ]);
+    if (taken.honoured !== true || !free) return taken;
+    return {
+      honoured: null,
+      detail: `copy with If-None-Match: * onto a free key was refused as well (${free.name}): not the condition AWS honours`,
+    };
   };
   try {
     // Two objects first, kept to the end, so that the folder never empties while the guards are tried side by side;
@@ -356,22 +379,7 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
         'copied: the store ignores it (replacements of verified files go through the traditional path)',
         412,
       ),
-      // Onto another existing key: a copy onto its own source is refused by some stores for another reason.
-      attempt(
-        'copy with If-None-Match: * onto an existing key',
-        () =>
-          s3.send(
-            new CopyObjectCommand({
-              Bucket: bucket,
-              Key: `${folder}d`,
-              CopySource: copySource(bucket, a),
-              IfNoneMatch: '*',
-            }),
-          ),
-        'refused (new files are copied without a HEAD of the destination first)',
-        'copied: the store ignores it (each new file costs a HEAD of the destination before its copy)',
-        412,
-      ),
+      copyIfAbsent(),
     ]);
     const conditionalDelete = await attempt(
       'DELETE If-Match naming another ETag',
@@ -386,7 +394,7 @@ export async function probeStoreGuards(s3: S3Client, bucket: string, prefix: str
       .send(
         new DeleteObjectsCommand({
           Bucket: bucket,
-          Delete: { Objects: ['d', 'c', 'b', 'a'].map((k) => ({ Key: `${folder}${k}` })), Quiet: true },
+          Delete: { Objects: ['e', 'd', 'c', 'b', 'a'].map((k) => ({ Key: `${folder}${k}` })), Quiet: true },
         }),
       )
       .catch(() => undefined);
