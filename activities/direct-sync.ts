@@ -135,7 +135,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const heldBack = new Set(unguarded ? toCopy.filter((i) => files[i].action === 'replace') : []);
   const tooLarge = toCopy.filter((i) => !heldBack.has(i) && files[i].size > config.s5cmd.maxCopyBytes);
   const bys5cmd = toCopy.filter((i) => !heldBack.has(i) && files[i].size <= config.s5cmd.maxCopyBytes);
-  // New files proven by the store's SHA-256 get their .CHECKSUM in the same run (checksum level: downloaded, to compare).
+  // New files proven by the store's SHA-256: their .CHECKSUM is read beside the copies (checksum level, to compare)
+  // or copied in the same run (weaker levels).
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
@@ -205,7 +206,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     // step takes those files (no wait here outlasts a heartbeat).
     const sidecars = await Promise.race([
       sidecarReads,
-      sleep(SIDECAR_GRACE_MS).then(() => {
+      sleep(SIDECAR_GRACE_MS, undefined, { signal: reading.signal }).then(() => {
         reading.abort();
         return sidecarReads;
       }),

@@ -68,14 +68,8 @@ export interface ProbeResult {
 
 const s5cmdVersions = new Map<string, Promise<EnvironmentProbe['s5cmd'] & { ifAbsent: boolean }>>();
 
-/** The project's build marks what it adds in its version: `-archive-checksum` (SHA-256 on copies), `-if-absent`. */
-export async function s5cmdCopiesIfAbsent(s5cmdPath: string): Promise<boolean> {
-  await probeS5cmd(s5cmdPath);
-  return (await s5cmdVersions.get(s5cmdPath))?.ifAbsent === true;
-}
-
 /** Once per worker process and path: the binary does not change under a running worker. */
-export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
+function s5cmdBuild(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd'] & { ifAbsent: boolean }> {
   let known = s5cmdVersions.get(s5cmdPath);
   if (!known) {
     known = execa(s5cmdPath, ['version'], {
@@ -86,6 +80,7 @@ export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s
       ({ stdout }) => {
         const checksums = stdout.includes('archive-checksum');
         return {
+          // The project's build marks what it adds in its version: `-archive-checksum` (SHA-256 on copies), `-if-absent`.
           ifAbsent: checksums && stdout.includes('if-absent'),
           available: true,
           checksums,
@@ -101,8 +96,17 @@ export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s
     );
     s5cmdVersions.set(s5cmdPath, known);
   }
-  const { ifAbsent: _, ...probe } = await known;
+  return known;
+}
+
+export async function probeS5cmd(s5cmdPath: string): Promise<EnvironmentProbe['s5cmd']> {
+  const { ifAbsent: _, ...probe } = await s5cmdBuild(s5cmdPath);
   return probe;
+}
+
+/** Whether this s5cmd can make a copy conditional on its key being free (`cp --if-absent`). */
+export async function s5cmdCopiesIfAbsent(s5cmdPath: string): Promise<boolean> {
+  return (await s5cmdBuild(s5cmdPath)).ifAbsent;
 }
 
 export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sharedEndpoint'] {

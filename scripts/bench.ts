@@ -603,47 +603,36 @@ if (fixedCostS !== null) {
 function targetsSection(): string | undefined {
   const local = ratios.small;
   const lat = ratios.smallLatency;
+  const atMost = (bound: number, note = '') => ({ wanted: `≤ ${bound}${note}`, met: (x: number) => x <= bound });
+  const atLeast = (bound: number, note = '') => ({ wanted: `≥ ${bound}${note}`, met: (x: number) => x >= bound });
   const rows: [string, string, string, boolean][] = [];
-  const add = (what: string, figure: number | null | undefined, target: string, met: (x: number) => boolean) => {
-    if (figure !== null && figure !== undefined) rows.push([what, String(figure), target, met(figure)]);
+  const add = (what: string, figure: number | null | undefined, target: ReturnType<typeof atMost>) => {
+    if (figure !== null && figure !== undefined) rows.push([what, String(figure), target.wanted, target.met(figure)]);
   };
   add(
     'store requests per verified new file (small set, counted by the store)',
     local?.requestsPerVerifiedFile,
-    '≤ 4.2 where the copy result carries the SHA-256',
-    (x) => x <= 4.2,
+    atMost(4.2, ' where the copy result carries the SHA-256'),
   );
-  add('verified direct sync / bare s5cmd, local', local?.directVerifiedOverBareS5cmd, '≤ 1.35', (x) => x <= 1.35);
-  add(
-    'traditional / fastest download+upload, local',
-    local?.traditionalOverFastestDownloadUpload,
-    '≤ 1.25',
-    (x) => x <= 1.25,
-  );
+  add('verified direct sync / bare s5cmd, local', local?.directVerifiedOverBareS5cmd, atMost(1.35));
+  add('traditional / fastest download+upload, local', local?.traditionalOverFastestDownloadUpload, atMost(1.25));
   if (lat && localBareS && results.smallLatency?.[BARE])
     add(
       'bare s5cmd under latency / on loopback',
       +(results.smallLatency[BARE].wallS / localBareS).toFixed(2),
-      '≥ 3 (network-bound)',
-      (x) => x >= 3,
+      atLeast(3, ' (network-bound)'),
     );
-  add('verified direct sync / bare s5cmd, network-bound', lat?.directVerifiedOverBareS5cmd, '≤ 1.5', (x) => x <= 1.5);
+  add('verified direct sync / bare s5cmd, network-bound', lat?.directVerifiedOverBareS5cmd, atMost(1.5));
   const v = results.smallLatency?.[DIRECT_VERIFIED];
   if (v)
     add(
       'worker CPU / wall of verified direct sync, network-bound',
       +(v.cpuS / v.wallS).toFixed(2),
-      '≤ 0.10 of the time not waiting on the store',
-      (x) => x <= 0.1,
+      atMost(0.1, ' of the time not waiting on the store'),
     );
-  add(
-    'traditional / fastest download+upload, network-bound',
-    lat?.traditionalOverFastestDownloadUpload,
-    '≤ 1.0',
-    (x) => x <= 1,
-  );
-  add('worker tree peak RSS MB, small set', local?.peakRssMb, '≤ 300', (x) => x <= 300);
-  add('fixed cost per collection s (warm worker, 10 files)', fixedCostS, '≤ 1.2', (x) => x <= 1.2);
+  add('traditional / fastest download+upload, network-bound', lat?.traditionalOverFastestDownloadUpload, atMost(1));
+  add('worker tree peak RSS MB, small set', local?.peakRssMb, atMost(300));
+  add('fixed cost per collection s (warm worker, 10 files)', fixedCostS, atMost(1.2));
   if (!rows.length) return undefined;
   return [
     `Issue 19's targets against this run (${today()}, ${stack.store}):`,

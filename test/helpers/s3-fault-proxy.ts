@@ -155,33 +155,26 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
       return answer(fault.status, errorXml(code, message));
     }
 
-    if (kind === 'copy' && req.headers['if-none-match'] === '*') {
-      record.ifNoneMatch = true;
-      if (lookup) {
-        req.pause();
-        taken(record.bucket, key).then(
-          (isTaken) => {
-            if (!isTaken) return pass();
-            record.injected = 'PreconditionFailed';
-            answer(
-              412,
-              errorXml(
-                'PreconditionFailed',
-                'At least one of the pre-conditions you specified did not hold',
-                '<Condition>If-None-Match</Condition>',
-              ),
-            );
-          },
-          (err: Error) => {
-            record.status = 502;
-            res.writeHead(502);
-            res.end(String(err));
-          },
-        );
-        return;
-      }
-    }
-    return pass();
+    const badGateway = (err: Error) => {
+      record.status = 502;
+      if (!res.headersSent) res.writeHead(502);
+      res.end(String(err));
+    };
+    if (kind === 'copy' && req.headers['if-none-match'] === '*') record.ifNoneMatch = true;
+    if (!(record.ifNoneMatch && lookup)) return pass();
+    req.pause();
+    taken(record.bucket, key).then((isTaken) => {
+      if (!isTaken) return pass();
+      record.injected = 'PreconditionFailed';
+      answer(
+        412,
+        errorXml(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          '<Condition>If-None-Match</Condition>',
+        ),
+      );
+    }, badGateway);
 
     function pass() {
       const headers = { ...req.headers };
@@ -218,11 +211,7 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
           });
         },
       );
-      forward.on('error', (err) => {
-        record.status = 502;
-        if (!res.headersSent) res.writeHead(502);
-        res.end(String(err));
-      });
+      forward.on('error', badGateway);
       req.pipe(forward);
     }
   });
