@@ -23,7 +23,7 @@ import { emptyContent, writeContent, type SeriesBreakAt } from './content/shard-
 import type { ContentThresholds } from './content/status';
 import { isNotFound } from './errors';
 import { hasAny, listRange, type ListedObject } from './listing';
-import { shardEntries, type ManifestInput } from './manifest';
+import { folderGroups, shardEntryStream, type ManifestInput } from './manifest';
 import { mapPool } from './pool';
 import { normalizeEtag, objectToken, parseProofKey, unboundEtag } from './proof';
 import { StateStore } from './state-store';
@@ -68,24 +68,19 @@ export async function inspectShard(deps: InspectShardDeps, input: InspectShardIn
   }
   const summary = emptyContent();
   const beat = () => deps.progress({ inspected: summary.inspectedNow, bytesRead: summary.bytesRead });
-  const entries = await shardEntries(store, input);
-  beat();
-  const byFolder = new Map<string, string[]>();
-  for (const e of entries) {
-    if (!PRESENT_OUTCOMES.includes(e.outcome) || (e.proof !== 'sha256' && e.proof !== 'accepted')) continue;
-    const folder = e.key.slice(0, e.key.lastIndexOf('/') + 1);
-    const list = byFolder.get(folder);
-    if (list) list.push(e.key);
-    else byFolder.set(folder, [e.key]);
-  }
+  const seriesByFolder = new Map(((await store.series()) ?? []).map((s) => [seriesPrefix(s), s]));
   const files = new Map<string, FileContent>();
   const breaks: SeriesBreakAt[] = [];
   const recordKey = (key: string, n: FactsName) => `${factsFolder(dp, key)}/${factsFileName(n)}`;
 
-  for (const s of (await store.series()) ?? []) {
-    const prefix = seriesPrefix(s);
-    const keys = byFolder.get(prefix) ?? [];
-    if (!keys.length) continue;
+  // One series at a time, in key order, as the shard's entries stream past.
+  for await (const { folder: prefix, entries } of folderGroups(shardEntryStream(store, input))) {
+    beat();
+    const s = seriesByFolder.get(prefix);
+    const keys = entries
+      .filter((e) => PRESENT_OUTCOMES.includes(e.outcome) && (e.proof === 'sha256' || e.proof === 'accepted'))
+      .map((e) => e.key);
+    if (!s || !keys.length) continue;
     const last = keys[keys.length - 1];
     const [objects, recorded, proofs] = await Promise.all([
       listRange(deps.destination, bucket, `${dp}${prefix}`, `${dp}${prefix}`, `${dp}${last}`),

@@ -5,9 +5,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { seriesPrefix, periodOf } from '../workflows/keys';
 import type { CollectionAction } from '../workflows/request';
-import type { CoverageSummary, ManifestCounts, ManifestEntry, Mode, StateRef } from '../workflows/types';
+import type { CoverageRow, CoverageSummary, ManifestCounts, ManifestEntry, Mode, StateRef } from '../workflows/types';
 import { coverageRow, summarizeRows } from '../workflows/coverage';
-import { countEntries } from '../workflows/tally';
+import { countEntries, EntryTally } from '../workflows/tally';
 import type { DirectEntry } from './direct-sync';
 import { STATE_OBJECTS } from './state-store';
 import type { PlanFile } from './plan';
@@ -117,21 +117,23 @@ export function mergeEntry(
   };
 }
 
-/** The files the listing settled (already there, not published, no .CHECKSUM) as manifest entries. */
+/** The entries of one settled part (files the listing settled: already there, not published, no .CHECKSUM). */
+const settledEntries = (text: string | undefined): ManifestEntry[] =>
+  text
+    ? text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ManifestEntry)
+    : [];
+
+/** The files the listing settled, as manifest entries. */
 async function listedEntries(store: StateStore, settledParts: number): Promise<ManifestEntry[]> {
   const parts = await mapPool(
     Array.from({ length: settledParts }, (_, i) => i),
     16,
     (i) => store.getText(STATE_OBJECTS.settledPart(i)),
   );
-  return parts.flatMap((text) =>
-    text
-      ? text
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as ManifestEntry)
-      : [],
-  );
+  return parts.flatMap(settledEntries);
 }
 
 /** One batch's final entries, merged from its plan and each step's results. */
@@ -174,56 +176,115 @@ export async function countListed(
   return countEntries(await listedEntries(new StateStore(destination, input.state), input.settledParts));
 }
 
-/** Every file of a shard with what happened to it, sorted by key: its listing's settled parts and its batches. */
-export async function shardEntries(
-  store: StateStore,
-  input: Pick<ManifestInput, 'settledParts' | 'batchCount' | 'batchFailures' | 'action'>,
-): Promise<ManifestEntry[]> {
-  const entries = await listedEntries(store, input.settledParts);
-  const perBatch = await mapPool(
-    Array.from({ length: input.batchCount }, (_, b) => b),
-    16,
-    (b) => batchEntries(store, b, input.batchFailures[b], input.action),
-  );
-  for (const list of perBatch) entries.push(...list);
-  return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/** Plan objects read ahead of the one being merged: a few batches in memory, never the shard. */
+const READ_AHEAD = 8;
+
+/** The results of read(0 … count-1) in order, with up to READ_AHEAD reads in flight. */
+async function* readAhead<T>(count: number, read: (i: number) => Promise<T>): AsyncGenerator<T> {
+  const pending: Promise<T>[] = [];
+  let next = 0;
+  const fill = () => {
+    for (; next < count && pending.length < READ_AHEAD; next++) {
+      const p = read(next);
+      p.catch(() => undefined); // awaited in turn; a generator closed early leaves no unhandled rejection
+      pending.push(p);
+    }
+  };
+  fill();
+  while (pending.length) {
+    const value = await pending.shift()!;
+    fill();
+    yield value;
+  }
 }
 
-/** One shard's manifest (sorted by key) and coverage rows, written in the shard's folder; returns the counts. */
+/**
+ * Every file of a shard with what happened to it, in key order, a few batches at a time. The listing writes its
+ * settled parts and its plan batches each in key order (series sorted, each series' files in key order), so the
+ * two merge in one pass; a key out of order would mean state this code did not write, and stops the step.
+ */
+export async function* shardEntryStream(
+  store: StateStore,
+  input: Pick<ManifestInput, 'settledParts' | 'batchCount' | 'batchFailures' | 'action'>,
+): AsyncGenerator<ManifestEntry> {
+  const listed = readAhead(input.settledParts, (i) => store.getText(STATE_OBJECTS.settledPart(i)));
+  const planned = readAhead(input.batchCount, (b) => batchEntries(store, b, input.batchFailures[b], input.action));
+  const settled = (async function* () {
+    for await (const text of listed) yield* settledEntries(text);
+  })();
+  const batches = (async function* () {
+    for await (const list of planned) yield* list;
+  })();
+  let a = await settled.next();
+  let b = await batches.next();
+  let last: string | undefined;
+  while (!a.done || !b.done) {
+    const fromSettled = b.done || (!a.done && a.value.key <= b.value.key);
+    const entry = fromSettled ? a.value! : b.value!;
+    if (last !== undefined && entry.key < last)
+      throw new Error(
+        `the shard's plan in s3://${store.key('')} is not in key order (${entry.key} after ${last}); ` +
+          'it was not written by this version: start the collection again under a new id',
+      );
+    last = entry.key;
+    yield entry;
+    if (fromSettled) a = await settled.next();
+    else b = await batches.next();
+  }
+}
+
+/** Entries in key order, grouped by folder (a series' files are one run of keys). */
+export async function* folderGroups(
+  entries: AsyncIterable<ManifestEntry>,
+): AsyncGenerator<{ folder: string; entries: ManifestEntry[] }> {
+  let group: { folder: string; entries: ManifestEntry[] } | undefined;
+  for await (const e of entries) {
+    const folder = e.key.slice(0, e.key.lastIndexOf('/') + 1);
+    if (group?.folder !== folder) {
+      if (group) yield group;
+      group = { folder, entries: [] };
+    }
+    group.entries.push(e);
+  }
+  if (group) yield group;
+}
+
+/**
+ * One shard's manifest (in key order) and coverage rows, written in the shard's folder as its entries stream past
+ * (one series held at a time); returns the counts.
+ */
 export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
-  const entries = await shardEntries(store, input);
   // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
-  const content = await readContent(store);
-  if (content)
-    for (const e of entries) {
-      const c = content.files.get(e.key);
-      if (c) e.content = c;
-    }
-
-  const counts = countEntries(entries);
+  const [content, series] = await Promise.all([readContent(store), store.series()]);
+  const seriesByFolder = new Map((series ?? []).map((s) => [seriesPrefix(s), s]));
+  const tally = new EntryTally();
+  const rows: CoverageRow[] = [];
   const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
-    for (const e of entries) await out(`${JSON.stringify(e)}\n`);
+    for await (const group of folderGroups(shardEntryStream(store, input))) {
+      for (const e of group.entries) {
+        const c = content?.files.get(e.key);
+        if (c) e.content = c;
+        tally.add(e);
+        await out(`${JSON.stringify(e)}\n`);
+      }
+      // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
+      const s = seriesByFolder.get(group.folder);
+      if (s)
+        rows.push(
+          coverageRow(
+            s,
+            group.entries,
+            (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1)),
+            content?.breaks.get(group.folder),
+          ),
+        );
+    }
   });
-
-  const series = (await store.series()) ?? [];
-  const bySeries = new Map<string, ManifestEntry[]>(series.map((s) => [seriesPrefix(s), []]));
-  for (const e of entries) bySeries.get(e.key.slice(0, e.key.lastIndexOf('/') + 1))?.push(e);
-  // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
-  const rows = series
-    .filter((s) => bySeries.get(seriesPrefix(s))!.length > 0)
-    .map((s) =>
-      coverageRow(
-        s,
-        bySeries.get(seriesPrefix(s))!,
-        (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1)),
-        content?.breaks.get(seriesPrefix(s)),
-      ),
-    );
   await store.putText(
     STATE_OBJECTS.coverageRows,
     rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
     'application/x-ndjson',
   );
-  return { key, ...counts, coverage: summarizeRows(rows, content?.summary) };
+  return { key, ...tally.counts(), coverage: summarizeRows(rows, content?.summary) };
 }

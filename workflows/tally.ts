@@ -1,32 +1,52 @@
 /** Counting files: the manifest's entries (the one place that counts them), sums of batches and shards, what people read. Pure. */
 import { FAILED_OUTCOMES, type ListResult, type ManifestCounts, type ManifestEntry, type Mode } from './types';
 
-/** The one place that counts the manifest's entries. */
-export function countEntries(entries: ManifestEntry[]): ManifestCounts {
-  const byOutcome: Record<string, number> = {};
-  const byProof: Record<string, number> = {};
-  const byProofMethod: Record<string, number> = {};
-  const byMode: ManifestCounts['byMode'] = {
+/** The one place that counts the manifest's entries: one at a time, so a shard's entries can stream past it. */
+export class EntryTally {
+  private readonly byOutcome: Record<string, number> = {};
+  private readonly byProof: Record<string, number> = {};
+  private readonly byProofMethod: Record<string, number> = {};
+  private readonly byMode: ManifestCounts['byMode'] = {
     direct_sync: { copied: 0, failed: 0, checksumMismatch: 0 },
     traditional: { copied: 0, failed: 0, checksumMismatch: 0 },
   };
-  let bytesCopied = 0;
-  let quarantined = 0;
-  for (const e of entries) {
+  private total = 0;
+  private bytesCopied = 0;
+  private quarantined = 0;
+
+  add(e: ManifestEntry): void {
+    this.total++;
     // Waiting in the quarantine: put aside by this run, or by an earlier one for the same unchanged source.
-    if (e.evidence?.quarantineKey || e.evidence?.quarantinedEarlier) quarantined++;
-    byOutcome[e.outcome] = (byOutcome[e.outcome] ?? 0) + 1;
-    if (e.proof) byProof[e.proof] = (byProof[e.proof] ?? 0) + 1;
-    if (e.proofMethod) byProofMethod[e.proofMethod] = (byProofMethod[e.proofMethod] ?? 0) + 1;
+    if (e.evidence?.quarantineKey || e.evidence?.quarantinedEarlier) this.quarantined++;
+    this.byOutcome[e.outcome] = (this.byOutcome[e.outcome] ?? 0) + 1;
+    if (e.proof) this.byProof[e.proof] = (this.byProof[e.proof] ?? 0) + 1;
+    if (e.proofMethod) this.byProofMethod[e.proofMethod] = (this.byProofMethod[e.proofMethod] ?? 0) + 1;
     if (e.mode) {
-      const m = byMode[e.mode];
+      const m = this.byMode[e.mode];
       if (e.outcome === 'copied' || e.outcome === 'replaced' || e.outcome === 'verified_in_place') m.copied++;
       else if (e.outcome === 'checksum_mismatch' || e.outcome === 'stale_checksum') m.checksumMismatch++;
       else if (FAILED_OUTCOMES.includes(e.outcome)) m.failed++;
     }
-    if (e.outcome === 'copied' || e.outcome === 'replaced') bytesCopied += e.size ?? 0;
+    if (e.outcome === 'copied' || e.outcome === 'replaced') this.bytesCopied += e.size ?? 0;
   }
-  return { total: entries.length, byOutcome, byMode, byProof, byProofMethod, quarantined, bytesCopied };
+
+  counts(): ManifestCounts {
+    return {
+      total: this.total,
+      byOutcome: { ...this.byOutcome },
+      byMode: { direct_sync: { ...this.byMode.direct_sync }, traditional: { ...this.byMode.traditional } },
+      byProof: { ...this.byProof },
+      byProofMethod: { ...this.byProofMethod },
+      quarantined: this.quarantined,
+      bytesCopied: this.bytesCopied,
+    };
+  }
+}
+
+export function countEntries(entries: Iterable<ManifestEntry>): ManifestCounts {
+  const tally = new EntryTally();
+  for (const e of entries) tally.add(e);
+  return tally.counts();
 }
 
 /** The numbers a person reads (report, progress, details line), from the manifest's counts: the one mapping of outcomes to them. */
