@@ -42,6 +42,7 @@ import {
   stopWorker,
   storeRequestCounter,
   treeRssSampler,
+  type RssParts,
 } from './measure';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 
@@ -95,6 +96,8 @@ interface Measure {
   workerBytes?: number;
   /** The workflow's own phase times (its report's phaseMs), for the workflow's tools. */
   phaseMs?: Record<string, number>;
+  /** What the worker tree's peak is made of (worker process, s5cmd processes), for the workflow's tools. */
+  memory?: RssParts;
 }
 
 // ---------- helpers ----------
@@ -244,6 +247,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
     const wallS = (performance.now() - t0) / 1000;
     const after = procStats(worker.pid!);
     const peakRssMb = rss.stop();
+    const memory = rss.parts();
     await connection.close();
     await stopWorker(worker);
     if (report.files.copied !== set.files)
@@ -255,6 +259,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
       peakDiskMb: report.peakLocalDiskBytes / 1024 ** 2,
       workerBytes: report.bytes.throughWorker,
       phaseMs: report.phaseMs,
+      memory,
     };
   };
 }
@@ -426,7 +431,11 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
       const requests = (await counter.settled()) - before;
       runs.push({ ...m, s3Requests: requests });
       console.log(
-        `  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`,
+        `  ${key} · ${name} · run ${run}: ${m.wallS.toFixed(2)} s, CPU ${m.cpuS.toFixed(1)} s, RSS ${m.peakRssMb.toFixed(0)} MB` +
+          (m.memory
+            ? ` (worker ${m.memory.workerMb} MB, up to ${m.memory.childrenAtOnce} s5cmd at once, largest ${m.memory.childMb} MB)`
+            : '') +
+          `, disk ${m.peakDiskMb.toFixed(0)} MB, ${requests} S3 requests`,
       );
       await deletePrefix(s3, stack.destBucket, dest);
     }
@@ -440,6 +449,7 @@ async function measureSet(s3: S3Client, set: FileSet, key: string, endpoint: str
       filesPerS: set.files / wallS,
       mbPerS: totalMb / wallS,
       runs: runs.map((r) => +r.wallS.toFixed(3)),
+      ...(runs[0].memory ? { memory: runs.reduce((a, b) => (b.peakRssMb > a.peakRssMb ? b : a)).memory } : {}),
       ...(runs[0].workerBytes !== undefined ? { workerBytes: median(runs.map((r) => r.workerBytes!)) } : {}),
       ...(runs[0].phaseMs
         ? {
@@ -471,6 +481,8 @@ function ratiosOf(byTool: Record<string, Row>, files: number) {
         ? Math.round(byTool[DIRECT_VERIFIED].workerBytes! / files)
         : null,
     peakRssMb: workflow.length ? Math.round(Math.max(...workflow.map((t) => byTool[t].peakRssMb))) : null,
+    // What verified direct sync's peak is made of: the worker process, and its s5cmd processes.
+    memory: byTool[DIRECT_VERIFIED]?.memory ?? null,
     // Issue 19's request economy, counted by the store itself: per file of the set, every request of the run.
     requestsPerVerifiedFile: byTool[DIRECT_VERIFIED] ? +(byTool[DIRECT_VERIFIED].s3Requests / files).toFixed(2) : null,
     requestsPerFileBareS5cmd: byTool[BARE] ? +(byTool[BARE].s3Requests / files).toFixed(2) : null,
@@ -634,12 +646,21 @@ function targetsSection(): string | undefined {
   add('worker tree peak RSS MB, small set', local?.peakRssMb, atMost(300));
   add('fixed cost per collection s (warm worker, 10 files)', fixedCostS, atMost(1.2));
   if (!rows.length) return undefined;
+  const m = local?.memory;
   return [
     `Issue 19's targets against this run (${today()}, ${stack.store}):`,
     '',
     '| target | figure | wanted | met |',
     '| --- | ---: | --- | --- |',
     ...rows.map(([what, figure, target, met]) => `| ${what} | ${figure} | ${target} | ${met ? 'yes' : '**no**'} |`),
+    ...(m
+      ? [
+          '',
+          `The small set's worker tree (verified direct sync) is the worker process (peak ${m.workerMb} MB) and up to ` +
+            `${m.childrenAtOnce} s5cmd processes at once (the largest ${m.childMb} MB): the memory formula in ` +
+            '[docs/configuration.md](docs/configuration.md#memory) with these figures.',
+        ]
+      : []),
   ].join('\n');
 }
 const targets = targetsSection();

@@ -111,28 +111,59 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Peak RSS of a process and all its descendants (the worker and its s5cmd children), sampled every 100 ms. */
-export function treeRssSampler(root: number): { stop(): number } {
+/** What the worker tree's memory is made of: the worker process alone, and its children (s5cmd), at their peaks. */
+export interface RssParts {
+  /** The worker process's own peak RSS. */
+  workerMb: number;
+  /** The largest RSS any one child process reached. */
+  childMb: number;
+  /** The most child processes alive at once. */
+  childrenAtOnce: number;
+}
+
+/**
+ * Peak RSS of a process and all its descendants (the worker and its s5cmd children), sampled every 100 ms, and
+ * what it is made of. The sum counts pages the s5cmd processes share (their binary's, ~10 MB each) once per process.
+ */
+export function treeRssSampler(root: number): { stop(): number; parts(): RssParts } {
+  const kbOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  const childrenOf = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
   const rss = (pid: number): number => {
     try {
-      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-      const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-        readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-      );
-      return kb + children.reduce((n, c) => n + rss(c), 0);
+      return kbOf(pid) + childrenOf(pid).reduce((n, c) => n + rss(c), 0);
     } catch {
       return 0;
     }
   };
-  let peak = rss(root);
-  const timer = setInterval(() => {
+  const parts = { workerKb: 0, childKb: 0, childrenAtOnce: 0 };
+  let peak = 0;
+  const sample = () => {
     peak = Math.max(peak, rss(root));
-  }, 100);
+    try {
+      parts.workerKb = Math.max(parts.workerKb, kbOf(root));
+      const children = childrenOf(root);
+      parts.childrenAtOnce = Math.max(parts.childrenAtOnce, children.length);
+      for (const c of children) parts.childKb = Math.max(parts.childKb, rss(c));
+    } catch {
+      /* the worker has exited */
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 100);
   return {
     stop: () => {
       clearInterval(timer);
-      return Math.max(peak, rss(root)) / 1024;
+      sample();
+      return peak / 1024;
     },
+    parts: () => ({
+      workerMb: Math.round(parts.workerKb / 1024),
+      childMb: Math.round(parts.childKb / 1024),
+      childrenAtOnce: parts.childrenAtOnce,
+    }),
   };
 }
 
