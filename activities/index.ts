@@ -332,7 +332,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeManifest(raw: ManifestInput): Promise<ManifestSummary & { s3Requests: number }> {
       const input = allowedState(parsed('writeManifest', ManifestInputSchema, raw));
-      return counted(async () => ({ ...(await writeManifest(destination, input)), s3Requests: 0 }));
+      const ctx = Context.current();
+      return counted(async () => ({
+        ...(await writeManifest(destination, input, () => ctx.heartbeat())),
+        s3Requests: 0,
+      }));
     },
 
     /** Joins the shards' manifests and coverage into the collection's objects; for a plan, its estimate. */

@@ -11,11 +11,11 @@ import { countEntries, EntryTally } from '../workflows/tally';
 import type { DirectEntry } from './direct-sync';
 import { STATE_OBJECTS } from './state-store';
 import type { PlanFile } from './plan';
-import { mapPool } from './pool';
 import type { ProveEntry } from './prove';
 import { StateStore } from './state-store';
 import type { TraditionalEntry } from './traditional';
 import { readContent } from './content/shard-content';
+import { ShardStateError } from '../common/errors';
 
 export interface ManifestInput {
   /** The shard's state folder. */
@@ -117,6 +117,28 @@ export function mergeEntry(
   };
 }
 
+/** State objects read ahead of the one being merged: a few batches (or settled parts) in memory, never the shard. */
+const READ_AHEAD = 8;
+
+/** The results of read(0 … count-1) in order, with up to READ_AHEAD reads in flight. */
+async function* readAhead<T>(count: number, read: (i: number) => Promise<T>): AsyncGenerator<T> {
+  const pending: Promise<T>[] = [];
+  let next = 0;
+  const fill = () => {
+    for (; next < count && pending.length < READ_AHEAD; next++) {
+      const p = read(next);
+      p.catch(() => undefined); // awaited in turn; a generator closed early leaves no unhandled rejection
+      pending.push(p);
+    }
+  };
+  fill();
+  while (pending.length) {
+    const value = await pending.shift()!;
+    fill();
+    yield value;
+  }
+}
+
 /** The entries of one settled part (files the listing settled: already there, not published, no .CHECKSUM). */
 const settledEntries = (text: string | undefined): ManifestEntry[] =>
   text
@@ -126,14 +148,10 @@ const settledEntries = (text: string | undefined): ManifestEntry[] =>
         .map((l) => JSON.parse(l) as ManifestEntry)
     : [];
 
-/** The files the listing settled, as manifest entries. */
-async function listedEntries(store: StateStore, settledParts: number): Promise<ManifestEntry[]> {
-  const parts = await mapPool(
-    Array.from({ length: settledParts }, (_, i) => i),
-    16,
-    (i) => store.getText(STATE_OBJECTS.settledPart(i)),
-  );
-  return parts.flatMap(settledEntries);
+/** The files the listing settled, as manifest entries, a few parts at a time. */
+async function* listedEntries(store: StateStore, settledParts: number): AsyncGenerator<ManifestEntry> {
+  for await (const text of readAhead(settledParts, (i) => store.getText(STATE_OBJECTS.settledPart(i))))
+    yield* settledEntries(text);
 }
 
 /** One batch's final entries, merged from its plan and each step's results. */
@@ -173,29 +191,9 @@ export async function countListed(
   destination: S3Client,
   input: { state: StateRef; settledParts: number },
 ): Promise<ManifestCounts> {
-  return countEntries(await listedEntries(new StateStore(destination, input.state), input.settledParts));
-}
-
-/** Plan objects read ahead of the one being merged: a few batches in memory, never the shard. */
-const READ_AHEAD = 8;
-
-/** The results of read(0 … count-1) in order, with up to READ_AHEAD reads in flight. */
-async function* readAhead<T>(count: number, read: (i: number) => Promise<T>): AsyncGenerator<T> {
-  const pending: Promise<T>[] = [];
-  let next = 0;
-  const fill = () => {
-    for (; next < count && pending.length < READ_AHEAD; next++) {
-      const p = read(next);
-      p.catch(() => undefined); // awaited in turn; a generator closed early leaves no unhandled rejection
-      pending.push(p);
-    }
-  };
-  fill();
-  while (pending.length) {
-    const value = await pending.shift()!;
-    fill();
-    yield value;
-  }
+  const tally = new EntryTally();
+  for await (const e of listedEntries(new StateStore(destination, input.state), input.settledParts)) tally.add(e);
+  return tally.counts();
 }
 
 /**
@@ -207,29 +205,30 @@ export async function* shardEntryStream(
   store: StateStore,
   input: Pick<ManifestInput, 'settledParts' | 'batchCount' | 'batchFailures' | 'action'>,
 ): AsyncGenerator<ManifestEntry> {
-  const listed = readAhead(input.settledParts, (i) => store.getText(STATE_OBJECTS.settledPart(i)));
-  const planned = readAhead(input.batchCount, (b) => batchEntries(store, b, input.batchFailures[b], input.action));
-  const settled = (async function* () {
-    for await (const text of listed) yield* settledEntries(text);
-  })();
+  const settled = listedEntries(store, input.settledParts);
   const batches = (async function* () {
+    const planned = readAhead(input.batchCount, (b) => batchEntries(store, b, input.batchFailures[b], input.action));
     for await (const list of planned) yield* list;
   })();
-  let a = await settled.next();
-  let b = await batches.next();
-  let last: string | undefined;
-  while (!a.done || !b.done) {
-    const fromSettled = b.done || (!a.done && a.value.key <= b.value.key);
-    const entry = fromSettled ? a.value! : b.value!;
-    if (last !== undefined && entry.key < last)
-      throw new Error(
-        `the shard's plan in s3://${store.key('')} is not in key order (${entry.key} after ${last}); ` +
-          'it was not written by this version: start the collection again under a new id',
-      );
-    last = entry.key;
-    yield entry;
-    if (fromSettled) a = await settled.next();
-    else b = await batches.next();
+  try {
+    let [a, b] = await Promise.all([settled.next(), batches.next()]);
+    let last: string | undefined;
+    while (!a.done || !b.done) {
+      const fromSettled = b.done || (!a.done && a.value.key <= b.value.key);
+      const entry = fromSettled ? a.value! : b.value!;
+      if (last !== undefined && entry.key < last)
+        throw new ShardStateError(
+          `the shard's plan objects in ${store.key('')} are not in key order (${entry.key} after ${last}): ` +
+            'more than one listing attempt wrote them. Run the collection again: a new run lists afresh',
+        );
+      last = entry.key;
+      yield entry;
+      if (fromSettled) a = await settled.next();
+      else b = await batches.next();
+    }
+  } finally {
+    // Stopped early (a failed step, a closed consumer): no further reads start.
+    await Promise.allSettled([settled.return(undefined), batches.return(undefined)]);
   }
 }
 
@@ -253,7 +252,11 @@ export async function* folderGroups(
  * One shard's manifest (in key order) and coverage rows, written in the shard's folder as its entries stream past
  * (one series held at a time); returns the counts.
  */
-export async function writeManifest(destination: S3Client, input: ManifestInput): Promise<ManifestSummary> {
+export async function writeManifest(
+  destination: S3Client,
+  input: ManifestInput,
+  progress: () => void = () => {},
+): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
   // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
   const [content, series] = await Promise.all([readContent(store), store.series()]);
@@ -262,6 +265,7 @@ export async function writeManifest(destination: S3Client, input: ManifestInput)
   const rows: CoverageRow[] = [];
   const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
     for await (const group of folderGroups(shardEntryStream(store, input))) {
+      progress();
       for (const e of group.entries) {
         const c = content?.files.get(e.key);
         if (c) e.content = c;

@@ -48,6 +48,12 @@ export class UnboundEvidenceError extends CollectorError {
     super('UnboundEvidenceError', message, true);
   }
 }
+/** A shard's state objects contradict each other (e.g. plan objects out of key order): no retry changes them. */
+export class ShardStateError extends CollectorError {
+  constructor(message: string) {
+    super('ShardStateError', message, true);
+  }
+}
 /** An activity stopped making progress for longer than its work can justify: retried, maybe elsewhere. */
 export class StalledError extends CollectorError {
   constructor(message: string) {

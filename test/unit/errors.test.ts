@@ -13,6 +13,7 @@ describe('errors: one base, each says whether a retry can help', () => {
       NothingMatchesError: true,
       CollectionTooLargeError: true,
       DestinationNotAllowedError: true,
+      ShardStateError: true,
       StagingFullError: false,
       S5cmdBatchError: false,
       StalledError: false,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { folderGroups, shardEntryStream, writeManifest } from '../../activities/manifest';
+import { type ShardStateError } from '../../common/errors';
+import { countListed, folderGroups, shardEntryStream, writeManifest } from '../../activities/manifest';
 import type { PlanFile } from '../../activities/plan';
 import { STATE_OBJECTS, StateStore } from '../../activities/state-store';
 import { seriesPrefix } from '../../workflows/keys';
@@ -159,7 +160,22 @@ describe("a shard's entries, streamed", () => {
     const first = `${state.statePrefix}${STATE_OBJECTS.plan(0)}`;
     const files = JSON.parse(objects.get(first)!) as PlanFile[];
     objects.set(first, JSON.stringify(files.reverse()));
-    await assert.rejects(collect(shardEntryStream(new StateStore(client, state), input(shard))), /not in key order/);
+    await assert.rejects(collect(shardEntryStream(new StateStore(client, state), input(shard))), (e: Error) => {
+      assert.equal(e.name, 'ShardStateError');
+      assert.equal((e as ShardStateError).nonRetryable, true, 'no retry reorders the state');
+      assert.match(e.message, /not in key order \(.*AAAUSDT-1d-2024-01-04\.zip after .*AAAUSDT-1d-2024-01-05\.zip\)/);
+      return true;
+    });
+  });
+
+  it("counts the listing's settled files a few parts at a time, as the manifest counts them", async () => {
+    const { objects, client } = memoryBucket();
+    const shard = writeShard(objects, 4, 2);
+    const settled = [...objects.entries()]
+      .filter(([k]) => k.includes('/plan/settled-'))
+      .flatMap(([, text]) => text.split('\n').map((l) => JSON.parse(l) as ManifestEntry));
+    assert.equal(settled.length, 9);
+    assert.deepEqual(await countListed(client, { state, settledParts: shard.settledParts }), countEntries(settled));
   });
 
   it('writes the manifest in key order with the counts and one coverage row per series', async () => {
