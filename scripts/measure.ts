@@ -140,13 +140,15 @@ export function treeRssSampler(root: number): { stop(): number; parts(): RssPart
   };
   const parts = { workerKb: 0, childKb: 0, childrenAtOnce: 0 };
   let peak = 0;
+  // One walk of /proc per sample gives both the sum and its parts.
   const sample = () => {
-    peak = Math.max(peak, rss(root));
     try {
-      parts.workerKb = Math.max(parts.workerKb, kbOf(root));
-      const children = childrenOf(root);
+      const own = kbOf(root);
+      const children = childrenOf(root).map(rss);
+      peak = Math.max(peak, own + children.reduce((n, kb) => n + kb, 0));
+      parts.workerKb = Math.max(parts.workerKb, own);
       parts.childrenAtOnce = Math.max(parts.childrenAtOnce, children.length);
-      for (const c of children) parts.childKb = Math.max(parts.childKb, rss(c));
+      parts.childKb = Math.max(parts.childKb, ...children);
     } catch {
       /* the worker has exited */
     }
