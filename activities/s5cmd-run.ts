@@ -1,5 +1,5 @@
 /**
- * Runs `s5cmd --json … run FILE` with execa, heartbeating its progress. When the activity is
+ * Runs `s5cmd --json … run FILE` with execa (in one of the worker's S5CMD_PROCESSES slots), heartbeating its progress. When the activity is
  * cancelled, or s5cmd shows no progress for longer than the batch can justify, s5cmd is killed
  * (SIGTERM, then SIGKILL) and the cancellation or a retryable StalledError is thrown.
  */
@@ -12,9 +12,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import type { WorkerConfig } from '../worker/config';
-import { heartbeatWhileProgressing } from './heartbeat';
+import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { parseS5cmdLine, type LineResult } from './s5cmd-commands';
 import { observeS5cmdRun } from './metrics';
+import { withS5cmdSlot } from './s5cmd-slots';
 import { inSpan } from './tracing';
 
 /** Every s5cmd this worker started, so a shutdown can kill them (and a test can find its own by PID). */
@@ -103,6 +104,8 @@ export interface RunOptions {
   /** How long s5cmd may print nothing before it counts as hung. */
   stallMs: number;
   side?: S5cmdSide;
+  /** The calling activity's own stall watch, if it has one: waiting for an s5cmd slot is not a stall. */
+  caller?: Pick<Beat, 'allowQuiet'>;
 }
 
 export function runS5cmdFile(
@@ -120,16 +123,20 @@ export function runS5cmdFile(
       's5cmd.numworkers': opts.numWorkers ?? config.s5cmd.numWorkers,
     },
     async (span) => {
-      const started = performance.now();
-      let run: S5cmdRun | undefined;
-      try {
-        run = await runS5cmd(config, commandsText, onLine, opts);
-        span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
-        return run;
-      } finally {
-        // Runs killed by a cancellation or a stall are timed too (exit="killed").
-        observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run ? run.exitCode : 'killed');
-      }
+      const queued = performance.now();
+      return withS5cmdSlot(config.s5cmd, opts.caller, async () => {
+        const started = performance.now();
+        span.setAttribute('s5cmd.slot_wait_ms', Math.round(started - queued));
+        let run: S5cmdRun | undefined;
+        try {
+          run = await runS5cmd(config, commandsText, onLine, opts);
+          span.setAttributes({ 's5cmd.exit_code': run.exitCode ?? -1, 's5cmd.lines': run.results.length });
+          return run;
+        } finally {
+          // Runs killed by a cancellation or a stall are timed too (exit="killed").
+          observeS5cmdRun(opts.side ?? 'destination', performance.now() - started, run ? run.exitCode : 'killed');
+        }
+      });
     },
   );
 }

@@ -21,7 +21,7 @@ import type { DownloadResult, FileOutcome, ProofLevel, StagedBatch, TraditionalR
 import { fileNameOf, readChecksumFile } from './checksum-file';
 import { type Destination, type QuarantineEvidence } from './destination';
 import { classifyS3Error, FileTooLargeError, InvalidInputError, S5cmdBatchError, StagingFullError } from './errors';
-import { heartbeatWhileProgressing } from './heartbeat';
+import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { countFiles } from './metrics';
 import type { PlanAction, PlanFile } from './plan';
 import { loadBatch, positionsOf } from './direct-sync';
@@ -190,7 +190,7 @@ export async function downloadBatch(deps: TraditionalDeps, ref: StagedBatch): Pr
         bytes += n;
       },
     };
-    if (ref.transfersBy === 's5cmd') await downloadWithS5cmd(deps, ref, files, take, state, progress);
+    if (ref.transfersBy === 's5cmd') await downloadWithS5cmd(deps, ref, files, take, state, progress, beat);
     else
       await mapPool(
         take,
@@ -289,6 +289,7 @@ async function downloadWithS5cmd(
   take: number[],
   state: StagedState,
   progress: Progress,
+  caller: Beat,
 ): Promise<void> {
   if (!take.length) return;
   const zipPath = (i: number) => deps.staging.file(ref.stagingId, i, 'zip');
@@ -312,6 +313,7 @@ async function downloadWithS5cmd(
       runDir: deps.staging.runDir,
       stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000),
       side: 'source',
+      caller,
     },
   );
   if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {
@@ -608,6 +610,7 @@ export async function uploadStaged(deps: TraditionalDeps, ref: StagedBatch): Pro
         done++;
       },
       () => sent(1),
+      beat,
     );
     const rest = positions.filter((i) => !bys5cmd.includes(i));
     // Memory stays bounded: small files stream; multipart uploads take one of the worker's few slots.
@@ -656,6 +659,7 @@ async function uploadWithS5cmd(
   attempt: number,
   uploaded: (bytes: number) => void,
   tick: () => void,
+  caller: Beat,
 ): Promise<TraditionalEntry[]> {
   if (!positions.length) return [];
   const work = path.join(deps.staging.dir(ref.stagingId), 'proofs');
@@ -712,6 +716,7 @@ async function uploadWithS5cmd(
       runDir: deps.staging.runDir,
       stallMs: ref.stallMs + Math.ceil((largest / MIN_TRANSFER_BYTES_PER_SECOND) * 1000),
       side: 'destination',
+      caller,
     },
   );
   if (result.signal || (result.exitCode !== 0 && result.exitCode !== 1)) {

@@ -28,7 +28,7 @@ import { buildCommandsFile } from '../activities/s5cmd-commands';
 import { adminClient, ensureStackBuckets } from '../stack/buckets';
 import { minioEndpoint, stackDown, stackUp, temporalAddress, TOOLS_BIN } from '../stack/local-stack';
 import { fillMirror, type MirrorSpec } from '../stack/mirror';
-import { PROJECT_ROOT } from '../worker/config';
+import { PROJECT_ROOT, WorkerEnv } from '../worker/config';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { buildWorker } from '../worker/build';
 import type { CollectionRequestInput } from '../workflows/request';
@@ -48,7 +48,10 @@ import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 64;
-const PARALLEL_BATCHES = 4; // s5cmd --numworkers, rclone --transfers, aws max_concurrent_requests: the same for all
+const PARALLEL_BATCHES = 4;
+/** The worker's default S5CMD_PROCESSES: its s5cmd runs at once, whatever the batches in flight. */
+const S5CMD_PROCESSES: number = WorkerEnv.innerType().shape.S5CMD_PROCESSES.parse(undefined);
+// s5cmd --numworkers × S5CMD_PROCESSES, rclone --transfers, aws max_concurrent_requests: the same 64 for all
 /** Unset: the bench finds the latency at which bare s5cmd takes ≥ 3× its local time (a network-bound run), from these. */
 const LATENCY_STEPS_MS = process.env.BENCH_LATENCY_MS
   ? [Number(process.env.BENCH_LATENCY_MS)]
@@ -214,13 +217,14 @@ const awsArgs = (endpoint: string) => ['--endpoint-url', endpoint, '--only-show-
 function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checksum' | 'none'): Tool {
   return async ({ set, dest, endpoint }) => {
     const taskQueue = `bench-${Date.now()}`;
-    // 4 batches at once × 16 s5cmd workers: the same 64 copies in flight as the bare tools.
+    // The worker's s5cmd processes (2 at the defaults) × 32 workers each: the same 64 copies in flight as the bare
+    // tools, whatever the 4 batches in flight do meanwhile.
     const worker = await startMeasuredWorker(stack, {
       TEMPORAL_TASK_QUEUE: taskQueue,
       STAGING_DIR: path.join(work, 'staging'),
       SOURCE_ENDPOINT: endpoint,
       DEST_ENDPOINT: endpoint,
-      S5CMD_NUMWORKERS: String(WORKERS / PARALLEL_BATCHES),
+      S5CMD_NUMWORKERS: String(WORKERS / S5CMD_PROCESSES),
       TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES),
     });
     const connection = await Connection.connect({ address: temporalAddress(stack) });

@@ -53,6 +53,11 @@ export const WorkerEnv = z
 
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
     S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
+    /**
+     * s5cmd processes this worker runs at once, whatever the batches, shards and collections it serves (each ~30 MB):
+     * its memory is then set by its configuration. Batches beyond it wait, heartbeating, for a free one.
+     */
+    S5CMD_PROCESSES: z.coerce.number().int().min(1).max(256).default(2),
     /** Requests per batch for the product's own small objects (.CHECKSUM reads, proofs), beside the copies. */
     BOOKKEEPING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
     STAGING_DIR: z.string().default(path.join(os.tmpdir(), 'archive-collector-staging')),
@@ -164,7 +169,7 @@ export interface WorkerConfig {
     /** Accept and discard quarantined files (QUARANTINE_DECISIONS). */
     quarantineDecisions: boolean;
   };
-  s5cmd: { path: string; numWorkers: number; maxCopyBytes: number };
+  s5cmd: { path: string; numWorkers: number; processes: number; maxCopyBytes: number };
   bookkeepingConcurrency: number;
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
@@ -279,7 +284,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       policy: destinationPolicy(e),
       quarantineDecisions: e.QUARANTINE_DECISIONS,
     },
-    s5cmd: { path: e.S5CMD_PATH, numWorkers: e.S5CMD_NUMWORKERS, maxCopyBytes: e.DIRECT_COPY_MAX_BYTES },
+    s5cmd: {
+      path: e.S5CMD_PATH,
+      numWorkers: e.S5CMD_NUMWORKERS,
+      processes: e.S5CMD_PROCESSES,
+      maxCopyBytes: e.DIRECT_COPY_MAX_BYTES,
+    },
     bookkeepingConcurrency: e.BOOKKEEPING_CONCURRENCY,
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },
     transferConcurrency: e.TRANSFER_CONCURRENCY,

@@ -16,19 +16,30 @@ import { waitFor } from './wait';
 export function signalS5cmdOnStart(
   signal: 'SIGSTOP' | 'SIGKILL',
   count = Infinity,
-): { signalled: number[]; started: (timeoutMs?: number) => Promise<void>; stop: () => void } {
+): {
+  signalled: number[];
+  /** Every s5cmd started meanwhile (signalled or not), and the most running at once. */
+  starts: { total: number; mostAtOnce: number };
+  started: (timeoutMs?: number) => Promise<void>;
+  stop: () => void;
+} {
   const signalled: number[] = [];
+  const starts = { total: 0, mostAtOnce: 0 };
   const add = Set.prototype.add.bind(runningS5cmd);
   runningS5cmd.add = (child) => {
     if (typeof child.pid === 'number' && signalled.length < count) {
       process.kill(child.pid, signal);
       signalled.push(child.pid);
     }
-    return add(child);
+    const set = add(child);
+    starts.total++;
+    starts.mostAtOnce = Math.max(starts.mostAtOnce, runningS5cmd.size);
+    return set;
   };
   // The patch is an own property of the Set: removing it brings back Set.prototype.add.
   return {
     signalled,
+    starts,
     /** Resolves once the first s5cmd has been signalled. */
     started: async (timeoutMs) => {
       await waitFor('s5cmd to start', () => (signalled.length ? true : undefined), timeoutMs);
@@ -80,3 +91,6 @@ export function isDead(pid: number): boolean {
     return true;
   }
 }
+
+/** Counts the s5cmd runs this test process's own worker starts, and the most at once, signalling none. */
+export const watchS5cmdStarts = () => signalS5cmdOnStart('SIGSTOP', 0);

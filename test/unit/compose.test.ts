@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES, stackConfig } from '../../stack/local-stack';
 import { WorkerEnv, loadConfig } from '../../worker/config';
+import { WORKER_NODE_ARGS, WORKER_PROCESS_ENV } from '../../stack/worker-process';
 import { TEMPORAL_CONNECTION_VARIABLES } from '../../common/temporal-connection';
 
 /** No Docker engine here: the compose file is checked against the worker's configuration schema instead. */
@@ -84,7 +85,24 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^FROM node:(22|24)-bookworm-slim$/m, 'a supported Node (20 is past end of life)');
     for (const folder of ['workflows', 'activities', 'worker', 'common'])
       assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `the image has ${folder}/`);
-    assert.match(dockerfile, /CMD \["node", "--max-semi-space-size=1", ".build\/worker.mjs"\]/);
+    // The image, `npm run worker` and the stack's worker processes start the worker the same way.
+    assert.ok(
+      dockerfile.includes(
+        `CMD ${JSON.stringify(['node', ...WORKER_NODE_ARGS, '.build/worker.mjs'])}`.replaceAll(',', ', '),
+      ),
+      'the image starts the worker with the same Node flags',
+    );
+    for (const [name, value] of Object.entries(WORKER_PROCESS_ENV))
+      assert.match(dockerfile, new RegExp(`^\\s+${name}=${value} \\\\$`, 'm'), `the image sets ${name}`);
+    const workerScript = JSON.parse(readFileSync('package.json', 'utf8')).scripts.worker as string;
+    assert.ok(
+      workerScript.endsWith(
+        `${Object.entries(WORKER_PROCESS_ENV)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} node ${WORKER_NODE_ARGS.join(' ')} .build/worker.mjs`,
+      ),
+      `npm run worker starts it the same way: ${workerScript}`,
+    );
     assert.match(dockerfile, /WORKFLOW_BUNDLE_PATH=/);
     assert.match(dockerfile, /S5CMD_PATH=\/usr\/local\/bin\/s5cmd/);
   });

@@ -1,0 +1,57 @@
+/**
+ * At most `S5CMD_PROCESSES` s5cmd processes at once per worker, whatever the batches, shards and collections it
+ * serves: each is ~30 MB, so this (not the requests' parallelism) sets the worker's memory. A run waiting for a
+ * slot heartbeats, keeps its activity's own stall watch quiet, and stops waiting when the activity is cancelled.
+ */
+import { Context } from '@temporalio/activity';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { WorkerConfig } from '../worker/config';
+import { HEARTBEAT_INTERVAL_MS, type Beat } from './heartbeat';
+
+// One limiter per worker configuration: a worker process has one; tests that run several workers keep theirs apart.
+const limiters = new WeakMap<WorkerConfig['s5cmd'], LimitFunction>();
+
+function limiterFor(s5cmd: WorkerConfig['s5cmd']): LimitFunction {
+  let limit = limiters.get(s5cmd);
+  if (!limit) limiters.set(s5cmd, (limit = pLimit(s5cmd.processes)));
+  return limit;
+}
+
+/**
+ * Runs `fn` once fewer than `limit.concurrency` runs are in progress. If `signal` aborts while this one still waits,
+ * it rejects with the signal's reason and `fn` never runs (its turn passes straight to the next).
+ */
+export function inSlot<T>(limit: LimitFunction, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const gaveUp = () => reject(signal.reason);
+    signal.addEventListener('abort', gaveUp, { once: true });
+    limit(async () => {
+      if (signal.aborted) return;
+      signal.removeEventListener('abort', gaveUp);
+      await fn().then(resolve, reject);
+    }).catch(reject);
+  });
+}
+
+/** `fn` (which starts one s5cmd) in one of this worker's s5cmd slots, heartbeating while it waits for one. */
+export async function withS5cmdSlot<T>(
+  s5cmd: WorkerConfig['s5cmd'],
+  caller: Pick<Beat, 'allowQuiet'> | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const ctx = Context.current();
+  const waiting = setInterval(() => {
+    ctx.heartbeat({ waitingForS5cmdSlot: true });
+    caller?.allowQuiet(2 * HEARTBEAT_INTERVAL_MS);
+  }, HEARTBEAT_INTERVAL_MS);
+  caller?.allowQuiet(2 * HEARTBEAT_INTERVAL_MS);
+  try {
+    return await inSlot(limiterFor(s5cmd), ctx.cancellationSignal, () => {
+      clearInterval(waiting);
+      return fn();
+    });
+  } finally {
+    clearInterval(waiting);
+  }
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
+import { inSlot } from '../../activities/s5cmd-slots';
+
+describe('s5cmd slots', () => {
+  it('runs at most the limit at once, and every run gets its turn', async () => {
+    const limit = pLimit(2);
+    let now = 0;
+    let most = 0;
+    const ran: number[] = [];
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        inSlot(limit, new AbortController().signal, async () => {
+          most = Math.max(most, ++now);
+          await sleep(5);
+          now--;
+          ran.push(i);
+        }),
+      ),
+    );
+    assert.equal(most, 2);
+    assert.deepEqual(
+      ran.sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
+  });
+
+  it('a run cancelled while it waits rejects at once with the reason, never starts, and the next one takes its turn', async () => {
+    const limit = pLimit(1);
+    let release!: () => void;
+    const first = inSlot(limit, new AbortController().signal, () => new Promise<void>((r) => (release = r)));
+    const cancel = new AbortController();
+    let secondStarted = false;
+    const second = inSlot(limit, cancel.signal, async () => {
+      secondStarted = true;
+    });
+    let thirdStarted = false;
+    const third = inSlot(limit, new AbortController().signal, async () => {
+      thirdStarted = true;
+    });
+    await sleep(10);
+    const reason = new Error('activity cancelled');
+    cancel.abort(reason);
+    await assert.rejects(second, (e) => e === reason);
+    assert.equal(thirdStarted, false, 'still behind the first run');
+    release();
+    await first;
+    await third;
+    assert.equal(secondStarted, false);
+    assert.equal(thirdStarted, true);
+    await sleep(1);
+    assert.equal(limit.activeCount + limit.pendingCount, 0, 'no slot is left taken');
+  });
+
+  it('a run cancelled once started is left to stop itself (its s5cmd is killed by its own watch)', async () => {
+    const limit = pLimit(1);
+    const cancel = new AbortController();
+    const run = inSlot(limit, cancel.signal, async () => {
+      cancel.abort(new Error('cancelled'));
+      await sleep(5);
+      return 'finished';
+    });
+    assert.equal(await run, 'finished');
+  });
+
+  it('an already cancelled run does not queue', async () => {
+    const limit = pLimit(1);
+    const cancel = new AbortController();
+    cancel.abort(new Error('gone'));
+    assert.throws(() => inSlot(limit, cancel.signal, async () => 1), /gone/);
+    assert.equal(limit.pendingCount, 0);
+  });
+});
