@@ -41,11 +41,13 @@ export async function withS5cmdSlot<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
-  const waiting = setInterval(() => {
+  // At once, then every second: the step before may have been quiet for most of a short heartbeat timeout.
+  const beat = () => {
     ctx.heartbeat({ waitingForS5cmdSlot: true });
     caller?.allowQuiet(2 * HEARTBEAT_INTERVAL_MS);
-  }, HEARTBEAT_INTERVAL_MS);
-  caller?.allowQuiet(2 * HEARTBEAT_INTERVAL_MS);
+  };
+  beat();
+  const waiting = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   try {
     return await inSlot(limiterFor(s5cmd), ctx.cancellationSignal, () => {
       clearInterval(waiting);

@@ -49,8 +49,8 @@ import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 64;
 const PARALLEL_BATCHES = 4;
-/** The worker's default S5CMD_PROCESSES: its s5cmd runs at once, whatever the batches in flight. */
-const S5CMD_PROCESSES: number = WorkerEnv.innerType().shape.S5CMD_PROCESSES.parse(undefined);
+/** The worker's S5CMD_PROCESSES (its default unless set here): its s5cmd runs at once, whatever the batches in flight. */
+const S5CMD_PROCESSES: number = WorkerEnv.innerType().shape.S5CMD_PROCESSES.parse(process.env.S5CMD_PROCESSES);
 // s5cmd --numworkers × S5CMD_PROCESSES, rclone --transfers, aws max_concurrent_requests: the same 64 for all
 /** Unset: the bench finds the latency at which bare s5cmd takes ≥ 3× its local time (a network-bound run), from these. */
 const LATENCY_STEPS_MS = process.env.BENCH_LATENCY_MS
@@ -224,7 +224,7 @@ function workflowTool(mode: 'direct_sync' | 'traditional', verification: 'checks
       STAGING_DIR: path.join(work, 'staging'),
       SOURCE_ENDPOINT: endpoint,
       DEST_ENDPOINT: endpoint,
-      S5CMD_NUMWORKERS: String(WORKERS / S5CMD_PROCESSES),
+      S5CMD_NUMWORKERS: String(Math.ceil(WORKERS / S5CMD_PROCESSES)),
       TRANSFER_CONCURRENCY: String(WORKERS / PARALLEL_BATCHES),
     });
     const connection = await Connection.connect({ address: temporalAddress(stack) });

@@ -30,7 +30,7 @@ export async function spawnWorkerProcess(stack: StackConfig, env: Record<string,
   const compiled = path.join(PROJECT_ROOT, '.build/worker.mjs');
   const args = existsSync(compiled)
     ? [...WORKER_NODE_ARGS, compiled]
-    : ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')];
+    : [...WORKER_NODE_ARGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...WORKER_PROCESS_ENV, ...workerEnvFor(stack), ...env },

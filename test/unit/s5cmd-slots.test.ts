@@ -27,32 +27,36 @@ describe('s5cmd slots', () => {
     );
   });
 
-  it('a run cancelled while it waits rejects at once with the reason, never starts, and the next one takes its turn', async () => {
-    const limit = pLimit(1);
-    let release!: () => void;
-    const first = inSlot(limit, new AbortController().signal, () => new Promise<void>((r) => (release = r)));
-    const cancel = new AbortController();
-    let secondStarted = false;
-    const second = inSlot(limit, cancel.signal, async () => {
-      secondStarted = true;
-    });
-    let thirdStarted = false;
-    const third = inSlot(limit, new AbortController().signal, async () => {
-      thirdStarted = true;
-    });
-    await sleep(10);
-    const reason = new Error('activity cancelled');
-    cancel.abort(reason);
-    await assert.rejects(second, (e) => e === reason);
-    assert.equal(thirdStarted, false, 'still behind the first run');
-    release();
-    await first;
-    await third;
-    assert.equal(secondStarted, false);
-    assert.equal(thirdStarted, true);
-    await sleep(1);
-    assert.equal(limit.activeCount + limit.pendingCount, 0, 'no slot is left taken');
-  });
+  it(
+    'a run cancelled while it waits rejects at once with the reason, never starts, and the next one takes its turn',
+    { timeout: 5_000 },
+    async () => {
+      const limit = pLimit(1);
+      let release!: () => void;
+      const first = inSlot(limit, new AbortController().signal, () => new Promise<void>((r) => (release = r)));
+      const cancel = new AbortController();
+      let secondStarted = false;
+      const second = inSlot(limit, cancel.signal, async () => {
+        secondStarted = true;
+      });
+      let thirdStarted = false;
+      const third = inSlot(limit, new AbortController().signal, async () => {
+        thirdStarted = true;
+      });
+      await sleep(10);
+      const reason = new Error('activity cancelled');
+      cancel.abort(reason);
+      await assert.rejects(second, (e) => e === reason);
+      assert.equal(thirdStarted, false, 'still behind the first run');
+      release();
+      await first;
+      await third;
+      assert.equal(secondStarted, false);
+      assert.equal(thirdStarted, true);
+      await sleep(1);
+      assert.equal(limit.activeCount + limit.pendingCount, 0, 'no slot is left taken');
+    },
+  );
 
   it('a run cancelled once started is left to stop itself (its s5cmd is killed by its own watch)', async () => {
     const limit = pLimit(1);
