@@ -582,7 +582,10 @@ for (const [key, byTool] of Object.entries(results)) {
     '',
     '| ratio | value |',
     '| --- | ---: |',
-    ...Object.entries(ratios[key]).map(([k, v]) => `| ${k} | ${v ?? '-'} |`),
+    // The memory breakdown is written under the targets table, not as a ratio.
+    ...Object.entries(ratios[key])
+      .filter(([, v]) => typeof v !== 'object' || v === null)
+      .map(([k, v]) => `| ${k} | ${v ?? '-'} |`),
     ...(key === 'smallLatency' ? latencyNotes(byTool) : []),
   ];
   sections[key] = lines.join('\n');
