@@ -1,7 +1,7 @@
 /**
- * Runs `s5cmd --json … run FILE` with execa (in one of the worker's S5CMD_PROCESSES slots), heartbeating its progress. When the activity is
- * cancelled, or s5cmd shows no progress for longer than the batch can justify, s5cmd is killed
- * (SIGTERM, then SIGKILL) and the cancellation or a retryable StalledError is thrown.
+ * Runs `s5cmd --json … run FILE` with execa, in one of the worker's S5CMD_PROCESSES slots, heartbeating
+ * its progress. When the activity is cancelled, or s5cmd shows no progress for longer than the batch can
+ * justify, s5cmd is killed (SIGTERM, then SIGKILL) and the cancellation or a retryable StalledError is thrown.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
