@@ -199,7 +199,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     // Files too large for one CopyObject: copied in parts by the worker, proven by streaming (a multipart checksum cannot match a sidecar).
     const large = await copyLarge(deps, ref, files, tooLarge);
 
-    // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd).
+    // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd) in the
+    // worker's bookkeeping slot, beside the next batch's copies: two requests a file, so twice the workers keep pace.
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
     const second: CopyRequest[] = [];
     // The reads keep ahead of the copies; any still out when the copies are done get a short grace, then the proof
@@ -236,7 +237,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
       const run2 = await runS5cmdFile(config, file2.text, () => undefined, {
         runDir: deps.runDir,
         stallMs: ref.stallMs,
-        numWorkers: config.bookkeepingConcurrency,
+        numWorkers: 2 * config.s5cmd.numWorkers,
+        slot: 'bookkeeping',
       });
       const out2 = matchOutcomes(file2.commands, run2.results);
       // A proof that was not written is no proof: the proof step proves that file again.

@@ -15,7 +15,7 @@ import type { WorkerConfig } from '../worker/config';
 import { heartbeatWhileProgressing, type Beat } from './heartbeat';
 import { parseS5cmdLine, type LineResult } from './s5cmd-commands';
 import { observeS5cmdRun } from './metrics';
-import { withS5cmdSlot } from './s5cmd-slots';
+import { withS5cmdSlot, type SlotKind } from './s5cmd-slots';
 import { inSpan } from './tracing';
 
 /** Every s5cmd this worker started, so a shutdown can kill them (and a test can find its own by PID). */
@@ -106,6 +106,8 @@ export interface RunOptions {
   side?: S5cmdSide;
   /** The calling activity's own stall watch, if it has one: waiting for an s5cmd slot is not a stall. */
   caller?: Pick<Beat, 'allowQuiet'>;
+  /** Which of the worker's s5cmd slots it takes (copy unless given). */
+  slot?: SlotKind;
 }
 
 export function runS5cmdFile(
@@ -121,10 +123,11 @@ export function runS5cmdFile(
       's5cmd.commands': commands,
       's5cmd.side': opts.side ?? 'destination',
       's5cmd.numworkers': opts.numWorkers ?? config.s5cmd.numWorkers,
+      's5cmd.slot': opts.slot ?? 'copy',
     },
     async (span) => {
       const queued = performance.now();
-      return withS5cmdSlot(config.s5cmd, opts.caller, async () => {
+      return withS5cmdSlot(config.s5cmd, opts.slot ?? 'copy', opts.caller, async () => {
         const started = performance.now();
         span.setAttribute('s5cmd.slot_wait_ms', Math.round(started - queued));
         let run: S5cmdRun | undefined;

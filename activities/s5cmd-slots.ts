@@ -1,20 +1,29 @@
 /**
  * At most `S5CMD_PROCESSES` s5cmd processes at once per worker, whatever the batches, shards and collections it
- * serves: each is ~30 MB, so this (not the requests' parallelism) sets the worker's memory. A run waiting for a
- * slot heartbeats, keeps its activity's own stall watch quiet, and stops waiting when the activity is cancelled.
+ * serves: each is ~30 MB, so this (not the requests' parallelism) sets the worker's memory. With two or more, one is
+ * kept for bookkeeping runs (a batch's proofs and `.CHECKSUM` copies), so that they never hold up the next batch's
+ * copies and overlap them instead; with one, both kinds take turns in it. A run waiting for a slot heartbeats, keeps
+ * its activity's own stall watch quiet, and stops waiting when the activity is cancelled.
  */
 import { Context } from '@temporalio/activity';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { WorkerConfig } from '../worker/config';
 import { HEARTBEAT_INTERVAL_MS, type Beat } from './heartbeat';
 
-// One limiter per worker configuration: a worker process has one; tests that run several workers keep theirs apart.
-const limiters = new WeakMap<WorkerConfig['s5cmd'], LimitFunction>();
+/** copy: copies, downloads and uploads (a batch's main run); bookkeeping: the small objects recorded after them. */
+export type SlotKind = 'copy' | 'bookkeeping';
 
-function limiterFor(s5cmd: WorkerConfig['s5cmd']): LimitFunction {
-  let limit = limiters.get(s5cmd);
-  if (!limit) limiters.set(s5cmd, (limit = pLimit(s5cmd.processes)));
-  return limit;
+// One pair of limiters per worker configuration: a worker process has one; tests that run several workers keep theirs apart.
+const limiters = new WeakMap<WorkerConfig['s5cmd'], Record<SlotKind, LimitFunction>>();
+
+export function slotLimiters(s5cmd: Pick<WorkerConfig['s5cmd'], 'processes'>): Record<SlotKind, LimitFunction> {
+  let pair = limiters.get(s5cmd as WorkerConfig['s5cmd']);
+  if (!pair) {
+    const copy = pLimit(Math.max(1, s5cmd.processes - 1));
+    pair = { copy, bookkeeping: s5cmd.processes > 1 ? pLimit(1) : copy };
+    limiters.set(s5cmd as WorkerConfig['s5cmd'], pair);
+  }
+  return pair;
 }
 
 /**
@@ -37,6 +46,7 @@ export function inSlot<T>(limit: LimitFunction, signal: AbortSignal, fn: () => P
 /** `fn` (which starts one s5cmd) in one of this worker's s5cmd slots, heartbeating while it waits for one. */
 export async function withS5cmdSlot<T>(
   s5cmd: WorkerConfig['s5cmd'],
+  kind: SlotKind,
   caller: Pick<Beat, 'allowQuiet'> | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
@@ -49,7 +59,7 @@ export async function withS5cmdSlot<T>(
   beat();
   const waiting = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   try {
-    return await inSlot(limiterFor(s5cmd), ctx.cancellationSignal, () => {
+    return await inSlot(slotLimiters(s5cmd)[kind], ctx.cancellationSignal, () => {
       clearInterval(waiting);
       return fn();
     });

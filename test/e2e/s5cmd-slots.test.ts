@@ -53,9 +53,10 @@ describe("a worker's s5cmd processes", () => {
     }
     assert.equal(report.files.copied, written.length, report.verdict);
     assert.equal(report.files.byProofMethod['store-sha256'], written.length, 'every copy proven by its SHA-256');
-    // Six batches, four at once, two s5cmd runs each (the copies, then the proofs and .CHECKSUMs).
+    // Six batches, four at once, two s5cmd runs each: the copies in the one copy slot, then the proofs and .CHECKSUMs
+    // in the bookkeeping slot. Two at once: a batch's bookkeeping ran beside another's copies.
     assert.ok(watch.starts.total >= 6, `${watch.starts.total} s5cmd runs`);
-    assert.equal(watch.starts.mostAtOnce, 2, 'two s5cmd at most, and the slots were used');
+    assert.equal(watch.starts.mostAtOnce, 2, 'two s5cmd at most, and the bookkeeping slot ran beside the copies');
     // Read back by an independent reader: every zip is there with the archive's bytes.
     const keys = new Set(await listKeys(buckets.destination, 'a/'));
     for (const f of written) {

@@ -40,7 +40,8 @@ export interface Fault {
 
 export interface ProxyOptions {
   upstream: string;
-  sourceBucket: string;
+  /** The bucket that stands for the public archive (none: every request goes on untouched but for the options below). */
+  sourceBucket?: string;
   sourceRegion: string;
   faults?: Fault[];
   /** Remove the SHA-256 from CopyObject results (the store computed it; the answer does not say). */
@@ -49,14 +50,18 @@ export interface ProxyOptions {
   etags?: { bucket: string; form: 'missing' | 'weak' };
   /**
    * Refuse a copy carrying `If-None-Match: *` onto a taken key with AWS's 412, as AWS does (the proxy looks the key up
-   * itself with these credentials; its lookups are not in `seen`). Not atomic, unlike AWS: for tests only.
+   * itself with these credentials, at `endpoint` (the upstream unless given: a store behind a latency proxy is looked
+   * up directly, the way AWS checks inside the store); its lookups are not in `seen`, only counted). Not atomic,
+   * unlike AWS: for tests and the benchmark, where no one else writes.
    */
-  copyIfAbsent?: { accessKeyId: string; secretAccessKey: string };
+  copyIfAbsent?: { accessKeyId: string; secretAccessKey: string; endpoint?: string };
 }
 
 export interface FaultProxy {
   url: string;
   seen: SeenRequest[];
+  /** How many keys the proxy looked up itself for `copyIfAbsent` (requests the store served that no client sent). */
+  lookups(): number;
   /** Faults still to inject. */
   pending(): Fault[];
   close(): Promise<void>;
@@ -86,22 +91,27 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
   const faults = (opts.faults ?? []).map((f) => ({ ...f }));
   const seen: SeenRequest[] = [];
   let ownHost = '';
+  let lookups = 0;
   const lookup =
     opts.copyIfAbsent &&
     new S3Client({
-      endpoint: opts.upstream,
+      endpoint: opts.copyIfAbsent.endpoint ?? opts.upstream,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: opts.copyIfAbsent,
+      credentials: { accessKeyId: opts.copyIfAbsent.accessKeyId, secretAccessKey: opts.copyIfAbsent.secretAccessKey },
+      // As many lookups at once as copies come in (the SDK's default is 50 sockets).
+      requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }) },
     });
-  const taken = (bucket: string, key: string) =>
-    lookup!.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+  const taken = (bucket: string, key: string) => {
+    lookups++;
+    return lookup!.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
       () => true,
       (e: { $metadata?: { httpStatusCode?: number } }) => {
         if (e.$metadata?.httpStatusCode === 404) return false;
         throw e;
       },
     );
+  };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
@@ -133,7 +143,7 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
       });
     };
 
-    const toSource = record.bucket === opts.sourceBucket;
+    const toSource = opts.sourceBucket !== undefined && record.bucket === opts.sourceBucket;
     if (toSource && region !== null && region !== opts.sourceRegion) {
       record.injected = 'PermanentRedirect';
       return answer(
@@ -222,6 +232,7 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
   return {
     url: `http://${ownHost}`,
     seen,
+    lookups: () => lookups,
     pending: () => faults.filter((f) => f.times > 0),
     close: () =>
       new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
-import { inSlot } from '../../activities/s5cmd-slots';
+import { inSlot, slotLimiters } from '../../activities/s5cmd-slots';
 
 describe('s5cmd slots', () => {
   it('runs at most the limit at once, and every run gets its turn', async () => {
@@ -67,6 +67,32 @@ describe('s5cmd slots', () => {
       return 'finished';
     });
     assert.equal(await run, 'finished');
+  });
+
+  it(
+    'with two or more processes one is kept for bookkeeping: it runs while every copy slot is taken',
+    { timeout: 5_000 },
+    async () => {
+      const { copy, bookkeeping } = slotLimiters({ processes: 3 });
+      assert.equal(copy.concurrency, 2);
+      assert.equal(bookkeeping.concurrency, 1);
+      const never = new AbortController().signal;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const copies = [1, 2, 3].map(() => inSlot(copy, never, () => held));
+      await sleep(1);
+      assert.equal(copy.pendingCount, 1, 'the third copy waits');
+      assert.equal(await inSlot(bookkeeping, never, async () => 'recorded'), 'recorded');
+      release();
+      await Promise.all(copies);
+      assert.equal(slotLimiters({ processes: 3 }).copy === copy, false, 'each configuration has its own');
+    },
+  );
+
+  it('with one process, copies and bookkeeping take turns in it', () => {
+    const { copy, bookkeeping } = slotLimiters({ processes: 1 });
+    assert.equal(copy, bookkeeping);
+    assert.equal(copy.concurrency, 1);
   });
 
   it('an already cancelled run does not queue', async () => {
