@@ -1,6 +1,6 @@
 /**
  * At most `S5CMD_PROCESSES` s5cmd processes at once per worker, whatever the batches, shards and collections it
- * serves: each is ~30 MB, so this (not the requests' parallelism) sets the worker's memory. With two or more, one is
+ * serves: each is a few tens of MB, so this (not the requests' parallelism) sets the worker's memory. With two or more, one is
  * kept for bookkeeping runs (a batch's proofs and `.CHECKSUM` copies), so that they never hold up the next batch's
  * copies and overlap them instead; with one, both kinds take turns in it. A run waiting for a slot heartbeats, keeps
  * its activity's own stall watch quiet, and stops waiting when the activity is cancelled.

@@ -54,7 +54,7 @@ export const WorkerEnv = z
     S5CMD_PATH: z.string().default(existsSync(bundledS5cmd) ? bundledS5cmd : 's5cmd'),
     S5CMD_NUMWORKERS: z.coerce.number().int().min(1).max(1024).default(64),
     /**
-     * s5cmd processes this worker runs at once, whatever the batches, shards and collections it serves (each ~30 MB):
+     * s5cmd processes this worker runs at once, whatever the batches, shards and collections it serves (each a few tens of MB):
      * its memory is then set by its configuration. Batches beyond it wait, heartbeating, for a free one.
      */
     S5CMD_PROCESSES: z.coerce.number().int().min(1).max(256).default(2),
