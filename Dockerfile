@@ -28,4 +28,4 @@ ENV WORKFLOW_BUNDLE_PATH=/app/.build/workflow-bundle.js \
 VOLUME /staging
 # A small young generation and a bounded old one keep the resident set down (the worker keeps little that lives
 # long); two malloc arenas (above) keep the Temporal core's threads from each growing their own.
-CMD ["node", "--max-semi-space-size=1", "--max-old-space-size=512", ".build/worker.mjs"]
+CMD ["node", "--max-semi-space-size=1", "--max-old-space-size=512", "--optimize-for-size", ".build/worker.mjs"]
