@@ -293,7 +293,9 @@ function onStoreRefusingCopyOntoTakenKey(tool: Tool): Tool {
     });
     try {
       const m = await tool({ ...ctx, endpoint: proxy.url });
-      return { ...m, uncountedRequests: proxy.lookups() };
+      // The copies it refused itself never reached the store: they are the tool's requests all the same.
+      const refused = proxy.seen.filter((r) => r.injected === 'PreconditionFailed').length;
+      return { ...m, uncountedRequests: proxy.lookups() - refused };
     } finally {
       await proxy.close();
     }

@@ -36,8 +36,8 @@ export async function createCollectorWorker(
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
   // Sockets per store for the transfers, and for four batches' .CHECKSUM reads at once (a request's default
-  // parallelBatches, BOOKKEEPING_CONCURRENCY each): with fewer, on a distant store the reads queue for a socket and
-  // the batches wait for them after their copies.
+  // parallelBatches, BOOKKEEPING_CONCURRENCY each; a heuristic: more batches share them): with fewer, on a distant
+  // store the reads queue for a socket and the batches wait for them after their copies.
   const sockets = Math.max(config.transferConcurrency * 2, config.bookkeepingConcurrency * 4);
   const activities = createActivities({
     config,

@@ -99,7 +99,9 @@ export async function startFaultProxy(opts: ProxyOptions): Promise<FaultProxy> {
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: opts.copyIfAbsent.accessKeyId, secretAccessKey: opts.copyIfAbsent.secretAccessKey },
-      // As many lookups at once as copies come in (the SDK's default is 50 sockets).
+      // One attempt, so that every lookup the store serves is counted; as many at once as copies come in (the SDK's
+      // default is 50 sockets).
+      maxAttempts: 1,
       requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }) },
     });
   const taken = (bucket: string, key: string) => {
