@@ -14,14 +14,15 @@ import { HEARTBEAT_INTERVAL_MS, type Beat } from './heartbeat';
 export type SlotKind = 'copy' | 'bookkeeping';
 
 // One pair of limiters per worker configuration: a worker process has one; tests that run several workers keep theirs apart.
-const limiters = new WeakMap<WorkerConfig['s5cmd'], Record<SlotKind, LimitFunction>>();
+type Processes = Pick<WorkerConfig['s5cmd'], 'processes'>;
+const limiters = new WeakMap<Processes, Record<SlotKind, LimitFunction>>();
 
-export function slotLimiters(s5cmd: Pick<WorkerConfig['s5cmd'], 'processes'>): Record<SlotKind, LimitFunction> {
-  let pair = limiters.get(s5cmd as WorkerConfig['s5cmd']);
+export function slotLimiters(s5cmd: Processes): Record<SlotKind, LimitFunction> {
+  let pair = limiters.get(s5cmd);
   if (!pair) {
     const copy = pLimit(Math.max(1, s5cmd.processes - 1));
     pair = { copy, bookkeeping: s5cmd.processes > 1 ? pLimit(1) : copy };
-    limiters.set(s5cmd as WorkerConfig['s5cmd'], pair);
+    limiters.set(s5cmd, pair);
   }
   return pair;
 }

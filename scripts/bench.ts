@@ -637,7 +637,7 @@ for (const [key, byTool] of Object.entries(results)) {
 /** Is the profile network-bound (bare s5cmd against its local time), and where the workflow's time went. */
 function latencyNotes(byTool: Record<string, Row>): string[] {
   const steps = calibration.map((c) => `${c.latencyMs} ms → ${c.bareS} s (${c.overLocal}×)`).join(', ');
-  const phases = [DIRECT_VERIFIED, DIRECT_VERIFIED_IF_ABSENT, DIRECT, TRADITIONAL].filter((t) => byTool[t]?.phaseMs);
+  const phases = [DIRECT_VERIFIED, DIRECT, TRADITIONAL].filter((t) => byTool[t]?.phaseMs);
   const names = [...new Set(phases.flatMap((t) => Object.keys(byTool[t].phaseMs!)))];
   return [
     '',

@@ -10,9 +10,6 @@ export interface ReceivedSpan {
   service: string;
   attributes: Record<string, string | number | boolean>;
   status?: { code?: number };
-  /** Start and end, milliseconds since the epoch. */
-  startMs: number;
-  endMs: number;
 }
 
 export interface OtlpReceiver {
@@ -52,8 +49,6 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               service,
               attributes: attrs(s.attributes),
               status: s.status,
-              startMs: Number(BigInt(s.startTimeUnixNano ?? 0) / 1_000_000n),
-              endMs: Number(BigInt(s.endTimeUnixNano ?? 0) / 1_000_000n),
             });
           }
         }
