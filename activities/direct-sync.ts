@@ -135,8 +135,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const heldBack = new Set(unguarded ? toCopy.filter((i) => files[i].action === 'replace') : []);
   const tooLarge = toCopy.filter((i) => !heldBack.has(i) && files[i].size > config.s5cmd.maxCopyBytes);
   const bys5cmd = toCopy.filter((i) => !heldBack.has(i) && files[i].size <= config.s5cmd.maxCopyBytes);
-  // New files proven by the store's SHA-256: their .CHECKSUM is read beside the copies (checksum level, to compare)
-  // or copied in the same run (weaker levels).
+  // New files proven by the store's SHA-256: their .CHECKSUM is read beside the copies (checksum level, to compare),
+  // then copied in the bookkeeping run after them.
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
@@ -151,17 +151,14 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const sidecarReads =
     ref.verification === 'checksum' ? readSidecars(deps, files, fastProof, reading.signal) : Promise.resolve(new Map());
   const ifAbsent = bys5cmd.some((i) => files[i].action === 'copy') && (await deps.copiesIfAbsent());
-  const runRequests: CopyRequest[] = [
-    ...copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3, ifAbsent),
-    ...(ref.verification === 'checksum' ? [] : fastProof).map((i): CopyRequest => ({
-      index: i,
-      tag: 'sidecar',
-      from: sidecarUrl(i),
-      to: sidecarDest(i),
-      ...toS3,
-    })),
-  ];
-  const commandsFile = buildCommandsFile(runRequests);
+  const sidecarCopy = (i: number): CopyRequest => ({
+    index: i,
+    tag: 'sidecar',
+    from: sidecarUrl(i),
+    to: sidecarDest(i),
+    ...toS3,
+  });
+  const commandsFile = buildCommandsFile(copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3, ifAbsent));
   const zipCommands = commandsFile.commands.filter((c) => c.tag === 'zip');
   const largest = Math.max(0, ...bys5cmd.map((i) => files[i].size));
   const stallMs = ref.stallMs + Math.ceil((largest / MIN_COPY_BYTES_PER_SECOND) * 1000);
@@ -201,8 +198,9 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
 
     // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd) in the
     // worker's bookkeeping slot, beside the next batch's copies: two requests a file, so twice the workers keep pace.
+    // Below the checksum level every new file's .CHECKSUM goes there too, proof or not: the copy run holds only zips.
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
-    const second: CopyRequest[] = [];
+    const second: CopyRequest[] = ref.verification === 'checksum' ? [] : fastProof.map(sidecarCopy);
     // The reads keep ahead of the copies; any still out when the copies are done get a short grace, then the proof
     // step takes those files (no wait here outlasts a heartbeat).
     const sidecars = await Promise.race([
@@ -229,8 +227,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
           `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`,
         ),
       });
-      if (ref.verification === 'checksum')
-        second.push({ index: i, tag: 'sidecar', from: sidecarUrl(i), to: sidecarDest(i), ...toS3 });
+      if (ref.verification === 'checksum') second.push(sidecarCopy(i));
     });
     if (second.length) {
       const file2 = buildCommandsFile(second);

@@ -32,11 +32,13 @@ import { listShard, type ListCheckpoint } from './list';
 import { countBatch, countListed, writeManifest, type ManifestInput, type ManifestSummary } from './manifest';
 import { inspectShard, type InspectShardInput } from './inspect-shard';
 import {
-  probeDestination,
+  copyProbeSample,
   probeS5cmd,
   s5cmdCopiesIfAbsent,
-  probeServerSideCopy,
   probeSharedEndpoint,
+  tryServerSideCopy,
+  withWriteProbe,
+  type CopyProbe,
   type ProbeInput,
   type ProbeResult,
 } from './probe';
@@ -164,24 +166,27 @@ export function createActivities(deps: ActivityDeps) {
         serverSideCopy: { works: false, detail: sharedEndpoint.detail },
         storeChecksum: { supported: false, detail: 'not tried' },
       };
-      // The write probe first, then the copy probe: run together, a store that removes emptied folders (versitygw's
-      // posix backend) can pull the folder from under the copy when the write probe's object is deleted.
-      const [s5cmd, dest] = await Promise.all([
-        probeS5cmd(config.s5cmd.path),
-        probeDestination(destination, bucket, prefix),
-      ]);
+      const copyDeps = { source: deps.source, destination, sourceBucket: config.source.bucket };
+      // The source object to try a copy with is looked up while the write probe is written (awaited below).
+      const sample = sharedEndpoint.shared && input.request ? copyProbeSample(copyDeps, input.request) : undefined;
+      sample?.catch(() => undefined);
       // A refusal decides the mode; a failure that outlasted the probe's own retries fails this activity, which its
       // retry policy runs again, so one bad minute of the store never sends a whole collection the slow way.
-      const copy = await (sharedEndpoint.shared && input.request
-        ? probeServerSideCopy(
-            { source: deps.source, destination, sourceBucket: config.source.bucket },
-            input.request,
-            bucket,
-            prefix,
-          )
-        : Promise.resolve(notTried));
+      const tryCopy = async (): Promise<CopyProbe> => {
+        const s = sample ? await sample : notTried;
+        return 'key' in s ? tryServerSideCopy(copyDeps, s.key, bucket, prefix) : s;
+      };
+      // The copy and the guards are tried side by side while the write probe's object holds `_collections/`.
+      const [s5cmd, written] = await Promise.all([
+        probeS5cmd(config.s5cmd.path),
+        withWriteProbe(destination, bucket, prefix, (writable) =>
+          Promise.all([tryCopy(), writable ? storeFacts.storeGuards(bucket, prefix) : undefined]),
+        ),
+      ]);
+      const dest = written.destination;
+      const [copy, storeGuards] = written.found;
       if (copy.serverSideCopy.works) storeFacts.record(bucket, copy.storeChecksum.supported);
-      const guards = dest.writable ? await storeFacts.storeGuards(bucket, prefix) : undefined;
+      const guards = dest.writable ? storeGuards : undefined;
       return {
         probe: {
           s5cmd,

@@ -132,32 +132,54 @@ export function probeSharedEndpoint(config: WorkerConfig): EnvironmentProbe['sha
   };
 }
 
-export async function probeDestination(
+/**
+ * Writes a probe object under `_collections/`, runs the other probes while it is there, then deletes it: "write and
+ * delete succeeded". Kept to the end, the object stops a store that removes emptied folders (versitygw's posix backend)
+ * from pulling `_collections/` from under the probes that write beside it, so they can run side by side.
+ */
+export async function withWriteProbe<T>(
   s3: S3Client,
   bucket: string,
   prefix: string,
-): Promise<EnvironmentProbe['destination']> {
+  meanwhile: (writable: boolean) => Promise<T>,
+): Promise<{ destination: EnvironmentProbe['destination']; found: T }> {
   const Key = `${prefix}_collections/.write-probe-${randomUUID()}`;
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'probe' }));
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
-    return { bucket, writable: true, detail: 'write and delete succeeded' };
   } catch (err) {
-    const e = err as Error & { name?: string };
-    if (isAccessDenied(err))
-      return {
-        bucket,
-        writable: false,
-        detail: `access denied (${e.name}): check DEST_ACCESS_KEY_ID/DEST_SECRET_ACCESS_KEY and the bucket policy`,
-      };
-    if (e.name === 'NoSuchBucket')
-      return {
-        bucket,
-        writable: false,
-        detail: `bucket "${bucket}" does not exist: create it or set destination.bucket`,
-      };
-    throw err; // unreachable endpoint and the like: retryable
+    return { destination: notWritable(err, bucket), found: await meanwhile(false) };
   }
+  let found: T;
+  try {
+    found = await meanwhile(true);
+  } catch (err) {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key })).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
+  } catch (err) {
+    return { destination: notWritable(err, bucket), found };
+  }
+  return { destination: { bucket, writable: true, detail: 'write and delete succeeded' }, found };
+}
+
+/** A refused write or delete, said with its fix; anything else (an unreachable endpoint) is thrown: retryable. */
+function notWritable(err: unknown, bucket: string): EnvironmentProbe['destination'] {
+  const e = err as Error & { name?: string };
+  if (isAccessDenied(err))
+    return {
+      bucket,
+      writable: false,
+      detail: `access denied (${e.name}): check DEST_ACCESS_KEY_ID/DEST_SECRET_ACCESS_KEY and the bucket policy`,
+    };
+  if (e.name === 'NoSuchBucket')
+    return {
+      bucket,
+      writable: false,
+      detail: `bucket "${bucket}" does not exist: create it or set destination.bucket`,
+    };
+  throw err;
 }
 
 /**
@@ -177,18 +199,17 @@ async function sampleSourceObject(
   return objects.sort((a, b) => a.size - b.size)[0];
 }
 
+export type CopyProbe = Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>;
+
 /**
- * Tries what s5cmd will do: one server-side copy of a real source object with the destination's
- * credentials (a role without s3:GetObject on the source bucket fails here, once, instead of on
- * every batch), asking the store for the copy's SHA-256, which is then compared with a hash of the
- * object read from the source.
+ * The source object the copy probe tries (then `tryServerSideCopy`: what s5cmd will do, with the destination's
+ * credentials, so that a role without s3:GetObject on the source bucket fails once instead of on every batch), or the
+ * probe's answer when there is none to try.
  */
-export async function probeServerSideCopy(
-  deps: { source: S3Client; destination: S3Client; sourceBucket: string },
+export async function copyProbeSample(
+  deps: { source: S3Client; sourceBucket: string },
   request: CollectionRequest,
-  bucket: string,
-  prefix: string,
-): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
+): Promise<{ key: string } | CopyProbe> {
   let sample: { key: string; size: number } | undefined;
   try {
     sample = await sampleSourceObject(deps.source, deps.sourceBucket, request);
@@ -211,7 +232,7 @@ export async function probeServerSideCopy(
       storeChecksum: { supported: false, detail: 'not tried' },
     };
   }
-  return tryServerSideCopy(deps, sample.key, bucket, prefix);
+  return { key: sample.key };
 }
 
 /** One server-side copy of this source object into the destination, asking the store for its SHA-256, checked against our own hash. */
@@ -220,7 +241,7 @@ export async function tryServerSideCopy(
   sourceKey: string,
   bucket: string,
   prefix: string,
-): Promise<Pick<EnvironmentProbe, 'serverSideCopy' | 'storeChecksum'>> {
+): Promise<CopyProbe> {
   const Key = `${prefix}_collections/.copy-probe-${randomUUID()}`;
   const from = `s3://${deps.sourceBucket}/${sourceKey}`;
   try {

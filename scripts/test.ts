@@ -56,6 +56,7 @@ const STORE_FILES = [
   'test/e2e/whole-markets.test.ts',
   'test/e2e/mode-selection.test.ts',
   'test/e2e/cli.test.ts',
+  'test/e2e/probe.test.ts',
   'test/e2e/aws-behaviours.test.ts',
   'test/e2e/versioning.test.ts',
   'test/e2e/content.test.ts',
