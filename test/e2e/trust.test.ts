@@ -444,6 +444,13 @@ describe('trust: weaker runs record weaker proofs, and proof never depends on ET
     const none = (await collect(w, { ...request, verification: 'none', destination: target })).report;
     assert.equal(none.files.byProof.none, 8);
     assert.match(none.verdict, /8 not checked/);
+    // Each file's .CHECKSUM is beside it, byte for byte the source's (copied after the zips at this level).
+    for (const f of files)
+      assert.equal(
+        await sha256Of(buckets.destination, `n/${f.key}.CHECKSUM`),
+        await sha256Of(buckets.source, `${f.key}.CHECKSUM`),
+        `${f.key}.CHECKSUM`,
+      );
     assert.equal(
       (await assertTrustInvariant(s3, buckets.destination, 'n/', buckets.source)).proven.size,
       0,
