@@ -135,8 +135,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const heldBack = new Set(unguarded ? toCopy.filter((i) => files[i].action === 'replace') : []);
   const tooLarge = toCopy.filter((i) => !heldBack.has(i) && files[i].size > config.s5cmd.maxCopyBytes);
   const bys5cmd = toCopy.filter((i) => !heldBack.has(i) && files[i].size <= config.s5cmd.maxCopyBytes);
-  // New files proven by the store's SHA-256: their .CHECKSUM is read beside the copies (checksum level, to compare),
-  // then copied in the bookkeeping run after them.
+  // New files the store's answer may prove: at the checksum level their .CHECKSUM is read beside the copies, to
+  // compare with the store's SHA-256; those proven get it copied in the bookkeeping run after them.
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
@@ -198,9 +198,10 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
 
     // Proofs from the store's own SHA-256, recorded by a second run (proofs and .CHECKSUMs uploaded by s5cmd) in the
     // worker's bookkeeping slot, beside the next batch's copies: two requests a file, so twice the workers keep pace.
-    // Below the checksum level every new file's .CHECKSUM goes there too, proof or not: the copy run holds only zips.
+    // A file proven here gets its .CHECKSUM copied there too, at every level (the copy run holds only zips); any
+    // other file goes to the proof step or the traditional path, which put its .CHECKSUM themselves.
     const proven = new Map<number, { proof: ProofLevel; sha256: string | null; method: string }>();
-    const second: CopyRequest[] = ref.verification === 'checksum' ? [] : fastProof.map(sidecarCopy);
+    const second: CopyRequest[] = [];
     // The reads keep ahead of the copies; any still out when the copies are done get a short grace, then the proof
     // step takes those files (no wait here outlasts a heartbeat).
     const sidecars = await Promise.race([
@@ -227,7 +228,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
           `${proofFolder(ref.state.destinationPrefix, files[i].key)}/${proofFileName(proofNameOf(claim.record))}`,
         ),
       });
-      if (ref.verification === 'checksum') second.push(sidecarCopy(i));
+      second.push(sidecarCopy(i));
     });
     if (second.length) {
       const file2 = buildCommandsFile(second);
@@ -238,9 +239,9 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
         slot: 'bookkeeping',
       });
       const out2 = matchOutcomes(file2.commands, run2.results);
-      // A proof that was not written is no proof: the proof step proves that file again.
-      for (const c of file2.commands)
-        if (c.tag === 'proof' && out2.byCommand.get(c.id)?.status !== 'ok') proven.delete(c.index);
+      // A proof that was not written is no proof, and a .CHECKSUM not copied (a failed copy, a run that ended before
+      // it) is put by the proof step: either way the proof step takes that file, as it does a file with no proof.
+      for (const c of file2.commands) if (out2.byCommand.get(c.id)?.status !== 'ok') proven.delete(c.index);
       for (const i of file2.rejected) proven.delete(i);
     }
 

@@ -168,6 +168,34 @@ describe("AWS S3's behaviours, injected by an S3-aware proxy", () => {
     await assertWholeCopy(destination, 'bronze/');
   });
 
+  it('a .CHECKSUM copy that fails past s5cmd\'s retries (verification "none", proven in direct sync): the proof step puts it, and no file is left without its .CHECKSUM', async () => {
+    const { destination } = await freshBuckets('aws-sidecar');
+    const victim = written.find((f) => f.key.endsWith('BTCUSDT-1d-2025-03-02.zip'))!;
+    const sidecarCopy = new RegExp(`^${destination}/bronze/${victim.key.replace(/\./g, '\\.')}\\.CHECKSUM$`);
+    const { proxy, w } = await throughProxy({ faults: [{ kind: 'copy', status: 500, times: 20, match: sidecarCopy }] });
+    const { report } = await collect(w, {
+      ...request,
+      verification: 'none',
+      destination: { bucket: destination, prefix: 'bronze/' },
+    });
+    const tries = proxy.seen.filter((r) => r.kind === 'copy' && sidecarCopy.test(`${r.bucket}/${r.key}`));
+    assert.ok(
+      tries.length >= 2 && tries.every((r) => r.injected),
+      `s5cmd tried the .CHECKSUM copy and gave up: ${tries.map((r) => r.status).join(', ')}`,
+    );
+    assert.equal(report.ok, true, report.verdict);
+    assert.equal(report.decision.mode, 'direct_sync');
+    assert.equal(report.files.byProof.none, written.length, JSON.stringify(report.files.byProof));
+    for (const f of written) {
+      assert.equal(await sha256Of(destination, `bronze/${f.key}`), f.sha256, f.key);
+      assert.equal(
+        await sha256Of(destination, `bronze/${f.key}.CHECKSUM`),
+        await sha256Of(SOURCE, `${f.key}.CHECKSUM`),
+        `${f.key}.CHECKSUM is beside it`,
+      );
+    }
+  });
+
   it("a copy result without the store's checksum (as MinIO answers) is proven all the same", async () => {
     const { proxy, w } = await throughProxy({ stripCopyChecksum: true });
     const { destination } = await freshBuckets('aws-nochecksum');

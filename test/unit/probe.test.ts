@@ -65,7 +65,10 @@ describe('the write probe', () => {
       send: async (c: { constructor: { name: string }; input: { Key?: string } }) => {
         const name = c.constructor.name;
         log.push(`${name} ${c.input.Key}`);
+        // Answered a little later, so that a probe started before the answer shows in the log.
+        await new Promise((resolve) => setTimeout(resolve, 10));
         if (refuse[name]) throw refuse[name];
+        log.push(`${name} answered`);
         return {};
       },
     } as unknown as S3Client;
@@ -86,10 +89,11 @@ describe('the write probe', () => {
     });
     assert.equal(r.found, 7);
     assert.deepEqual(r.destination, { bucket: 'bronze', writable: true, detail: 'write and delete succeeded' });
-    assert.equal(log.length, 4, log.join('\n'));
+    assert.equal(log.length, 6, log.join('\n'));
     assert.match(log[0], /^PutObjectCommand binance\/_collections\/\.write-probe-/);
-    assert.deepEqual(log.slice(1, 3), ['meanwhile true', 'meanwhile done']);
-    assert.equal(log[3], log[0].replace('PutObjectCommand', 'DeleteObjectCommand'));
+    assert.deepEqual(log.slice(1, 4), ['PutObjectCommand answered', 'meanwhile true', 'meanwhile done']);
+    assert.equal(log[4], log[0].replace('PutObjectCommand', 'DeleteObjectCommand'));
+    assert.equal(log[5], 'DeleteObjectCommand answered');
   });
 
   it('a refused write: the other probes run without it, told the destination is not writable, and nothing is deleted', async () => {
@@ -101,7 +105,7 @@ describe('the write probe', () => {
     assert.equal(r.destination.writable, false);
     assert.match(r.destination.detail, /bucket "bronze" does not exist: create it or set destination.bucket/);
     assert.equal(r.found, 'copy tried');
-    assert.deepEqual(log.slice(1), ['meanwhile false']);
+    assert.deepEqual(log.slice(1), ['meanwhile false']); // refused: no "answered", and no delete
   });
 
   it('a refused delete makes the destination not writable; a probe that fails still has the object deleted', async () => {
@@ -118,7 +122,7 @@ describe('the write probe', () => {
       /internal error/,
     );
     assert.deepEqual(
-      failing.log.map((l) => l.split(' ')[0]),
+      failing.log.filter((l) => !l.endsWith('answered')).map((l) => l.split(' ')[0]),
       ['PutObjectCommand', 'DeleteObjectCommand'],
     );
   });
