@@ -140,10 +140,6 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const fastProof = ref.storeChecksum ? bys5cmd.filter((i) => files[i].action === 'copy' && files[i].checksumEtag) : [];
   const work = path.join(deps.runDir, `batch-${randomUUID()}`);
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
-  const sidecarUrl = (i: number) => s3Url(deps.sourceBucket, checksumKey(files[i].key));
-  const sidecarDest = (i: number) =>
-    s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key)));
-
   const toS3 = sourceRegionFlags(config.source, config.destination, 's3');
   // At the checksum level each new file's .CHECKSUM is read by the worker beside the copies (bookkeeping requests
   // in flight of their own), so that waiting on a distant store overlaps instead of adding up.
@@ -154,8 +150,8 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const sidecarCopy = (i: number): CopyRequest => ({
     index: i,
     tag: 'sidecar',
-    from: sidecarUrl(i),
-    to: sidecarDest(i),
+    from: s3Url(deps.sourceBucket, checksumKey(files[i].key)),
+    to: s3Url(ref.state.bucket, checksumKey(destinationKey(ref.state.destinationPrefix, files[i].key))),
     ...toS3,
   });
   const commandsFile = buildCommandsFile(copyRequests(files, bys5cmd, ref, deps.sourceBucket, toS3, ifAbsent));

@@ -11,6 +11,7 @@ import { createS3Client } from '../activities/s3';
 import { runningS5cmd } from '../activities/s5cmd-run';
 import { StagingArea } from '../activities/staging';
 import { connectChecked } from '../common/temporal-connection';
+import { DEFAULT_PARALLEL_BATCHES } from '../workflows/request';
 import type { WorkerConfig } from './config';
 import { WORKFLOW_TRACING_MODULE, startTracing, type WorkerTracing } from './tracing';
 import { workflowSource } from './workflow-source';
@@ -35,10 +36,10 @@ export async function createCollectorWorker(
     ));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
-  // Sockets per store for the transfers, and for four batches' .CHECKSUM reads at once (a request's default
-  // parallelBatches, BOOKKEEPING_CONCURRENCY each; a heuristic: more batches share them): with fewer, on a distant
-  // store the reads queue for a socket and the batches wait for them after their copies.
-  const sockets = Math.max(config.transferConcurrency * 2, config.bookkeepingConcurrency * 4);
+  // Sockets per store for the transfers, and for the .CHECKSUM reads of a request's default parallelBatches at once
+  // (BOOKKEEPING_CONCURRENCY each; a heuristic: more batches share them): with fewer, on a distant store the reads
+  // queue for a socket and the batches wait for them after their copies.
+  const sockets = Math.max(config.transferConcurrency * 2, config.bookkeepingConcurrency * DEFAULT_PARALLEL_BATCHES);
   const activities = createActivities({
     config,
     source: createS3Client(config.source, sockets, config.s3RequestTimeoutMs),

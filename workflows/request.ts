@@ -53,6 +53,8 @@ export const ARCHIVE_START = '2017-01-01';
 export const MAX_SPAN_DAYS = 3_700;
 /** The ceiling a request may select without raising `maxFiles` explicitly. */
 export const DEFAULT_MAX_FILES = 1_000_000;
+/** Batches of one shard in flight unless the request says otherwise (the worker sizes its sockets for them too). */
+export const DEFAULT_PARALLEL_BATCHES = 4;
 
 // Symbols as the archive names them: BTCUSDT, 1000BONKUSDT, BTCUSD_PERP, 币安人生USDT (letters of any script).
 // They reach S3 keys and s5cmd run files, so nothing else: no "/", ".", quotes, spaces or control characters.
@@ -181,7 +183,7 @@ const RequestFields = z
     maxFiles: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_FILES),
     mode: z.enum(MODES).default('auto'),
     batchSize: z.number().int().min(1).max(1_000).default(250),
-    parallelBatches: z.number().int().min(1).max(32).default(4),
+    parallelBatches: z.number().int().min(1).max(32).default(DEFAULT_PARALLEL_BATCHES),
     /** Batches one workflow run starts before it continues as new, keeping each history small. */
     batchesPerRun: z.number().int().min(1).max(2_000).default(200),
     /** Files per shard: each shard is listed, copied and reported by its own child workflow. */
