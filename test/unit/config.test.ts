@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { s5cmdEnv } from '../../activities/s5cmd-run';
+import { BOOKKEEPING_GOMEMLIMIT, s5cmdEnv, s5cmdGoRuntimeEnv } from '../../activities/s5cmd-run';
 import { ConfigError, defaultSourceRegion, loadConfig } from '../../worker/config';
 
 const base = { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' };
@@ -36,6 +36,16 @@ describe('worker configuration: source access and what s5cmd is given', () => {
       problems({ SOURCE_AUTH: 'public' }).join('\n'),
       /^SOURCE_AUTH: .*'anonymous' \| 'keys' \| 'default-chain'/,
     );
+  });
+
+  it("s5cmd's bookkeeping runs get a soft memory limit, copy runs none, and the worker's own Go settings win", () => {
+    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', { PATH: '/bin' }), { GOMEMLIMIT: BOOKKEEPING_GOMEMLIMIT });
+    assert.deepEqual(s5cmdGoRuntimeEnv('copy', { PATH: '/bin' }), {});
+    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', { GOGC: '50' }), { GOGC: '50' });
+    assert.deepEqual(s5cmdGoRuntimeEnv('copy', { GOMEMLIMIT: '64MiB', GOGC: '200' }), {
+      GOMEMLIMIT: '64MiB',
+      GOGC: '200',
+    });
   });
 
   it("s5cmd gets its side's region and keys, the default chain's own variables, or nothing, never the rest of the environment", () => {
