@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checksumKey, destinationKey, proofFolder, quarantineKey } from '../workflows/keys';
-import { isNotFound, UnboundEvidenceError } from './errors';
+import { isNotFound, isPreconditionFailed, UnboundEvidenceError } from './errors';
 import {
   PROOF_LEVELS,
   isProtecting,
@@ -345,8 +345,7 @@ export class Destination {
       );
       return { etag: out.ETag ?? (await this.head(key))?.etag ?? '', md5Etag: `"${digest.toString('hex')}"` };
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
-        return { preconditionFailed: true };
+      if (isPreconditionFailed(err)) return { preconditionFailed: true };
       throw err;
     }
   }

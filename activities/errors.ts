@@ -17,6 +17,11 @@ export function isNotFound(err: unknown): boolean {
   return e?.$metadata?.httpStatusCode === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound';
 }
 
+/** The store refused a conditional request (If-None-Match, If-Match): 412. */
+export function isPreconditionFailed(err: unknown): boolean {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+}
+
 /** Turns an S3 access error into the non-retryable kind, with what to fix. */
 export function classifyS3Error(err: unknown, what: string): Error {
   if (isAccessDenied(err)) {

@@ -360,11 +360,16 @@ export function createActivities(deps: ActivityDeps) {
     async writeReport(raw: { state: StateRef; report: CollectionReport; scheduleId?: string }): Promise<string> {
       const input = allowedState(parsed('writeReport', WriteReportSchema, raw));
       const store = storeFor(input.state);
+      const text = JSON.stringify(input.report, null, 2);
       // A collection's report is written once: a retry after the PUT (or anyone else) finds it there and leaves it.
-      if (await store.exists(STATE_OBJECTS.report)) return store.key(STATE_OBJECTS.report);
-      const Key = await store.putText(STATE_OBJECTS.report, JSON.stringify(input.report, null, 2));
-      recordCollection(input.report as unknown as CollectionReport, input.scheduleId ?? '');
-      return Key;
+      // Where this worker saw the store refuse a PUT onto a taken key, the PUT asks that itself (one round trip
+      // instead of a HEAD and a PUT); elsewhere the HEAD comes first.
+      const written =
+        storeFacts.knownGuards(input.state.bucket)?.conditionalPut.honoured === true
+          ? await store.putTextIfAbsent(STATE_OBJECTS.report, text)
+          : !(await store.exists(STATE_OBJECTS.report)) && Boolean(await store.putText(STATE_OBJECTS.report, text));
+      if (written) recordCollection(input.report as unknown as CollectionReport, input.scheduleId ?? '');
+      return store.key(STATE_OBJECTS.report);
     },
 
     async listQuarantine(

@@ -33,12 +33,15 @@ import {
   type ObjectId,
   type ProofName,
 } from './proof';
+import { OrderedWrites } from './ordered-writes';
 import { STATE_OBJECTS, StateStore } from './state-store';
 
 /** Series listed at once. */
 const WINDOW = 8;
 /** Settled entries written per part: a rerun where every file is already proven holds no more than this. */
 const SETTLED_PART_SIZE = 5_000;
+/** Plan objects (and settled parts) written at once while the listing goes on: each holds one batch in memory. */
+const PLAN_WRITES_IN_FLIGHT = 4;
 
 /** Everything before (series, lastKey) is written: `batches` plan objects and `settledParts` parts. */
 export interface ListCheckpoint {
@@ -308,21 +311,32 @@ export async function listShard(
   const stopIfCancelled = () => {
     if (deps.signal?.aborted) throw deps.signal.reason ?? new Error('the listing was cancelled');
   };
+  // The plan's objects are written a few at a time while the listing goes on; each checkpoint is sent once every
+  // object it covers is written (on a distant store the writes' round trips overlap instead of adding up).
+  const writes = new OrderedWrites(PLAN_WRITES_IN_FLIGHT);
   const flush = async (series: number, lastKey: string | null) => {
     stopIfCancelled();
-    if (batch.length) await store.putPlanBatch(batches, batch);
-    if (settled.length)
-      await store.putText(
-        STATE_OBJECTS.settledPart(settledParts),
-        settled.map((e) => JSON.stringify(e)).join('\n'),
-        'application/x-ndjson',
-      );
-    if (batch.length) batches++;
-    if (settled.length) settledParts++;
+    const [planned, planNumber, settledHere, partNumber] = [batch, batches, settled, settledParts];
+    if (planned.length) batches++;
+    if (settledHere.length) settledParts++;
     batch = [];
     settled = [];
-    last = { series, lastKey, batches, settledParts, counts: { ...counts } };
-    deps.checkpoint(last, series);
+    const checkpoint: ListCheckpoint = { series, lastKey, batches, settledParts, counts: { ...counts } };
+    last = checkpoint;
+    await writes.add(
+      () =>
+        Promise.all([
+          planned.length ? store.putPlanBatch(planNumber, planned) : undefined,
+          settledHere.length
+            ? store.putText(
+                STATE_OBJECTS.settledPart(partNumber),
+                settledHere.map((e) => JSON.stringify(e)).join('\n'),
+                'application/x-ndjson',
+              )
+            : undefined,
+        ]),
+      () => deps.checkpoint(checkpoint, series),
+    );
   };
 
   for (let start = from.series; start < series.length; start += WINDOW) {
@@ -357,9 +371,11 @@ export async function listShard(
     // Otherwise the last checkpoint is sent again: the listing is alive, and its resume point has not moved.
     if (!batch.length && !settled.length)
       last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
-    deps.checkpoint(last, start + window.length);
+    const [checkpoint, listed] = [last, start + window.length];
+    writes.after(() => deps.checkpoint(checkpoint, listed));
   }
   await flush(series.length, null);
+  await writes.done();
   return {
     ...counts,
     batchCount: batches,

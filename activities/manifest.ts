@@ -258,13 +258,16 @@ export async function writeManifest(
   progress: () => void = () => {},
 ): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
+  // The shard's first plan and result reads start beside these (on a distant store, one round trip instead of two).
+  const groups = startedEarly(folderGroups(shardEntryStream(store, input)));
   // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
   const [content, series] = await Promise.all([readContent(store), store.series()]);
   const seriesByFolder = new Map((series ?? []).map((s) => [seriesPrefix(s), s]));
   const tally = new EntryTally();
   const rows: CoverageRow[] = [];
+  let rowsWritten: Promise<string> | undefined;
   const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
-    for await (const group of folderGroups(shardEntryStream(store, input))) {
+    for await (const group of groups) {
       progress();
       for (const e of group.entries) {
         const c = content?.files.get(e.key);
@@ -284,11 +287,27 @@ export async function writeManifest(
           ),
         );
     }
+    // Every row is known once the last entry is written: their object goes up beside the manifest's last part.
+    rowsWritten = store.putText(
+      STATE_OBJECTS.coverageRows,
+      rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
+      'application/x-ndjson',
+    );
+    rowsWritten.catch(() => undefined); // awaited below, unless the manifest failed first
   });
-  await store.putText(
-    STATE_OBJECTS.coverageRows,
-    rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
-    'application/x-ndjson',
-  );
+  await rowsWritten;
   return { key, ...tally.counts(), coverage: summarizeRows(rows, content?.summary) };
+}
+
+/** The stream with its first item already asked for: its reads run while the caller awaits something else. */
+function startedEarly<T>(items: AsyncGenerator<T>): AsyncGenerator<T> {
+  const first = items.next();
+  first.catch(() => undefined); // awaited in turn; a caller that fails before reading leaves no unhandled rejection
+  return (async function* () {
+    try {
+      for (let r = await first; !r.done; r = await items.next()) yield r.value;
+    } finally {
+      await items.return(undefined);
+    }
+  })();
 }

@@ -10,7 +10,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { Upload } from '@aws-sdk/lib-storage';
 import { REPORT_OBJECT, shardFolder } from '../workflows/keys';
 import type { SeriesSpec, StateRef } from '../workflows/types';
-import { isNotFound } from './errors';
+import { isNotFound, isPreconditionFailed } from './errors';
 import { batchName, type PlanFile } from './plan';
 
 /** The steps that record results for a batch. */
@@ -72,6 +72,28 @@ export class StateStore {
     const Key = this.key(name);
     await this.s3.send(new PutObjectCommand({ Bucket: this.state.bucket, Key, Body: body, ContentType: contentType }));
     return Key;
+  }
+
+  /**
+   * Writes the object unless its key is taken, the store itself refusing the PUT then (`If-None-Match: *`); false when
+   * it was taken. Only for a store this worker saw refuse such a PUT: one that ignores the header overwrites.
+   */
+  async putTextIfAbsent(name: string, body: string, contentType = 'application/json'): Promise<boolean> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.state.bucket,
+          Key: this.key(name),
+          Body: body,
+          ContentType: contentType,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   /** Whether the object is there (one HEAD). */

@@ -33,6 +33,12 @@ export class StoreFacts {
     return probe;
   }
 
+  /** What this worker already found of the store's guards (no probe): undefined when it has not looked lately. */
+  knownGuards(bucket: string): StoreGuards | undefined {
+    const fact = this.guards.get(bucket);
+    return fact && fact.until > this.now() ? fact.guards : undefined;
+  }
+
   private async probeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
     const guards = await probeStoreGuards(this.deps.destination, bucket, prefix);
     // A guard the probe could not tell (a 5xx that outlasted the retries) is tried again soon.

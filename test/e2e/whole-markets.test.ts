@@ -361,9 +361,10 @@ describe('a listing killed part way resumes from its last checkpoint', () => {
     const buckets = await freshBuckets('resume');
     const symbols = Array.from({ length: 64 }, (_, i) => `RS${String(i).padStart(2, '0')}USDT`);
     await mirror(buckets.source, { symbols, startDate: '2025-06-01', endDate: '2025-06-08' });
-    // Source listings through a proxy that adds latency, so the listing takes long enough to be killed in the middle.
+    // Both sides through a proxy that adds latency, so the listing takes long enough to be killed in the middle, and
+    // its plan objects are still being written (a few at once) while it lists on.
     const proxy = await startLatencyProxy(minioEndpoint(stack), 150);
-    const env = { SOURCE_BUCKET: buckets.source, SOURCE_ENDPOINT: proxy.endpoint };
+    const env = { SOURCE_BUCKET: buckets.source, SOURCE_ENDPOINT: proxy.endpoint, DEST_ENDPOINT: proxy.endpoint };
     const first = await spawnWorker(env);
     let second: Awaited<ReturnType<typeof spawnWorker>> | undefined;
     try {
