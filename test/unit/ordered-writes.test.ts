@@ -68,7 +68,11 @@ describe('the listing’s plan writes (OrderedWrites)', () => {
     const writes = new OrderedWrites(4);
     const w = [pending(), pending()];
     const checkpoints: number[] = [];
-    for (const i of [0, 1]) await writes.add(() => w[i].promise, () => checkpoints.push(i));
+    for (const i of [0, 1])
+      await writes.add(
+        () => w[i].promise,
+        () => checkpoints.push(i),
+      );
     w[1].resolve();
     w[0].reject(new Error('PUT refused'));
     await assert.rejects(writes.done(), /PUT refused/);
