@@ -142,10 +142,16 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
   const proofPath = (i: number) => path.join(work, `${i}.proof.json`);
   const toS3 = sourceRegionFlags(config.source, config.destination, 's3');
   // At the checksum level each new file's .CHECKSUM is read by the worker beside the copies (bookkeeping requests
-  // in flight of their own), so that waiting on a distant store overlaps instead of adding up.
+  // in flight of their own), so that waiting on a distant store overlaps instead of adding up. The reads start when
+  // the copies do (the run has its s5cmd slot), not while the batch waits for one: a worker's waiting batches hold
+  // no reads, and the copying batch's reads have the sockets to themselves.
   const reading = new AbortController();
+  let startReads!: () => void;
+  const readsMayStart = new Promise<void>((resolve) => (startReads = resolve));
   const sidecarReads =
-    ref.verification === 'checksum' ? readSidecars(deps, files, fastProof, reading.signal) : Promise.resolve(new Map());
+    ref.verification === 'checksum'
+      ? readsMayStart.then(() => readSidecars(deps, files, fastProof, reading.signal))
+      : Promise.resolve(new Map<number, string>());
   const ifAbsent = bys5cmd.some((i) => files[i].action === 'copy') && (await deps.copiesIfAbsent());
   const sidecarCopy = (i: number): CopyRequest => ({
     index: i,
@@ -168,9 +174,10 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
           (r) => {
             if (r.kind === 'ok') copiedLines++;
           },
-          { runDir: deps.runDir, stallMs },
+          { runDir: deps.runDir, stallMs, onSlot: startReads },
         )
       : { results: [], exitCode: 0, signal: undefined, stderr: '' };
+    startReads(); // no copy run (nothing to copy by s5cmd): read now
     if (run.signal || (run.exitCode !== 0 && run.exitCode !== 1)) {
       throw new S5cmdBatchError(
         `s5cmd ended abnormally (exit ${run.exitCode ?? '-'}, signal ${run.signal ?? '-'}) after ${copiedLines} copies: ${run.stderr.slice(0, 500)}`,
@@ -298,6 +305,7 @@ export async function directSyncBatch(deps: DirectDeps, asked: BatchRef): Promis
     };
   } finally {
     reading.abort();
+    startReads(); // a batch that ends before its copies started: the reads see the abort and read nothing
     await sidecarReads.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }

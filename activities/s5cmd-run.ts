@@ -89,11 +89,13 @@ export function s5cmdEnv(
 }
 
 /**
- * Go's garbage-collector settings for one s5cmd run. A bookkeeping run (small copies and uploads at twice the
- * workers) keeps a live heap under 24 MiB, and Go, left alone, lets the heap double between collections (37–52 MB
- * of RSS measured at 128 workers); a soft limit of 24 MiB held it at ~33 MB for no measured CPU. A copy run is left
- * alone: its live heap (`cp -n`'s HEADs) is near that limit, and it cost 20 % more CPU. GOMEMLIMIT or GOGC in the
- * worker's environment decide for every run instead.
+ * Go's garbage-collector settings for one s5cmd run. Left alone, Go lets a bookkeeping run's heap (small copies and
+ * uploads at twice the workers) grow to about twice what it holds between collections: ~50 MB of RSS for 500–2,000
+ * commands at 128 workers. A soft limit of 32 MiB held it at ~40 MB, in the same time, locally and at 400 ms a
+ * response; 24 MiB (~33 MB) was free locally but, at 400 ms, where every worker holds a request in flight, made Go
+ * collect almost continuously (four times the CPU, 15 % more time). A copy run is left alone: its live heap (`cp -n`'s
+ * HEADs) is larger, and 24 MiB cost it 20 % more CPU locally. GOMEMLIMIT or GOGC in the worker's environment decide
+ * for every run instead.
  */
 export function s5cmdGoRuntimeEnv(slot: SlotKind, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const chosen = Object.fromEntries(
@@ -102,7 +104,7 @@ export function s5cmdGoRuntimeEnv(slot: SlotKind, from: NodeJS.ProcessEnv = proc
   if (Object.keys(chosen).length) return chosen;
   return slot === 'bookkeeping' ? { GOMEMLIMIT: BOOKKEEPING_GOMEMLIMIT } : {};
 }
-export const BOOKKEEPING_GOMEMLIMIT = '24MiB';
+export const BOOKKEEPING_GOMEMLIMIT = '32MiB';
 
 // With util-linux's setpriv the kernel kills s5cmd when its worker dies (SIGKILL, OOM): no orphan
 // keeps writing to the destination behind the retry that Temporal starts on another worker.
@@ -124,6 +126,8 @@ export interface RunOptions {
   caller?: Pick<Beat, 'allowQuiet'>;
   /** Which of the worker's s5cmd slots it takes (copy unless given). */
   slot?: SlotKind;
+  /** Called once the run has its slot, as s5cmd starts. */
+  onSlot?: () => void;
 }
 
 export function runS5cmdFile(
@@ -146,6 +150,7 @@ export function runS5cmdFile(
       return withS5cmdSlot(config.s5cmd, opts.slot ?? 'copy', opts.caller, async () => {
         const started = performance.now();
         span.setAttribute('s5cmd.slot_wait_ms', Math.round(started - queued));
+        opts.onSlot?.();
         let run: S5cmdRun | undefined;
         try {
           run = await runS5cmd(config, commandsText, onLine, opts);
