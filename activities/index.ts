@@ -364,10 +364,12 @@ export function createActivities(deps: ActivityDeps) {
       // A collection's report is written once: a retry after the PUT (or anyone else) finds it there and leaves it.
       // Where this worker saw the store refuse a PUT onto a taken key, the PUT asks that itself (one round trip
       // instead of a HEAD and a PUT); elsewhere the HEAD comes first.
+      // A 412 is believed only with the report there (a store or proxy that refuses every conditional PUT does not
+      // leave the collection without one).
+      const putFirst = storeFacts.knownGuards(input.state.bucket)?.conditionalPut.honoured === true;
       const written =
-        storeFacts.knownGuards(input.state.bucket)?.conditionalPut.honoured === true
-          ? await store.putTextIfAbsent(STATE_OBJECTS.report, text)
-          : !(await store.exists(STATE_OBJECTS.report)) && Boolean(await store.putText(STATE_OBJECTS.report, text));
+        (putFirst && (await store.putTextIfAbsent(STATE_OBJECTS.report, text))) ||
+        (!(await store.exists(STATE_OBJECTS.report)) && Boolean(await store.putText(STATE_OBJECTS.report, text)));
       if (written) recordCollection(input.report as unknown as CollectionReport, input.scheduleId ?? '');
       return store.key(STATE_OBJECTS.report);
     },

@@ -2,8 +2,9 @@
  * Lists one shard's series in the source and the destination (zips, `.CHECKSUM`s, proof records),
  * decides what each file needs (plan.ts) and writes the plan as it goes: batch objects of
  * `batchSize` files and parts of settled entries (files that need no batch). Memory holds one window
- * of series, never the shard. After each write the activity heartbeats a checkpoint, so a listing
- * that is killed or fails goes on from its last checkpoint instead of starting over.
+ * of series, never the shard. Objects are written a few at a time while the listing goes on; once
+ * every object before it is written the activity heartbeats a checkpoint, so a listing that is
+ * killed or fails goes on from its last checkpoint instead of starting over.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -324,8 +325,9 @@ export async function listShard(
     const checkpoint: ListCheckpoint = { series, lastKey, batches, settledParts, counts: { ...counts } };
     last = checkpoint;
     await writes.add(
-      () =>
-        Promise.all([
+      async () => {
+        stopIfCancelled();
+        await Promise.all([
           planned.length ? store.putPlanBatch(planNumber, planned) : undefined,
           settledHere.length
             ? store.putText(
@@ -334,48 +336,56 @@ export async function listShard(
                 'application/x-ndjson',
               )
             : undefined,
-        ]),
+        ]);
+      },
       () => deps.checkpoint(checkpoint, series),
     );
   };
 
-  for (let start = from.series; start < series.length; start += WINDOW) {
-    stopIfCancelled();
-    const window = series.slice(start, start + WINDOW);
-    const listings = await Promise.all(window.map((s) => listSeries(deps, input, s, rangePeriods)));
-    for (const [j, listing] of listings.entries()) {
-      const index = start + j;
-      for (const item of listing.items) {
-        const key = item.kind === 'plan' ? item.file.key : item.entry.key;
-        if (index === from.series && from.lastKey !== null && key <= from.lastKey) continue; // written before the checkpoint
-        if (item.kind === 'plan') {
-          const f = item.file;
-          batch.push(f);
-          counts.planned++;
-          counts.plannedBytes += f.size;
-          if (f.action === 'replace' && f.kept) counts.replacements++;
-          if (f.action === 'verify_only') counts.verifyOnly++;
-        } else {
-          settled.push(item.entry);
-          if (item.entry.outcome === 'skipped') {
-            counts.alreadyPresent++;
-            counts.alreadyPresentBytes += item.presentBytes;
-          } else if (item.entry.outcome === 'not_published') counts.notPublished++;
-          else if (item.entry.outcome === 'missing_checksum') counts.missingChecksum++;
+  try {
+    for (let start = from.series; start < series.length; start += WINDOW) {
+      stopIfCancelled();
+      writes.check();
+      const window = series.slice(start, start + WINDOW);
+      const listings = await Promise.all(window.map((s) => listSeries(deps, input, s, rangePeriods)));
+      for (const [j, listing] of listings.entries()) {
+        const index = start + j;
+        for (const item of listing.items) {
+          const key = item.kind === 'plan' ? item.file.key : item.entry.key;
+          if (index === from.series && from.lastKey !== null && key <= from.lastKey) continue; // written before the checkpoint
+          if (item.kind === 'plan') {
+            const f = item.file;
+            batch.push(f);
+            counts.planned++;
+            counts.plannedBytes += f.size;
+            if (f.action === 'replace' && f.kept) counts.replacements++;
+            if (f.action === 'verify_only') counts.verifyOnly++;
+          } else {
+            settled.push(item.entry);
+            if (item.entry.outcome === 'skipped') {
+              counts.alreadyPresent++;
+              counts.alreadyPresentBytes += item.presentBytes;
+            } else if (item.entry.outcome === 'not_published') counts.notPublished++;
+            else if (item.entry.outcome === 'missing_checksum') counts.missingChecksum++;
+          }
+          if (batch.length >= input.request.batchSize || settled.length >= SETTLED_PART_SIZE) await flush(index, key);
         }
-        if (batch.length >= input.request.batchSize || settled.length >= SETTLED_PART_SIZE) await flush(index, key);
+        counts.listedObjects += listing.listed;
       }
-      counts.listedObjects += listing.listed;
+      // Between windows, with nothing pending, the start of the next window is a checkpoint that loses nothing.
+      // Otherwise the last checkpoint is sent again: the listing is alive, and its resume point has not moved.
+      if (!batch.length && !settled.length)
+        last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
+      const [checkpoint, listed] = [last, start + window.length];
+      writes.after(() => deps.checkpoint(checkpoint, listed));
     }
-    // Between windows, with nothing pending, the start of the next window is a checkpoint that loses nothing.
-    // Otherwise the last checkpoint is sent again: the listing is alive, and its resume point has not moved.
-    if (!batch.length && !settled.length)
-      last = { series: start + window.length, lastKey: null, batches, settledParts, counts: { ...counts } };
-    const [checkpoint, listed] = [last, start + window.length];
-    writes.after(() => deps.checkpoint(checkpoint, listed));
+    await flush(series.length, null);
+    await writes.done();
+  } catch (err) {
+    // No write of this attempt outlives it: its retry writes the same objects.
+    await writes.settle();
+    throw err;
   }
-  await flush(series.length, null);
-  await writes.done();
   return {
     ...counts,
     batchCount: batches,

@@ -259,55 +259,47 @@ export async function writeManifest(
 ): Promise<ManifestSummary> {
   const store = new StateStore(destination, input.state);
   // The shard's first plan and result reads start beside these (on a distant store, one round trip instead of two).
-  const groups = startedEarly(folderGroups(shardEntryStream(store, input)));
-  // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
-  const [content, series] = await Promise.all([readContent(store), store.series()]);
-  const seriesByFolder = new Map((series ?? []).map((s) => [seriesPrefix(s), s]));
-  const tally = new EntryTally();
-  const rows: CoverageRow[] = [];
-  let rowsWritten: Promise<string> | undefined;
-  const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
-    for await (const group of groups) {
-      progress();
-      for (const e of group.entries) {
-        const c = content?.files.get(e.key);
-        if (c) e.content = c;
-        tally.add(e);
-        await out(`${JSON.stringify(e)}\n`);
+  const groups = folderGroups(shardEntryStream(store, input));
+  const first = groups.next();
+  first.catch(() => undefined); // awaited below, unless the reads beside it failed first
+  try {
+    // What inspection found (this run's, or earlier runs' records bound to the same bytes): beside the outcomes.
+    const [content, series] = await Promise.all([readContent(store), store.series()]);
+    const seriesByFolder = new Map((series ?? []).map((s) => [seriesPrefix(s), s]));
+    const tally = new EntryTally();
+    const rows: CoverageRow[] = [];
+    const key = await store.putStream(STATE_OBJECTS.manifest, 'application/x-ndjson', async (out) => {
+      for (let g = await first; !g.done; g = await groups.next()) {
+        const group = g.value;
+        progress();
+        for (const e of group.entries) {
+          const c = content?.files.get(e.key);
+          if (c) e.content = c;
+          tally.add(e);
+          await out(`${JSON.stringify(e)}\n`);
+        }
+        // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
+        const s = seriesByFolder.get(group.folder);
+        if (s)
+          rows.push(
+            coverageRow(
+              s,
+              group.entries,
+              (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1)),
+              content?.breaks.get(group.folder),
+            ),
+          );
       }
-      // A series found by listing with nothing in the dates has no entries: it is not part of this collection.
-      const s = seriesByFolder.get(group.folder);
-      if (s)
-        rows.push(
-          coverageRow(
-            s,
-            group.entries,
-            (k) => periodOf(s, k.slice(k.lastIndexOf('/') + 1)),
-            content?.breaks.get(group.folder),
-          ),
-        );
-    }
-    // Every row is known once the last entry is written: their object goes up beside the manifest's last part.
-    rowsWritten = store.putText(
+    });
+    // After the manifest, never beside it: a shard's coverage rows exist only where its manifest does.
+    await store.putText(
       STATE_OBJECTS.coverageRows,
       rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''),
       'application/x-ndjson',
     );
-    rowsWritten.catch(() => undefined); // awaited below, unless the manifest failed first
-  });
-  await rowsWritten;
-  return { key, ...tally.counts(), coverage: summarizeRows(rows, content?.summary) };
-}
-
-/** The stream with its first item already asked for: its reads run while the caller awaits something else. */
-function startedEarly<T>(items: AsyncGenerator<T>): AsyncGenerator<T> {
-  const first = items.next();
-  first.catch(() => undefined); // awaited in turn; a caller that fails before reading leaves no unhandled rejection
-  return (async function* () {
-    try {
-      for (let r = await first; !r.done; r = await items.next()) yield r.value;
-    } finally {
-      await items.return(undefined);
-    }
-  })();
+    return { key, ...tally.counts(), coverage: summarizeRows(rows, content?.summary) };
+  } finally {
+    // Stopped early or done: no further reads start.
+    await groups.return(undefined);
+  }
 }

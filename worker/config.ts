@@ -58,6 +58,18 @@ export const WorkerEnv = z
      * its memory is then set by its configuration. Batches beyond it wait, heartbeating, for a free one.
      */
     S5CMD_PROCESSES: z.coerce.number().int().min(1).max(256).default(2),
+    /** Go's own settings, passed to every s5cmd run when set (a malformed one would stop every run at its start). */
+    GOMEMLIMIT: z
+      .string()
+      .regex(
+        /^(?:off|\d+(?:B|KiB|MiB|GiB|TiB)?)$/,
+        'must be "off" or a size such as 64MiB (Go\'s units: B, KiB, MiB, GiB, TiB)',
+      )
+      .optional(),
+    GOGC: z
+      .string()
+      .regex(/^(?:off|\d+)$/, 'must be "off" or a percentage such as 100')
+      .optional(),
     /** Requests per batch for the product's own small objects (.CHECKSUM reads, proofs), beside the copies. */
     BOOKKEEPING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
     STAGING_DIR: z.string().default(path.join(os.tmpdir(), 'archive-collector-staging')),

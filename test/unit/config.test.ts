@@ -46,6 +46,9 @@ describe('worker configuration: source access and what s5cmd is given', () => {
       GOMEMLIMIT: '64MiB',
       GOGC: '200',
     });
+    assert.match(problems({ GOMEMLIMIT: '64MB' }).join('\n'), /^GOMEMLIMIT: must be "off" or a size such as 64MiB/);
+    assert.match(problems({ GOGC: 'half' }).join('\n'), /^GOGC: must be "off" or a percentage/);
+    assert.deepEqual(problems({ GOMEMLIMIT: '64MiB', GOGC: 'off' }), []);
   });
 
   it("s5cmd gets its side's region and keys, the default chain's own variables, or nothing, never the rest of the environment", () => {

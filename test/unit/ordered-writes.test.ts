@@ -78,4 +78,32 @@ describe('the listing’s plan writes (OrderedWrites)', () => {
     await assert.rejects(writes.done(), /PUT refused/);
     assert.deepEqual(checkpoints, []);
   });
+
+  it('after a failed write the next add throws it and starts nothing, and settle waits out the rest', async () => {
+    const writes = new OrderedWrites(4);
+    const w = [pending(), pending()];
+    let started = 0;
+    for (const i of [0, 1])
+      await writes.add(
+        () => (started++, w[i].promise),
+        () => {},
+      );
+    w[0].reject(new Error('PUT refused'));
+    await settle();
+    assert.throws(() => writes.check(), /PUT refused/);
+    await assert.rejects(
+      writes.add(
+        () => (started++, Promise.resolve()),
+        () => {},
+      ),
+      /PUT refused/,
+    );
+    assert.equal(started, 2, 'no write starts after a failure');
+    let settled = false;
+    const waiting = writes.settle().then(() => (settled = true));
+    await settle();
+    assert.equal(settled, false, 'settle waits for the write still in flight');
+    w[1].resolve();
+    await waiting;
+  });
 });
