@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCollection } from '../../client/collection';
 import { ensureBucket } from '../../stack/buckets';
 import { PROJECT_ROOT } from '../../worker/config';
+import { BOOKKEEPING_GOMEMLIMIT } from '../../activities/s5cmd-run';
 import { hashDestination } from '../helpers/independent-check';
 import { mirror, s3, stack, testClient, uniqueName } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
@@ -86,6 +87,10 @@ describe('credentials: the default chain on both sides, and what reaches s5cmd',
       )
       .filter((env) => env.has('AWS_REGION')); // s5cmd runs (the probe's "s5cmd version" gets PATH only)
     assert.ok(runs.length >= 2, 'direct-sync and traditional runs of s5cmd were recorded');
+    assert.ok(
+      runs.some((env) => env.get('GOMEMLIMIT') === BOOKKEEPING_GOMEMLIMIT),
+      "a bookkeeping run (proofs after a direct-sync batch) gets Go's memory limit",
+    );
     for (const env of runs) {
       assert.equal(env.get('AWS_ACCESS_KEY_ID'), stack.minioUser, "the default chain's keys reach s5cmd");
       const names = [...env.keys()].filter((k) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(k));
@@ -95,6 +100,8 @@ describe('credentials: the default chain on both sides, and what reaches s5cmd',
       // nothing else does. Written out here from the AWS SDKs' documented names, not from the product's list.
       const allowed = (n: string) =>
         ['HOME', 'PATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR'].includes(n) ||
+        // Go's garbage-collector settings: the project's own for bookkeeping runs (docs/configuration.md#memory).
+        ['GOMEMLIMIT', 'GOGC'].includes(n) ||
         /^(https?_proxy|no_proxy)$/i.test(n) ||
         /^AWS_(REGION|DEFAULT_REGION|ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|CONFIG_FILE|SHARED_CREDENTIALS_FILE|CA_BUNDLE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN|ROLE_SESSION_NAME|STS_REGIONAL_ENDPOINTS|CONTAINER_CREDENTIALS_(RELATIVE|FULL)_URI|CONTAINER_AUTHORIZATION_TOKEN(_FILE)?|EC2_METADATA_[A-Z_]+|SDK_LOAD_CONFIG)$/.test(
           n,
