@@ -21,7 +21,7 @@ import {
 import { inspectArchiveFile } from './content/inspect';
 import { emptyContent, writeContent, type SeriesBreakAt } from './content/shard-content';
 import type { ContentThresholds } from './content/status';
-import { isNotFound } from './errors';
+import { isNotFound, isPreconditionFailed } from './errors';
 import { hasAny, listRange, type ListedObject } from './listing';
 import { folderGroups, shardEntryStream, type ManifestInput } from './manifest';
 import { mapPool } from './pool';
@@ -271,8 +271,7 @@ async function inspectObject(
         throw new BytesChangedError();
       }
     } catch (err) {
-      if (isNotFound(err) || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
-        throw new BytesChangedError();
+      if (isNotFound(err) || isPreconditionFailed(err)) throw new BytesChangedError();
       throw err;
     }
     // A heartbeat every 16 MiB: a 1 GiB trades file takes longer than a heartbeat timeout.

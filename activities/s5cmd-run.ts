@@ -97,11 +97,8 @@ export function s5cmdEnv(
  * HEADs) is larger, and 24 MiB cost it 20 % more CPU locally. GOMEMLIMIT or GOGC in the worker's environment decide
  * for every run instead.
  */
-export function s5cmdGoRuntimeEnv(slot: SlotKind, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const chosen = Object.fromEntries(
-    (['GOMEMLIMIT', 'GOGC'] as const).filter((name) => from[name]).map((name) => [name, from[name]!]),
-  );
-  if (Object.keys(chosen).length) return chosen;
+export function s5cmdGoRuntimeEnv(slot: SlotKind, chosen: WorkerConfig['s5cmd']['goRuntime']): Record<string, string> {
+  if (chosen.GOMEMLIMIT || chosen.GOGC) return { ...chosen };
   return slot === 'bookkeeping' ? { GOMEMLIMIT: BOOKKEEPING_GOMEMLIMIT } : {};
 }
 export const BOOKKEEPING_GOMEMLIMIT = '32MiB';
@@ -181,7 +178,7 @@ async function runS5cmd(
   if (config[side].endpoint) args.push('--endpoint-url', config[side].endpoint!);
   if (config[side].anonymous) args.push('--no-sign-request');
   args.push('run', file);
-  const env = { ...s5cmdEnv(config, side), ...s5cmdGoRuntimeEnv(opts.slot ?? 'copy') };
+  const env = { ...s5cmdEnv(config, side), ...s5cmdGoRuntimeEnv(opts.slot ?? 'copy', config.s5cmd.goRuntime) };
   const results: LineResult[] = [];
   const beat = heartbeatWhileProgressing(() => ({ s5cmdLines: results.length }), opts.stallMs);
   const child = execa(...command(config.s5cmd.path, args), {

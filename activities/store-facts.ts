@@ -24,8 +24,8 @@ export class StoreFacts {
 
   /** What the store honours of the trust design's guards (probed once an hour per bucket, one probe at a time). */
   async storeGuards(bucket: string, prefix: string): Promise<StoreGuards> {
-    const fact = this.guards.get(bucket);
-    if (fact && fact.until > this.now()) return fact.guards;
+    const known = this.knownGuards(bucket);
+    if (known) return known;
     const running = this.probing.get(bucket);
     if (running) return running;
     const probe = this.probeGuards(bucket, prefix).finally(() => this.probing.delete(bucket));

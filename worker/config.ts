@@ -181,7 +181,14 @@ export interface WorkerConfig {
     /** Accept and discard quarantined files (QUARANTINE_DECISIONS). */
     quarantineDecisions: boolean;
   };
-  s5cmd: { path: string; numWorkers: number; processes: number; maxCopyBytes: number };
+  s5cmd: {
+    path: string;
+    numWorkers: number;
+    processes: number;
+    maxCopyBytes: number;
+    /** Go's GOMEMLIMIT/GOGC from the worker's environment, for every s5cmd run (checked above). */
+    goRuntime: { GOMEMLIMIT?: string; GOGC?: string };
+  };
   bookkeepingConcurrency: number;
   staging: { dir: string; maxBytes: number; keep: boolean };
   transferConcurrency: number;
@@ -301,6 +308,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       numWorkers: e.S5CMD_NUMWORKERS,
       processes: e.S5CMD_PROCESSES,
       maxCopyBytes: e.DIRECT_COPY_MAX_BYTES,
+      goRuntime: {
+        ...(e.GOMEMLIMIT ? { GOMEMLIMIT: e.GOMEMLIMIT } : {}),
+        ...(e.GOGC ? { GOGC: e.GOGC } : {}),
+      },
     },
     bookkeepingConcurrency: e.BOOKKEEPING_CONCURRENCY,
     staging: { dir: path.resolve(e.STAGING_DIR), maxBytes: e.STAGING_MAX_BYTES, keep: e.DEBUG_KEEP_STAGING },

@@ -36,9 +36,10 @@ export async function createCollectorWorker(
     ));
   const workerTaskQueue = `${config.temporal.taskQueue}/${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const staging = new StagingArea(config.staging.dir, config.staging.maxBytes);
-  // Sockets per store for the transfers, and for the .CHECKSUM reads of a request's default parallelBatches at once
-  // (BOOKKEEPING_CONCURRENCY each; a heuristic: more batches share them): with fewer, on a distant store the reads
-  // queue for a socket and the batches wait for them after their copies.
+  // Sockets per store for the transfers, and for the .CHECKSUM reads of a request's default parallelBatches
+  // (BOOKKEEPING_CONCURRENCY each; a heuristic: only batches holding a copy slot read, so at the defaults this is
+  // room to spare): with fewer, on a distant store the reads queue for a socket and the batches wait for them after
+  // their copies.
   const sockets = Math.max(config.transferConcurrency * 2, config.bookkeepingConcurrency * DEFAULT_PARALLEL_BATCHES);
   const activities = createActivities({
     config,

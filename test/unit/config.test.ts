@@ -39,10 +39,11 @@ describe('worker configuration: source access and what s5cmd is given', () => {
   });
 
   it("s5cmd's bookkeeping runs get a soft memory limit, copy runs none, and the worker's own Go settings win", () => {
-    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', { PATH: '/bin' }), { GOMEMLIMIT: BOOKKEEPING_GOMEMLIMIT });
-    assert.deepEqual(s5cmdGoRuntimeEnv('copy', { PATH: '/bin' }), {});
-    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', { GOGC: '50' }), { GOGC: '50' });
-    assert.deepEqual(s5cmdGoRuntimeEnv('copy', { GOMEMLIMIT: '64MiB', GOGC: '200' }), {
+    const go = (env: Record<string, string>) => loadConfig({ ...base, ...env }).s5cmd.goRuntime;
+    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', go({ PATH: '/bin' })), { GOMEMLIMIT: BOOKKEEPING_GOMEMLIMIT });
+    assert.deepEqual(s5cmdGoRuntimeEnv('copy', go({ PATH: '/bin' })), {});
+    assert.deepEqual(s5cmdGoRuntimeEnv('bookkeeping', go({ GOGC: '50' })), { GOGC: '50' });
+    assert.deepEqual(s5cmdGoRuntimeEnv('copy', go({ GOMEMLIMIT: '64MiB', GOGC: '200' })), {
       GOMEMLIMIT: '64MiB',
       GOGC: '200',
     });
